@@ -1,0 +1,3 @@
+from biometrix.cli import main
+
+raise SystemExit(main())

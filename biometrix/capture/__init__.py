@@ -1,0 +1,1 @@
+"""Devices and files to raw arrays: image files, pen strokes, cameras."""

@@ -1,0 +1,160 @@
+"""Pen input: points with pressure and time, strokes, SVC2004 files, stroke JSON, and the one renderer.
+
+The same ``rasterize`` turns a signature drawn on the app's pad and an SVC2004 recording into an
+image, so the encoder sees pen input the same way at training and at run time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from biometrix.core.errors import EmptySignature, InvalidInput
+
+#: SVC2004 tablets report pressure as 0..1023.
+SVC2004_MAX_PRESSURE = 1023.0
+STROKES_FORMAT = "biometrix-strokes/1"
+
+
+@dataclass(frozen=True)
+class PenPoint:
+    """One pen sample: position in device units (y grows downwards), pressure in [0, 1], time in ms."""
+
+    x: float
+    y: float
+    pressure: float
+    t: float
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """The points between one pen-down and the next pen-up."""
+
+    points: tuple[PenPoint, ...]
+
+
+def _check_strokes(strokes: Sequence[Stroke]) -> np.ndarray:
+    pts = [p for s in strokes for p in s.points]
+    if not pts:
+        raise EmptySignature("the signature has no pen strokes")
+    arr = np.array([(p.x, p.y, p.pressure, p.t) for p in pts], dtype=np.float64)
+    if not np.isfinite(arr).all():
+        raise InvalidInput("pen data contains NaN or infinite values")
+    if (arr[:, 2] < 0).any() or (arr[:, 2] > 1).any():
+        raise InvalidInput("pen pressure must lie in [0, 1]")
+    return arr
+
+
+def read_svc2004(text: str, *, name: str = "<svc2004>") -> list[Stroke]:
+    """Parse an SVC2004 task-2 file: a count line, then ``x y t button azimuth altitude pressure`` rows.
+
+    Tablet y grows upwards; it is flipped so that y grows downwards like screen coordinates.
+    Pen-up rows (button 0) separate strokes and are not drawn.
+    """
+    lines = text.split()
+    try:
+        n = int(lines[0])
+        rows = np.array(lines[1:], dtype=np.float64).reshape(-1, 7)
+    except (IndexError, ValueError) as err:
+        raise InvalidInput(f"{name} is not an SVC2004 task-2 file ({err})") from None
+    if rows.shape[0] != n:
+        raise InvalidInput(f"{name} declares {n} points but holds {rows.shape[0]}")
+    strokes: list[Stroke] = []
+    current: list[PenPoint] = []
+    for x, y, t, button, _az, _alt, p in rows:
+        if button > 0:
+            current.append(PenPoint(x, -y, min(max(p / SVC2004_MAX_PRESSURE, 0.0), 1.0), t))
+        elif current:
+            strokes.append(Stroke(tuple(current)))
+            current = []
+    if current:
+        strokes.append(Stroke(tuple(current)))
+    return strokes
+
+
+def strokes_to_json(strokes: Sequence[Stroke]) -> str:
+    """Strokes as JSON: {"format": ..., "strokes": [[[x, y, pressure, t], ...], ...]}."""
+    _check_strokes(strokes)
+    return json.dumps(
+        {
+            "format": STROKES_FORMAT,
+            "strokes": [[[p.x, p.y, p.pressure, p.t] for p in s.points] for s in strokes],
+        }
+    )
+
+
+def strokes_from_json(text: str) -> list[Stroke]:
+    """Parse ``strokes_to_json`` output; anything else is a clear InvalidInput."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidInput(f"stroke data is not JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(doc, dict) or doc.get("format") != STROKES_FORMAT:
+        raise InvalidInput(f"stroke data must be a {STROKES_FORMAT!r} document")
+    strokes = []
+    try:
+        for s in doc["strokes"]:
+            pts = tuple(PenPoint(float(x), float(y), float(p), float(t)) for x, y, p, t in s)
+            if pts:
+                strokes.append(Stroke(pts))
+    except (KeyError, TypeError, ValueError) as err:
+        raise InvalidInput(f"malformed stroke data ({err})") from None
+    _check_strokes(strokes)
+    return strokes
+
+
+def load_strokes(path: str | Path) -> list[Stroke]:
+    """Strokes from a ``.json`` stroke file or an SVC2004 ``.txt`` file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"cannot read pen data {path}: {err}") from None
+    if path.suffix.lower() == ".json":
+        return strokes_from_json(text)
+    return read_svc2004(text, name=str(path))
+
+
+def rasterize(
+    strokes: Sequence[Stroke],
+    *,
+    long_side: int = 320,
+    margin: int = 8,
+    min_width: float = 1.0,
+    max_width: float = 3.0,
+) -> np.ndarray:
+    """Draw strokes as dark ink on white paper: uint8 (H, W), the longer side of the ink ``long_side`` px.
+
+    The drawing is scaled to a fixed size whatever the device's resolution, and each segment's
+    width goes from ``min_width`` (no pressure) to ``max_width`` (full pressure).
+    """
+    arr = _check_strokes(strokes)
+    lo = arr[:, :2].min(axis=0)
+    span = float((arr[:, :2].max(axis=0) - lo).max())
+    if span <= 0:
+        raise EmptySignature("the signature is a single dot")
+    scale = (long_side - 1) / span
+    ext = np.ceil((arr[:, :2].max(axis=0) - lo) * scale).astype(int) + 1
+    w, h = int(ext[0]) + 2 * margin, int(ext[1]) + 2 * margin
+    shift = 4  # sub-pixel precision for cv2.line
+    canvas = np.full((h, w), 255, dtype=np.uint8)
+    for s in strokes:
+        pts = np.array([(p.x, p.y, p.pressure) for p in s.points], dtype=np.float64)
+        xy = ((pts[:, :2] - lo) * scale + margin) * (1 << shift)
+        xy = np.round(xy).astype(np.int64)
+        widths = min_width + (max_width - min_width) * pts[:, 2]
+        if len(pts) == 1:
+            r = max(1, int(round(widths[0] / 2)))
+            cv2.circle(canvas, (int(xy[0, 0]), int(xy[0, 1])), r << shift, 0, -1, cv2.LINE_AA, shift)
+            continue
+        for k in range(len(pts) - 1):
+            thick = max(1, int(round((widths[k] + widths[k + 1]) / 2)))
+            p0 = (int(xy[k, 0]), int(xy[k, 1]))
+            p1 = (int(xy[k + 1, 0]), int(xy[k + 1, 1]))
+            cv2.line(canvas, p0, p1, 0, thick, cv2.LINE_AA, shift)
+    return canvas

@@ -1,0 +1,1 @@
+"""Pure domain: types, distances, templates, matching, thresholds and metrics (stdlib + numpy only)."""

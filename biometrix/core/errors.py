@@ -1,0 +1,67 @@
+"""The exception hierarchy: every error a user can cause is a BiometrixError with a one-line message."""
+
+from __future__ import annotations
+
+
+class BiometrixError(Exception):
+    """Base of every error biometrix raises on purpose; ``str(err)`` is one clear line for the user."""
+
+
+class InvalidInput(BiometrixError, ValueError):
+    """Input that cannot be used as given (wrong shape, NaN, empty list...)."""
+
+
+class UnreadableImage(InvalidInput):
+    """A file that is missing, empty, corrupt or not an image."""
+
+
+class ImageTooLarge(InvalidInput):
+    """An image whose header declares more pixels than the configured limit (decompression bomb guard)."""
+
+
+class EmptySignature(InvalidInput):
+    """A signature image or pen recording with no ink in it."""
+
+
+class LowQuality(InvalidInput):
+    """A sample refused by a quality check; ``reasons`` says why."""
+
+    def __init__(self, message: str, reasons: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.reasons = reasons
+
+
+class NoFaceFound(LowQuality):
+    """No face was detected in the image."""
+
+
+class MultipleFaces(LowQuality):
+    """More than one face was detected where exactly one is needed."""
+
+
+class NotEnrolled(BiometrixError, LookupError):
+    """The subject (or its template for this modality and model) is not in the store."""
+
+
+class AlreadyEnrolled(BiometrixError):
+    """The subject already has a template for this modality and model."""
+
+
+class ModelMismatch(BiometrixError):
+    """Embeddings or thresholds of different models were compared."""
+
+
+class ModelIntegrityError(BiometrixError):
+    """A model file whose sha256 differs from its card, or a card that cannot be read."""
+
+
+class RuntimeUnavailable(BiometrixError):
+    """No inference runtime (onnxruntime) is installed."""
+
+
+class SchemaTooNew(BiometrixError):
+    """The database was written by a newer biometrix than this one."""
+
+
+class StoreError(BiometrixError):
+    """The enrollment database cannot be opened or used."""

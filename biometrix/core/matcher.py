@@ -1,0 +1,96 @@
+"""1:1 verification and 1:N identification of a probe embedding against templates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from biometrix.core.distances import get_distance
+from biometrix.core.errors import InvalidInput, ModelMismatch
+from biometrix.core.thresholds import check_model
+from biometrix.core.types import Candidate, Decision, SubjectId, Template, Threshold
+
+AGGREGATES = ("mean", "min", "centroid")
+
+
+class Matcher:
+    """Compares probes with templates under one threshold.
+
+    ``aggregate`` turns a probe's distances to a subject's K references into one distance:
+    ``mean`` (average over references), ``min`` (the closest reference) or ``centroid``
+    (distance to the template's prototype).
+    """
+
+    def __init__(self, threshold: Threshold, *, aggregate: str = "mean") -> None:
+        if aggregate not in AGGREGATES:
+            raise InvalidInput(f"unknown aggregate {aggregate!r}; known: {', '.join(AGGREGATES)}")
+        self.threshold = threshold
+        self.distance = get_distance(threshold.distance)
+        self.aggregate = aggregate
+
+    def _reference_distances(self, probe: np.ndarray, template: Template) -> np.ndarray:
+        check_model(self.threshold, template.model_id)
+        probe = np.asarray(probe, dtype=np.float32).reshape(1, -1)
+        if probe.shape[1] != template.dim:
+            raise ModelMismatch(f"probe has dimension {probe.shape[1]}, template has {template.dim}")
+        return self.distance.pairwise(probe, template.references)[0]
+
+    def score(self, probe: np.ndarray, template: Template) -> tuple[float, np.ndarray]:
+        """probe (D,) -> (aggregate distance, per-reference distances (K,))."""
+        per_ref = self._reference_distances(probe, template)
+        if self.aggregate == "mean":
+            agg = float(per_ref.mean())
+        elif self.aggregate == "min":
+            agg = float(per_ref.min())
+        else:
+            centroid = template.centroid[None]
+            agg = float(self.distance.pairwise(np.asarray(probe, dtype=np.float32).reshape(1, -1), centroid)[0, 0])
+        return agg, per_ref
+
+    def verify(self, probe: np.ndarray, template: Template) -> Decision:
+        """1:1: accept when the aggregate distance is <= the threshold."""
+        agg, per_ref = self.score(probe, template)
+        return Decision(
+            subject_id=template.subject_id,
+            modality=template.modality,
+            accepted=agg <= self.threshold.value,
+            distance=agg,
+            threshold=self.threshold,
+            reference_distances=tuple(float(d) for d in per_ref),
+        )
+
+    def identify(self, probe: np.ndarray, gallery: Sequence[Template], *, top_k: int = 5) -> list[Candidate]:
+        """1:N: the top_k subjects by aggregate distance, best first (ties broken by subject id)."""
+        if top_k < 1:
+            raise InvalidInput(f"top_k must be at least 1, got {top_k}")
+        if not gallery:
+            return []
+        probe = np.asarray(probe, dtype=np.float32).reshape(1, -1)
+        for t in gallery:
+            check_model(self.threshold, t.model_id)
+            if t.dim != probe.shape[1]:
+                raise ModelMismatch(f"probe has dimension {probe.shape[1]}, template of {t.subject_id!r} has {t.dim}")
+        if self.aggregate == "centroid":
+            mat = np.stack([t.centroid for t in gallery])
+            agg = self.distance.pairwise(probe, mat)[0]
+        else:
+            refs = np.concatenate([t.references for t in gallery])
+            owner = np.repeat(np.arange(len(gallery)), [t.n_references for t in gallery])
+            d = self.distance.pairwise(probe, refs)[0]
+            if self.aggregate == "mean":
+                agg = np.bincount(owner, weights=d, minlength=len(gallery)) / np.bincount(owner)
+            else:
+                agg = np.full(len(gallery), np.inf)
+                np.minimum.at(agg, owner, d)
+        ids = [str(t.subject_id) for t in gallery]
+        order = sorted(range(len(gallery)), key=lambda j: (agg[j], ids[j]))[:top_k]
+        return [
+            Candidate(
+                subject_id=SubjectId(ids[j]),
+                distance=float(agg[j]),
+                rank=r + 1,
+                below_threshold=bool(agg[j] <= self.threshold.value),
+            )
+            for r, j in enumerate(order)
+        ]

@@ -1,0 +1,119 @@
+"""Verification metrics on distances: FMR/FNMR, EER, the threshold at a target FMR, DET curve points.
+
+Convention: a comparison is accepted when its distance is <= the threshold. FMR is the share of
+impostor comparisons accepted, FNMR the share of genuine comparisons rejected (ISO/IEC 19795-1).
+All functions take keyword-only ``genuine=`` and ``impostor=`` 1-D arrays of distances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from biometrix.core.errors import InvalidInput
+
+
+def _scores(name: str, x: np.ndarray) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64).ravel()
+    if arr.size == 0:
+        raise InvalidInput(f"no {name} scores")
+    if not np.isfinite(arr).all():
+        raise InvalidInput(f"{name} scores contain NaN or infinite values")
+    return np.sort(arr)
+
+
+def fmr_fnmr(*, genuine: np.ndarray, impostor: np.ndarray, threshold: float) -> tuple[float, float]:
+    """(FMR, FNMR) when distances <= threshold are accepted."""
+    g = _scores("genuine", genuine)
+    i = _scores("impostor", impostor)
+    fmr = np.searchsorted(i, threshold, side="right") / i.size
+    # rejected / n, not 1 - accepted / n: equal fractions then give equal floats (exact EER crossings)
+    fnmr = (g.size - np.searchsorted(g, threshold, side="right")) / g.size
+    return float(fmr), float(fnmr)
+
+
+@dataclass(frozen=True)
+class DetCurve:
+    """FMR and FNMR at each threshold, thresholds ascending (FMR rises, FNMR falls)."""
+
+    thresholds: np.ndarray
+    fmr: np.ndarray
+    fnmr: np.ndarray
+    n_genuine: int
+    n_impostor: int
+
+
+def det_curve(*, genuine: np.ndarray, impostor: np.ndarray) -> DetCurve:
+    """Every distinct score as a threshold, plus one below all scores (FMR 0, FNMR 1)."""
+    g = _scores("genuine", genuine)
+    i = _scores("impostor", impostor)
+    thr = np.unique(np.concatenate([g, i]))
+    thr = np.concatenate([[np.nextafter(thr[0], -np.inf)], thr])
+    fmr = np.searchsorted(i, thr, side="right") / i.size
+    fnmr = (g.size - np.searchsorted(g, thr, side="right")) / g.size
+    return DetCurve(thresholds=thr, fmr=fmr, fnmr=fnmr, n_genuine=g.size, n_impostor=i.size)
+
+
+@dataclass(frozen=True)
+class EerResult:
+    """The equal error rate and the (interpolated) threshold where FMR and FNMR cross."""
+
+    eer: float
+    threshold: float
+    n_genuine: int
+    n_impostor: int
+
+
+def eer(*, genuine: np.ndarray, impostor: np.ndarray) -> EerResult:
+    """Equal error rate: sweep every distinct score; where FMR - FNMR changes sign, interpolate
+    linearly between the two neighbouring thresholds and report the mean of FMR and FNMR there."""
+    det = det_curve(genuine=genuine, impostor=impostor)
+    diff = det.fmr - det.fnmr  # rises from -1 to +1
+    k = int(np.argmax(diff >= 0))  # first threshold where FMR >= FNMR; diff[0] = -1 < 0, diff[-1] = 1
+    d0, d1 = diff[k - 1], diff[k]
+    alpha = 0.0 if d1 == d0 else -d0 / (d1 - d0)
+    fmr = det.fmr[k - 1] + alpha * (det.fmr[k] - det.fmr[k - 1])
+    fnmr = det.fnmr[k - 1] + alpha * (det.fnmr[k] - det.fnmr[k - 1])
+    thr = det.thresholds[k - 1] + alpha * (det.thresholds[k] - det.thresholds[k - 1])
+    return EerResult(
+        eer=float((fmr + fnmr) / 2), threshold=float(thr), n_genuine=det.n_genuine, n_impostor=det.n_impostor
+    )
+
+
+def _check_target(target_fmr: float) -> None:
+    if not 0.0 <= target_fmr < 1.0:
+        raise InvalidInput(f"target FMR must be in [0, 1), got {target_fmr}")
+
+
+def threshold_at_fmr(*, impostor: np.ndarray, target_fmr: float) -> float:
+    """The largest threshold whose FMR is <= target_fmr.
+
+    The result lies midway between the last impostor score that may be accepted and the next distinct
+    one, so it sits inside the interval where FMR is constant; when even the smallest impostor score is
+    too many, it lies just below that score (FMR 0).
+    """
+    _check_target(target_fmr)
+    i = _scores("impostor", impostor)
+    values = np.unique(i)
+    fmr = np.searchsorted(i, values, side="right") / i.size
+    ok = np.flatnonzero(fmr <= target_fmr + 1e-12)
+    if ok.size == 0:
+        return float(np.nextafter(values[0], -np.inf))
+    j = int(ok[-1])
+    if j + 1 < values.size:
+        lo, hi = values[j], values[j + 1]
+        mid = lo / 2 + hi / 2  # no overflow; may round onto hi for adjacent floats, hence the guard
+        return float(mid if lo <= mid < hi else lo)
+    return float(values[j])
+
+
+def fnmr_at_fmr(*, genuine: np.ndarray, impostor: np.ndarray, target_fmr: float) -> tuple[float, float]:
+    """(threshold, FNMR) at the largest threshold whose FMR is <= target_fmr.
+
+    Thresholds are swept over every distinct score (the DET/ROC operating points), so genuine scores
+    between the last accepted and the next impostor score count as accepted."""
+    _check_target(target_fmr)
+    det = det_curve(genuine=genuine, impostor=impostor)
+    j = int(np.flatnonzero(det.fmr <= target_fmr + 1e-12)[-1])  # row 0 (below every score) has FMR 0
+    return float(det.thresholds[j]), float(det.fnmr[j])

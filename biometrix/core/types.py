@@ -1,0 +1,97 @@
+"""Frozen value types shared by every layer: ids, modalities, templates, decisions, candidates."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import NewType
+
+import numpy as np
+
+from biometrix.core.errors import InvalidInput
+
+SubjectId = NewType("SubjectId", str)
+
+
+class Modality(enum.Enum):
+    """What kind of sample an embedding came from."""
+
+    SIGNATURE = "signature"
+    FACE = "face"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A decision threshold on a distance, bound to the model whose embeddings it applies to.
+
+    ``value`` is a distance: a comparison is accepted when its distance is <= value.
+    ``target_fmr`` is the false match rate it was calibrated at (None when set by hand),
+    ``source`` says on what data it was set.
+    """
+
+    value: float
+    model_id: str
+    distance: str = "cosine"
+    target_fmr: float | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.value):
+            raise InvalidInput(f"threshold must be a finite number, got {self.value!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class Template:
+    """A subject's enrolled references for one modality and model.
+
+    ``references`` is (K, D) float32, one L2-normalised embedding per enrollment sample;
+    ``centroid`` is (D,), the re-normalised mean of the references (see ``core.templates``).
+    """
+
+    subject_id: SubjectId
+    modality: Modality
+    model_id: str
+    references: np.ndarray
+    centroid: np.ndarray
+
+    @property
+    def dim(self) -> int:
+        return int(self.references.shape[1])
+
+    @property
+    def n_references(self) -> int:
+        return int(self.references.shape[0])
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer of a 1:1 verification.
+
+    ``distance`` is the aggregate distance the threshold was applied to; ``reference_distances``
+    holds the probe's distance to each enrolled reference, in enrollment order.
+    """
+
+    subject_id: SubjectId
+    modality: Modality
+    accepted: bool
+    distance: float
+    threshold: Threshold
+    reference_distances: tuple[float, ...] = field(default_factory=tuple)
+
+    @property
+    def model_id(self) -> str:
+        return self.threshold.model_id
+
+    @property
+    def label(self) -> str:
+        return "Accept" if self.accepted else "Reject"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One row of a 1:N identification answer, best (smallest distance) first."""
+
+    subject_id: SubjectId
+    distance: float
+    rank: int
+    below_threshold: bool = False

@@ -1,0 +1,1 @@
+"""Offline evaluation: protocols, score files and EER/DET reports."""

@@ -1,0 +1,57 @@
+"""``biometrix evaluate``: score a data set's held-out subjects with a shipped model; write scores and report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from biometrix.core.types import Modality
+from biometrix.evaluation.datasets import HELDOUT, default_data_root, parse_subjects
+from biometrix.evaluation.report import evaluate_pipeline, write_outputs
+from biometrix.runtime.encoder import OnnxEncoder
+from biometrix.runtime.model_card import load_card_for
+from biometrix.runtime.paths import models_dir
+from biometrix.runtime.pipelines import SignaturePipeline
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate, print a summary, write scores-*.txt, report.json and det.png into --out."""
+    folder = models_dir()
+    card = load_card_for(folder, model_id=getattr(args, "model", None), modality=Modality.SIGNATURE)
+    pipe = SignaturePipeline(OnnxEncoder(card, card.onnx_path(folder)))
+    data = Path(args.data) if getattr(args, "data", None) else default_data_root()
+    subjects = parse_subjects(args.subjects) if getattr(args, "subjects", None) else HELDOUT[args.dataset]
+    refs = getattr(args, "references", 5)
+    if refs != 5:
+        from biometrix.core.errors import InvalidInput
+
+        raise InvalidInput("the fixed protocol uses 5 references per subject (EVALUATION.md)")
+    thr = card.default_threshold()
+    rep, scores = evaluate_pipeline(pipe.embed, card.embedding_dim, model_id=card.model_id, source=args.dataset,
+                                    root=data, subjects=subjects, aggregate=card.aggregate,
+                                    threshold=thr.value, progress=sys.stderr.isatty())
+    out = Path(args.out) if getattr(args, "out", None) else Path("evaluation") / f"{card.model_id}-{args.dataset}"
+    plot = True
+    try:
+        import matplotlib  # noqa: F401
+    except ModuleNotFoundError:
+        plot = False
+        print("note: no DET plot without matplotlib: pip install 'biometrix[eval]'", file=sys.stderr)
+    files = write_outputs(out, rep, scores, plot=plot)
+    s = rep.summary
+    if getattr(args, "json", False):
+        print(json.dumps(rep.to_dict(), indent=2))
+    else:
+        print(f"model {card.model_id} (sha256 {card.sha256[:12]}...) on {args.dataset}, subjects "
+              f"{subjects[0]}-{subjects[-1]}, {s['n_references']} references, aggregate {rep.aggregate}, FTA {rep.fta}")
+        for kind in ("skilled", "random"):
+            print(f"  {kind:7s} forgeries: EER {100 * s[f'{kind}_eer']:.2f} % "
+                  f"(threshold {s[f'{kind}_eer_threshold']:.4f}; {s['n_genuine']} genuine / {s[f'n_{kind}']} "
+                  f"impostor), FNMR at FMR 1 % {100 * s[f'{kind}_fnmr_at_fmr1']:.1f} %")
+        at = rep.at_threshold
+        print(f"  at the default threshold {thr.value:.4f}: FNMR {100 * at['fnmr']:.1f} %, skilled FMR "
+              f"{100 * at['skilled_fmr']:.1f} %, random FMR {100 * at['random_fmr']:.1f} %")
+        print("  wrote " + ", ".join(str(f) for f in files))
+    return 0

@@ -1,0 +1,123 @@
+"""The signature verification protocol: references, genuine probes, skilled and random forgeries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from biometrix.core.distances import get_distance
+from biometrix.core.metrics import eer, fmr_fnmr, fnmr_at_fmr
+from biometrix.core.templates import l2_normalize, prototype
+from biometrix.evaluation.datasets import SignatureRecord
+
+AGGREGATES = ("mean", "min", "centroid")
+
+#: source -> (reference indices, genuine probe indices, the genuine index each other subject lends as a
+#: random forgery), as ../shared/design/EVALUATION.md fixes them.
+PROTOCOL = {
+    "cedar": (tuple(range(1, 6)), tuple(range(6, 25)), 24),
+    "svc2004": (tuple(range(1, 6)), tuple(range(6, 21)), 20),
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One probe against one claimed subject's references."""
+
+    claimed: str
+    real: str
+    probe: str
+    kind: str  # genuine | skilled | random
+    distances: dict[str, float]  # aggregate -> distance
+
+
+@dataclass(frozen=True)
+class ProtocolScores:
+    """Every comparison of one source's subjects under the protocol."""
+
+    source: str
+    comparisons: tuple[Comparison, ...]
+    n_subjects: int
+    n_references: int
+
+    def scores(self, kind: str, aggregate: str) -> np.ndarray:
+        return np.array([c.distances[aggregate] for c in self.comparisons if c.kind == kind])
+
+
+#: The distance given to a probe that failed to acquire (larger than any cosine distance): in 1:1
+#: figures it counts as a rejection, as EVALUATION.md requires.
+FTA_DISTANCE = 4.0
+
+
+def protocol_scores(records: Sequence[SignatureRecord], embeddings: np.ndarray, *, source: str,
+                    distance: str = "cosine", failed: frozenset[int] = frozenset()) -> ProtocolScores:
+    """records[i] is embedded as embeddings[i]; compare each subject's probes with its references.
+
+    References: genuine 1-5. Genuine probes: the other genuine samples. Skilled: the subject's
+    forgeries. Random: one genuine sample of every other subject of the same source. Indices in
+    ``failed`` are samples that failed to acquire (their embedding row is ignored): as probes they get
+    FTA_DISTANCE; a subject with a failed reference is enrolled from the references that remain.
+    """
+    refs_idx, gen_idx, rand_index = PROTOCOL[source]
+    dist = get_distance(distance)
+    emb = np.asarray(embeddings, dtype=np.float32).copy()
+    for i in failed:
+        emb[i] = 1.0  # placeholder, never compared: failed probes get FTA_DISTANCE
+    emb = l2_normalize(emb)
+    by: dict[int, dict[tuple[bool, int], int]] = {}
+    for i, r in enumerate(records):
+        if r.source == source:
+            by.setdefault(r.subject, {})[(r.genuine, r.index)] = i
+    subjects = sorted(by)
+    comps: list[Comparison] = []
+    for s in subjects:
+        m = by[s]
+        ref_rows = [m[(True, i)] for i in refs_idx if (True, i) in m and m[(True, i)] not in failed]
+        if not ref_rows:
+            raise ValueError(f"{source} subject {s} has no usable reference sample")
+        refs = emb[ref_rows]
+        proto = prototype(refs)[None]
+        probes: list[tuple[int, str]] = [(m[(True, i)], "genuine") for i in gen_idx if (True, i) in m]
+        probes += [(m[k], "skilled") for k in sorted(m) if not k[0]]
+        probes += [(by[o][(True, rand_index)], "random") for o in subjects
+                   if o != s and (True, rand_index) in by[o]]
+        if not probes:
+            continue
+        idx = [p for p, _ in probes]
+        d = dist.pairwise(emb[idx], refs)
+        dc = dist.pairwise(emb[idx], proto)[:, 0]
+        for row, (p, kind) in enumerate(probes):
+            if p in failed:
+                dists = dict.fromkeys(AGGREGATES, FTA_DISTANCE)
+            else:
+                dists = {"mean": float(d[row].mean()), "min": float(d[row].min()), "centroid": float(dc[row])}
+            comps.append(Comparison(claimed=f"{source}:{s}", real=records[p].key, probe=records[p].sample_id,
+                                    kind=kind, distances=dists))
+    return ProtocolScores(source, tuple(comps), len(subjects), len(refs_idx))
+
+
+def summarize(scores: ProtocolScores, aggregate: str) -> dict[str, float]:
+    """EER (with its threshold) and FNMR at FMR 1 % for skilled and random forgeries, with counts."""
+    g = scores.scores("genuine", aggregate)
+    res: dict[str, float] = {"n_genuine": int(g.size), "n_subjects": scores.n_subjects,
+                             "n_references": scores.n_references}
+    for kind in ("skilled", "random"):
+        imp = scores.scores(kind, aggregate)
+        e = eer(genuine=g, impostor=imp)
+        thr, fnmr = fnmr_at_fmr(genuine=g, impostor=imp, target_fmr=0.01)
+        res.update({f"{kind}_eer": e.eer, f"{kind}_eer_threshold": e.threshold,
+                    f"{kind}_fnmr_at_fmr1": fnmr, f"n_{kind}": int(imp.size)})
+    return res
+
+
+def rates_at(scores: ProtocolScores, aggregate: str, threshold: float) -> dict[str, float]:
+    """FNMR and the skilled and random FMR at a frozen threshold."""
+    g = scores.scores("genuine", aggregate)
+    out = {}
+    for kind in ("skilled", "random"):
+        fmr, fnmr = fmr_fnmr(genuine=g, impostor=scores.scores(kind, aggregate), threshold=threshold)
+        out[f"{kind}_fmr"] = fmr
+        out["fnmr"] = fnmr
+    return out

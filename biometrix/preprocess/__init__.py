@@ -1,0 +1,1 @@
+"""Pure ndarray-to-ndarray preprocessing steps for each modality."""

@@ -1,0 +1,1 @@
+"""Inference only: model cards, execution providers, the ONNX encoder and per-modality pipelines."""

@@ -1,0 +1,188 @@
+"""The enrollment store interface and the frozen values it returns, independent of any database engine."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from biometrix.core.errors import InvalidInput
+from biometrix.core.types import Modality, SubjectId, Template
+
+AUDIT_EVENTS: tuple[str, ...] = ("enroll", "verify", "identify", "delete")
+
+
+@dataclass(frozen=True)
+class SampleIn:
+    """A raw enrollment sample as captured, e.g. PNG bytes + {"source": "file", "filename": "a.png"}."""
+
+    data: bytes
+    media_type: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.data, bytes | bytearray | memoryview) or len(self.data) == 0:
+            raise InvalidInput("a sample needs non-empty bytes as data")
+        if not isinstance(self.media_type, str) or not self.media_type.strip():
+            raise InvalidInput("a sample needs a media type such as 'image/png'")
+        if not isinstance(self.meta, dict):
+            raise InvalidInput(f"sample meta must be a dict, got {type(self.meta).__name__}")
+
+
+@dataclass(frozen=True)
+class StoredSample:
+    """A raw sample as kept in the store, so templates can be re-made when the model changes."""
+
+    sample_id: int
+    subject_id: SubjectId
+    modality: Modality
+    media_type: str
+    data: bytes
+    meta: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SubjectInfo:
+    """An enrolled subject; ``modalities`` lists those with at least one template ('face', 'signature')."""
+
+    subject_id: SubjectId
+    display_name: str | None
+    created_at: datetime
+    modalities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row of the append-only audit log; ``at`` is timezone-aware UTC."""
+
+    event_id: int
+    at: datetime
+    event: str
+    subject_id: SubjectId | None
+    modality: Modality | None
+    model_id: str | None
+    distance: float | None
+    threshold: float | None
+    decision: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What is in a store; ``templates`` counts templates by "modality/model_id"."""
+
+    location: str
+    schema_version: int
+    n_subjects: int
+    templates: dict[str, int]
+    n_samples: int
+    n_audit: int
+
+
+class EnrollmentStore(abc.ABC):
+    """Where subjects, their raw samples, templates and the audit log are kept.
+
+    The service layer talks only to this interface. ``SqliteStore`` implements it for a single
+    file; a PostgreSQL (or other server) backend can implement it later by subclassing this class
+    and honouring the same contract:
+
+    - every write is one atomic transaction (enroll, record and delete_subject each write their
+      audit row in the same transaction as the change they record);
+    - the audit log is append-only;
+    - templates are keyed by (subject_id, modality, model_id) and rebuilt through
+      ``core.templates.make_template`` so every backend returns identical Templates;
+    - user errors are ``core.errors`` exceptions (InvalidInput, NotEnrolled, AlreadyEnrolled,
+      ModelMismatch, StoreError, SchemaTooNew) with one-line messages.
+
+    A store is a context manager; ``close()`` is idempotent.
+    """
+
+    @abc.abstractmethod
+    def enroll(
+        self,
+        subject_id: str,
+        *,
+        modality: Modality,
+        model_id: str,
+        samples: Sequence[SampleIn],
+        embeddings: np.ndarray,
+        display_name: str | None = None,
+        replace: bool = False,
+        details: dict[str, Any] | None = None,
+    ) -> Template:
+        """embeddings (K, D), one row per sample (K >= 1) -> the stored Template, written atomically.
+
+        Creates the subject if missing, stores the samples, the template and an 'enroll' audit row.
+        An existing template for (subject, modality, model_id) raises AlreadyEnrolled unless
+        ``replace`` is true, in which case it is replaced in the same transaction.
+        """
+
+    @abc.abstractmethod
+    def template(self, subject_id: str, *, modality: Modality, model_id: str) -> Template:
+        """The subject's template for this modality and model; NotEnrolled when there is none."""
+
+    @abc.abstractmethod
+    def gallery(self, *, modality: Modality, model_id: str) -> list[Template]:
+        """Every template of this modality and model, sorted by subject_id."""
+
+    @abc.abstractmethod
+    def subjects(self) -> list[SubjectInfo]:
+        """Every subject, sorted by subject_id."""
+
+    @abc.abstractmethod
+    def find_subjects(self, query: str) -> list[SubjectInfo]:
+        """Subjects whose id or display name contains ``query`` (case-insensitive), sorted by subject_id."""
+
+    @abc.abstractmethod
+    def samples(self, subject_id: str, *, modality: Modality) -> list[StoredSample]:
+        """The subject's stored raw samples of this modality, oldest first."""
+
+    @abc.abstractmethod
+    def record(
+        self,
+        event: str,
+        *,
+        subject_id: str | None,
+        modality: Modality | None,
+        model_id: str | None,
+        distance: float | None = None,
+        threshold: float | None = None,
+        decision: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> int:
+        """Append one audit row (event in AUDIT_EVENTS) atomically; returns its event_id."""
+
+    @abc.abstractmethod
+    def audit(
+        self, *, subject_id: str | None = None, event: str | None = None, limit: int | None = None
+    ) -> list[AuditEntry]:
+        """Audit rows matching the filters, oldest first; ``limit`` keeps the most recent ones."""
+
+    @abc.abstractmethod
+    def delete_subject(self, subject_id: str) -> None:
+        """Remove the subject with its samples and templates and append a 'delete' audit row, atomically."""
+
+    @abc.abstractmethod
+    def info(self) -> StoreInfo:
+        """Counts and schema version of the store."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection; calling it again does nothing."""
+
+    def __enter__(self) -> EnrollmentStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,115 @@
+"""SQLite connections for the store: opening with safe pragmas, and atomic() transactions."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from biometrix.core.errors import SchemaTooNew, StoreError
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def connect(path: str | Path, *, create: bool, max_version: int | None = None) -> sqlite3.Connection:
+    """Open the database at ``path`` in autocommit mode (transactions only through ``atomic``).
+
+    With ``create=False`` a missing file is a StoreError and nothing is created; with ``create=True``
+    the parent folders are made. A file that is not SQLite is a StoreError. When ``max_version`` is
+    given, a database whose schema version is above it raises SchemaTooNew *before* anything is
+    written (the journal mode is switched to WAL only after that check).
+    """
+    path = Path(path)
+    if not path.exists():
+        if not create:
+            raise StoreError(f"no enrollment database at {path}; enroll someone first or pass --db")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create the folder for the enrollment database {path}: {e}") from e
+    elif path.is_dir():
+        raise StoreError(f"{path} is a folder, not an enrollment database file")
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot open the enrollment database {path}: {e}") from e
+    try:
+        # Per-connection settings: none of these writes to the file.
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        _check_is_database(conn, path)
+        if max_version is not None:
+            check_version(conn, supported=max_version)
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            log.warning("enrollment database %s runs in journal mode %r, not WAL", path, mode)
+        conn.execute("PRAGMA synchronous = FULL")
+    except BaseException:
+        conn.close()
+        raise
+    log.debug("opened enrollment database %s", path)
+    return conn
+
+
+def _check_is_database(conn: sqlite3.Connection, path: Path) -> None:
+    """Read the schema once: SQLite reports a non-database file only on the first read."""
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{path} is not a SQLite enrollment database ({e})") from e
+
+
+def stored_version(conn: sqlite3.Connection) -> int:
+    """The schema version in the database (user_version or schema_migrations), read without writing."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if has_table:
+        recorded = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+        if recorded is not None:
+            version = max(version, int(recorded))
+    return version
+
+
+def check_version(conn: sqlite3.Connection, *, supported: int) -> int:
+    """Return the stored schema version; raise SchemaTooNew when it is above ``supported``."""
+    version = stored_version(conn)
+    if version > supported:
+        raise SchemaTooNew(
+            f"database schema version {version} is newer than this biometrix supports ({supported}); "
+            "upgrade biometrix"
+        )
+    return version
+
+
+@contextmanager
+def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One transaction: BEGIN IMMEDIATE at top level, a SAVEPOINT when nested; rolled back on any error."""
+    if conn.isolation_level is not None:
+        raise StoreError("atomic() needs a connection with isolation_level=None (use store.db.connect)")
+    if conn.in_transaction:
+        name = f"sp_{uuid.uuid4().hex}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+            raise
+        conn.execute(f"RELEASE {name}")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,134 @@
+"""Numbered schema migrations of the enrollment database; the schema changes only here."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from biometrix.core.errors import StoreError
+from biometrix.store.db import atomic, check_version, stored_version
+
+log = logging.getLogger(__name__)
+
+
+def m001_initial(conn: sqlite3.Connection) -> None:
+    """Subjects, raw samples, templates with their references, and the append-only audit log."""
+    conn.execute(
+        """CREATE TABLE subjects (
+            subject_id   TEXT PRIMARY KEY,
+            display_name TEXT,
+            created_at   TEXT NOT NULL
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE samples (
+            sample_id  INTEGER PRIMARY KEY,
+            subject_id TEXT NOT NULL REFERENCES subjects ON DELETE CASCADE,
+            modality   TEXT NOT NULL CHECK (modality IN ('signature', 'face')),
+            media_type TEXT NOT NULL,
+            data       BLOB NOT NULL,
+            meta       TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL
+        )"""
+    )
+    conn.execute("CREATE INDEX samples_subject ON samples (subject_id, modality)")
+    conn.execute(
+        """CREATE TABLE templates (
+            template_id INTEGER PRIMARY KEY,
+            subject_id  TEXT NOT NULL REFERENCES subjects ON DELETE CASCADE,
+            modality    TEXT NOT NULL,
+            model_id    TEXT NOT NULL,
+            created_at  TEXT NOT NULL,
+            UNIQUE (subject_id, modality, model_id)
+        )"""
+    )
+    conn.execute("CREATE INDEX templates_modality_model ON templates (modality, model_id)")
+    conn.execute(
+        """CREATE TABLE template_references (
+            template_id INTEGER NOT NULL REFERENCES templates ON DELETE CASCADE,
+            position    INTEGER NOT NULL,
+            sample_id   INTEGER REFERENCES samples ON DELETE SET NULL,
+            dim         INTEGER NOT NULL,
+            vector      BLOB NOT NULL,
+            PRIMARY KEY (template_id, position)
+        )"""
+    )
+    conn.execute("CREATE INDEX template_references_sample ON template_references (sample_id)")
+    conn.execute(
+        """CREATE TABLE audit_log (
+            event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+            at         TEXT NOT NULL,
+            event      TEXT NOT NULL CHECK (event IN ('enroll', 'verify', 'identify', 'delete')),
+            subject_id TEXT,
+            modality   TEXT,
+            model_id   TEXT,
+            distance   REAL,
+            threshold  REAL,
+            decision   TEXT,
+            details    TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+    conn.execute("CREATE INDEX audit_log_subject ON audit_log (subject_id)")
+    conn.execute(
+        """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+           BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END"""
+    )
+    conn.execute(
+        """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+           BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END"""
+    )
+
+
+Migration = tuple[int, str, Callable[[sqlite3.Connection], None]]
+
+# In order; a new migration is appended with the next number and never edited once released.
+MIGRATIONS: tuple[Migration, ...] = ((1, "initial", m001_initial),)
+
+SCHEMA_VERSION: int = MIGRATIONS[-1][0]
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    """The schema version of the database (0 for a new, empty one)."""
+    return stored_version(conn)
+
+
+def pending(conn: sqlite3.Connection) -> list[Migration]:
+    """Migrations not yet applied, in order; SchemaTooNew when the database is ahead of this code."""
+    version = check_version(conn, supported=SCHEMA_VERSION)
+    if version == 0:
+        foreign = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 1"
+        ).fetchone()
+        if foreign is not None:
+            raise StoreError(
+                f"this SQLite file is not a biometrix enrollment database (it has a table {foreign[0]!r})"
+            )
+    return [m for m in MIGRATIONS if m[0] > version]
+
+
+def apply(conn: sqlite3.Connection) -> list[int]:
+    """Run each pending migration in its own transaction with its schema_migrations row; returns those run."""
+    done: list[int] = []
+    for number, name, migrate in pending(conn):
+        with atomic(conn):
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            if check_version(conn, supported=SCHEMA_VERSION) >= number:
+                continue
+            conn.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    INTEGER PRIMARY KEY,
+                    name       TEXT NOT NULL,
+                    applied_at TEXT NOT NULL
+                )"""
+            )
+            migrate(conn)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (number, name, datetime.now(UTC).isoformat(timespec="microseconds")),
+            )
+            conn.execute(f"PRAGMA user_version = {int(number)}")
+        log.info("applied migration %03d_%s", number, name)
+        done.append(number)
+    return done

@@ -1,0 +1,311 @@
+"""SqliteStore: the EnrollmentStore kept in one SQLite file."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biometrix.core.errors import AlreadyEnrolled, InvalidInput, ModelMismatch, NotEnrolled, StoreError
+from biometrix.core.templates import make_template
+from biometrix.core.types import Modality, SubjectId, Template
+from biometrix.store import audit as audit_log
+from biometrix.store import migrations
+from biometrix.store import samples as sample_store
+from biometrix.store.base import (
+    AuditEntry,
+    EnrollmentStore,
+    SampleIn,
+    StoredSample,
+    StoreInfo,
+    SubjectInfo,
+)
+from biometrix.store.codec import blob_to_embedding, embedding_to_blob
+from biometrix.store.db import atomic, connect
+
+log = logging.getLogger(__name__)
+
+
+def _name(value: str | None, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _modality(value: Modality | str) -> Modality:
+    try:
+        return Modality(value)
+    except ValueError as e:
+        known = [m.value for m in Modality]
+        raise InvalidInput(f"unknown modality {value!r}; expected one of {known}") from e
+
+
+class SqliteStore(EnrollmentStore):
+    """An EnrollmentStore in a SQLite file (WAL); safe to share between threads, one call at a time."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self._path = Path(path)
+        self._lock = threading.RLock()
+        conn = connect(self._path, create=create, max_version=migrations.SCHEMA_VERSION)
+        try:
+            migrations.apply(conn)
+        except sqlite3.Error as e:
+            conn.close()
+            raise StoreError(f"cannot prepare the enrollment database {self._path}: {e}") from e
+        except BaseException:
+            conn.close()
+            raise
+        self._conn: sqlite3.Connection | None = conn
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """The open connection under the store lock; sqlite3 errors become one-line StoreErrors."""
+        with self._lock:
+            if self._conn is None:
+                raise StoreError(f"the enrollment store {self._path} is closed")
+            try:
+                yield self._conn
+            except sqlite3.Error as e:
+                raise StoreError(f"enrollment database error ({self._path}): {e}") from e
+
+    def enroll(
+        self,
+        subject_id: str,
+        *,
+        modality: Modality,
+        model_id: str,
+        samples: Sequence[SampleIn],
+        embeddings: np.ndarray,
+        display_name: str | None = None,
+        replace: bool = False,
+        details: dict[str, Any] | None = None,
+    ) -> Template:
+        subject_id = _name(subject_id, "subject_id")
+        model_id = _name(model_id, "model_id")
+        modality = _modality(modality)
+        emb = np.asarray(embeddings)
+        if emb.ndim != 2 or emb.shape[0] == 0:
+            raise InvalidInput(f"embeddings must be (K, D) with K >= 1, got shape {emb.shape}")
+        if len(samples) != emb.shape[0]:
+            raise InvalidInput(f"{len(samples)} samples were given for {emb.shape[0]} embeddings")
+        for s in samples:
+            if not isinstance(s, SampleIn):
+                raise InvalidInput(f"samples must be SampleIn values, got {type(s).__name__}")
+        metas = [audit_log.to_json(s.meta, "sample meta") for s in samples]
+        template = make_template(emb, subject_id=subject_id, modality=modality, model_id=model_id)
+        dim = template.dim
+        now = audit_log.now_utc()
+        with self._db() as conn, atomic(conn):
+            other = conn.execute(
+                "SELECT r.dim FROM templates t JOIN template_references r USING (template_id)"
+                " WHERE t.modality = ? AND t.model_id = ? AND t.subject_id != ? LIMIT 1",
+                (modality.value, model_id, subject_id),
+            ).fetchone()
+            if other is not None and other[0] != dim:
+                raise ModelMismatch(
+                    f"embeddings of dimension {dim} do not fit the {other[0]}-dimensional "
+                    f"{modality.value} templates already stored for model {model_id!r}"
+                )
+            old = conn.execute(
+                "SELECT template_id FROM templates WHERE subject_id = ? AND modality = ? AND model_id = ?",
+                (subject_id, modality.value, model_id),
+            ).fetchone()
+            if old is not None and not replace:
+                raise AlreadyEnrolled(
+                    f"subject {subject_id!r} already has a {modality.value} template for model {model_id!r}; "
+                    "pass replace=True (--replace) to replace it"
+                )
+            conn.execute(
+                "INSERT INTO subjects (subject_id, display_name, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (subject_id) DO UPDATE SET display_name = coalesce(excluded.display_name,"
+                " subjects.display_name)",
+                (subject_id, display_name, now),
+            )
+            removed = 0
+            if old is not None:
+                conn.execute("DELETE FROM templates WHERE template_id = ?", (old[0],))
+                removed = sample_store.drop_unused(conn, subject_id, modality)
+            sample_ids = [
+                sample_store.put(conn, subject_id, modality, s, meta=m, now=now)
+                for s, m in zip(samples, metas, strict=True)
+            ]
+            template_id = conn.execute(
+                "INSERT INTO templates (subject_id, modality, model_id, created_at) VALUES (?, ?, ?, ?)",
+                (subject_id, modality.value, model_id, now),
+            ).lastrowid
+            for position, (sample_id, ref) in enumerate(zip(sample_ids, template.references, strict=True)):
+                conn.execute(
+                    "INSERT INTO template_references (template_id, position, sample_id, dim, vector)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (template_id, position, sample_id, dim, embedding_to_blob(ref)),
+                )
+            audit = dict(details or {})
+            audit.update(n_references=template.n_references, dim=dim, replaced=old is not None)
+            if removed:
+                audit["samples_removed"] = removed
+            audit_log.append(
+                conn,
+                "enroll",
+                subject_id=subject_id,
+                modality=modality,
+                model_id=model_id,
+                decision="enrolled",
+                details=audit,
+            )
+        log.info("enrolled %s (%s, %s, %d references)", subject_id, modality.value, model_id, len(sample_ids))
+        return template
+
+    def template(self, subject_id: str, *, modality: Modality, model_id: str) -> Template:
+        modality = _modality(modality)
+        with self._db() as conn:
+            rows = conn.execute(
+                "SELECT r.dim, r.vector FROM templates t JOIN template_references r USING (template_id)"
+                " WHERE t.subject_id = ? AND t.modality = ? AND t.model_id = ? ORDER BY r.position",
+                (subject_id, modality.value, model_id),
+            ).fetchall()
+            if not rows:
+                known = conn.execute("SELECT 1 FROM subjects WHERE subject_id = ?", (subject_id,)).fetchone()
+                if known is None:
+                    raise NotEnrolled(f"unknown subject {subject_id!r}: nobody is enrolled under this id")
+                raise NotEnrolled(
+                    f"subject {subject_id!r} has no {modality.value} template for model {model_id!r}"
+                )
+        refs = np.stack([blob_to_embedding(vec, dim) for dim, vec in rows])
+        return make_template(refs, subject_id=subject_id, modality=modality, model_id=model_id)
+
+    def gallery(self, *, modality: Modality, model_id: str) -> list[Template]:
+        modality = _modality(modality)
+        with self._db() as conn:
+            rows = conn.execute(
+                "SELECT t.subject_id, r.dim, r.vector FROM templates t JOIN template_references r"
+                " USING (template_id) WHERE t.modality = ? AND t.model_id = ?"
+                " ORDER BY t.subject_id, r.position",
+                (modality.value, model_id),
+            ).fetchall()
+        grouped: dict[str, list[np.ndarray]] = {}
+        for subject_id, dim, vec in rows:
+            grouped.setdefault(subject_id, []).append(blob_to_embedding(vec, dim))
+        return [
+            make_template(np.stack(refs), subject_id=sid, modality=modality, model_id=model_id)
+            for sid, refs in grouped.items()
+        ]
+
+    def subjects(self) -> list[SubjectInfo]:
+        with self._db() as conn:
+            rows = conn.execute(
+                "SELECT s.subject_id, s.display_name, s.created_at,"
+                " (SELECT group_concat(DISTINCT t.modality) FROM templates t"
+                "  WHERE t.subject_id = s.subject_id)"
+                " FROM subjects s ORDER BY s.subject_id"
+            ).fetchall()
+        return [
+            SubjectInfo(
+                subject_id=SubjectId(sid),
+                display_name=name,
+                created_at=datetime.fromisoformat(created),
+                modalities=tuple(sorted(mods.split(","))) if mods else (),
+            )
+            for sid, name, created, mods in rows
+        ]
+
+    def find_subjects(self, query: str) -> list[SubjectInfo]:
+        needle = query.strip().casefold()
+        return [
+            s
+            for s in self.subjects()
+            if needle in s.subject_id.casefold() or needle in (s.display_name or "").casefold()
+        ]
+
+    def samples(self, subject_id: str, *, modality: Modality) -> list[StoredSample]:
+        modality = _modality(modality)
+        with self._db() as conn:
+            return sample_store.read(conn, subject_id, modality)
+
+    def record(
+        self,
+        event: str,
+        *,
+        subject_id: str | None,
+        modality: Modality | None,
+        model_id: str | None,
+        distance: float | None = None,
+        threshold: float | None = None,
+        decision: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> int:
+        mod = None if modality is None else _modality(modality)
+        with self._db() as conn, atomic(conn):
+            return audit_log.append(
+                conn,
+                event,
+                subject_id=subject_id,
+                modality=mod,
+                model_id=model_id,
+                distance=distance,
+                threshold=threshold,
+                decision=decision,
+                details=details,
+            )
+
+    def audit(
+        self, *, subject_id: str | None = None, event: str | None = None, limit: int | None = None
+    ) -> list[AuditEntry]:
+        with self._db() as conn:
+            return audit_log.read(conn, subject_id=subject_id, event=event, limit=limit)
+
+    def delete_subject(self, subject_id: str) -> None:
+        with self._db() as conn, atomic(conn):
+            counts = conn.execute(
+                "SELECT (SELECT count(*) FROM samples WHERE subject_id = ?),"
+                " (SELECT count(*) FROM templates WHERE subject_id = ?)",
+                (subject_id, subject_id),
+            ).fetchone()
+            if conn.execute("DELETE FROM subjects WHERE subject_id = ?", (subject_id,)).rowcount == 0:
+                raise NotEnrolled(f"unknown subject {subject_id!r}: nothing to delete")
+            details = {"samples_deleted": counts[0], "templates_deleted": counts[1]}
+            audit_log.append(
+                conn,
+                "delete",
+                subject_id=subject_id,
+                modality=None,
+                model_id=None,
+                decision="deleted",
+                details=details,
+            )
+        log.info("deleted subject %s", subject_id)
+
+    def info(self) -> StoreInfo:
+        with self._db() as conn:
+            version = migrations.current_version(conn)
+            n_subjects, n_samples, n_audit = conn.execute(
+                "SELECT (SELECT count(*) FROM subjects), (SELECT count(*) FROM samples),"
+                " (SELECT count(*) FROM audit_log)"
+            ).fetchone()
+            per_model = conn.execute(
+                "SELECT modality, model_id, count(*) FROM templates GROUP BY modality, model_id ORDER BY 1, 2"
+            ).fetchall()
+        return StoreInfo(
+            location=str(self._path.resolve()),
+            schema_version=version,
+            n_subjects=n_subjects,
+            templates={f"{mod}/{model}": n for mod, model, n in per_model},
+            n_samples=n_samples,
+            n_audit=n_audit,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -1,0 +1,169 @@
+"""Signature data sets (CEDAR scans, SVC2004 pen recordings), subject-disjoint splits, augmentation, samplers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from biometrix.core.errors import InvalidInput
+from biometrix.evaluation.datasets import (  # noqa: F401  (the splits are re-exported for configs)
+    CEDAR_HELDOUT,
+    CEDAR_TRAIN,
+    CEDAR_VALIDATION,
+    SVC_HELDOUT,
+    SVC_TRAIN,
+    SVC_VALIDATION,
+    SignatureRecord,
+    default_data_root,
+    iter_cedar,
+    iter_svc2004,
+)
+from biometrix.preprocess.signature import ink_mask, normalize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SignatureSample(SignatureRecord):
+    """A signature record with its cropped ink mask (bool (h, w)), ready for augmentation."""
+
+    ink: np.ndarray = field(default_factory=lambda: np.zeros((1, 1), bool), compare=False, repr=False)
+
+
+def _load(pairs: Iterator[tuple[SignatureRecord, np.ndarray]], desc: str, progress: bool) -> list[SignatureSample]:
+    return [
+        SignatureSample(r.source, r.subject, r.index, r.genuine, ink=ink_mask(img))
+        for r, img in tqdm(pairs, desc=desc, disable=not progress, leave=False)
+    ]
+
+
+def load_cedar(root: Path, subjects: Sequence[int], *, progress: bool = True) -> list[SignatureSample]:
+    """CEDAR genuine and skilled-forgery scans of the given signers, as cropped ink masks."""
+    return _load(iter_cedar(root, subjects), "CEDAR", progress)
+
+
+def load_svc2004(root: Path, users: Sequence[int], *, progress: bool = True) -> list[SignatureSample]:
+    """SVC2004 pen recordings of the given users, rendered by the app's renderer, as cropped ink masks."""
+    return _load(iter_svc2004(root, users), "SVC2004", progress)
+
+
+class Augmenter:
+    """Random small affine warps and stroke-width changes of an ink mask (training only)."""
+
+    def __init__(self, *, rotate_deg: float = 6.0, scale: float = 0.08, shear: float = 0.1,
+                 width_change: float = 0.3) -> None:
+        self.rotate_deg, self.scale, self.shear, self.width_change = rotate_deg, scale, shear, width_change
+
+    def __call__(self, ink: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        h, w = ink.shape
+        ang = np.deg2rad(rng.uniform(-self.rotate_deg, self.rotate_deg))
+        sx = 1 + rng.uniform(-self.scale, self.scale)
+        sy = sx * (1 + rng.uniform(-self.scale, self.scale))
+        sh = rng.uniform(-self.shear, self.shear)
+        a = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]]) @ np.array(
+            [[sx, sh * sx], [0, sy]]
+        )
+        corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=np.float64) @ a.T
+        lo, hi = corners.min(0), corners.max(0)
+        m = np.hstack([a, -lo[:, None]])
+        size = (int(np.ceil(hi[0] - lo[0])) + 1, int(np.ceil(hi[1] - lo[1])) + 1)
+        out = cv2.warpAffine(ink.astype(np.uint8) * 255, m, size, flags=cv2.INTER_LINEAR) > 127
+        r = rng.uniform()
+        if r < self.width_change / 2:
+            out = cv2.dilate(out.astype(np.uint8), np.ones((2, 2), np.uint8)) > 0
+        elif r < self.width_change and out.sum() > 400:
+            eroded = cv2.erode(out.astype(np.uint8), np.ones((2, 2), np.uint8)) > 0
+            if eroded.sum() > 0.4 * out.sum():
+                out = eroded
+        if not out.any():
+            return ink
+        rows, cols = np.flatnonzero(out.any(1)), np.flatnonzero(out.any(0))
+        return out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def to_tensor_batch(masks: Sequence[np.ndarray], *, height: int, width: int) -> np.ndarray:
+    """Cropped ink masks -> float32 (N, 1, height, width) encoder input."""
+    return np.stack([normalize(m, height=height, width=width) for m in masks])[:, None]
+
+
+@dataclass(frozen=True)
+class PairBatch:
+    """Indices into a batch of images plus pair labels y (0 = same signer genuine, 1 = dissimilar)."""
+
+    images: list[int]  # sample indices into the data set, one per image in the batch
+    left: np.ndarray
+    right: np.ndarray
+    y: np.ndarray
+    skilled: np.ndarray  # True where the dissimilar pair is genuine vs a skilled forgery
+
+
+class BalancedPairBatches:
+    """PK-style batches with balanced pairs inside them.
+
+    Each batch takes ``signers`` subjects, ``genuine`` genuine and ``forgeries`` skilled forgeries of
+    each. Pairs formed within the batch: every genuine-genuine pair of one signer (similar, y=0), and an
+    equal number of dissimilar pairs (y=1), half genuine-vs-skilled-forgery of the same signer and half
+    genuine-vs-genuine of two different signers. Encoding each image once and comparing it in several
+    pairs is what makes CPU training affordable.
+    """
+
+    def __init__(self, samples: Sequence[SignatureSample], *, signers: int = 8, genuine: int = 4,
+                 forgeries: int = 2, batches_per_epoch: int = 100, seed: int = 0) -> None:
+        self.samples = samples
+        self.signers, self.genuine, self.forgeries = signers, genuine, forgeries
+        self.batches_per_epoch = batches_per_epoch
+        self.rng = np.random.default_rng(seed)
+        by: dict[str, tuple[list[int], list[int]]] = {}
+        for i, s in enumerate(samples):
+            by.setdefault(s.key, ([], []))[0 if s.genuine else 1].append(i)
+        self.by_subject = {k: v for k, v in by.items() if len(v[0]) >= genuine}
+        if len(self.by_subject) < signers:
+            raise InvalidInput(f"need at least {signers} subjects with {genuine} genuine samples each")
+        self.keys = sorted(self.by_subject)
+
+    def __len__(self) -> int:
+        return self.batches_per_epoch
+
+    def __iter__(self) -> Iterator[PairBatch]:
+        for _ in range(self.batches_per_epoch):
+            yield self.sample()
+
+    def sample(self) -> PairBatch:
+        rng = self.rng
+        chosen = rng.choice(len(self.keys), size=self.signers, replace=False)
+        images: list[int] = []
+        gen_pos: list[list[int]] = []
+        forg_pos: list[list[int]] = []
+        for c in chosen:
+            g, f = self.by_subject[self.keys[c]]
+            gi = rng.choice(g, size=self.genuine, replace=False)
+            fi = rng.choice(f, size=min(self.forgeries, len(f)), replace=False) if f else []
+            gen_pos.append(list(range(len(images), len(images) + len(gi))))
+            images.extend(int(x) for x in gi)
+            forg_pos.append(list(range(len(images), len(images) + len(fi))))
+            images.extend(int(x) for x in fi)
+        pos = [(a, b) for g in gen_pos for i, a in enumerate(g) for b in g[i + 1 :]]
+        skilled = [(a, b) for g, f in zip(gen_pos, forg_pos, strict=True) for a in g for b in f]
+        random_neg = [
+            (a, b)
+            for i, g in enumerate(gen_pos)
+            for j, h in enumerate(gen_pos)
+            if i < j
+            for a in g
+            for b in h
+        ]
+        n_neg = len(pos)
+        n_skilled = min(len(skilled), n_neg // 2)
+        sk = [skilled[k] for k in rng.choice(len(skilled), size=n_skilled, replace=False)] if n_skilled else []
+        rn = [random_neg[k] for k in rng.choice(len(random_neg), size=n_neg - n_skilled, replace=False)]
+        pairs = pos + sk + rn
+        y = np.array([0] * len(pos) + [1] * (len(sk) + len(rn)), dtype=np.float32)
+        is_sk = np.array([False] * len(pos) + [True] * len(sk) + [False] * len(rn))
+        arr = np.array(pairs, dtype=np.int64)
+        return PairBatch(images=images, left=arr[:, 0], right=arr[:, 1], y=y, skilled=is_sk)

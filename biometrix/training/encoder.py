@@ -1,0 +1,57 @@
+"""Siamese encoders: one weight-shared backbone maps every sample to an L2-normalised embedding."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def _conv(cin: int, cout: int, k: int = 3) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class SignatureCNN(nn.Module):
+    """A small VGG-style CNN for (N, 1, H, W) ink images -> (N, embedding_dim) unit vectors.
+
+    Four conv stages with max pooling, then an adaptive average pool to a (3, 6) grid so that the
+    layout of the signature (which part is where) survives into the embedding.
+    """
+
+    def __init__(self, *, embedding_dim: int = 128, width: int = 32, dropout: float = 0.3) -> None:
+        super().__init__()
+        w = width
+        self.features = nn.Sequential(
+            _conv(1, w, 5), nn.MaxPool2d(2),
+            _conv(w, 2 * w), nn.MaxPool2d(2),
+            _conv(2 * w, 4 * w), _conv(4 * w, 4 * w), nn.MaxPool2d(2),
+            _conv(4 * w, 8 * w), _conv(8 * w, 8 * w), nn.MaxPool2d(2),
+        )
+        self.pool = nn.AdaptiveAvgPool2d((3, 6))
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(8 * w * 18, embedding_dim))
+        self.embedding_dim = embedding_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.head(self.pool(self.features(x))), dim=1)
+
+
+class SiameseEncoder(nn.Module):
+    """The Siamese pair: the same backbone (shared weights) applied to both sides of a pair."""
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.backbone(a), self.backbone(b)
+
+
+BACKBONES = {"signature_cnn": SignatureCNN}
+
+
+def build_backbone(name: str, **kwargs: int | float) -> nn.Module:
+    """The backbone registered under ``name``."""
+    try:
+        return BACKBONES[name](**kwargs)
+    except KeyError:
+        raise ValueError(f"unknown backbone {name!r}; known: {', '.join(sorted(BACKBONES))}") from None

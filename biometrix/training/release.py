@@ -1,0 +1,146 @@
+"""Turn a training checkpoint into a shipped model: ONNX + card, calibrated on validation, measured held out.
+
+Steps: export to ONNX and check parity with torch; load it through the app's own runtime
+(OnnxEncoder + SignaturePipeline); on the validation subjects pick the aggregate (lowest mean EER)
+and the default threshold (FMR = 1 % against skilled forgeries); then, with everything frozen,
+measure the held-out subjects of each source. The card records all of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from biometrix.core.metrics import threshold_at_fmr
+from biometrix.evaluation.datasets import (
+    CEDAR_HELDOUT,
+    SVC_HELDOUT,
+    default_data_root,
+)
+from biometrix.evaluation.protocol import AGGREGATES, protocol_scores, summarize
+from biometrix.evaluation.report import embed_source, evaluate_pipeline
+from biometrix.runtime.encoder import OnnxEncoder
+from biometrix.runtime.model_card import ModelCard, sha256_file
+from biometrix.runtime.pipelines import SignaturePipeline
+from biometrix.training.data import to_tensor_batch
+from biometrix.training.export import check_parity, export_onnx
+from biometrix.training.train import TrainConfig, build_model
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TARGET_FMR = 0.01
+
+
+def _card_dict(cfg: TrainConfig, model_id: str, sha: str, *, aggregate: str, thresholds: list[dict[str, Any]],
+               training: dict[str, Any], evaluation: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "model_id": model_id,
+        "modality": "signature",
+        "onnx_file": f"{model_id}.onnx",
+        "sha256": sha,
+        "input_name": "input",
+        "input_shape": [1, cfg.input_height, cfg.input_width],
+        "input_dtype": "float32",
+        "normalization": {"mean": 0.0, "std": 1.0},
+        "embedding_dim": cfg.embedding_dim,
+        "distance": "cosine",
+        "aggregate": aggregate,
+        "thresholds": thresholds,
+        "preprocessing": {"kind": "signature-v1", "steps": ["grey", "median3", "otsu", "despeck", "crop", "pad",
+                                                            "area-resize"], "ink": 1.0, "paper": 0.0},
+        "training": training,
+        "evaluation": evaluation,
+        "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+    }
+
+
+def release_signature_model(checkpoint: Path, *, model_id: str, out_dir: Path, data_root: Path | None = None,
+                            target_fmr: float = DEFAULT_TARGET_FMR, progress: bool = True) -> ModelCard:
+    """Export, calibrate on validation subjects, evaluate on held-out subjects, write ONNX + card."""
+    root = data_root or default_data_root()
+    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    cfg = TrainConfig(**ck["config"])
+    model = build_model(cfg)
+    model.load_state_dict(ck["model"])
+    model.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path = out_dir / f"{model_id}.onnx"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_onnx = Path(tmp) / "model.onnx"
+        export_onnx(model, tmp_onnx, input_shape=(1, cfg.input_height, cfg.input_width))
+        rng = np.random.default_rng(0)
+        probe = (rng.random((8, 1, cfg.input_height, cfg.input_width)) > 0.9).astype(np.float32)
+        parity = check_parity(model, tmp_onnx, probe)
+        onnx_path.write_bytes(tmp_onnx.read_bytes())
+    sha = sha256_file(onnx_path)
+    training = {
+        "checkpoint_epoch": ck.get("epoch"),
+        "loss": f"contrastive (margin {cfg.margin}), balanced pairs with skilled forgeries among negatives",
+        "config": {k: v for k, v in ck["config"].items() if not k.startswith(("cedar_", "svc_"))},
+        "train_subjects": list(cfg.cedar_train),
+        "validation_subjects": list(cfg.cedar_validation),
+        "heldout_subjects": list(CEDAR_HELDOUT),
+        "svc2004_train_users": list(cfg.svc_train),
+        "svc2004_validation_users": list(cfg.svc_validation),
+        "svc2004_heldout_users": list(SVC_HELDOUT),
+        "data": "CEDAR (half resolution, ../shared/data/cedar) and SVC2004 task 2 rendered by capture.pen.rasterize",
+        "onnx_parity_max_abs_diff": parity,
+    }
+    provisional = [{"name": "default", "value": 0.5, "target_fmr": None, "source": "provisional"}]
+    card = ModelCard.from_dict(_card_dict(cfg, model_id, sha, aggregate="mean", thresholds=provisional,
+                                          training=training, evaluation={}))
+    pipe = SignaturePipeline(OnnxEncoder(card, onnx_path, prefer_gpu=False))
+
+    # --- validation: choose the aggregate and the threshold ---------------------------------------
+    val_scores = []
+    for source, subjects in (("cedar", cfg.cedar_validation), ("svc2004", cfg.svc_validation)):
+        emb = embed_source(pipe.embed, card.embedding_dim, source, root, subjects, progress=progress)
+        val_scores.append(protocol_scores(emb.records, emb.embeddings, source=source,
+                                          failed=frozenset(emb.failures)))
+    mean_eer = {a: float(np.mean([summarize(s, a)[k] for s in val_scores for k in ("skilled_eer", "random_eer")]))
+                for a in AGGREGATES}
+    aggregate = min(mean_eer, key=mean_eer.__getitem__)
+    skilled = np.concatenate([s.scores("skilled", aggregate) for s in val_scores])
+    random_ = np.concatenate([s.scores("random", aggregate) for s in val_scores])
+    thr_skilled = threshold_at_fmr(impostor=skilled, target_fmr=target_fmr)
+    thr_random = threshold_at_fmr(impostor=random_, target_fmr=target_fmr)
+    val_source = (f"FMR {100 * target_fmr:g} % against {{}} forgeries of validation subjects "
+                  f"(CEDAR {cfg.cedar_validation[0]}-{cfg.cedar_validation[-1]}, "
+                  f"SVC2004 {cfg.svc_validation[0]}-{cfg.svc_validation[-1]}; {{}} impostor comparisons)")
+    thresholds = [
+        {"name": "default", "value": thr_skilled, "target_fmr": target_fmr,
+         "source": val_source.format("skilled", skilled.size)},
+        {"name": "random_fmr1", "value": thr_random, "target_fmr": target_fmr,
+         "source": val_source.format("random", random_.size)},
+    ]
+    log.info("validation mean EER by aggregate: %s -> %s; thresholds %.4f (skilled) %.4f (random)",
+             mean_eer, aggregate, thr_skilled, thr_random)
+
+    # --- held out: everything frozen ----------------------------------------------------------------
+    evaluation: dict[str, Any] = {
+        "protocol": "../shared/design/EVALUATION.md: references genuine 1-5; skilled = the subject's forgeries; "
+                    "random = one genuine of every other held-out subject; cosine distance",
+        "validation": {"mean_eer_by_aggregate": mean_eer, "aggregate": aggregate,
+                       "by_source": {s.source: summarize(s, aggregate) for s in val_scores}},
+        "heldout": {},
+        "command": f"biometrix export --checkpoint {checkpoint} --model-id {model_id} --out {out_dir}",
+    }
+    for source, subjects in (("cedar", CEDAR_HELDOUT), ("svc2004", SVC_HELDOUT)):
+        rep, _ = evaluate_pipeline(pipe.embed, card.embedding_dim, model_id=model_id, source=source, root=root,
+                                   subjects=subjects, aggregate=aggregate, threshold=thr_skilled,
+                                   progress=progress)
+        entry = dict(rep.summary)
+        entry.update({"subjects": f"{subjects[0]}-{subjects[-1]}", "fta": rep.fta, "n_samples": rep.n_samples,
+                      "at_default_threshold": rep.at_threshold})
+        evaluation["heldout"][source] = entry
+        log.info("held-out %s: %s", source, entry)
+    final = ModelCard.from_dict(_card_dict(cfg, model_id, sha, aggregate=aggregate, thresholds=thresholds,
+                                           training=training, evaluation=evaluation))
+    final.save(out_dir / f"{model_id}.json")
+    return final

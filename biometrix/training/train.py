@@ -1,0 +1,171 @@
+"""The signature training loop: config, seeded PK pair batches, contrastive loss, validation, checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from biometrix.training.data import (
+    CEDAR_TRAIN,
+    CEDAR_VALIDATION,
+    SVC_TRAIN,
+    SVC_VALIDATION,
+    Augmenter,
+    BalancedPairBatches,
+    SignatureSample,
+    default_data_root,
+    load_cedar,
+    load_svc2004,
+    to_tensor_batch,
+)
+from biometrix.training.encoder import build_backbone
+from biometrix.training.evaluate import embed_all, protocol_scores, summarize
+from biometrix.training.losses import ContrastiveLoss
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on; saved as config.json beside its outputs."""
+
+    out_dir: str = "runs/signature"
+    data_root: str = ""
+    input_height: int = 96
+    input_width: int = 192
+    backbone: str = "signature_cnn"
+    embedding_dim: int = 128
+    width: int = 16
+    margin: float = 1.0
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    epochs: int = 30
+    batches_per_epoch: int = 60
+    signers_per_batch: int = 8
+    genuine_per_signer: int = 4
+    forgeries_per_signer: int = 2
+    augment: bool = True
+    seed: int = 0
+    threads: int = 2
+    patience: int = 8
+    max_minutes: float = 0.0  # 0 = no wall-clock budget
+    cedar_train: list[int] = field(default_factory=lambda: list(CEDAR_TRAIN))
+    cedar_validation: list[int] = field(default_factory=lambda: list(CEDAR_VALIDATION))
+    svc_train: list[int] = field(default_factory=lambda: list(SVC_TRAIN))
+    svc_validation: list[int] = field(default_factory=lambda: list(SVC_VALIDATION))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> TrainConfig:
+        data = json.loads(Path(path).read_text())
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+def build_model(cfg: TrainConfig) -> torch.nn.Module:
+    return build_backbone(cfg.backbone, embedding_dim=cfg.embedding_dim, width=cfg.width)
+
+
+def validation_metric(summaries: dict[str, dict[str, float]]) -> float:
+    """Mean of the validation EERs (skilled and random, each source): lower is better."""
+    vals = [s[k] for s in summaries.values() for k in ("skilled_eer", "random_eer")]
+    return float(np.mean(vals))
+
+
+def validate(model: torch.nn.Module, samples: list[SignatureSample], cfg: TrainConfig,
+             *, aggregate: str = "mean") -> dict[str, dict[str, float]]:
+    """Protocol EERs of ``model`` on validation samples, per source."""
+    model.eval()
+    x = to_tensor_batch([s.ink for s in samples], height=cfg.input_height, width=cfg.input_width)
+    with torch.no_grad():
+        emb = embed_all(lambda b: model(torch.from_numpy(b)).numpy(), x)
+    out = {}
+    for source in sorted({s.source for s in samples}):
+        out[source] = summarize(protocol_scores(samples, emb, source=source), aggregate)
+    return out
+
+
+def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path:
+    """Train, validate every epoch, keep ``best.pt`` (lowest validation metric) and ``last.pt``."""
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    root = Path(cfg.data_root) if cfg.data_root else default_data_root()
+    train = load_cedar(root, cfg.cedar_train, progress=progress) + load_svc2004(root, cfg.svc_train, progress=progress)
+    val = load_cedar(root, cfg.cedar_validation, progress=progress) + load_svc2004(
+        root, cfg.svc_validation, progress=progress
+    )
+    log.info("training on %d samples, validating on %d", len(train), len(val))
+    model = build_model(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total_steps = cfg.epochs * cfg.batches_per_epoch
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=0.1)
+    loss_fn = ContrastiveLoss(margin=cfg.margin)
+    aug = Augmenter() if cfg.augment else None
+    rng = np.random.default_rng(cfg.seed)
+    state = {"epoch": 0, "best": float("inf"), "best_epoch": -1, "history": [], "bad_epochs": 0}
+    last = out / "last.pt"
+    if resume and last.exists():
+        ck = torch.load(last, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        state = ck["state"]
+        rng = np.random.default_rng([cfg.seed, state["epoch"]])
+        log.info("resumed from %s at epoch %d", last, state["epoch"])
+    batches = BalancedPairBatches(train, signers=cfg.signers_per_batch, genuine=cfg.genuine_per_signer,
+                                  forgeries=cfg.forgeries_per_signer, batches_per_epoch=cfg.batches_per_epoch,
+                                  seed=cfg.seed + 1000 * state["epoch"])
+    started = time.monotonic()
+    for epoch in range(state["epoch"], cfg.epochs):
+        model.train()
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
+        losses = []
+        for pb in bar:
+            masks = [train[i].ink for i in pb.images]
+            if aug is not None:
+                masks = [aug(m, rng) for m in masks]
+            x = torch.from_numpy(to_tensor_batch(masks, height=cfg.input_height, width=cfg.input_width))
+            emb = model(x)
+            loss = loss_fn(emb[pb.left], emb[pb.right], torch.from_numpy(pb.y))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+        summaries = validate(model, val, cfg)
+        metric = validation_metric(summaries)
+        state["epoch"] = epoch + 1
+        state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_metric": metric,
+                                 "val": summaries})
+        msg = " ".join(f"{src}: skilled {s['skilled_eer']:.3f} random {s['random_eer']:.3f}"
+                       for src, s in summaries.items())
+        log.info("epoch %d loss %.4f val %.4f (%s)", epoch + 1, np.mean(losses), metric, msg)
+        if metric < state["best"]:
+            state.update(best=metric, best_epoch=epoch + 1, bad_epochs=0)
+            torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg), "epoch": epoch + 1,
+                        "val": summaries}, out / "best.pt")
+        else:
+            state["bad_epochs"] += 1
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "state": state}, last)
+        (out / "history.json").write_text(json.dumps(state["history"], indent=2))
+        if state["bad_epochs"] >= cfg.patience:
+            log.info("early stop: no validation improvement for %d epochs", cfg.patience)
+            break
+        if cfg.max_minutes and (time.monotonic() - started) / 60 > cfg.max_minutes:
+            log.info("stopping at the %.0f-minute budget", cfg.max_minutes)
+            break
+    return out / "best.pt"
