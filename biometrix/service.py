@@ -7,7 +7,6 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
@@ -26,7 +25,7 @@ from biometrix.store.location import DbLocation, resolve_db_path
 log = logging.getLogger(__name__)
 
 #: A signature: an image file, an SVC2004 ``.txt`` / stroke ``.json`` pen file, an image array, or strokes.
-SignatureInput = Union[str, os.PathLike, np.ndarray, Sequence[Stroke]]
+SignatureInput = str | os.PathLike | np.ndarray | Sequence[Stroke]
 
 PEN_SUFFIXES = (".txt", ".json")
 STROKES_MEDIA_TYPE = "application/vnd.biometrix.strokes+json"
@@ -74,13 +73,23 @@ class Biometrix:
         self._signature_model = signature_model
         self._threshold_override = threshold
         self._pipelines: dict[Modality, SignaturePipeline] = {}
-        log.info("enrollment database: %s (%s)", self.location.path, self.location.reason)
-        self.store: EnrollmentStore = open_store(self.location.path, create=create)
+        self._create = create
+        self._store: EnrollmentStore | None = None
+
+    @property
+    def store(self) -> EnrollmentStore:
+        """The enrollment store, opened on first use (so a failed enroll never leaves an empty file)."""
+        if self._store is None:
+            log.info("enrollment database: %s (%s)", self.location.path, self.location.reason)
+            self._store = open_store(self.location.path, create=self._create)
+        return self._store
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
     def close(self) -> None:
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     def __enter__(self) -> Biometrix:
         return self

@@ -11,15 +11,28 @@ from biometrix.core.errors import InvalidInput, ModelMismatch
 from biometrix.core.thresholds import check_model
 from biometrix.core.types import Candidate, Decision, SubjectId, Template, Threshold
 
-AGGREGATES = ("mean", "min", "centroid")
+AGGREGATES = ("mean", "min", "centroid", "normalized")
+
+#: Floor of the reference spread in the ``normalized`` aggregate (a set of identical references).
+MIN_SPREAD = 1e-3
+
+
+def reference_spread(references: np.ndarray, distance: str = "cosine") -> float:
+    """Mean pairwise distance among a template's K >= 2 references (how consistently the subject signs)."""
+    k = references.shape[0]
+    if k < 2:
+        raise InvalidInput("the 'normalized' aggregate needs at least 2 references per subject")
+    d = get_distance(distance).pairwise(references, references)
+    return max(float(d[np.triu_indices(k, 1)].mean()), MIN_SPREAD)
 
 
 class Matcher:
     """Compares probes with templates under one threshold.
 
     ``aggregate`` turns a probe's distances to a subject's K references into one distance:
-    ``mean`` (average over references), ``min`` (the closest reference) or ``centroid``
-    (distance to the template's prototype).
+    ``mean`` (average over references), ``min`` (the closest reference), ``centroid``
+    (distance to the template's prototype) or ``normalized`` (the mean divided by the mean pairwise
+    distance among the references: a subject who signs consistently is held to a tighter match).
     """
 
     def __init__(self, threshold: Threshold, *, aggregate: str = "mean") -> None:
@@ -41,6 +54,8 @@ class Matcher:
         per_ref = self._reference_distances(probe, template)
         if self.aggregate == "mean":
             agg = float(per_ref.mean())
+        elif self.aggregate == "normalized":
+            agg = float(per_ref.mean()) / reference_spread(template.references, self.distance.name)
         elif self.aggregate == "min":
             agg = float(per_ref.min())
         else:
@@ -78,8 +93,10 @@ class Matcher:
             refs = np.concatenate([t.references for t in gallery])
             owner = np.repeat(np.arange(len(gallery)), [t.n_references for t in gallery])
             d = self.distance.pairwise(probe, refs)[0]
-            if self.aggregate == "mean":
+            if self.aggregate in ("mean", "normalized"):
                 agg = np.bincount(owner, weights=d, minlength=len(gallery)) / np.bincount(owner)
+                if self.aggregate == "normalized":
+                    agg = agg / np.array([reference_spread(t.references, self.distance.name) for t in gallery])
             else:
                 agg = np.full(len(gallery), np.inf)
                 np.minimum.at(agg, owner, d)

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from biometrix.core.distances import get_distance
+from biometrix.core.matcher import AGGREGATES, reference_spread  # noqa: E402
 from biometrix.core.metrics import eer, fmr_fnmr, fnmr_at_fmr
 from biometrix.core.templates import l2_normalize, prototype
 from biometrix.evaluation.datasets import SignatureRecord
-
-AGGREGATES = ("mean", "min", "centroid")
 
 #: source -> (reference indices, genuine probe indices, the genuine index each other subject lends as a
 #: random forgery), as ../shared/design/EVALUATION.md fixes them.
@@ -79,6 +78,7 @@ def protocol_scores(records: Sequence[SignatureRecord], embeddings: np.ndarray, 
             raise ValueError(f"{source} subject {s} has no usable reference sample")
         refs = emb[ref_rows]
         proto = prototype(refs)[None]
+        spread = reference_spread(refs, distance) if len(ref_rows) >= 2 else 1.0
         probes: list[tuple[int, str]] = [(m[(True, i)], "genuine") for i in gen_idx if (True, i) in m]
         probes += [(m[k], "skilled") for k in sorted(m) if not k[0]]
         probes += [(by[o][(True, rand_index)], "random") for o in subjects
@@ -92,7 +92,8 @@ def protocol_scores(records: Sequence[SignatureRecord], embeddings: np.ndarray, 
             if p in failed:
                 dists = dict.fromkeys(AGGREGATES, FTA_DISTANCE)
             else:
-                dists = {"mean": float(d[row].mean()), "min": float(d[row].min()), "centroid": float(dc[row])}
+                dists = {"mean": float(d[row].mean()), "min": float(d[row].min()), "centroid": float(dc[row]),
+                         "normalized": float(d[row].mean()) / spread}
             comps.append(Comparison(claimed=f"{source}:{s}", real=records[p].key, probe=records[p].sample_id,
                                     kind=kind, distances=dists))
     return ProtocolScores(source, tuple(comps), len(subjects), len(refs_idx))

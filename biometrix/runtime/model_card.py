@@ -20,7 +20,7 @@ from biometrix.core.types import Modality, Threshold
 
 DEFAULT_THRESHOLD_NAME = "default"
 DISTANCES = frozenset({"cosine", "euclidean"})
-AGGREGATES = frozenset({"mean", "min", "centroid"})
+AGGREGATES = frozenset({"mean", "min", "centroid", "normalized"})
 INPUT_DTYPES = frozenset({"float32"})
 
 _MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")

@@ -106,15 +106,16 @@ class PairBatch:
 class BalancedPairBatches:
     """PK-style batches with balanced pairs inside them.
 
-    Each batch takes ``signers`` subjects, ``genuine`` genuine and ``forgeries`` skilled forgeries of
-    each. Pairs formed within the batch: every genuine-genuine pair of one signer (similar, y=0), and an
+    Each batch takes ``signers`` subjects (all from one data set when ``same_source``), ``genuine``
+    genuine and ``forgeries`` skilled forgeries of each. Pairs formed within the batch: every genuine-genuine pair of one signer (similar, y=0), and an
     equal number of dissimilar pairs (y=1), half genuine-vs-skilled-forgery of the same signer and half
     genuine-vs-genuine of two different signers. Encoding each image once and comparing it in several
     pairs is what makes CPU training affordable.
     """
 
     def __init__(self, samples: Sequence[SignatureSample], *, signers: int = 8, genuine: int = 4,
-                 forgeries: int = 2, batches_per_epoch: int = 100, seed: int = 0) -> None:
+                 forgeries: int = 2, batches_per_epoch: int = 100, seed: int = 0,
+                 same_source: bool = True) -> None:
         self.samples = samples
         self.signers, self.genuine, self.forgeries = signers, genuine, forgeries
         self.batches_per_epoch = batches_per_epoch
@@ -126,6 +127,8 @@ class BalancedPairBatches:
         if len(self.by_subject) < signers:
             raise InvalidInput(f"need at least {signers} subjects with {genuine} genuine samples each")
         self.keys = sorted(self.by_subject)
+        self.same_source = same_source
+        self.sources = sorted({k.split(":", 1)[0] for k in self.keys})
 
     def __len__(self) -> int:
         return self.batches_per_epoch
@@ -136,7 +139,15 @@ class BalancedPairBatches:
 
     def sample(self) -> PairBatch:
         rng = self.rng
-        chosen = rng.choice(len(self.keys), size=self.signers, replace=False)
+        pool = np.arange(len(self.keys))
+        if self.same_source and len(self.sources) > 1:
+            # Signers of one data set per batch: a scan against a pen rendering is too easy a negative.
+            weights = np.array([sum(k.startswith(src + ":") for k in self.keys) for src in self.sources], float)
+            src = self.sources[rng.choice(len(self.sources), p=weights / weights.sum())]
+            pool = np.array([i for i, k in enumerate(self.keys) if k.startswith(src + ":")])
+            if pool.size < self.signers:
+                pool = np.arange(len(self.keys))
+        chosen = rng.choice(pool, size=self.signers, replace=False)
         images: list[int] = []
         gen_pos: list[list[int]] = []
         forg_pos: list[list[int]] = []

@@ -8,7 +8,8 @@ from torch.nn import functional as F
 
 
 def _conv(cin: int, cout: int, k: int = 3) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    conv = nn.Conv2d(cin, cout, k, padding=k // 2, bias=False)
+    return nn.Sequential(conv, nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 class SignatureCNN(nn.Module):

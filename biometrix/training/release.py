@@ -28,7 +28,6 @@ from biometrix.evaluation.report import embed_source, evaluate_pipeline
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import ModelCard, sha256_file
 from biometrix.runtime.pipelines import SignaturePipeline
-from biometrix.training.data import to_tensor_batch
 from biometrix.training.export import check_parity, export_onnx
 from biometrix.training.train import TrainConfig, build_model
 

@@ -53,6 +53,8 @@ class TrainConfig:
     genuine_per_signer: int = 4
     forgeries_per_signer: int = 2
     augment: bool = True
+    same_source_batches: bool = True
+    nonzero_negatives: bool = True
     seed: int = 0
     threads: int = 2
     patience: int = 8
@@ -111,9 +113,8 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total_steps = cfg.epochs * cfg.batches_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=0.1)
-    loss_fn = ContrastiveLoss(margin=cfg.margin)
+    loss_fn = ContrastiveLoss(margin=cfg.margin, nonzero_negatives=cfg.nonzero_negatives)
     aug = Augmenter() if cfg.augment else None
-    rng = np.random.default_rng(cfg.seed)
     state = {"epoch": 0, "best": float("inf"), "best_epoch": -1, "history": [], "bad_epochs": 0}
     last = out / "last.pt"
     if resume and last.exists():
@@ -122,13 +123,17 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
         state = ck["state"]
-        rng = np.random.default_rng([cfg.seed, state["epoch"]])
         log.info("resumed from %s at epoch %d", last, state["epoch"])
     batches = BalancedPairBatches(train, signers=cfg.signers_per_batch, genuine=cfg.genuine_per_signer,
                                   forgeries=cfg.forgeries_per_signer, batches_per_epoch=cfg.batches_per_epoch,
-                                  seed=cfg.seed + 1000 * state["epoch"])
+                                  seed=cfg.seed, same_source=cfg.same_source_batches)
     started = time.monotonic()
     for epoch in range(state["epoch"], cfg.epochs):
+        # Every source of randomness is re-seeded from (seed, epoch), so a resumed run continues
+        # exactly as an uninterrupted one would.
+        torch.manual_seed(cfg.seed * 100_003 + epoch)
+        batches.rng = np.random.default_rng([cfg.seed, epoch, 0])
+        rng = np.random.default_rng([cfg.seed, epoch, 1])
         model.train()
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
         losses = []

@@ -28,12 +28,17 @@ def bf_aggregate(probe: np.ndarray, t: Template, aggregate: str, metric: str) ->
     d = [float(x) for x in cdist(p, t.references.astype(np.float64), metric=metric)[0]]
     if aggregate == "mean":
         return sum(d) / len(d)
+    if aggregate == "normalized":
+        refs = t.references.astype(np.float64)
+        pair = [float(cdist(refs[i : i + 1], refs[j : j + 1], metric=metric)[0, 0])
+                for i in range(len(refs)) for j in range(i + 1, len(refs))]
+        return (sum(d) / len(d)) / max(sum(pair) / len(pair), 1e-3)
     return min(d)
 
 
 def random_gallery(rng, n_subjects, dim, kmax=5):
     ids = rng.permutation([f"s{j:03d}" for j in range(n_subjects)])
-    return [tmpl(str(s), rng.normal(size=(int(rng.integers(1, kmax + 1)), dim))) for s in ids]
+    return [tmpl(str(s), rng.normal(size=(int(rng.integers(2, kmax + 1)), dim))) for s in ids]
 
 
 # --------------------------------------------------------------------------- verify
@@ -44,7 +49,7 @@ def random_gallery(rng, n_subjects, dim, kmax=5):
 def test_verify_distance_matches_brute_force(aggregate, metric):
     rng = np.random.default_rng(1)
     for _ in range(20):
-        t = tmpl("alice", rng.normal(size=(int(rng.integers(1, 6)), 16)))
+        t = tmpl("alice", rng.normal(size=(int(rng.integers(2 if aggregate == "normalized" else 1, 6)), 16)))
         probe = rng.normal(size=16).astype(np.float32)
         m = Matcher(Threshold(value=0.5, model_id=MODEL, distance=metric), aggregate=aggregate)
         dec = m.verify(probe, t)
@@ -202,3 +207,10 @@ def test_identify_top_k_below_one(top_k):
 def test_identify_empty_gallery(aggregate):
     assert Matcher(Threshold(value=0.5, model_id=MODEL), aggregate=aggregate).identify(np.ones(3), []) == []
     assert Matcher(Threshold(value=0.5, model_id=MODEL), aggregate=aggregate).identify(np.ones(3), ()) == []
+
+
+def test_normalized_needs_two_references():
+    t = tmpl("solo", np.ones((1, 4)))
+    m = Matcher(Threshold(value=1.0, model_id=t.model_id), aggregate="normalized")
+    with pytest.raises(InvalidInput, match="at least 2 references"):
+        m.verify(np.ones(4), t)

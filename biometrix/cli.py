@@ -1,0 +1,370 @@
+"""The ``biometrix`` command line: enroll, verify, identify, db info/migrate, and evaluate/train/export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from biometrix.core.errors import BiometrixError
+
+if TYPE_CHECKING:  # only for annotations: the handlers import the service lazily so startup stays fast
+    from biometrix.service import Biometrix
+
+PROG = "biometrix"
+EXIT_OK = 0
+EXIT_REJECT = 1
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CommandUnavailable(BiometrixError):
+    """A command whose implementation is not installed (an optional extra or a module not shipped)."""
+
+
+# --- entry point ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the process exit code (0 ok, 1 verify rejected, 2 error, 130 interrupted)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2, message already printed)
+        return exit_.code if isinstance(exit_.code, int) else EXIT_ERROR
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:  # a command group without its subcommand, e.g. ``biometrix db``
+        parser_for = getattr(args, "group_parser", parser)
+        parser_for.print_usage(sys.stderr)
+        print(f"{parser_for.prog}: error: a command is required", file=sys.stderr)
+        return EXIT_ERROR
+    verbosity = getattr(args, "verbose", 0)
+    if verbosity < 2:
+        # OpenCV writes its own warnings straight to fd 2 (e.g. "PNG input buffer is incomplete" for a
+        # truncated file) next to our one-line error; it reads this before cv2 is first imported.
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    with _logging_to_stderr(verbosity):
+        try:
+            return handler(args)
+        except BiometrixError as err:
+            return _fail(str(err) or type(err).__name__)
+        except BrokenPipeError:  # stdout closed early (``biometrix identify ... | head -1``)
+            _silence_stdout()
+            return EXIT_ERROR
+        except OSError as err:  # the database folder or a file the store touches: permissions, disk full
+            return _fail(_os_error_message(err))
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _fail(message: str) -> int:
+    one_line = " ".join(message.split())
+    print(f"{PROG}: error: {one_line}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _os_error_message(err: OSError) -> str:
+    reason = err.strerror or str(err) or type(err).__name__
+    return f"{err.filename}: {reason}" if err.filename else reason
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at devnull so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured in tests): nothing to silence
+        pass
+
+
+@contextmanager
+def _logging_to_stderr(verbosity: int) -> Iterator[None]:
+    """WARNING from everything by default; ``-v`` shows biometrix INFO, ``-vv`` DEBUG. Undone on exit."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    ours = logging.getLogger("biometrix")
+    old_root_level, old_level = root.level, ours.level
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    ours.setLevel(logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_root_level)
+        ours.setLevel(old_level)
+
+
+# --- argument parsing -----------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser; each leaf command sets ``handler``."""
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                         help="show what happens: -v INFO (database, model, providers), -vv DEBUG")
+
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("--db", metavar="DB", default=None,
+                    help="enrollment database file (default: $BIOMETRIX_DB, else enrollment_db/ when present "
+                         "and writable, else the user data folder)")
+
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--models-dir", metavar="DIR", default=None,
+                       help="folder of <model_id>.onnx + <model_id>.json (default: $BIOMETRIX_MODELS_DIR or "
+                            "the bundled assets/models)")
+    model.add_argument("--model", metavar="MODEL_ID", dest="model_id", default=None,
+                       help="signature model to use when the folder holds several")
+    model.add_argument("--cpu", action="store_true", help="run the model on the CPU even when a GPU is available")
+
+    out = argparse.ArgumentParser(add_help=False)
+    out.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+
+    parser = argparse.ArgumentParser(prog=PROG, description="Biometric signature enrollment and verification.",
+                                     parents=[verbose])
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = commands.add_parser("enroll", parents=[verbose, db, model, out], help="enroll a subject's signatures",
+                            description="Enroll reference signatures (images, or SVC2004 .txt / stroke .json "
+                                        "pen files) for one subject. Creates the database if needed.")
+    p.add_argument("--subject", required=True, metavar="ID", help="subject id")
+    p.add_argument("--signature", required=True, nargs="+", metavar="FILE", help="reference signature files")
+    p.add_argument("--name", default=None, metavar="NAME", help="display name")
+    p.add_argument("--replace", action="store_true", help="replace an existing template of this subject")
+    p.set_defaults(handler=_cmd_enroll)
+
+    p = commands.add_parser("verify", parents=[verbose, db, model, out], help="1:1 check a signature",
+                            description="Compare a signature with a subject's references. "
+                                        "Exit status: 0 accept, 1 reject, 2 error.")
+    p.add_argument("--subject", required=True, metavar="ID", help="claimed subject id")
+    p.add_argument("--signature", required=True, metavar="FILE", help="probe signature file")
+    p.set_defaults(handler=_cmd_verify)
+
+    p = commands.add_parser("identify", parents=[verbose, db, model, out], help="1:N search for a signature",
+                            description="Rank the enrolled subjects by distance to a signature.")
+    p.add_argument("--signature", required=True, metavar="FILE", help="probe signature file")
+    p.add_argument("--top-k", type=_positive_int, default=5, metavar="K", help="how many candidates (default 5)")
+    p.set_defaults(handler=_cmd_identify)
+
+    p = commands.add_parser("db", parents=[verbose], help="the enrollment database",
+                            description="Inspect or prepare the enrollment database.")
+    p.set_defaults(group_parser=p)
+    db_commands = p.add_subparsers(title="db commands", metavar="COMMAND")
+    q = db_commands.add_parser("info", parents=[verbose, db, out], help="where the database is and what it holds")
+    q.set_defaults(handler=_cmd_db_info)
+    q = db_commands.add_parser("migrate", parents=[verbose, db, out],
+                               help="create the database if missing and bring its schema up to date")
+    q.set_defaults(handler=_cmd_db_migrate)
+
+    p = commands.add_parser("evaluate", parents=[verbose], help="evaluate a model on a dataset (EER, DET)",
+                            description="Offline evaluation on a public dataset's held-out signers.")
+    p.add_argument("--dataset", required=True, choices=("cedar", "svc2004"))
+    p.add_argument("--data", default=None, metavar="DIR",
+                   help="folder holding the datasets (default: ../shared/data beside the repository)")
+    p.add_argument("--subjects", default=None, metavar="SPEC",
+                   help="signers to use, e.g. 46-55 (default: the dataset's held-out signers)")
+    p.add_argument("--references", type=_positive_int, default=5, metavar="N",
+                   help="enrollment references per subject (default 5)")
+    p.add_argument("--model", default=None, metavar="MODEL_ID",
+                   help="model to evaluate (default: the one signature model in the models folder)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="folder for scores and the report (default: evaluation/<model_id>-<dataset>)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    p.set_defaults(handler=_cmd_evaluate)
+
+    p = commands.add_parser("demo", parents=[verbose, db], help="enroll a CEDAR signer, verify a genuine and a forgery",
+                            description="The main job on real data: enroll held-out CEDAR signer 46 from "
+                                        "../shared/data, verify a genuine signature and a skilled forgery, "
+                                        "identify, and show the audit count.")
+    p.add_argument("--data", default=None, metavar="DIR", help="shared data folder (default: ../shared/data)")
+    p.add_argument("--signer", type=int, default=46, help="CEDAR signer to enroll (default 46, held out)")
+    p.set_defaults(handler=_cmd_demo)
+
+    p = commands.add_parser("train", parents=[verbose], help="train a signature encoder (extra 'train')",
+                            description="Train a Siamese signature encoder; needs pip install 'biometrix[train]'.")
+    p.add_argument("--config", required=True, metavar="FILE", help="training configuration file")
+    p.add_argument("--no-resume", action="store_true", help="start afresh instead of resuming a checkpoint")
+    p.set_defaults(handler=_cmd_train)
+
+    p = commands.add_parser("export", parents=[verbose], help="export a checkpoint to ONNX + model card",
+                            description="Export a trained checkpoint as <model_id>.onnx and <model_id>.json.")
+    p.add_argument("--checkpoint", required=True, metavar="FILE", help="training checkpoint")
+    p.add_argument("--model-id", required=True, metavar="ID", help="model_id of the exported model")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="output folder (default: the app's models folder, assets/models)")
+    p.set_defaults(handler=_cmd_export)
+    return parser
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def _open(args: argparse.Namespace, *, create: bool) -> Biometrix:
+    from biometrix.service import Biometrix
+
+    return Biometrix(args.db, create=create, models_dir=getattr(args, "models_dir", None),
+                     prefer_gpu=not getattr(args, "cpu", False), signature_model=getattr(args, "model_id", None))
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False, allow_nan=False))
+
+
+def _cmd_enroll(args: argparse.Namespace) -> int:
+    with _open(args, create=True) as bx:
+        template = bx.enroll(args.subject, signatures=args.signature, display_name=args.name, replace=args.replace)
+        where = bx.location
+    if args.json:
+        _print_json({"subject_id": template.subject_id, "modality": template.modality.value,
+                     "n_references": template.n_references, "model_id": template.model_id,
+                     "db": str(where.path)})
+    else:
+        print(f"Enrolled {template.subject_id}: {template.n_references} references (model {template.model_id})")
+    return EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    with _open(args, create=False) as bx:
+        decision = bx.verify(args.subject, signature=args.signature)
+    threshold = decision.threshold
+    if args.json:
+        _print_json({"subject_id": decision.subject_id, "decision": decision.label.lower(),
+                     "accepted": decision.accepted, "distance": decision.distance, "threshold": threshold.value,
+                     "model_id": decision.model_id, "reference_distances": list(decision.reference_distances),
+                     "target_fmr": threshold.target_fmr})
+    else:
+        print(f"{decision.label:<7} subject={decision.subject_id} distance={decision.distance:.4f} "
+              f"threshold={threshold.value:.4f} model={decision.model_id}")
+    return EXIT_OK if decision.accepted else EXIT_REJECT
+
+
+def _cmd_identify(args: argparse.Namespace) -> int:
+    with _open(args, create=False) as bx:
+        candidates = bx.identify(signature=args.signature, top_k=args.top_k)
+        threshold = bx.threshold()
+    if args.json:
+        _print_json([{"rank": c.rank, "subject_id": c.subject_id, "distance": c.distance,
+                      "below_threshold": c.below_threshold} for c in candidates])
+        return EXIT_OK
+    if not candidates:
+        print(f"No subject is enrolled with model {threshold.model_id}.")
+        return EXIT_OK
+    width = max(len("subject"), *(len(c.subject_id) for c in candidates))
+    print(f"{'rank':>4}  {'subject':<{width}}  {'distance':>8}")
+    for c in candidates:
+        mark = "  *" if c.below_threshold else ""
+        print(f"{c.rank:>4}  {c.subject_id:<{width}}  {c.distance:>8.4f}{mark}")
+    print(f"* below the threshold {threshold.value:.4f} (model {threshold.model_id})")
+    return EXIT_OK
+
+
+def _db_summary(bx: Biometrix) -> dict[str, Any]:
+    info = bx.info()
+    return {"path": str(bx.location.path), "reason": bx.location.reason, "schema_version": info.schema_version,
+            "subjects": info.n_subjects, "templates": dict(info.templates), "samples": info.n_samples,
+            "audit_rows": info.n_audit}
+
+
+def _cmd_db_info(args: argparse.Namespace) -> int:
+    with _open(args, create=False) as bx:
+        summary = _db_summary(bx)
+    if args.json:
+        _print_json(summary)
+        return EXIT_OK
+    print(f"Database:       {summary['path']}")
+    print(f"Chosen by:      {summary['reason']}")
+    print(f"Schema version: {summary['schema_version']}")
+    print(f"Subjects:       {summary['subjects']}")
+    templates = summary["templates"]
+    if templates:
+        print("Templates:")
+        for key in sorted(templates):
+            print(f"  {key}: {templates[key]}")
+    else:
+        print("Templates:      none")
+    print(f"Samples:        {summary['samples']}")
+    print(f"Audit rows:     {summary['audit_rows']}")
+    return EXIT_OK
+
+
+def _cmd_db_migrate(args: argparse.Namespace) -> int:
+    with _open(args, create=True) as bx:
+        summary = _db_summary(bx)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(f"Database {summary['path']} is at schema version {summary['schema_version']}")
+    return EXIT_OK
+
+
+def _unavailable(command: str, err: ModuleNotFoundError) -> CommandUnavailable:
+    """A one-line error for a lazily imported command whose module (or an extra it needs) is missing."""
+    if err.name and err.name.startswith("biometrix."):
+        return CommandUnavailable(f"'{PROG} {command}' is not available in this installation (no module {err.name})")
+    return CommandUnavailable(f"'{PROG} {command}' is not available: {err}")
+
+
+def _run_entry(entry: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
+    code = entry(args)
+    return EXIT_OK if code is None else int(code)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from biometrix.demo import run_demo
+    from biometrix.evaluation.datasets import default_data_root
+
+    data = Path(args.data) if args.data else default_data_root()
+    for line in run_demo(data_root=data, db=args.db, signer=args.signer):
+        print(line)
+    return EXIT_OK
+
+
+# The imports below are inside the handlers on purpose: training needs torch (extra 'train') and
+# evaluation is only for offline use, so neither may slow down or break enroll/verify/identify.
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    try:
+        from biometrix.evaluation.cli_entry import run_evaluate
+    except ModuleNotFoundError as err:
+        raise _unavailable("evaluate", err) from err
+    return _run_entry(run_evaluate, args)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    try:
+        from biometrix.training.cli_entry import run_train
+    except ModuleNotFoundError as err:
+        raise _unavailable("train", err) from err
+    return _run_entry(run_train, args)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    try:
+        from biometrix.training.cli_entry import run_export
+    except ModuleNotFoundError as err:
+        raise _unavailable("export", err) from err
+    return _run_entry(run_export, args)
