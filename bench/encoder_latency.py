@@ -1,0 +1,82 @@
+"""Encoder latency: onnxruntime against torch eager, same architecture and threads, batch 1 and 32.
+
+The torch model is the shipped signature model's architecture (from its card's training config); it is
+exported to ONNX in a temporary folder so both engines run identical weights. The shipped ONNX file is
+timed as well. Prints median milliseconds per batch and the speed-up (torch / onnxruntime) per batch size.
+Needs the ``train`` extra (torch).
+
+    python bench/encoder_latency.py [--threads 2] [--repeats 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from biometrix.core.types import Modality
+from biometrix.runtime.encoder import OnnxEncoder
+from biometrix.runtime.model_card import load_card_for
+from biometrix.runtime.paths import models_dir
+from biometrix.training.encoder import build_backbone
+from biometrix.training.export import export_onnx
+
+
+def median_ms(fn, x, repeats: int) -> float:
+    for _ in range(3):
+        fn(x)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(x)
+        times.append(1000 * (time.perf_counter() - t0))
+    return statistics.median(times)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=50)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    folder = models_dir()
+    card = load_card_for(folder, modality=Modality.SIGNATURE)
+    cfg = card.training.get("config", {})
+    model = build_backbone(cfg.get("backbone", "signature_cnn"), embedding_dim=card.embedding_dim,
+                           width=cfg.get("width", 16)).eval()
+    c, h, w = card.input_shape
+    with tempfile.TemporaryDirectory() as tmp:
+        path = export_onnx(model, Path(tmp) / "same.onnx", input_shape=(c, h, w))
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = args.threads
+        so.inter_op_num_threads = 1
+        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        shipped = OnnxEncoder(card, card.onnx_path(folder), prefer_gpu=False, intra_op_threads=args.threads)
+        print(f"# {card.model_id}: input {c}x{h}x{w}, {args.threads} threads, median of {args.repeats} runs; "
+              f"providers {sess.get_providers()}")
+        print(f"{'batch':>5s} {'torch eager ms':>15s} {'onnxruntime ms':>15s} {'shipped onnx ms':>16s} "
+              f"{'speed-up (torch/ort)':>21s}")
+        rng = np.random.default_rng(0)
+        for n in (1, 32):
+            x = (rng.random((n, c, h, w)) > 0.9).astype(np.float32)
+            xt = torch.from_numpy(x)
+
+            def run_torch(_: object) -> None:
+                with torch.no_grad():
+                    model(xt)
+
+            t_torch = median_ms(run_torch, None, args.repeats)
+            t_ort = median_ms(lambda a: sess.run(None, {"input": a}), x, args.repeats)
+            t_ship = median_ms(shipped.embed, x, args.repeats)
+            print(f"{n:5d} {t_torch:15.2f} {t_ort:15.2f} {t_ship:16.2f} {t_torch / t_ort:20.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
