@@ -144,6 +144,8 @@ def rasterize(
     shift = 4  # sub-pixel precision for cv2.line
     canvas = np.full((h, w), 255, dtype=np.uint8)
     for s in strokes:
+        if not s.points:  # an empty stroke draws nothing (and would not index as (n, 3))
+            continue
         pts = np.array([(p.x, p.y, p.pressure) for p in s.points], dtype=np.float64)
         xy = ((pts[:, :2] - lo) * scale + margin) * (1 << shift)
         xy = np.round(xy).astype(np.int64)

@@ -107,15 +107,19 @@ class BalancedPairBatches:
     """PK-style batches with balanced pairs inside them.
 
     Each batch takes ``signers`` subjects (all from one data set when ``same_source``), ``genuine``
-    genuine and ``forgeries`` skilled forgeries of each. Pairs formed within the batch: every genuine-genuine pair of one signer (similar, y=0), and an
-    equal number of dissimilar pairs (y=1), half genuine-vs-skilled-forgery of the same signer and half
-    genuine-vs-genuine of two different signers. Encoding each image once and comparing it in several
-    pairs is what makes CPU training affordable.
+    genuine and ``forgeries`` skilled forgeries of each. Pairs formed within the batch: every
+    genuine-genuine pair of one signer (similar, y=0), and an equal number of dissimilar pairs (y=1),
+    half genuine-vs-skilled-forgery of the same signer and half genuine-vs-genuine of two different
+    signers. Encoding each image once and comparing it in several pairs is what makes CPU training
+    affordable.
     """
 
     def __init__(self, samples: Sequence[SignatureSample], *, signers: int = 8, genuine: int = 4,
                  forgeries: int = 2, batches_per_epoch: int = 100, seed: int = 0,
                  same_source: bool = True) -> None:
+        if signers < 2 or genuine < 2:
+            raise InvalidInput(f"a pair batch needs at least 2 signers and 2 genuine samples of each "
+                               f"(got signers={signers}, genuine={genuine})")
         self.samples = samples
         self.signers, self.genuine, self.forgeries = signers, genuine, forgeries
         self.batches_per_epoch = batches_per_epoch

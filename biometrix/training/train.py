@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from biometrix.evaluation.protocol import AGGREGATES
 from biometrix.training.data import (
     CEDAR_TRAIN,
     CEDAR_VALIDATION,
@@ -78,22 +79,21 @@ def build_model(cfg: TrainConfig) -> torch.nn.Module:
 
 
 def validation_metric(summaries: dict[str, dict[str, float]]) -> float:
-    """Mean of the validation EERs (skilled and random, each source): lower is better."""
+    """Mean of the validation EERs (skilled and random, each source) of one aggregate: lower is better.
+    Each epoch is scored with its best aggregate, the one ``export`` would choose on the same data."""
     vals = [s[k] for s in summaries.values() for k in ("skilled_eer", "random_eer")]
     return float(np.mean(vals))
 
 
-def validate(model: torch.nn.Module, samples: list[SignatureSample], cfg: TrainConfig,
-             *, aggregate: str = "mean") -> dict[str, dict[str, float]]:
-    """Protocol EERs of ``model`` on validation samples, per source."""
+def validate(model: torch.nn.Module, samples: list[SignatureSample], cfg: TrainConfig
+             ) -> dict[str, dict[str, dict[str, float]]]:
+    """Protocol EERs of ``model`` on validation samples: {aggregate: {source: summary}}."""
     model.eval()
     x = to_tensor_batch([s.ink for s in samples], height=cfg.input_height, width=cfg.input_width)
     with torch.no_grad():
         emb = embed_all(lambda b: model(torch.from_numpy(b)).numpy(), x)
-    out = {}
-    for source in sorted({s.source for s in samples}):
-        out[source] = summarize(protocol_scores(samples, emb, source=source), aggregate)
-    return out
+    scores = [protocol_scores(samples, emb, source=src) for src in sorted({s.source for s in samples})]
+    return {agg: {ps.source: summarize(ps, agg) for ps in scores} for agg in AGGREGATES}
 
 
 def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path:
@@ -121,8 +121,17 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
         ck = torch.load(last, weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
-        sched.load_state_dict(ck["sched"])
         state = ck["state"]
+        if ck["sched"].get("total_steps") == total_steps:
+            sched.load_state_dict(ck["sched"])
+        else:
+            # The run was started for another number of epochs: keep the weights and optimizer state and
+            # continue on a schedule for the new length, from the step reached.
+            log.warning("resuming with %d epochs instead of %d: the learning-rate schedule is rebuilt",
+                        cfg.epochs, ck["sched"].get("total_steps", 0) // max(cfg.batches_per_epoch, 1))
+            sched.last_epoch = state["epoch"] * cfg.batches_per_epoch
+            sched.step()
+            sched.last_epoch -= 1
         log.info("resumed from %s at epoch %d", last, state["epoch"])
     batches = BalancedPairBatches(train, signers=cfg.signers_per_batch, genuine=cfg.genuine_per_signer,
                                   forgeries=cfg.forgeries_per_signer, batches_per_epoch=cfg.batches_per_epoch,
@@ -150,18 +159,21 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
             sched.step()
             losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-        summaries = validate(model, val, cfg)
-        metric = validation_metric(summaries)
+        by_aggregate = validate(model, val, cfg)
+        metrics = {agg: validation_metric(v) for agg, v in by_aggregate.items()}
+        aggregate = min(metrics, key=metrics.__getitem__)
+        metric, summaries = metrics[aggregate], by_aggregate[aggregate]
         state["epoch"] = epoch + 1
         state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_metric": metric,
-                                 "val": summaries})
+                                 "aggregate": aggregate, "val": summaries, "val_metric_by_aggregate": metrics})
         msg = " ".join(f"{src}: skilled {s['skilled_eer']:.3f} random {s['random_eer']:.3f}"
                        for src, s in summaries.items())
-        log.info("epoch %d loss %.4f val %.4f (%s)", epoch + 1, np.mean(losses), metric, msg)
+        log.info("epoch %d loss %.4f val %.4f with the %s aggregate (%s)", epoch + 1, np.mean(losses), metric,
+                 aggregate, msg)
         if metric < state["best"]:
             state.update(best=metric, best_epoch=epoch + 1, bad_epochs=0)
             torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg), "epoch": epoch + 1,
-                        "val": summaries}, out / "best.pt")
+                        "val": summaries, "aggregate": aggregate}, out / "best.pt")
         else:
             state["bad_epochs"] += 1
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),

@@ -1,0 +1,173 @@
+"""A tiny real training on CEDAR + SVC2004: outputs, exact resume, ONNX export and parity."""
+
+from __future__ import annotations
+
+import copy
+import json
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from biometrix.preprocess.signature import preprocess_signature
+from biometrix.training.export import ParityError, check_parity, export_onnx
+from biometrix.training.train import TrainConfig, build_model, fit
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+pytestmark = pytest.mark.skipif(
+    not ((DATA / "cedar" / "cedar_signatures_half.zip").is_file()
+         and (DATA / "svc2004_task2" / "svc2004_task2.zip").is_file()),
+    reason=f"CEDAR and SVC2004 data not found under {DATA}",
+)
+
+HEIGHT, WIDTH = 48, 96
+
+
+def tiny_config(out_dir: Path, **overrides: object) -> TrainConfig:
+    kw: dict[str, object] = dict(
+        out_dir=str(out_dir), data_root=str(DATA), epochs=2, batches_per_epoch=3, width=4, embedding_dim=16,
+        input_height=HEIGHT, input_width=WIDTH, cedar_train=list(range(1, 7)), cedar_validation=[36, 37, 38],
+        svc_train=list(range(1, 7)), svc_validation=[26, 27, 28], signers_per_batch=4, threads=1,
+    )
+    kw.update(overrides)
+    return TrainConfig(**kw)  # type: ignore[arg-type]
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path, map_location="cpu", weights_only=False)["model"]
+
+
+def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("straight")
+    fit(tiny_config(out), progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def real_batch() -> np.ndarray:
+    """Real CEDAR signatures of validation signers, preprocessed as the app does: (8, 1, H, W)."""
+    names = [f"CEDAR_half/full_org/original_36_{i}.png" for i in (1, 2, 3, 4)]
+    names += [f"CEDAR_half/full_forg/forgeries_37_{i}.png" for i in (1, 2)]
+    names += [f"CEDAR_half/full_org/original_38_{i}.png" for i in (5, 6)]
+    with zipfile.ZipFile(DATA / "cedar" / "cedar_signatures_half.zip") as zf:
+        imgs = [cv2.imdecode(np.frombuffer(zf.read(n), np.uint8), cv2.IMREAD_GRAYSCALE) for n in names]
+    return np.stack([preprocess_signature(im, height=HEIGHT, width=WIDTH) for im in imgs])[:, None]
+
+
+def trained_model(run: Path) -> torch.nn.Module:
+    cfg = TrainConfig(**json.loads((run / "config.json").read_text()))
+    model = build_model(cfg)
+    model.load_state_dict(weights(run / "best.pt"))
+    return model.eval()
+
+
+def test_training_writes_its_outputs(straight_run: Path) -> None:
+    assert {p.name for p in straight_run.iterdir()} >= {"config.json", "best.pt", "last.pt", "history.json"}
+    cfg = json.loads((straight_run / "config.json").read_text())
+    assert cfg["epochs"] == 2 and cfg["width"] == 4 and cfg["cedar_validation"] == [36, 37, 38]
+    assert TrainConfig(**cfg) == tiny_config(straight_run)
+    history = json.loads((straight_run / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+    for h in history:
+        assert np.isfinite(h["loss"]) and h["loss"] >= 0
+        assert set(h["val"]) == {"cedar", "svc2004"}
+        eers = [s[k] for s in h["val"].values() for k in ("skilled_eer", "random_eer")]
+        assert all(0.0 <= e <= 1.0 for e in eers)
+        assert h["val_metric"] == pytest.approx(np.mean(eers))  # the documented validation metric
+        if "val_metric_by_aggregate" in h:  # each epoch is scored with its best aggregate
+            assert h["val_metric"] == pytest.approx(min(h["val_metric_by_aggregate"].values()))
+        # 3 validation signers per source: the protocol counts
+        assert (h["val"]["cedar"]["n_genuine"], h["val"]["cedar"]["n_skilled"]) == (57, 72)
+        assert (h["val"]["svc2004"]["n_genuine"], h["val"]["svc2004"]["n_skilled"]) == (45, 60)
+        assert h["val"]["cedar"]["n_random"] == h["val"]["svc2004"]["n_random"] == 6
+    best = torch.load(straight_run / "best.pt", weights_only=False)
+    best_epoch = min(history, key=lambda h: h["val_metric"])["epoch"]
+    assert best["epoch"] == best_epoch
+    last = torch.load(straight_run / "last.pt", weights_only=False)
+    assert last["state"]["epoch"] == 2 and last["state"]["best_epoch"] == best_epoch
+    if best_epoch == 2:
+        assert_same_weights(best["model"], last["model"])
+    # it trained: the weights moved away from the seeded initialisation
+    torch.manual_seed(0)
+    init = build_model(tiny_config(straight_run)).state_dict()
+    assert not torch.equal(init["head.2.weight"], last["model"]["head.2.weight"])
+
+
+def test_interrupted_run_resumes_to_the_same_weights(straight_run: Path, tmp_path: Path) -> None:
+    """Stop after epoch 1 (wall-clock budget), resume to epoch 2: bit-identical to the straight run."""
+    fit(tiny_config(tmp_path, max_minutes=1e-9), progress=False)
+    first = json.loads((tmp_path / "history.json").read_text())
+    assert [h["epoch"] for h in first] == [1]
+    fit(tiny_config(tmp_path), progress=False)
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert history == json.loads((straight_run / "history.json").read_text())
+    assert_same_weights(weights(tmp_path / "last.pt"), weights(straight_run / "last.pt"))
+    assert_same_weights(weights(tmp_path / "best.pt"), weights(straight_run / "best.pt"))
+
+
+def test_resume_does_not_repeat_a_finished_run(straight_run: Path, tmp_path: Path) -> None:
+    fit(tiny_config(tmp_path), progress=False)
+    before = weights(tmp_path / "last.pt")
+    fit(tiny_config(tmp_path), progress=False)  # already at epoch 2 of 2: nothing more to do
+    assert_same_weights(weights(tmp_path / "last.pt"), before)
+    assert_same_weights(before, weights(straight_run / "last.pt"))  # and runs are reproducible
+
+
+def test_resume_with_more_epochs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Extending a finished run continues from its weights on a schedule rebuilt for the new length."""
+    fit(tiny_config(tmp_path, epochs=1), progress=False)
+    first = torch.load(tmp_path / "last.pt", weights_only=False)["model"]
+    with caplog.at_level("WARNING", logger="biometrix.training.train"):
+        fit(tiny_config(tmp_path, epochs=2), progress=False)
+    assert "schedule is rebuilt" in caplog.text
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+    second = torch.load(tmp_path / "last.pt", weights_only=False)["model"]
+    assert any(not torch.equal(first[k], second[k]) for k in first if first[k].is_floating_point())
+
+
+def test_export_onnx_parity_on_real_signatures(straight_run: Path, real_batch: np.ndarray, tmp_path: Path) -> None:
+    model = trained_model(straight_run)
+    path = export_onnx(model, tmp_path / "onnx" / "sig.onnx", input_shape=(1, HEIGHT, WIDTH))
+    assert path.is_file()
+    assert [p.name for p in path.parent.iterdir()] == ["sig.onnx"]  # no external .data file
+    proto = onnx.load(str(path), load_external_data=False)
+    assert proto.graph.initializer
+    assert all(t.data_location != onnx.TensorProto.EXTERNAL for t in proto.graph.initializer)
+    onnx.checker.check_model(proto)
+
+    diff = check_parity(model, path, real_batch)
+    assert 0.0 <= diff <= 1e-4
+    # independent check, and the batch axis is dynamic
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert sess.get_inputs()[0].name == "input" and sess.get_outputs()[0].name == "embedding"
+    with torch.no_grad():
+        ref = model(torch.from_numpy(real_batch)).numpy()
+    for n in (1, 3, 8):
+        got = sess.run(None, {"input": real_batch[:n]})[0]
+        assert got.shape == (n, 16)
+        np.testing.assert_allclose(got, ref[:n], atol=1e-4)
+    np.testing.assert_allclose(np.linalg.norm(ref, axis=1), 1.0, atol=1e-5)
+    assert np.abs(ref[0] - ref[1]).max() > 1e-3  # distinct signatures, distinct embeddings
+
+    perturbed = copy.deepcopy(model)
+    with torch.no_grad():
+        perturbed.head[2].bias.add_(0.05)
+    with pytest.raises(ParityError, match="differs"):
+        check_parity(perturbed, path, real_batch)
+    with pytest.raises(ParityError):
+        check_parity(model, path, real_batch, atol=-1.0)  # no difference is below a negative tolerance
