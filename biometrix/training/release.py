@@ -9,6 +9,7 @@ measure the held-out subjects of each source. The card records all of it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import tempfile
 from pathlib import Path
@@ -64,6 +65,9 @@ def release_signature_model(checkpoint: Path, *, model_id: str, out_dir: Path, d
     """Export, calibrate on validation subjects, evaluate on held-out subjects, write ONNX + card."""
     root = data_root or default_data_root()
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    if "config" not in ck:  # last.pt keeps the training state; the config lies beside it
+        ck["config"] = json.loads((checkpoint.parent / "config.json").read_text())
+        ck["epoch"] = ck.get("state", {}).get("epoch")
     cfg = TrainConfig(**ck["config"])
     model = build_model(cfg)
     model.load_state_dict(ck["model"])

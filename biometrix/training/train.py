@@ -54,6 +54,9 @@ class TrainConfig:
     genuine_per_signer: int = 4
     forgeries_per_signer: int = 2
     augment: bool = True
+    augment_strength: float = 1.0
+    dropout: float = 0.3
+    keep_every_epoch: bool = False
     same_source_batches: bool = True
     nonzero_negatives: bool = True
     seed: int = 0
@@ -75,7 +78,7 @@ class TrainConfig:
 
 
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
-    return build_backbone(cfg.backbone, embedding_dim=cfg.embedding_dim, width=cfg.width)
+    return build_backbone(cfg.backbone, embedding_dim=cfg.embedding_dim, width=cfg.width, dropout=cfg.dropout)
 
 
 def validation_metric(summaries: dict[str, dict[str, float]]) -> float:
@@ -114,7 +117,9 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     total_steps = cfg.epochs * cfg.batches_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=0.1)
     loss_fn = ContrastiveLoss(margin=cfg.margin, nonzero_negatives=cfg.nonzero_negatives)
-    aug = Augmenter() if cfg.augment else None
+    k = cfg.augment_strength
+    aug = Augmenter(rotate_deg=6.0 * k, scale=0.08 * k, shear=0.1 * k, width_change=min(0.3 * k, 1.0)) \
+        if cfg.augment else None
     state = {"epoch": 0, "best": float("inf"), "best_epoch": -1, "history": [], "bad_epochs": 0}
     last = out / "last.pt"
     if resume and last.exists():
@@ -179,6 +184,9 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "state": state}, last)
         (out / "history.json").write_text(json.dumps(state["history"], indent=2))
+        if cfg.keep_every_epoch:
+            torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg), "epoch": epoch + 1,
+                        "val": summaries, "aggregate": aggregate}, out / f"epoch_{epoch + 1:03d}.pt")
         if state["bad_epochs"] >= cfg.patience:
             log.info("early stop: no validation improvement for %d epochs", cfg.patience)
             break
