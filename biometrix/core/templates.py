@@ -6,27 +6,47 @@ This is the same math as a prototypical network's class prototype; training uses
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import numpy as np
 
 from biometrix.core.errors import InvalidInput
 from biometrix.core.types import Modality, SubjectId, Template
 
+ArrayT = TypeVar("ArrayT")  # np.ndarray, or a torch.Tensor in training
 
-def l2_normalize(x: np.ndarray, *, axis: int = -1, eps: float = 1e-12) -> np.ndarray:
-    """x (..., D) -> x / ||x||; all-zero rows are an error."""
-    x = np.asarray(x, dtype=np.float32)
-    norm = np.linalg.norm(x, axis=axis, keepdims=True)
-    if (norm <= eps).any():
+
+def _as_array(x: Any) -> Any:
+    """numpy input (or anything array-like) -> float32 ndarray; a tensor-like object is kept as it is.
+
+    A tensor (torch, in training) is recognised by duck typing, never by importing its library: it is any
+    object that is not an ndarray but has ``shape``, ``ndim`` and a ``sum`` method. Its dtype, device and
+    autograd graph are kept so a training loss can differentiate through ``prototype``.
+    """
+    if not isinstance(x, (np.ndarray, np.generic)) and all(hasattr(x, a) for a in ("shape", "ndim", "sum", "mean")):
+        return x
+    return np.asarray(x, dtype=np.float32)
+
+
+def l2_normalize(x: ArrayT, *, axis: int = -1, eps: float = 1e-12) -> ArrayT:
+    """x (..., D) -> x / ||x||; all-zero rows are an error.
+
+    Works on numpy arrays (returned as float32) and on torch tensors (dtype and gradient kept), with only
+    operations both libraries accept, so training and the runtime share this one function.
+    """
+    x = _as_array(x)
+    norm = (x * x).sum(axis=axis, keepdims=True) ** 0.5
+    if bool((norm <= eps).any()):
         raise InvalidInput("cannot normalise a zero embedding")
     return x / norm
 
 
-def prototype(features: np.ndarray) -> np.ndarray:
-    """features (K, D) -> (D,): mean of the L2-normalised rows, re-normalised."""
-    features = np.asarray(features, dtype=np.float32)
+def prototype(features: ArrayT) -> ArrayT:
+    """features (K, D) -> (D,): mean of the L2-normalised rows, re-normalised (numpy or torch, see l2_normalize)."""
+    features = _as_array(features)
     if features.ndim != 2 or features.shape[0] == 0:
-        raise InvalidInput(f"a template needs at least one (K, D) reference, got shape {features.shape}")
-    if not np.isfinite(features).all():
+        raise InvalidInput(f"a template needs at least one (K, D) reference, got shape {tuple(features.shape)}")
+    if not bool((abs(features) < float("inf")).all()):  # False for NaN and for +-inf
         raise InvalidInput("reference embeddings contain NaN or infinite values")
     return l2_normalize(l2_normalize(features).mean(axis=0))
 

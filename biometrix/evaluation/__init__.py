@@ -1,1 +1,4 @@
-"""Offline evaluation: data sets and protocols (CEDAR, SVC2004, Omniglot runs, folder-per-class, digits), score files and EER/DET reports."""
+"""Offline evaluation: data sets and protocols, score files and EER/DET reports.
+
+CEDAR, SVC2004, Omniglot one-shot runs, folder-per-class image sets and the sklearn digits.
+"""

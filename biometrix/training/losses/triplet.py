@@ -1,0 +1,45 @@
+"""Triplet margin loss with batch-all or batch-hard mining."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+from biometrix.core.errors import InvalidInput
+from biometrix.training.losses.base import MetricLoss, check_positive
+from biometrix.training.losses.miners import batch_all_triplets, batch_hard_triplets
+
+Mining = Literal["batch_all", "batch_hard"]
+
+
+class TripletLoss(MetricLoss):
+    """L = max(d(a, p) - d(a, n) + margin, 0) over triplets of a labelled batch (registered "triplet").
+
+    ``mining="batch_all"``: every valid triplet (a != p same label, n another label); the loss is averaged
+    over the triplets whose loss is > 0 only (Hermans et al.'s "batch all"; averaging over all of them would
+    let the many easy triplets dilute the gradient to nothing). ``mining="batch_hard"``: for each anchor
+    its farthest positive and its closest negative, averaged over the anchors that have both.
+    No valid (or no positive-loss) triplet: 0.
+    """
+
+    def __init__(self, *, margin: float = 0.2, mining: Mining = "batch_hard") -> None:
+        super().__init__()
+        check_positive("margin", margin)
+        if mining not in ("batch_all", "batch_hard"):
+            raise InvalidInput(f"unknown triplet mining {mining!r}; known: batch_all, batch_hard")
+        self.margin = margin
+        self.mining = mining
+
+    def compute(self, matrix: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """matrix (N, N) distances, labels (N,) -> scalar."""
+        if self.mining == "batch_all":
+            a, p, n = batch_all_triplets(labels)
+        else:
+            a, p, n = batch_hard_triplets(matrix, labels)
+        losses = torch.clamp(matrix[a, p] - matrix[a, n] + self.margin, min=0)
+        if self.mining == "batch_all":
+            count = (losses > 0).sum()
+        else:
+            count = torch.tensor(losses.shape[0], device=matrix.device)
+        return losses.sum() / count.clamp(min=1)
