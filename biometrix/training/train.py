@@ -29,7 +29,7 @@ from biometrix.training.data import (
 )
 from biometrix.training.encoder import build_backbone
 from biometrix.training.evaluate import embed_all, protocol_scores, summarize
-from biometrix.training.losses import ContrastiveLoss
+from biometrix.training.losses import ContrastiveLoss, build_loss
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ class TrainConfig:
     backbone: str = "signature_cnn"
     embedding_dim: int = 128
     width: int = 16
+    loss: str = "contrastive_pairs"  # the balanced pair loss, or a batch loss from training.losses.LOSSES
+    loss_options: dict[str, float | str] = field(default_factory=dict)
     margin: float = 1.0
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -77,6 +79,17 @@ class TrainConfig:
         return cls(**data)
 
 
+def batch_labels(samples: list[SignatureSample], images: list[int]) -> torch.Tensor:
+    """Labels for a batch loss: a signer's genuine samples share one label; every skilled forgery gets a
+    label of its own (negative), so it is only ever a negative and never a positive of another forgery."""
+    keys: dict[str, int] = {}
+    out = []
+    for n, i in enumerate(images):
+        s = samples[i]
+        out.append(keys.setdefault(s.key, len(keys)) if s.genuine else -1 - n)
+    return torch.tensor(out, dtype=torch.long)
+
+
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
     return build_backbone(cfg.backbone, embedding_dim=cfg.embedding_dim, width=cfg.width, dropout=cfg.dropout)
 
@@ -101,6 +114,8 @@ def validate(model: torch.nn.Module, samples: list[SignatureSample], cfg: TrainC
 
 def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path:
     """Train, validate every epoch, keep ``best.pt`` (lowest validation metric) and ``last.pt``."""
+    pair_loss = ContrastiveLoss(margin=cfg.margin, nonzero_negatives=cfg.nonzero_negatives)
+    batch_loss = None if cfg.loss == "contrastive_pairs" else build_loss(cfg.loss, **cfg.loss_options)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
@@ -116,7 +131,6 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total_steps = cfg.epochs * cfg.batches_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=0.1)
-    loss_fn = ContrastiveLoss(margin=cfg.margin, nonzero_negatives=cfg.nonzero_negatives)
     k = cfg.augment_strength
     aug = Augmenter(rotate_deg=6.0 * k, scale=0.08 * k, shear=0.1 * k, width_change=min(0.3 * k, 1.0)) \
         if cfg.augment else None
@@ -157,7 +171,10 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
                 masks = [aug(m, rng) for m in masks]
             x = torch.from_numpy(to_tensor_batch(masks, height=cfg.input_height, width=cfg.input_width))
             emb = model(x)
-            loss = loss_fn(emb[pb.left], emb[pb.right], torch.from_numpy(pb.y))
+            if batch_loss is None:
+                loss = pair_loss(emb[pb.left], emb[pb.right], torch.from_numpy(pb.y))
+            else:
+                loss = batch_loss(emb, batch_labels(train, pb.images))
             opt.zero_grad()
             loss.backward()
             opt.step()
