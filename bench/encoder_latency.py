@@ -56,6 +56,7 @@ def main() -> int:
         so = ort.SessionOptions()
         so.intra_op_num_threads = args.threads
         so.inter_op_num_threads = 1
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL  # as runtime.OnnxEncoder
         sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         shipped = OnnxEncoder(card, card.onnx_path(folder), prefer_gpu=False, intra_op_threads=args.threads)
         print(f"# {card.model_id}: input {c}x{h}x{w}, {args.threads} threads, median of {args.repeats} runs; "
