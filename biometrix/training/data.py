@@ -53,6 +53,31 @@ def load_svc2004(root: Path, users: Sequence[int], *, progress: bool = True) -> 
     return _load(iter_svc2004(root, users), "SVC2004", progress)
 
 
+#: Offsets of the synthetic signers made by ``mirror_identities`` (subject + offset * k).
+MIRROR_OFFSET = 1000
+
+
+def mirror_identities(samples: Sequence[SignatureSample], n: int) -> list[SignatureSample]:
+    """The samples plus up to 3 mirrored copies of every signer, each a new signer of its own.
+
+    A signer's signatures flipped left-right (k=1), upside down (k=2) or turned by 180 degrees (k=3)
+    are still handwriting with the same stroke quality, and their skilled forgeries stay forgeries of
+    them, but nobody signs like that: each copy is a new identity (subject + 1000 k). With only a few
+    dozen training signers this multiplies the identities the encoder must tell apart. Training only.
+    """
+    if not 1 <= n <= 4:
+        raise InvalidInput(f"mirror_identities takes 1 to 4 variants, got {n}")
+    axes: tuple[int | tuple[int, int], ...] = (1, 0, (0, 1))  # left-right, upside down, 180 degrees
+    out = list(samples)
+    for k, axis in enumerate(axes[: n - 1], start=1):
+        out.extend(
+            SignatureSample(s.source, s.subject + MIRROR_OFFSET * k, s.index, s.genuine,
+                            ink=np.ascontiguousarray(np.flip(s.ink, axis=axis)))
+            for s in samples
+        )
+    return out
+
+
 class Augmenter:
     """Random small affine warps and stroke-width changes of an ink mask (training only)."""
 

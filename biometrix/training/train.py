@@ -25,6 +25,7 @@ from biometrix.training.data import (
     default_data_root,
     load_cedar,
     load_svc2004,
+    mirror_identities,
     to_tensor_batch,
 )
 from biometrix.training.encoder import build_backbone
@@ -57,6 +58,7 @@ class TrainConfig:
     forgeries_per_signer: int = 2
     augment: bool = True
     augment_strength: float = 1.0
+    mirror_identities: int = 1  # 1 = none; 2-4 add mirrored copies of the training signers as new signers
     dropout: float = 0.3
     keep_every_epoch: bool = False
     same_source_batches: bool = True
@@ -126,6 +128,8 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     val = load_cedar(root, cfg.cedar_validation, progress=progress) + load_svc2004(
         root, cfg.svc_validation, progress=progress
     )
+    if cfg.mirror_identities > 1:
+        train = mirror_identities(train, cfg.mirror_identities)
     log.info("training on %d samples, validating on %d", len(train), len(val))
     model = build_model(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

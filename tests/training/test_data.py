@@ -178,3 +178,21 @@ def test_to_tensor_batch_shape_and_range() -> None:
     # a full square is padded to 2:1 and centred: ink in the middle columns only
     np.testing.assert_allclose(x[2, 0, :, 12:36], 1.0, atol=1e-6)
     assert x[2, 0, :, :12].max() == 0.0 and x[2, 0, :, 36:].max() == 0.0
+
+
+def test_mirror_identities_are_new_signers_with_flipped_ink() -> None:
+    from biometrix.training.data import MIRROR_OFFSET, SignatureSample, mirror_identities
+
+    ink = np.zeros((3, 4), bool)
+    ink[0, 0] = True
+    base = [SignatureSample("cedar", 7, 1, True, ink=ink), SignatureSample("cedar", 7, 1, False, ink=ink)]
+    out = mirror_identities(base, 4)
+    assert len(out) == 8 and out[:2] == base
+    where = {(s.subject, s.genuine): tuple(np.argwhere(s.ink)[0]) for s in out}
+    assert where[(7 + MIRROR_OFFSET, True)] == (0, 3)          # left-right
+    assert where[(7 + 2 * MIRROR_OFFSET, True)] == (2, 0)      # upside down
+    assert where[(7 + 3 * MIRROR_OFFSET, False)] == (2, 3)     # 180 degrees, forgeries follow their signer
+    assert len({s.key for s in out}) == 4                       # four distinct signers
+    assert mirror_identities(base, 1) == base
+    with pytest.raises(InvalidInput):
+        mirror_identities(base, 5)
