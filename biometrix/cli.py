@@ -213,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-id", required=True, metavar="ID", help="model_id of the exported model")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default: the app's models folder, assets/models)")
+    p.add_argument("--hog-weight", type=float, default=None, metavar="W",
+                   help="ship the CNN inside the hybrid encoder with this weight on the fixed HOG branch "
+                        "(default: as trained)")
     p.set_defaults(handler=_cmd_export)
     return parser
 

@@ -23,7 +23,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     """Export a checkpoint to ONNX + card: parity check, validation calibration, held-out evaluation."""
     out = Path(args.out) if getattr(args, "out", None) else models_dir()
-    card = release_signature_model(Path(args.checkpoint), model_id=args.model_id, out_dir=out)
+    card = release_signature_model(Path(args.checkpoint), model_id=args.model_id, out_dir=out,
+                                   hog_weight=getattr(args, "hog_weight", None))
     print(f"wrote {out / card.onnx_file} and {out / (card.model_id + '.json')}")
     for source, e in card.evaluation["heldout"].items():
         print(f"  held-out {source}: skilled EER {100 * e['skilled_eer']:.2f} %, random EER "

@@ -56,3 +56,29 @@ def build_backbone(name: str, **kwargs: int | float) -> nn.Module:
         return BACKBONES[name](**kwargs)
     except KeyError:
         raise ValueError(f"unknown backbone {name!r}; known: {', '.join(sorted(BACKBONES))}") from None
+
+
+class HybridSignatureEncoder(nn.Module):
+    """A learned CNN embedding and a fixed HOG descriptor side by side: (N, 1, H, W) -> (N, D_cnn + D_hog).
+
+    Output = [sqrt(w) * cnn(x), sqrt(1 - w) * hog(x)] with both parts unit vectors, so the output is a
+    unit vector too and its cosine similarity to another is w * cos_cnn + (1 - w) * cos_hog: a weighted
+    fusion of the two distances inside one encoder. ``cnn_weight`` is chosen on validation subjects.
+    """
+
+    def __init__(self, cnn: nn.Module, *, cnn_weight: float = 0.5, hog_cell: int = 16) -> None:
+        super().__init__()
+        if not 0.0 < cnn_weight <= 1.0:
+            raise ValueError(f"cnn_weight must lie in (0, 1], got {cnn_weight}")
+        from biometrix.training.hog import HogDescriptor
+
+        self.cnn = cnn
+        self.hog = HogDescriptor(cell=hog_cell)
+        self.cnn_weight = cnn_weight
+        self.hog_cell = hog_cell
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.cnn(x) * self.cnn_weight**0.5
+        if self.cnn_weight == 1.0:
+            return a
+        return torch.cat([a, self.hog(x) * (1.0 - self.cnn_weight) ** 0.5], dim=1)

@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 DEFAULT_TARGET_FMR = 0.01
 
 
-def _card_dict(cfg: TrainConfig, model_id: str, sha: str, *, aggregate: str, thresholds: list[dict[str, Any]],
-               training: dict[str, Any], evaluation: dict[str, Any]) -> dict[str, Any]:
+def _card_dict(cfg: TrainConfig, model_id: str, sha: str, *, embedding_dim: int, aggregate: str,
+               thresholds: list[dict[str, Any]], training: dict[str, Any],
+               evaluation: dict[str, Any]) -> dict[str, Any]:
     return {
         "model_id": model_id,
         "modality": "signature",
@@ -48,7 +49,7 @@ def _card_dict(cfg: TrainConfig, model_id: str, sha: str, *, aggregate: str, thr
         "input_shape": [1, cfg.input_height, cfg.input_width],
         "input_dtype": "float32",
         "normalization": {"mean": 0.0, "std": 1.0},
-        "embedding_dim": cfg.embedding_dim,
+        "embedding_dim": embedding_dim,
         "distance": "cosine",
         "aggregate": aggregate,
         "thresholds": thresholds,
@@ -61,16 +62,26 @@ def _card_dict(cfg: TrainConfig, model_id: str, sha: str, *, aggregate: str, thr
 
 
 def release_signature_model(checkpoint: Path, *, model_id: str, out_dir: Path, data_root: Path | None = None,
-                            target_fmr: float = DEFAULT_TARGET_FMR, progress: bool = True) -> ModelCard:
-    """Export, calibrate on validation subjects, evaluate on held-out subjects, write ONNX + card."""
+                            target_fmr: float = DEFAULT_TARGET_FMR, progress: bool = True,
+                            hog_weight: float | None = None) -> ModelCard:
+    """Export, calibrate on validation subjects, evaluate on held-out subjects, write ONNX + card.
+
+    ``hog_weight`` overrides the checkpoint's: a CNN trained alone can be shipped inside the hybrid
+    encoder (learned CNN + fixed HOG), with that weight chosen on validation subjects.
+    """
     root = data_root or default_data_root()
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     if "config" not in ck:  # last.pt keeps the training state; the config lies beside it
         ck["config"] = json.loads((checkpoint.parent / "config.json").read_text())
         ck["epoch"] = ck.get("state", {}).get("epoch")
+    if hog_weight is not None:
+        ck["config"]["hog_weight"] = hog_weight
     cfg = TrainConfig(**ck["config"])
     model = build_model(cfg)
-    model.load_state_dict(ck["model"])
+    if cfg.hog_weight > 0 and not any(k.startswith("cnn.") for k in ck["model"]):
+        model.cnn.load_state_dict(ck["model"])  # a plain CNN checkpoint inside the hybrid
+    else:
+        model.load_state_dict(ck["model"])
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / f"{model_id}.onnx"
@@ -82,9 +93,15 @@ def release_signature_model(checkpoint: Path, *, model_id: str, out_dir: Path, d
         parity = check_parity(model, tmp_onnx, probe)
         onnx_path.write_bytes(tmp_onnx.read_bytes())
     sha = sha256_file(onnx_path)
+    with torch.no_grad():
+        dim = int(model(torch.from_numpy(probe[:1])).shape[1])
     training = {
         "checkpoint_epoch": ck.get("epoch"),
-        "loss": f"contrastive (margin {cfg.margin}), balanced pairs with skilled forgeries among negatives",
+        "loss": (f"contrastive (margin {cfg.margin}), balanced pairs with skilled forgeries among negatives"
+                 if cfg.loss == "contrastive_pairs" else f"{cfg.loss} {cfg.loss_options}"),
+        "architecture": (f"SignatureCNN (width {cfg.width}, {cfg.embedding_dim}-d)" if cfg.hog_weight <= 0 else
+                         f"HybridSignatureEncoder: SignatureCNN (width {cfg.width}, {cfg.embedding_dim}-d, weight "
+                         f"{1 - cfg.hog_weight:g}) + fixed HOG ({cfg.hog_cell}-px cells, weight {cfg.hog_weight:g})"),
         "config": {k: v for k, v in ck["config"].items() if not k.startswith(("cedar_", "svc_"))},
         "train_subjects": list(cfg.cedar_train),
         "validation_subjects": list(cfg.cedar_validation),
@@ -96,8 +113,8 @@ def release_signature_model(checkpoint: Path, *, model_id: str, out_dir: Path, d
         "onnx_parity_max_abs_diff": parity,
     }
     provisional = [{"name": "default", "value": 0.5, "target_fmr": None, "source": "provisional"}]
-    card = ModelCard.from_dict(_card_dict(cfg, model_id, sha, aggregate="mean", thresholds=provisional,
-                                          training=training, evaluation={}))
+    card = ModelCard.from_dict(_card_dict(cfg, model_id, sha, embedding_dim=dim, aggregate="mean",
+                                          thresholds=provisional, training=training, evaluation={}))
     pipe = SignaturePipeline(OnnxEncoder(card, onnx_path, prefer_gpu=False))
 
     # --- validation: choose the aggregate and the threshold ---------------------------------------
@@ -143,7 +160,7 @@ def release_signature_model(checkpoint: Path, *, model_id: str, out_dir: Path, d
                       "at_default_threshold": rep.at_threshold})
         evaluation["heldout"][source] = entry
         log.info("held-out %s: %s", source, entry)
-    final = ModelCard.from_dict(_card_dict(cfg, model_id, sha, aggregate=aggregate, thresholds=thresholds,
-                                           training=training, evaluation=evaluation))
+    final = ModelCard.from_dict(_card_dict(cfg, model_id, sha, embedding_dim=dim, aggregate=aggregate,
+                                           thresholds=thresholds, training=training, evaluation=evaluation))
     final.save(out_dir / f"{model_id}.json")
     return final

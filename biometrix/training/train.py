@@ -28,7 +28,7 @@ from biometrix.training.data import (
     mirror_identities,
     to_tensor_batch,
 )
-from biometrix.training.encoder import build_backbone
+from biometrix.training.encoder import HybridSignatureEncoder, build_backbone
 from biometrix.training.evaluate import embed_all, protocol_scores, summarize
 from biometrix.training.losses import ContrastiveLoss, build_loss
 
@@ -60,6 +60,8 @@ class TrainConfig:
     augment_strength: float = 1.0
     mirror_identities: int = 1  # 1 = none; 2-4 add mirrored copies of the training signers as new signers
     dropout: float = 0.3
+    hog_weight: float = 0.0  # > 0: the encoder is HybridSignatureEncoder (learned CNN + fixed HOG, this weight)
+    hog_cell: int = 16
     keep_every_epoch: bool = False
     same_source_batches: bool = True
     nonzero_negatives: bool = True
@@ -93,7 +95,11 @@ def batch_labels(samples: list[SignatureSample], images: list[int]) -> torch.Ten
 
 
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
-    return build_backbone(cfg.backbone, embedding_dim=cfg.embedding_dim, width=cfg.width, dropout=cfg.dropout)
+    """The encoder the config describes: the backbone, wrapped with the fixed HOG branch when hog_weight > 0."""
+    cnn = build_backbone(cfg.backbone, embedding_dim=cfg.embedding_dim, width=cfg.width, dropout=cfg.dropout)
+    if cfg.hog_weight <= 0:
+        return cnn
+    return HybridSignatureEncoder(cnn, cnn_weight=1.0 - cfg.hog_weight, hog_cell=cfg.hog_cell)
 
 
 def validation_metric(summaries: dict[str, dict[str, float]]) -> float:
