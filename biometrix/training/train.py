@@ -180,7 +180,9 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
             if aug is not None:
                 masks = [aug(m, rng) for m in masks]
             x = torch.from_numpy(to_tensor_batch(masks, height=cfg.input_height, width=cfg.input_width))
-            emb = model(x)
+            # The loss trains the learned branch alone: with the fixed HOG branch inside the distance,
+            # negatives already beyond the margin stop pushing and the CNN collapses onto the positives.
+            emb = model.cnn(x) if isinstance(model, HybridSignatureEncoder) else model(x)
             if batch_loss is None:
                 loss = pair_loss(emb[pb.left], emb[pb.right], torch.from_numpy(pb.y))
             else:
