@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from pathlib import Path
 
@@ -14,6 +15,14 @@ from biometrix.training.train import TrainConfig, fit
 def run_train(args: argparse.Namespace) -> int:
     """Train from a JSON config; resumes from the run folder's last.pt unless --no-resume."""
     logging.getLogger("biometrix").setLevel(logging.INFO)
+    raw = json.loads(Path(args.config).read_text())
+    if isinstance(raw, dict) and raw.get("task") == "omniglot-fewshot":
+        from biometrix.training.fewshot_train import FewShotConfig, fit_fewshot
+
+        result = fit_fewshot(FewShotConfig.from_dict(raw), resume=not getattr(args, "no_resume", False))
+        print(f"Lake's 20 one-shot runs, 20-way 1-shot accuracy: {100 * result['lake_20way_1shot_accuracy']:.2f} % "
+              f"(best epoch {result['best_epoch']}, {result['minutes']:.1f} min)")
+        return 0
     cfg = TrainConfig.from_file(args.config)
     best = fit(cfg, resume=not getattr(args, "no_resume", False))
     print(f"best checkpoint: {best}")

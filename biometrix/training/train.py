@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from biometrix.core.errors import InvalidInput
 from biometrix.evaluation.protocol import AGGREGATES
 from biometrix.training.data import (
     CEDAR_TRAIN,
@@ -79,7 +80,7 @@ class TrainConfig:
         data = json.loads(Path(path).read_text())
         unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
-            raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
+            raise InvalidInput(f"unknown config keys: {', '.join(sorted(unknown))}")
         return cls(**data)
 
 
