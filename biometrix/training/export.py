@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
@@ -36,15 +35,27 @@ def export_onnx(model: torch.nn.Module, onnx_path: Path, *, input_shape: tuple[i
         output_names=[output_name],
         dynamic_shapes=({0: batch},),
     )
+    strip_build_metadata(onnx_path)
     return onnx_path
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def strip_build_metadata(onnx_path: Path) -> None:
+    """Remove what the exporter records about the build machine: per-node metadata (stack traces with this
+    machine's source and venv paths, FX node names) and doc strings. The graph and weights are untouched."""
+    import onnx
+
+    proto = onnx.load(str(onnx_path))
+    proto.doc_string = ""
+    del proto.metadata_props[:]
+    graphs = [proto.graph] + [f for f in proto.functions]
+    for g in graphs:
+        g.doc_string = ""
+        for node in g.node:
+            node.doc_string = ""
+            del node.metadata_props[:]
+    for value in list(proto.graph.input) + list(proto.graph.output) + list(proto.graph.value_info):
+        value.doc_string = ""
+    onnx.save(proto, str(onnx_path))
 
 
 def check_parity(model: torch.nn.Module, onnx_path: Path, batch: np.ndarray, *, atol: float = PARITY_ATOL) -> float:

@@ -149,7 +149,8 @@ def release_signature_model(checkpoint: Path, *, model_id: str, out_dir: Path, d
         "validation": {"mean_eer_by_aggregate": mean_eer, "aggregate": aggregate,
                        "by_source": {s.source: summarize(s, aggregate) for s in val_scores}},
         "heldout": {},
-        "command": f"biometrix export --checkpoint {checkpoint} --model-id {model_id} --out {out_dir}",
+        "command": f"biometrix export --checkpoint {checkpoint} --model-id {model_id}"
+                   + (f" --hog-weight {hog_weight:g}" if hog_weight is not None else ""),
     }
     for source, subjects in (("cedar", CEDAR_HELDOUT), ("svc2004", SVC_HELDOUT)):
         rep, _ = evaluate_pipeline(pipe.embed, card.embedding_dim, model_id=model_id, source=source, root=root,

@@ -90,3 +90,26 @@ def test_hybrid_exports_to_onnx_without_nans(tmp_path: Path) -> None:
         want = model(torch.from_numpy(x)).numpy()
     assert np.isfinite(got).all()
     np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_export_leaves_no_build_machine_paths(tmp_path: Path) -> None:
+    """The exporter records stack traces (source and venv paths) per node; export_onnx strips them."""
+    import onnx
+
+    path = export_onnx(SignatureCNN(width=4, embedding_dim=16).eval(), tmp_path / "m.onnx", input_shape=(1, 96, 192))
+    proto = onnx.load(str(path))
+    assert all(len(n.metadata_props) == 0 and not n.doc_string for n in proto.graph.node)
+    data = path.read_bytes()
+    assert b"site-packages" not in data and str(Path(__file__).resolve().parents[2]).encode() not in data
+
+
+def test_shipped_models_carry_no_build_metadata() -> None:
+    import onnx
+
+    models = Path(__file__).resolve().parents[2] / "assets" / "models"
+    files = sorted(models.glob("*.onnx"))
+    assert files, f"no model in {models}"
+    for f in files:
+        proto = onnx.load(str(f))
+        assert all(len(n.metadata_props) == 0 for n in proto.graph.node), f
+        assert b"site-packages" not in f.read_bytes(), f
