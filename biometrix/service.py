@@ -73,6 +73,7 @@ class Biometrix:
         self._signature_model = signature_model
         self._threshold_override = threshold
         self._pipelines: dict[Modality, SignaturePipeline] = {}
+        self._card: ModelCard | None = None
         self._create = create
         self._store: EnrollmentStore | None = None
 
@@ -100,10 +101,10 @@ class Biometrix:
     # --- models ------------------------------------------------------------------------------------
 
     def signature_card(self) -> ModelCard:
-        """The card of the signature model in use (read without loading the model)."""
-        if Modality.SIGNATURE in self._pipelines:
-            return self._pipelines[Modality.SIGNATURE].card
-        return load_card_for(self.models_dir, model_id=self._signature_model, modality=Modality.SIGNATURE)
+        """The card of the signature model in use, read once (without loading the model)."""
+        if self._card is None:
+            self._card = load_card_for(self.models_dir, model_id=self._signature_model, modality=Modality.SIGNATURE)
+        return self._card
 
     def _signature_pipeline(self) -> SignaturePipeline:
         if Modality.SIGNATURE not in self._pipelines:
@@ -112,8 +113,8 @@ class Biometrix:
             self._pipelines[Modality.SIGNATURE] = SignaturePipeline(encoder)
         return self._pipelines[Modality.SIGNATURE]
 
-    def threshold(self, modality: Modality = Modality.SIGNATURE) -> Threshold:
-        """The threshold in force: the override given at construction, else the model card's default."""
+    def threshold(self) -> Threshold:
+        """The signature threshold in force: the override given at construction, else the card's default."""
         if self._threshold_override is not None:
             return self._threshold_override
         return self.signature_card().default_threshold()
