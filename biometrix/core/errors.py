@@ -39,6 +39,10 @@ class MultipleFaces(LowQuality):
     """More than one face was detected where exactly one is needed."""
 
 
+class CameraUnavailable(BiometrixError):
+    """No camera could be opened (none connected, in use, or a video file that cannot be read)."""
+
+
 class NotEnrolled(BiometrixError, LookupError):
     """The subject (or its template for this modality and model) is not in the store."""
 

@@ -35,6 +35,17 @@ class SampleIn:
 
 
 @dataclass(frozen=True)
+class EnrollmentPart:
+    """One modality of an enrollment: its model, raw samples and their embeddings (K, D), one row per sample."""
+
+    modality: Modality
+    model_id: str
+    samples: tuple[SampleIn, ...]
+    embeddings: np.ndarray
+    details: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class StoredSample:
     """A raw sample as kept in the store, so templates can be re-made when the model changes."""
 
@@ -121,6 +132,20 @@ class EnrollmentStore(abc.ABC):
         Creates the subject if missing, stores the samples, the template and an 'enroll' audit row.
         An existing template for (subject, modality, model_id) raises AlreadyEnrolled unless
         ``replace`` is true, in which case it is replaced in the same transaction.
+        """
+
+    @abc.abstractmethod
+    def enroll_many(
+        self,
+        subject_id: str,
+        parts: Sequence[EnrollmentPart],
+        *,
+        display_name: str | None = None,
+        replace: bool = False,
+    ) -> list[Template]:
+        """Enroll several modalities (a face and signatures, say) in ONE transaction: all or nothing.
+
+        Each part is what ``enroll`` takes for one modality; the templates come back in the parts' order.
         """
 
     @abc.abstractmethod

@@ -21,6 +21,7 @@ from biometrix.store import migrations
 from biometrix.store import samples as sample_store
 from biometrix.store.base import (
     AuditEntry,
+    EnrollmentPart,
     EnrollmentStore,
     SampleIn,
     StoredSample,
@@ -91,79 +92,106 @@ class SqliteStore(EnrollmentStore):
         replace: bool = False,
         details: dict[str, Any] | None = None,
     ) -> Template:
+        part = EnrollmentPart(modality=modality, model_id=model_id, samples=tuple(samples), embeddings=embeddings,
+                              details=details)
+        return self.enroll_many(subject_id, [part], display_name=display_name, replace=replace)[0]
+
+    def enroll_many(
+        self,
+        subject_id: str,
+        parts: Sequence[EnrollmentPart],
+        *,
+        display_name: str | None = None,
+        replace: bool = False,
+    ) -> list[Template]:
         subject_id = _name(subject_id, "subject_id")
-        model_id = _name(model_id, "model_id")
-        modality = _modality(modality)
-        emb = np.asarray(embeddings)
-        if emb.ndim != 2 or emb.shape[0] == 0:
-            raise InvalidInput(f"embeddings must be (K, D) with K >= 1, got shape {emb.shape}")
-        if len(samples) != emb.shape[0]:
-            raise InvalidInput(f"{len(samples)} samples were given for {emb.shape[0]} embeddings")
-        for s in samples:
-            if not isinstance(s, SampleIn):
-                raise InvalidInput(f"samples must be SampleIn values, got {type(s).__name__}")
-        metas = [audit_log.to_json(s.meta, "sample meta") for s in samples]
-        template = make_template(emb, subject_id=subject_id, modality=modality, model_id=model_id)
-        dim = template.dim
+        if not parts:
+            raise InvalidInput("an enrollment needs at least one modality")
+        checked = [self._check_part(p) for p in parts]
+        if len({part.modality for part, _, _ in checked}) != len(checked):
+            raise InvalidInput("an enrollment names the same modality twice")
+        templates = [make_template(emb, subject_id=subject_id, modality=part.modality, model_id=part.model_id)
+                     for part, emb, _ in checked]
         now = audit_log.now_utc()
         with self._db() as conn, atomic(conn):
-            other = conn.execute(
-                "SELECT r.dim FROM templates t JOIN template_references r USING (template_id)"
-                " WHERE t.modality = ? AND t.model_id = ? AND t.subject_id != ? LIMIT 1",
-                (modality.value, model_id, subject_id),
-            ).fetchone()
-            if other is not None and other[0] != dim:
-                raise ModelMismatch(
-                    f"embeddings of dimension {dim} do not fit the {other[0]}-dimensional "
-                    f"{modality.value} templates already stored for model {model_id!r}"
-                )
-            old = conn.execute(
-                "SELECT template_id FROM templates WHERE subject_id = ? AND modality = ? AND model_id = ?",
-                (subject_id, modality.value, model_id),
-            ).fetchone()
-            if old is not None and not replace:
-                raise AlreadyEnrolled(
-                    f"subject {subject_id!r} already has a {modality.value} template for model {model_id!r}; "
-                    "pass replace=True (--replace) to replace it"
-                )
+            for (part, _, metas), template in zip(checked, templates, strict=True):
+                self._write_part(conn, subject_id, part, template, metas, display_name=display_name,
+                                 replace=replace, now=now)
+        for t in templates:
+            log.info("enrolled %s (%s, %s, %d references)", subject_id, t.modality.value, t.model_id,
+                     t.n_references)
+        return templates
+
+    @staticmethod
+    def _check_part(part: EnrollmentPart) -> tuple[EnrollmentPart, np.ndarray, list[str]]:
+        if not isinstance(part, EnrollmentPart):
+            raise InvalidInput(f"enrollment parts must be EnrollmentPart values, got {type(part).__name__}")
+        part = EnrollmentPart(modality=_modality(part.modality), model_id=_name(part.model_id, "model_id"),
+                              samples=part.samples, embeddings=part.embeddings, details=part.details)
+        emb = np.asarray(part.embeddings)
+        if emb.ndim != 2 or emb.shape[0] == 0:
+            raise InvalidInput(f"embeddings must be (K, D) with K >= 1, got shape {emb.shape}")
+        if len(part.samples) != emb.shape[0]:
+            raise InvalidInput(f"{len(part.samples)} samples were given for {emb.shape[0]} embeddings")
+        for s in part.samples:
+            if not isinstance(s, SampleIn):
+                raise InvalidInput(f"samples must be SampleIn values, got {type(s).__name__}")
+        return part, emb, [audit_log.to_json(s.meta, "sample meta") for s in part.samples]
+
+    @staticmethod
+    def _write_part(conn: sqlite3.Connection, subject_id: str, part: EnrollmentPart, template: Template,
+                    metas: list[str], *, display_name: str | None, replace: bool, now: str) -> Template:
+        """Write one modality's samples, template and audit row inside the caller's transaction."""
+        modality, model_id, samples, dim = part.modality, part.model_id, part.samples, template.dim
+        other = conn.execute(
+            "SELECT r.dim FROM templates t JOIN template_references r USING (template_id)"
+            " WHERE t.modality = ? AND t.model_id = ? AND t.subject_id != ? LIMIT 1",
+            (modality.value, model_id, subject_id),
+        ).fetchone()
+        if other is not None and other[0] != dim:
+            raise ModelMismatch(
+                f"embeddings of dimension {dim} do not fit the {other[0]}-dimensional "
+                f"{modality.value} templates already stored for model {model_id!r}"
+            )
+        old = conn.execute(
+            "SELECT template_id FROM templates WHERE subject_id = ? AND modality = ? AND model_id = ?",
+            (subject_id, modality.value, model_id),
+        ).fetchone()
+        if old is not None and not replace:
+            raise AlreadyEnrolled(
+                f"subject {subject_id!r} already has a {modality.value} template for model {model_id!r}; "
+                "pass replace=True (--replace) to replace it"
+            )
+        conn.execute(
+            "INSERT INTO subjects (subject_id, display_name, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (subject_id) DO UPDATE SET display_name = coalesce(excluded.display_name,"
+            " subjects.display_name)",
+            (subject_id, display_name, now),
+        )
+        removed = 0
+        if old is not None:
+            conn.execute("DELETE FROM templates WHERE template_id = ?", (old[0],))
+            removed = sample_store.drop_unused(conn, subject_id, modality)
+        sample_ids = [
+            sample_store.put(conn, subject_id, modality, s, meta=m, now=now)
+            for s, m in zip(samples, metas, strict=True)
+        ]
+        template_id = conn.execute(
+            "INSERT INTO templates (subject_id, modality, model_id, created_at) VALUES (?, ?, ?, ?)",
+            (subject_id, modality.value, model_id, now),
+        ).lastrowid
+        for position, (sample_id, ref) in enumerate(zip(sample_ids, template.references, strict=True)):
             conn.execute(
-                "INSERT INTO subjects (subject_id, display_name, created_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (subject_id) DO UPDATE SET display_name = coalesce(excluded.display_name,"
-                " subjects.display_name)",
-                (subject_id, display_name, now),
+                "INSERT INTO template_references (template_id, position, sample_id, dim, vector)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (template_id, position, sample_id, dim, embedding_to_blob(ref)),
             )
-            removed = 0
-            if old is not None:
-                conn.execute("DELETE FROM templates WHERE template_id = ?", (old[0],))
-                removed = sample_store.drop_unused(conn, subject_id, modality)
-            sample_ids = [
-                sample_store.put(conn, subject_id, modality, s, meta=m, now=now)
-                for s, m in zip(samples, metas, strict=True)
-            ]
-            template_id = conn.execute(
-                "INSERT INTO templates (subject_id, modality, model_id, created_at) VALUES (?, ?, ?, ?)",
-                (subject_id, modality.value, model_id, now),
-            ).lastrowid
-            for position, (sample_id, ref) in enumerate(zip(sample_ids, template.references, strict=True)):
-                conn.execute(
-                    "INSERT INTO template_references (template_id, position, sample_id, dim, vector)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (template_id, position, sample_id, dim, embedding_to_blob(ref)),
-                )
-            audit = dict(details or {})
-            audit.update(n_references=template.n_references, dim=dim, replaced=old is not None)
-            if removed:
-                audit["samples_removed"] = removed
-            audit_log.append(
-                conn,
-                "enroll",
-                subject_id=subject_id,
-                modality=modality,
-                model_id=model_id,
-                decision="enrolled",
-                details=audit,
-            )
-        log.info("enrolled %s (%s, %s, %d references)", subject_id, modality.value, model_id, len(sample_ids))
+        audit = dict(part.details or {})
+        audit.update(n_references=template.n_references, dim=dim, replaced=old is not None)
+        if removed:
+            audit["samples_removed"] = removed
+        audit_log.append(conn, "enroll", subject_id=subject_id, modality=modality, model_id=model_id,
+                         decision="enrolled", details=audit)
         return template
 
     def template(self, subject_id: str, *, modality: Modality, model_id: str) -> Template:

@@ -12,8 +12,9 @@ import dataclasses
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +24,8 @@ from tqdm import tqdm
 from biometrix.core.errors import InvalidInput
 from biometrix.evaluation.omniglot import load_background, load_runs, omniglot_preprocess, score_runs
 from biometrix.training.fewshot import PrototypicalHead
-from biometrix.training.samplers import EpisodeSampler
+from biometrix.training.losses import build_loss
+from biometrix.training.samplers import EpisodeSampler, PKSampler
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ class FewShotConfig:
     epochs: int = 15
     lr: float = 1e-3
     scale: float = 10.0
+    # "prototypical": the episodic head (Snell et al.); any other name in training.losses.LOSSES trains on
+    # PK batches of the same size (P = n_way classes x K = k_shot + n_query images) with that batch loss.
+    loss: str = "prototypical"
+    loss_options: dict[str, float | str] = field(default_factory=dict)
     rotations: bool = True
     validation_classes: int = 30
     seed: int = 0
@@ -105,6 +111,42 @@ def episode_accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, *, n_way: i
     return correct / (episodes * n_way)
 
 
+class _Step:
+    """One training step's loss from one sampled batch; ``sampler`` yields the batches."""
+
+    sampler: EpisodeSampler | PKSampler
+
+    def __call__(self, batch: Any) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class _EpisodeStep(_Step):
+    """Prototypical head on an N-way K-shot episode."""
+
+    def __init__(self, cfg: FewShotConfig, x: np.ndarray, y: np.ndarray, model: nn.Module) -> None:
+        self.x, self.model, self.head = x, model, PrototypicalHead(scale=cfg.scale)
+        self.sampler = EpisodeSampler(y, n_way=cfg.n_way, k_shot=cfg.k_shot, n_query=cfg.n_query,
+                                      episodes=cfg.episodes_per_epoch, seed=cfg.seed)
+
+    def __call__(self, ep: Any) -> torch.Tensor:
+        emb = self.model(torch.from_numpy(self.x[np.concatenate([ep.support, ep.query])]))
+        s, q = emb[: len(ep.support)], emb[len(ep.support):]
+        return self.head.loss(s, torch.from_numpy(ep.support_labels), q, torch.from_numpy(ep.query_labels))
+
+
+class _BatchStep(_Step):
+    """A registered batch metric loss on a PK batch of the episode's size."""
+
+    def __init__(self, cfg: FewShotConfig, x: np.ndarray, y: np.ndarray, model: nn.Module) -> None:
+        self.x, self.y, self.model = x, y, model
+        self.loss = build_loss(cfg.loss, **cfg.loss_options)
+        self.sampler = PKSampler(y, p=cfg.n_way, k=cfg.k_shot + cfg.n_query,
+                                 batches_per_epoch=cfg.episodes_per_epoch, seed=cfg.seed)
+
+    def __call__(self, idx: list[int]) -> torch.Tensor:
+        return self.loss(self.model(torch.from_numpy(self.x[idx])), torch.from_numpy(self.y[idx]))
+
+
 def fit_fewshot(cfg: FewShotConfig, *, resume: bool = True, progress: bool = True) -> dict[str, float]:
     """Train, validate each epoch, keep best.pt, then score Lake's 20 runs with the best weights."""
     out = Path(cfg.out_dir)
@@ -123,11 +165,10 @@ def fit_fewshot(cfg: FewShotConfig, *, resume: bool = True, progress: bool = Tru
     log.info("training on %d images of %d classes, validating on %d classes", len(xt), len(set(yt.tolist())),
              cfg.validation_classes)
     model = ConvFour(width=cfg.width, embedding_dim=cfg.embedding_dim)
-    head = PrototypicalHead(scale=cfg.scale)
+    step_type = _EpisodeStep if cfg.loss == "prototypical" else _BatchStep
+    step = step_type(cfg, xt, yt, model)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * cfg.episodes_per_epoch)
-    sampler = EpisodeSampler(yt, n_way=cfg.n_way, k_shot=cfg.k_shot, n_query=cfg.n_query,
-                             episodes=cfg.episodes_per_epoch, seed=cfg.seed)
     state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "history": [], "bad": 0}
     if resume and (out / "last.pt").exists():
         ck = torch.load(out / "last.pt", weights_only=False)
@@ -138,14 +179,11 @@ def fit_fewshot(cfg: FewShotConfig, *, resume: bool = True, progress: bool = Tru
     started = time.monotonic()
     for epoch in range(state["epoch"], cfg.epochs):
         torch.manual_seed(cfg.seed * 100_003 + epoch)
-        sampler.set_epoch(epoch)
+        step.sampler.set_epoch(epoch)
         model.train()
         losses = []
-        for ep in tqdm(sampler, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False):
-            idx = np.concatenate([ep.support, ep.query])
-            emb = model(torch.from_numpy(xt[idx]))
-            s, q = emb[: len(ep.support)], emb[len(ep.support):]
-            loss = head.loss(s, torch.from_numpy(ep.support_labels), q, torch.from_numpy(ep.query_labels))
+        for batch in tqdm(step.sampler, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False):
+            loss = step(batch)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -24,7 +24,8 @@ def tiny(out: Path, **kw: object) -> FewShotConfig:
     return FewShotConfig(**base)  # type: ignore[arg-type]
 
 
-def test_tiny_prototypical_run_learns_and_scores_lakes_runs(tmp_path: Path) -> None:
+def untrained_accuracy() -> float:
+    """Lake's-runs accuracy of the tiny encoder with its seeded random weights (chance is 5 %)."""
     torch.manual_seed(0)
     untrained = ConvFour(width=16, embedding_dim=32).eval()
 
@@ -32,7 +33,11 @@ def test_tiny_prototypical_run_learns_and_scores_lakes_runs(tmp_path: Path) -> N
         with torch.no_grad():
             return untrained(torch.from_numpy(omniglot_preprocess(batch, size=28)[:, None])).numpy()
 
-    before = score_runs(embed, load_runs(DATA)).mean_accuracy
+    return score_runs(embed, load_runs(DATA)).mean_accuracy
+
+
+def test_tiny_prototypical_run_learns_and_scores_lakes_runs(tmp_path: Path) -> None:
+    before = untrained_accuracy()
     result = fit_fewshot(tiny(tmp_path), progress=False)
     assert result["n_runs"] == 20
     # a short episodic training must beat the same encoder untrained by a clear margin (chance is 5 %)
@@ -53,3 +58,12 @@ def test_unknown_key_in_fewshot_config_is_refused(tmp_path: Path, capsys: pytest
     cfg.write_text(json.dumps({"task": "omniglot-fewshot", "n_wayz": 5}))
     assert main(["train", "--config", str(cfg)]) == 2
     assert "unknown config keys: n_wayz" in capsys.readouterr().err
+
+
+def test_a_batch_metric_loss_trains_on_pk_batches(tmp_path: Path) -> None:
+    """Any registered loss trains the same encoder on PK batches of the episode's size, and it learns."""
+    before = untrained_accuracy()
+    result = fit_fewshot(tiny(tmp_path, loss="triplet", loss_options={"margin": 0.3, "mining": "batch_hard"}),
+                         progress=False)
+    assert result["lake_20way_1shot_accuracy"] >= before + 0.05, (before, result)
+    assert json.loads((tmp_path / "config.json").read_text())["loss"] == "triplet"

@@ -9,12 +9,14 @@ import pytest
 import torch
 
 from biometrix.core.errors import InvalidInput
+from biometrix.core.templates import prototype
 from biometrix.training.losses import (
     LOSSES,
     ContrastiveLoss,
     ContrastiveMetricLoss,
     MetricLoss,
     NPairLoss,
+    PrototypicalLoss,
     QuadrupletLoss,
     TripletLoss,
     build_loss,
@@ -118,6 +120,24 @@ def ref_npair(e: T, y: list[int], scale: float) -> T:
     return sum(terms, e.sum() * 0) / max(len(terms), 1)
 
 
+def ref_prototypical(e: T, y: list[int], scale: float) -> T:
+    """Per query: softmax over -scale * squared distance to each class's prototype (own class: without the query),
+    every prototype made by the runtime's ``core.templates.prototype`` on that class's rows."""
+    terms = []
+    classes = sorted(set(y))
+    for q in range(len(y)):
+        if y.count(y[q]) < 2:
+            continue
+        logits = []
+        for c in classes:
+            rows = [j for j in range(len(y)) if y[j] == c and j != q]
+            p = prototype(torch.stack([e[j] for j in rows]))
+            logits.append(-scale * sum((e[q, k] / torch.linalg.norm(e[q]) - p[k]) ** 2 for k in range(e.shape[1])))
+        lg = torch.stack(logits)
+        terms.append(torch.logsumexp(lg, 0) - lg[classes.index(y[q])])
+    return sum(terms, e.sum() * 0) / max(len(terms), 1)
+
+
 CASES: list[tuple[str, Callable[[], MetricLoss], Callable[[T, list[int]], T]]] = [
     ("contrastive", lambda: ContrastiveMetricLoss(margin=1.0),
      lambda e, y: ref_contrastive(e, y, 1.0, True, False)),
@@ -131,6 +151,8 @@ CASES: list[tuple[str, Callable[[], MetricLoss], Callable[[T, list[int]], T]]] =
      lambda e, y: ref_quadruplet(e, y, 0.4, 0.2, 0.7)),
     ("npair", lambda: NPairLoss(), lambda e, y: ref_npair(e, y, 1.0)),
     ("npair-scaled", lambda: NPairLoss(scale=4.0), lambda e, y: ref_npair(e, y, 4.0)),
+    ("prototypical", lambda: PrototypicalLoss(), lambda e, y: ref_prototypical(e, y, 10.0)),
+    ("prototypical-plain", lambda: PrototypicalLoss(scale=1.0), lambda e, y: ref_prototypical(e, y, 1.0)),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -240,25 +262,29 @@ def test_batch_all_triplets_are_exactly_the_valid_ones() -> None:
 def test_forgery_labels_are_only_negatives() -> None:
     """A skilled forgery close to its signer's genuine samples raises the loss; it is never pulled in."""
     y = torch.tensor([0, 0, 1, 1, -1])
-    e = embeddings(5, 8)
+    # signer 0 around axis 0, signer 1 around axis 1, each a little spread; the forgery imitates signer 0
+    e = torch.nn.functional.normalize(torch.eye(5, dtype=torch.float64)[[0, 0, 1, 1, 0]] + 0.3 * embeddings(5, 8),
+                                      dim=1)
     far, near = e.clone(), e.clone()
-    far[4], near[4] = -e[0], e[0] * 0.99 + e[1] * 0.01
+    far[4], near[4] = -(e[0] + e[1]) / torch.linalg.norm(e[0] + e[1]), e[0] * 0.99 + e[1] * 0.01
     for name in LOSSES:
         loss = build_loss(name)
         assert float(loss(near, y)) > float(loss(far, y)), name
 
 
 def test_registry_and_options() -> None:
-    assert set(LOSSES) == {"contrastive", "triplet", "quadruplet", "npair"}
+    assert set(LOSSES) == {"contrastive", "triplet", "quadruplet", "npair", "prototypical"}
     assert all(issubclass(c, MetricLoss) for c in LOSSES.values())
     assert isinstance(build_loss("triplet", margin=0.1, mining="batch_all"), TripletLoss)
-    with pytest.raises(InvalidInput, match="unknown loss 'arcface'; known: contrastive, npair, quadruplet, triplet"):
+    known = "contrastive, npair, prototypical, quadruplet, triplet"
+    with pytest.raises(InvalidInput, match=f"unknown loss 'arcface'; known: {known}"):
         build_loss("arcface")
     with pytest.raises(InvalidInput, match="takes no option mragin; it takes: margin, mining"):
         build_loss("triplet", mragin=0.1)
     with pytest.raises(InvalidInput, match="mining"):
         TripletLoss(mining="semi_hard")  # type: ignore[arg-type]
     for name, kw in [("triplet", {"margin": 0.0}), ("quadruplet", {"margin2": -1.0}), ("npair", {"scale": 0.0}),
+                     ("prototypical", {"scale": -1.0}),
                      ("contrastive", {"margin": -1.0}), ("quadruplet", {"alpha": -0.5})]:
         with pytest.raises(ValueError, match=next(iter(kw))):
             build_loss(name, **kw)

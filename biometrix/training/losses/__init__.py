@@ -9,6 +9,7 @@ from biometrix.core.errors import InvalidInput
 from biometrix.training.losses.base import MetricLoss, euclidean_distance_matrix
 from biometrix.training.losses.contrastive import ContrastiveLoss, ContrastiveMetricLoss
 from biometrix.training.losses.npair import NPairLoss
+from biometrix.training.losses.prototypical import PrototypicalLoss
 from biometrix.training.losses.quadruplet import QuadrupletLoss
 from biometrix.training.losses.triplet import TripletLoss
 
@@ -17,6 +18,7 @@ LOSSES: dict[str, type[MetricLoss]] = {
     "triplet": TripletLoss,
     "quadruplet": QuadrupletLoss,
     "npair": NPairLoss,
+    "prototypical": PrototypicalLoss,
 }
 
 
@@ -39,6 +41,7 @@ __all__ = [
     "ContrastiveMetricLoss",
     "MetricLoss",
     "NPairLoss",
+    "PrototypicalLoss",
     "QuadrupletLoss",
     "TripletLoss",
     "build_loss",

@@ -55,18 +55,23 @@ class MetricLoss(nn.Module):
     uses_similarity: ClassVar[bool] = False
 
     def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        labels = self.check_inputs(embeddings, labels)
+        if self.uses_similarity:
+            matrix = embeddings @ embeddings.T
+        else:
+            matrix = euclidean_distance_matrix(embeddings)
+        return self.compute(matrix, labels)
+
+    @staticmethod
+    def check_inputs(embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Validate embeddings (N, D) and integer labels (N,); return the labels on the embeddings' device."""
         if embeddings.ndim != 2:
             raise InvalidInput(f"embeddings must be (N, D), got shape {tuple(embeddings.shape)}")
         if labels.ndim != 1 or labels.shape[0] != embeddings.shape[0]:
             raise InvalidInput(f"labels must be (N,) with N = {embeddings.shape[0]}, got shape {tuple(labels.shape)}")
         if labels.is_floating_point():
             raise InvalidInput(f"labels must be integers, got {labels.dtype}")
-        labels = labels.to(embeddings.device)
-        if self.uses_similarity:
-            matrix = embeddings @ embeddings.T
-        else:
-            matrix = euclidean_distance_matrix(embeddings)
-        return self.compute(matrix, labels)
+        return labels.to(embeddings.device)
 
     def compute(self, matrix: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """matrix (N, N) distances (or similarities if ``uses_similarity``), labels (N,) -> scalar loss."""
