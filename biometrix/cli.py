@@ -119,6 +119,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _camera(text: str) -> int | str:
+    """``--camera``: a device index (0, 1...) or the path of a video file standing in for a camera."""
+    return int(text) if text.strip().isdigit() else text
+
+
+def _probe_arguments(p: argparse.ArgumentParser) -> None:
+    probe = p.add_mutually_exclusive_group(required=True)
+    probe.add_argument("--signature", metavar="FILE", help="probe signature file")
+    probe.add_argument("--face", metavar="FILE", help="probe face photo")
+    probe.add_argument("--camera", metavar="N", type=_camera,
+                       help="take the probe face from camera N (or a video file)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each leaf command sets ``handler``."""
     verbose = argparse.ArgumentParser(add_help=False)
@@ -136,34 +149,42 @@ def build_parser() -> argparse.ArgumentParser:
                             "the bundled assets/models)")
     model.add_argument("--model", metavar="MODEL_ID", dest="model_id", default=None,
                        help="signature model to use when the folder holds several")
+    model.add_argument("--face-model", metavar="MODEL_ID", default=None,
+                       help="face model to use when the folder holds several")
+    model.add_argument("--face-detector", choices=("mtcnn", "haar"), default="mtcnn",
+                       help="face detector (default mtcnn)")
     model.add_argument("--cpu", action="store_true", help="run the model on the CPU even when a GPU is available")
 
     out = argparse.ArgumentParser(add_help=False)
     out.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 
-    parser = argparse.ArgumentParser(prog=PROG, description="Biometric signature enrollment and verification.",
+    parser = argparse.ArgumentParser(prog=PROG, description="Biometric signature and face enrollment and verification.",
                                      parents=[verbose])
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    p = commands.add_parser("enroll", parents=[verbose, db, model, out], help="enroll a subject's signatures",
+    p = commands.add_parser("enroll", parents=[verbose, db, model, out], help="enroll a subject's signatures and face",
                             description="Enroll reference signatures (images, or SVC2004 .txt / stroke .json "
-                                        "pen files) for one subject. Creates the database if needed.")
+                                        "pen files) and/or face photos for one subject, in one transaction. "
+                                        "Creates the database if needed.")
     p.add_argument("--subject", required=True, metavar="ID", help="subject id")
-    p.add_argument("--signature", required=True, nargs="+", metavar="FILE", help="reference signature files")
+    p.add_argument("--signature", nargs="+", default=None, metavar="FILE", help="reference signature files")
+    p.add_argument("--face", nargs="+", default=None, metavar="FILE", help="reference face photos")
+    p.add_argument("--camera", default=None, metavar="N", type=_camera,
+                   help="take the reference face from camera N (or a video file)")
     p.add_argument("--name", default=None, metavar="NAME", help="display name")
     p.add_argument("--replace", action="store_true", help="replace an existing template of this subject")
     p.set_defaults(handler=_cmd_enroll)
 
-    p = commands.add_parser("verify", parents=[verbose, db, model, out], help="1:1 check a signature",
-                            description="Compare a signature with a subject's references. "
+    p = commands.add_parser("verify", parents=[verbose, db, model, out], help="1:1 check a signature or a face",
+                            description="Compare a signature or a face with a subject's references. "
                                         "Exit status: 0 accept, 1 reject, 2 error.")
     p.add_argument("--subject", required=True, metavar="ID", help="claimed subject id")
-    p.add_argument("--signature", required=True, metavar="FILE", help="probe signature file")
+    _probe_arguments(p)
     p.set_defaults(handler=_cmd_verify)
 
-    p = commands.add_parser("identify", parents=[verbose, db, model, out], help="1:N search for a signature",
-                            description="Rank the enrolled subjects by distance to a signature.")
-    p.add_argument("--signature", required=True, metavar="FILE", help="probe signature file")
+    p = commands.add_parser("identify", parents=[verbose, db, model, out], help="1:N search by signature or face",
+                            description="Rank the enrolled subjects by distance to a signature or a face.")
+    _probe_arguments(p)
     p.add_argument("--top-k", type=_positive_int, default=5, metavar="K", help="how many candidates (default 5)")
     p.set_defaults(handler=_cmd_identify)
 
@@ -192,6 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder for scores and the report (default: evaluation/<model_id>-<dataset>)")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     p.set_defaults(handler=_cmd_evaluate)
+
+    p = commands.add_parser("calibrate", parents=[verbose], help="set a face model's threshold on validation faces",
+                            description="Set a face model's default threshold at a target FMR on the validation "
+                                        "subjects of AT&T and Extended Yale B, measure the held-out subjects, and "
+                                        "write both into the model card (the ONNX file is not touched).")
+    p.add_argument("--model", required=True, metavar="MODEL_ID", help="face model to calibrate")
+    p.add_argument("--models-dir", default=None, metavar="DIR", help="models folder (default: assets/models)")
+    p.add_argument("--data", default=None, metavar="DIR", help="shared data folder (default: ../shared/data)")
+    p.add_argument("--target-fmr", type=float, default=0.01, metavar="F", help="false match rate (default 0.01)")
+    p.set_defaults(handler=_cmd_calibrate)
 
     p = commands.add_parser("demo", parents=[verbose, db], help="enroll a CEDAR signer, verify a genuine and a forgery",
                             description="The main job on real data: enroll held-out CEDAR signer 46 from "
@@ -227,7 +258,16 @@ def _open(args: argparse.Namespace, *, create: bool) -> Biometrix:
     from biometrix.service import Biometrix
 
     return Biometrix(args.db, create=create, models_dir=getattr(args, "models_dir", None),
-                     prefer_gpu=not getattr(args, "cpu", False), signature_model=getattr(args, "model_id", None))
+                     prefer_gpu=not getattr(args, "cpu", False), signature_model=getattr(args, "model_id", None),
+                     face_model=getattr(args, "face_model", None),
+                     face_detector=getattr(args, "face_detector", "mtcnn"))
+
+
+def _face_probe(bx: Biometrix, args: argparse.Namespace) -> Any:
+    """The face given by --face, or a frame with one good face from --camera; None when neither is given."""
+    if getattr(args, "camera", None) is not None:
+        return bx.capture_face(args.camera)
+    return getattr(args, "face", None)
 
 
 def _print_json(obj: Any) -> None:
@@ -235,21 +275,30 @@ def _print_json(obj: Any) -> None:
 
 
 def _cmd_enroll(args: argparse.Namespace) -> int:
+    if args.signature is None and args.face is None and args.camera is None:
+        return _fail("enroll needs --signature, --face or --camera")
     with _open(args, create=True) as bx:
-        template = bx.enroll(args.subject, signatures=args.signature, display_name=args.name, replace=args.replace)
+        faces = list(args.face or [])
+        if args.camera is not None:
+            faces.append(bx.capture_face(args.camera))
+        templates = bx.enroll(args.subject, signatures=args.signature, faces=faces or None, display_name=args.name,
+                              replace=args.replace)
         where = bx.location
     if args.json:
-        _print_json({"subject_id": template.subject_id, "modality": template.modality.value,
-                     "n_references": template.n_references, "model_id": template.model_id,
-                     "db": str(where.path)})
+        _print_json({"subject_id": templates[0].subject_id, "db": str(where.path),
+                     "templates": [{"modality": t.modality.value, "n_references": t.n_references,
+                                    "model_id": t.model_id} for t in templates]})
     else:
-        print(f"Enrolled {template.subject_id}: {template.n_references} references (model {template.model_id})")
+        for t in templates:
+            print(f"Enrolled {t.subject_id}: {t.n_references} {t.modality.value} reference"
+                  f"{'s' if t.n_references != 1 else ''} (model {t.model_id})")
     return EXIT_OK
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     with _open(args, create=False) as bx:
-        decision = bx.verify(args.subject, signature=args.signature)
+        face = _face_probe(bx, args)
+        decision = bx.verify(args.subject, signature=args.signature, face=face)
     threshold = decision.threshold
     if args.json:
         _print_json({"subject_id": decision.subject_id, "decision": decision.label.lower(),
@@ -263,9 +312,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_identify(args: argparse.Namespace) -> int:
+    from biometrix.core.types import Modality
+
     with _open(args, create=False) as bx:
-        candidates = bx.identify(signature=args.signature, top_k=args.top_k)
-        threshold = bx.threshold()
+        face = _face_probe(bx, args)
+        candidates = bx.identify(signature=args.signature, face=face, top_k=args.top_k)
+        threshold = bx.threshold(Modality.SIGNATURE if face is None else Modality.FACE)
     if args.json:
         _print_json([{"rank": c.rank, "subject_id": c.subject_id, "distance": c.distance,
                       "below_threshold": c.below_threshold} for c in candidates])
@@ -355,6 +407,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as err:
         raise _unavailable("evaluate", err) from err
     return _run_entry(run_evaluate, args)
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from biometrix.evaluation.cli_entry import run_calibrate
+
+    return _run_entry(run_calibrate, args)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:

@@ -7,25 +7,33 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
-from biometrix.capture.files import encode_png, load_gray
+from biometrix.capture.files import encode_png, load_gray, load_rgb
 from biometrix.capture.pen import Stroke, load_strokes, rasterize, strokes_to_json
-from biometrix.core.errors import InvalidInput
+from biometrix.core.errors import CameraUnavailable, InvalidInput
 from biometrix.core.matcher import Matcher
 from biometrix.core.types import Candidate, Decision, Modality, SubjectId, Template, Threshold
+from biometrix.preprocess.face_detect import to_rgb
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import ModelCard, load_card_for
 from biometrix.runtime.paths import models_dir as default_models_dir
-from biometrix.runtime.pipelines import SignaturePipeline
+from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline
 from biometrix.store import EnrollmentStore, SampleIn, StoreInfo, open_store
+from biometrix.store.base import EnrollmentPart
 from biometrix.store.location import DbLocation, resolve_db_path
 
 log = logging.getLogger(__name__)
 
 #: A signature: an image file, an SVC2004 ``.txt`` / stroke ``.json`` pen file, an image array, or strokes.
 SignatureInput = str | os.PathLike | np.ndarray | Sequence[Stroke]
+
+#: A face: an image file (any format and depth the loader reads: grey, 16-bit, alpha) or an image array.
+FaceInput = str | os.PathLike | np.ndarray
+
+Pipeline = SignaturePipeline | FacePipeline
 
 PEN_SUFFIXES = (".txt", ".json")
 STROKES_MEDIA_TYPE = "application/vnd.biometrix.strokes+json"
@@ -53,27 +61,48 @@ def load_signature(sample: SignatureInput) -> tuple[np.ndarray, SampleIn]:
     raise InvalidInput(f"a signature must be a file path, an image array or pen strokes, got {type(sample).__name__}")
 
 
+def load_face(sample: FaceInput) -> tuple[np.ndarray, SampleIn]:
+    """A face photo in any accepted form -> (RGB uint8 image, the raw sample to keep in the store)."""
+    if isinstance(sample, np.ndarray):
+        img = np.asarray(sample)
+        if img.dtype != np.uint8 or img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (1, 3, 4)):
+            raise InvalidInput(f"a face image array must be uint8 (H, W) or (H, W, 3), got {img.dtype} {img.shape}")
+        rgb = to_rgb(img)
+        return rgb, SampleIn(data=encode_png(rgb), media_type="image/png", meta={"source": "array"})
+    if isinstance(sample, (str, os.PathLike)):
+        path = Path(sample)
+        rgb = load_rgb(path)
+        return rgb, SampleIn(data=encode_png(rgb), media_type="image/png",
+                             meta={"source": "image-file", "filename": path.name})
+    raise InvalidInput(f"a face must be an image file path or an image array, got {type(sample).__name__}")
+
+
 class Biometrix:
-    """Enroll, verify and identify against one enrollment database.
+    """Enroll, verify and identify subjects by signature and by face against one enrollment database.
 
     Models load lazily on first use. ``create=False`` refuses to create a missing database (for the
-    read-mostly commands, so that a typo in a path never leaves an empty database behind).
+    read-mostly commands, so that a typo in a path never leaves an empty database behind). A threshold
+    given here (``threshold`` for signatures, ``face_threshold`` for faces) replaces the model card's default.
 
-    >>> bx = Biometrix("bank.db")                                           # doctest: +SKIP
-    >>> bx.enroll("alice", signatures=["ref1.png", "ref2.png", "ref3.png"])  # doctest: +SKIP
-    >>> bx.verify("alice", signature="probe.png").accepted                   # doctest: +SKIP
+    >>> bx = Biometrix("bank.db")                                            # doctest: +SKIP
+    >>> bx.enroll("alice", signatures=["ref1.png", "ref2.png", "ref3.png"], faces=["alice.jpg"])  # doctest: +SKIP
+    >>> bx.verify("alice", signature="probe.png").accepted                    # doctest: +SKIP
+    >>> bx.verify("alice", face="kiosk.jpg").accepted                         # doctest: +SKIP
+    >>> bx.identify(face="kiosk.jpg")[0].subject_id                           # doctest: +SKIP
     """
 
     def __init__(self, db_path: str | os.PathLike[str] | None = None, *, models_dir: str | Path | None = None,
                  prefer_gpu: bool = True, create: bool = True, signature_model: str | None = None,
-                 threshold: Threshold | None = None) -> None:
+                 face_model: str | None = None, face_detector: str = "mtcnn", threshold: Threshold | None = None,
+                 face_threshold: Threshold | None = None) -> None:
         self.location: DbLocation = resolve_db_path(db_path)
         self.models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
         self.prefer_gpu = prefer_gpu
-        self._signature_model = signature_model
-        self._threshold_override = threshold
-        self._pipelines: dict[Modality, SignaturePipeline] = {}
-        self._card: ModelCard | None = None
+        self._model_ids = {Modality.SIGNATURE: signature_model, Modality.FACE: face_model}
+        self._thresholds = {Modality.SIGNATURE: threshold, Modality.FACE: face_threshold}
+        self._face_detector = face_detector
+        self._pipelines: dict[Modality, Pipeline] = {}
+        self._cards: dict[Modality, ModelCard] = {}
         self._create = create
         self._store: EnrollmentStore | None = None
 
@@ -100,79 +129,132 @@ class Biometrix:
 
     # --- models ------------------------------------------------------------------------------------
 
+    def card(self, modality: Modality = Modality.SIGNATURE) -> ModelCard:
+        """The card of the model in use for ``modality``, read once (without loading the model)."""
+        if modality not in self._cards:
+            self._cards[modality] = load_card_for(self.models_dir, model_id=self._model_ids[modality],
+                                                  modality=modality)
+        return self._cards[modality]
+
     def signature_card(self) -> ModelCard:
-        """The card of the signature model in use, read once (without loading the model)."""
-        if self._card is None:
-            self._card = load_card_for(self.models_dir, model_id=self._signature_model, modality=Modality.SIGNATURE)
-        return self._card
+        return self.card(Modality.SIGNATURE)
 
-    def _signature_pipeline(self) -> SignaturePipeline:
-        if Modality.SIGNATURE not in self._pipelines:
-            card = self.signature_card()
+    def pipeline(self, modality: Modality) -> Pipeline:
+        """The loaded pipeline of ``modality`` (loads the model, and the face detector, on first use)."""
+        if modality not in self._pipelines:
+            card = self.card(modality)
             encoder = OnnxEncoder(card, card.onnx_path(self.models_dir), prefer_gpu=self.prefer_gpu)
-            self._pipelines[Modality.SIGNATURE] = SignaturePipeline(encoder)
-        return self._pipelines[Modality.SIGNATURE]
+            if modality is Modality.FACE:
+                from biometrix.runtime.face_detector import make_detector
 
-    def threshold(self) -> Threshold:
-        """The signature threshold in force: the override given at construction, else the card's default."""
-        if self._threshold_override is not None:
-            return self._threshold_override
-        return self.signature_card().default_threshold()
+                self._pipelines[modality] = FacePipeline(encoder, make_detector(self._face_detector))
+            else:
+                self._pipelines[modality] = SignaturePipeline(encoder)
+        return self._pipelines[modality]
 
-    def _matcher(self) -> Matcher:
-        return Matcher(self.threshold(), aggregate=self.signature_card().aggregate)
+    def threshold(self, modality: Modality = Modality.SIGNATURE) -> Threshold:
+        """The threshold in force for ``modality``: the one given at construction, else the card's default."""
+        override = self._thresholds[modality]
+        return override if override is not None else self.card(modality).default_threshold()
+
+    def _matcher(self, modality: Modality) -> Matcher:
+        return Matcher(self.threshold(modality), aggregate=self.card(modality).aggregate)
+
+    def _probe(self, signature: SignatureInput | None, face: FaceInput | None
+               ) -> tuple[Modality, np.ndarray, SampleIn]:
+        """Exactly one probe -> (its modality, its embedding, its raw sample)."""
+        if (signature is None) == (face is None):
+            raise InvalidInput("give exactly one probe: a signature or a face")
+        if signature is not None:
+            img, raw = load_signature(signature)
+            return Modality.SIGNATURE, self.pipeline(Modality.SIGNATURE).embed(img), raw
+        rgb, raw = load_face(face)
+        return Modality.FACE, self.pipeline(Modality.FACE).embed(rgb), raw
 
     # --- use cases ---------------------------------------------------------------------------------
 
-    def enroll(self, subject_id: str, *, signatures: Sequence[SignatureInput], display_name: str | None = None,
-               replace: bool = False) -> Template:
-        """Enroll ``signatures`` (at least one; five is the protocol's choice) as the subject's references.
+    def enroll(self, subject_id: str, *, signatures: Sequence[SignatureInput] | None = None,
+               faces: Sequence[FaceInput] | None = None, display_name: str | None = None,
+               replace: bool = False) -> list[Template]:
+        """Enroll reference ``signatures`` (five is the protocol's choice) and/or ``faces`` of one subject.
 
-        Every sample is read and encoded before anything is written; the write is one transaction.
+        Every sample of every modality is read, checked and encoded before anything is written; the write
+        is one transaction, so a subject is enrolled with all the given modalities or not at all.
+        Returns the templates, signature first.
         """
         subject_id = _check_subject_id(subject_id)
-        if isinstance(signatures, (str, os.PathLike, np.ndarray)) or not signatures:
-            raise InvalidInput("enroll needs a list of one or more signatures")
-        loaded = [load_signature(s) for s in signatures]
-        pipe = self._signature_pipeline()
-        emb = pipe.embed_many([img for img, _ in loaded])
-        return self.store.enroll(subject_id, modality=Modality.SIGNATURE, model_id=pipe.model_id,
-                                 samples=[raw for _, raw in loaded], embeddings=emb, display_name=display_name,
-                                 replace=replace)
+        wanted = [(Modality.SIGNATURE, signatures, load_signature), (Modality.FACE, faces, load_face)]
+        if all(samples is None for _, samples, _ in wanted):
+            raise InvalidInput("enroll needs signatures or faces (or both)")
+        parts = []
+        for modality, samples, load in wanted:
+            if samples is None:
+                continue
+            if isinstance(samples, (str, os.PathLike, np.ndarray)) or not samples:
+                raise InvalidInput(f"enroll needs a list of one or more {modality.value}s")
+            loaded = [load(s) for s in samples]
+            pipe = self.pipeline(modality)
+            emb = pipe.embed_many([img for img, _ in loaded])
+            parts.append(EnrollmentPart(modality=modality, model_id=pipe.model_id,
+                                        samples=tuple(raw for _, raw in loaded), embeddings=emb))
+        return self.store.enroll_many(subject_id, parts, display_name=display_name, replace=replace)
 
-    def verify(self, subject_id: str, *, signature: SignatureInput) -> Decision:
-        """1:1: compare the probe with every reference of the subject; the decision is audited."""
+    def verify(self, subject_id: str, *, signature: SignatureInput | None = None,
+               face: FaceInput | None = None) -> Decision:
+        """1:1: compare the probe (a signature or a face) with every reference of the subject; audited."""
         subject_id = _check_subject_id(subject_id)
-        card = self.signature_card()
-        template = self.store.template(subject_id, modality=Modality.SIGNATURE, model_id=card.model_id)
-        img, raw = load_signature(signature)
-        probe = self._signature_pipeline().embed(img)
-        decision = self._matcher().verify(probe, template)
-        self.store.record("verify", subject_id=subject_id, modality=Modality.SIGNATURE.value,
+        modality = Modality.SIGNATURE if face is None else Modality.FACE
+        card = self.card(modality)
+        template = self.store.template(subject_id, modality=modality, model_id=card.model_id)
+        modality, probe, raw = self._probe(signature, face)
+        decision = self._matcher(modality).verify(probe, template)
+        self.store.record("verify", subject_id=subject_id, modality=modality.value,
                           model_id=decision.model_id, distance=decision.distance,
                           threshold=decision.threshold.value, decision=decision.label.lower(),
                           details={"reference_distances": list(decision.reference_distances),
                                    "aggregate": card.aggregate, "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
         return decision
 
-    def identify(self, *, signature: SignatureInput, top_k: int = 5) -> list[Candidate]:
+    def identify(self, *, signature: SignatureInput | None = None, face: FaceInput | None = None,
+                 top_k: int = 5) -> list[Candidate]:
         """1:N: the top_k enrolled subjects closest to the probe, best first; the search is audited."""
         if top_k < 1:
             raise InvalidInput(f"top_k must be at least 1, got {top_k}")
-        card = self.signature_card()
-        img, raw = load_signature(signature)
-        probe = self._signature_pipeline().embed(img)
-        gallery = self.store.gallery(modality=Modality.SIGNATURE, model_id=card.model_id)
-        candidates = self._matcher().identify(probe, gallery, top_k=top_k)
+        modality, probe, raw = self._probe(signature, face)
+        card = self.card(modality)
+        gallery = self.store.gallery(modality=modality, model_id=card.model_id)
+        candidates = self._matcher(modality).identify(probe, gallery, top_k=top_k)
         best = candidates[0] if candidates else None
         self.store.record("identify", subject_id=best.subject_id if best else None,
-                          modality=Modality.SIGNATURE.value, model_id=card.model_id,
-                          distance=best.distance if best else None, threshold=self.threshold().value,
+                          modality=modality.value, model_id=card.model_id,
+                          distance=best.distance if best else None, threshold=self.threshold(modality).value,
                           decision="match" if best and best.below_threshold else "no-match",
                           details={"candidates": [[c.subject_id, c.distance] for c in candidates],
                                    "gallery_size": len(gallery),
                                    "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
         return candidates
+
+    def capture_face(self, camera: int | str | os.PathLike[str], *, max_frames: int = 60) -> np.ndarray:
+        """The first of up to ``max_frames`` frames of ``camera`` (an index or a video file) that shows one
+        face passing the quality checks; otherwise the last frame's reason (NoFaceFound, LowQuality...)."""
+        from biometrix.capture.camera import OpenCVCamera
+
+        pipe = cast(FacePipeline, self.pipeline(Modality.FACE))
+        last: InvalidInput | None = None
+        with OpenCVCamera(camera) as cam:
+            for _ in range(max_frames):
+                frame = cam.read()
+                if frame is None:
+                    break
+                try:
+                    pipe.detect(frame)
+                except InvalidInput as err:  # NoFaceFound, MultipleFaces, LowQuality: try the next frame
+                    last = err
+                    continue
+                return frame
+        if last is not None:
+            raise last
+        raise CameraUnavailable(f"{cam.description} delivered no frame")
 
     def info(self) -> StoreInfo:
         return self.store.info()

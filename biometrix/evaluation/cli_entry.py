@@ -55,3 +55,31 @@ def run_evaluate(args: argparse.Namespace) -> int:
               f"{100 * at['skilled_fmr']:.1f} %, random FMR {100 * at['random_fmr']:.1f} %")
         print("  wrote " + ", ".join(str(f) for f in files))
     return 0
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    """``biometrix calibrate``: threshold on validation faces, figures on held-out faces, into the card."""
+    import os
+
+    from biometrix.evaluation.face_report import calibrate_card, card_summary
+    from biometrix.runtime.face_detector import make_detector
+    from biometrix.runtime.pipelines import FacePipeline
+
+    folder = Path(args.models_dir) if getattr(args, "models_dir", None) else models_dir()
+    card = load_card_for(folder, model_id=args.model, modality=Modality.FACE)
+    detector = card.preprocessing.get("detector", "mtcnn")
+    pipe = FacePipeline(OnnxEncoder(card, card.onnx_path(folder), prefer_gpu=False), make_detector(detector))
+    data = Path(args.data) if getattr(args, "data", None) else default_data_root()
+    command = f"biometrix calibrate --model {card.model_id}"
+    if args.target_fmr != 0.01:
+        command += f" --target-fmr {args.target_fmr:g}"
+    new = calibrate_card(card, pipe.embed, data, target_fmr=args.target_fmr, command=command,
+                         progress=sys.stderr.isatty())
+    path = folder / f"{card.model_id}.json"
+    new.save(path)
+    os.chmod(path, 0o644)  # a shipped card is readable by every user of the app
+    thr = new.default_threshold()
+    print(f"{card.model_id}: default threshold {thr.value:.4f} ({thr.source})")
+    for line in card_summary(new.evaluation):
+        print(line)
+    return 0

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
-from biometrix.core.errors import ModelMismatch
+from biometrix.core.errors import (
+    InvalidInput,
+    LowQuality,
+    ModelIntegrityError,
+    ModelMismatch,
+    MultipleFaces,
+    NoFaceFound,
+)
 from biometrix.core.types import Modality
+from biometrix.preprocess.face_align import TEMPLATES, align_face
+from biometrix.preprocess.face_detect import Detection, FaceDetector, to_rgb
+from biometrix.preprocess.quality import face_quality
 from biometrix.preprocess.signature import preprocess_signature
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import ModelCard
@@ -40,6 +51,116 @@ class SignaturePipeline:
         """images -> (N, D) embeddings; every image is preprocessed (and can fail) before any is encoded."""
         batch = np.stack([self.prepare(img) for img in images])
         return self.encoder.embed(batch)
+
+    def embed(self, image: np.ndarray) -> np.ndarray:
+        """One image -> (D,) embedding."""
+        return self.embed_many([image])[0]
+
+
+#: What each quality reason tells the person in front of the camera.
+QUALITY_MESSAGES = {
+    "no_face": "no face was found in the image",
+    "multiple_faces": "more than one face is in the image; only the subject may be in view",
+    "face_too_small": "the face is too small; come closer to the camera or use a larger photo",
+    "blurred": "the face is blurred; hold still and check the focus",
+    "too_dark": "the face is too dark; add light in front of the face",
+    "too_bright": "the face is over-exposed; reduce the light on the face",
+    "turned_too_far": "the face is turned or tilted too far; look straight at the camera",
+}
+
+
+def check_face(rgb: np.ndarray, detections: Sequence[Detection], **quality: float) -> Detection:
+    """The subject's detection when exactly one acceptable face is there; else NoFaceFound, MultipleFaces
+    or LowQuality carrying every reason (``err.reasons``), with a message naming them."""
+    report = face_quality(rgb, detections, **quality)
+    if report.ok:
+        return max(detections, key=lambda d: d.width * d.height)
+    message = "; ".join(QUALITY_MESSAGES.get(r, r) for r in report.reasons)
+    kind = NoFaceFound if "no_face" in report.reasons else MultipleFaces if "multiple_faces" in report.reasons \
+        else LowQuality
+    raise kind(message, report.reasons)
+
+
+#: The border (a fraction of the image's larger side) tried when a face fills the whole image.
+BORDER = 0.25
+
+
+def detect_with_border(detector: FaceDetector, rgb: np.ndarray, border: float) -> list[Detection]:
+    """Detect inside a grey border of ``border`` x the larger side; boxes and landmarks in ``rgb``'s pixels."""
+    pad = int(round(border * max(rgb.shape[:2])))
+    padded = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    return [Detection(bbox=(d.bbox[0] - pad, d.bbox[1] - pad, d.bbox[2] - pad, d.bbox[3] - pad),
+                      landmarks5=np.asarray(d.landmarks5) - pad, score=d.score) for d in detector.detect(padded)]
+
+
+class FacePipeline:
+    """Face photo (RGB, grey, any size) -> embedding: detect, check quality, align, encode, as the card says.
+
+    The card's ``preprocessing`` names the alignment template (``template``, e.g. "dlib-chip-150") and the
+    colour of the chip (``channels``: "rgb" or "grey"); the chip size is the card's input size. Exactly one
+    acceptable face must be found: otherwise ``NoFaceFound``, ``MultipleFaces`` or ``LowQuality``, whose
+    ``reasons`` say why.
+    """
+
+    modality = Modality.FACE
+
+    def __init__(self, encoder: OnnxEncoder, detector: FaceDetector, **quality: float) -> None:
+        card = encoder.card
+        if card.modality is not Modality.FACE:
+            raise ModelMismatch(f"model {card.model_id!r} is a {card.modality.value} model, not a face model")
+        prep = card.preprocessing
+        try:
+            self.template = TEMPLATES[str(prep.get("template"))]
+        except KeyError:
+            raise ModelIntegrityError(f"model card {card.model_id!r}: unknown face template "
+                                      f"{prep.get('template')!r} (known: {', '.join(TEMPLATES)})") from None
+        self.channels = str(prep.get("channels", "rgb")).lower()
+        c, h, w = card.input_shape
+        if h != w or (self.channels, c) not in (("rgb", 3), ("grey", 1)):
+            raise ModelIntegrityError(f"model card {card.model_id!r}: input {card.input_shape} does not fit a "
+                                      f"square {self.channels} face chip")
+        self.encoder, self.card, self.detector, self.quality = encoder, card, detector, quality
+
+    @property
+    def model_id(self) -> str:
+        return self.card.model_id
+
+    def detect(self, image: np.ndarray) -> Detection:
+        """The one face of ``image``; raises NoFaceFound / MultipleFaces / LowQuality with reasons.
+
+        A photo cropped at the edge of the face (an ID photo, a scan, Yale B's crops) defeats detectors,
+        which look for a face with some context around it: when nothing is found, the search is repeated
+        on the image inside a neutral border of ``BORDER`` of its size, and the result mapped back.
+        """
+        rgb = to_rgb(image)
+        found = self.detector.detect(rgb)
+        if not found:
+            found = detect_with_border(self.detector, rgb, BORDER)
+        return check_face(rgb, found, **self.quality)
+
+    def chip(self, image: np.ndarray, detection: Detection | None = None) -> np.ndarray:
+        """The aligned uint8 chip (S, S, 3) RGB, or (S, S) grey, that the encoder sees."""
+        rgb = to_rgb(image)
+        det = detection if detection is not None else self.detect(rgb)
+        chip = align_face(rgb, det.landmarks5, size=self.card.input_shape[1], template=self.template)
+        return cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY) if self.channels == "grey" else chip
+
+    def prepare_chip(self, chip: np.ndarray) -> np.ndarray:
+        """An aligned chip -> float32 (C, S, S) encoder input, normalised as the card says."""
+        x = np.asarray(chip, dtype=np.float32)
+        x = x[None] if x.ndim == 2 else x.transpose(2, 0, 1)
+        if x.shape != self.card.input_shape:
+            raise InvalidInput(f"a face chip must be {self.card.input_shape}, got {x.shape}")
+        norm = self.card.normalization
+        return ((x - norm.mean) / norm.std).astype(np.float32)
+
+    def embed_chips(self, chips: Sequence[np.ndarray]) -> np.ndarray:
+        """Aligned chips -> (N, D) embeddings."""
+        return self.encoder.embed(np.stack([self.prepare_chip(c) for c in chips]))
+
+    def embed_many(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """images -> (N, D); every image is detected and checked (and can fail) before any is encoded."""
+        return self.embed_chips([self.chip(img) for img in images])
 
     def embed(self, image: np.ndarray) -> np.ndarray:
         """One image -> (D,) embedding."""

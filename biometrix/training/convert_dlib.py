@@ -60,11 +60,12 @@ def _card_dict(
             }
         ],
         "preprocessing": {
-            "kind": "face-chip-150",
-            "padding": 0.25,
-            "landmarks": 5,
-            "channels": "RGB",
+            "kind": "face-chip",
+            "detector": "mtcnn",
+            "template": "dlib-chip-150",
+            "channels": "rgb",
             "pixel_range": [0, 255],
+            "note": "the chip geometry of dlib's get_face_chip(size=150, padding=0.25), reached from MTCNN's 5 points",
         },
         "training": {
             "source_file": MODEL_FILE_NAME,

@@ -49,7 +49,7 @@ def test_enroll_prints_summary_and_stores_five_references(cli: Callable[..., Run
     run = cli("enroll", "--db", db, "--subject", "alice", "--name", "Alice A.", "--signature",
               *cedar.references(49))
     assert run.rc == 0, run.err
-    assert run.out.strip() == f"Enrolled alice: 5 references (model {model_card['model_id']})"
+    assert run.out.strip() == f"Enrolled alice: 5 signature references (model {model_card['model_id']})"
     assert run.err == ""
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT display_name FROM subjects WHERE subject_id = 'alice'").fetchone() == ("Alice A.",)
@@ -62,15 +62,15 @@ def test_enroll_json_and_replace(cli: Callable[..., Run], cedar: Cedar, tmp_path
     db = tmp_path / "bank.db"
     run = cli("enroll", "--db", db, "--subject", "bob", "--json", "--signature", *cedar.references(50)[:3])
     assert run.rc == 0, run.err
-    assert run.json() == {"subject_id": "bob", "modality": "signature", "n_references": 3,
-                          "model_id": model_card["model_id"], "db": str(db)}
+    assert run.json() == {"subject_id": "bob", "db": str(db), "templates": [
+        {"modality": "signature", "n_references": 3, "model_id": model_card["model_id"]}]}
     before = canonical_dump(db)
     again = cli("enroll", "--db", db, "--subject", "bob", "--signature", *cedar.references(50))
     assert_one_error_line(again, "bob")
     assert canonical_dump(db) == before
     replaced = cli("enroll", "--db", db, "--subject", "bob", "--replace", "--json", "--signature",
                    *cedar.references(50))
-    assert replaced.rc == 0 and replaced.json()["n_references"] == 5
+    assert replaced.rc == 0 and replaced.json()["templates"][0]["n_references"] == 5
 
 
 def test_enroll_svc2004_pen_files(cli: Callable[..., Run], svc: Svc, tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_enroll_svc2004_pen_files(cli: Callable[..., Run], svc: Svc, tmp_path: P
     pen_files = [svc.sample(1, n) for n in range(1, 6)]
     run = cli("enroll", "--db", db, "--subject", "u1", "--json", "--signature", *pen_files)
     assert run.rc == 0, run.err
-    assert run.json()["n_references"] == 5
+    assert run.json()["templates"][0]["n_references"] == 5
     with sqlite3.connect(db) as conn:
         media = {row[0] for row in conn.execute("SELECT media_type FROM samples")}
     conn.close()

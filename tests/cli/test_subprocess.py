@@ -22,7 +22,7 @@ def test_enroll_then_verify_in_processes(tmp_path: Path, cedar: Cedar) -> None:
     db = tmp_path / "bank.db"
     enrolled = run_subprocess(tmp_path, "enroll", "--db", db, "--subject", "s53", "--signature", *cedar.references(53))
     assert enrolled.rc == 0, enrolled.err
-    assert enrolled.out.startswith("Enrolled s53: 5 references (model ")
+    assert enrolled.out.startswith("Enrolled s53: 5 signature references (model ")
     assert enrolled.err == ""
     verified = run_subprocess(tmp_path, "verify", "--db", db, "--subject", "s53", "--json",
                               "--signature", cedar.genuine(53, 15))
