@@ -68,7 +68,7 @@ def main() -> int:
             x = (rng.random((n, c, h, w)) > 0.9).astype(np.float32)
             xt = torch.from_numpy(x)
 
-            def run_torch(_: object) -> None:
+            def run_torch(_: object, xt: torch.Tensor = xt) -> None:
                 with torch.no_grad():
                     model(xt)
 

@@ -18,7 +18,7 @@ from biometrix.core.matcher import Matcher
 from biometrix.core.types import Candidate, Decision, Modality, SubjectId, Template, Threshold
 from biometrix.preprocess.face_detect import to_rgb
 from biometrix.runtime.encoder import OnnxEncoder
-from biometrix.runtime.model_card import ModelCard, load_card_for
+from biometrix.runtime.model_card import PREFERRED_MODELS, ModelCard, load_card_for
 from biometrix.runtime.paths import models_dir as default_models_dir
 from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline
 from biometrix.store import EnrollmentStore, SampleIn, StoreInfo, open_store
@@ -133,7 +133,7 @@ class Biometrix:
         """The card of the model in use for ``modality``, read once (without loading the model)."""
         if modality not in self._cards:
             self._cards[modality] = load_card_for(self.models_dir, model_id=self._model_ids[modality],
-                                                  modality=modality)
+                                                  modality=modality, prefer=PREFERRED_MODELS.get(modality))
         return self._cards[modality]
 
     def signature_card(self) -> ModelCard:

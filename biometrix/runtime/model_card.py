@@ -19,6 +19,9 @@ from biometrix.core.errors import ModelIntegrityError
 from biometrix.core.types import Modality, Threshold
 
 DEFAULT_THRESHOLD_NAME = "default"
+#: The model used for a modality when the models folder holds several and none is named (--face-model etc.):
+#: dlib's ResNet is the production face encoder; face-siamese-v1 shows the training path and is opt-in.
+PREFERRED_MODELS: dict[Modality, str] = {Modality.FACE: "face-dlib-resnet-v1", Modality.SIGNATURE: "signature-v2"}
 DISTANCES = frozenset({"cosine", "euclidean"})
 AGGREGATES = frozenset({"mean", "min", "centroid", "normalized"})
 INPUT_DTYPES = frozenset({"float32"})
@@ -268,10 +271,12 @@ def load_card_for(
     *,
     model_id: str | None = None,
     modality: Modality | str | None = None,
+    prefer: str | None = None,
 ) -> ModelCard:
     """The one card matching ``model_id`` and/or ``modality`` in ``models_dir``.
 
-    With neither, the folder must hold exactly one model. Several matches are an error naming them.
+    With neither, the folder must hold exactly one model. Several matches are an error naming them, unless
+    one of them is ``prefer`` (the app's default model of that modality, e.g. ``PREFERRED_MODELS``).
     """
     folder = Path(models_dir)
     wanted = _modality(modality)
@@ -291,6 +296,9 @@ def load_card_for(
     what = f"{wanted.value} model" if wanted is not None else "model"
     if not cards:
         raise ModelIntegrityError(f"no {what} in {folder}")
+    preferred = [c for c in cards if c.model_id == prefer]
+    if len(cards) > 1 and preferred:
+        return preferred[0]
     if len(cards) > 1:
         ids = ", ".join(c.model_id for c in cards)
         raise ModelIntegrityError(f"several {what}s in {folder} ({ids}); choose one by model_id")

@@ -47,7 +47,34 @@ class SiameseEncoder(nn.Module):
         return self.backbone(a), self.backbone(b)
 
 
-BACKBONES = {"signature_cnn": SignatureCNN}
+class FaceCNN(nn.Module):
+    """A small CNN for aligned grey face chips: (N, 1, S, S) in [0, 1] -> (N, embedding_dim) unit vectors.
+
+    Each chip is first standardised on its own (zero mean, unit variance: an instance norm without
+    parameters), so global brightness and contrast never reach the filters. Four conv stages (widths
+    w, 2w, 4w 4w, 8w) with max pooling, then an adaptive average pool to a ``grid`` x ``grid`` map, so the
+    layout of the aligned face (eyes above nose above mouth) survives into the embedding.
+    """
+
+    def __init__(self, *, embedding_dim: int = 128, width: int = 16, grid: int = 4, dropout: float = 0.2) -> None:
+        super().__init__()
+        w = width
+        self.standardise = nn.InstanceNorm2d(1, affine=False, eps=1e-3)
+        self.features = nn.Sequential(
+            _conv(1, w), nn.MaxPool2d(2),
+            _conv(w, 2 * w), nn.MaxPool2d(2),
+            _conv(2 * w, 4 * w), _conv(4 * w, 4 * w), nn.MaxPool2d(2),
+            _conv(4 * w, 8 * w), nn.MaxPool2d(2),
+        )
+        self.pool = nn.AdaptiveAvgPool2d(grid)
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(8 * w * grid * grid, embedding_dim))
+        self.embedding_dim = embedding_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.head(self.pool(self.features(self.standardise(x)))), dim=1)
+
+
+BACKBONES = {"signature_cnn": SignatureCNN, "face_cnn": FaceCNN}
 
 
 def build_backbone(name: str, **kwargs: int | float) -> nn.Module:

@@ -161,3 +161,21 @@ def test_card_named_after_another_model_is_refused(tmp_path: Path) -> None:
     _write(tmp_path, card_dict("real-id", SHA), name="other-name.json")
     with pytest.raises(ModelIntegrityError, match="describes model_id 'real-id'"):
         find_models(tmp_path)
+
+
+def test_the_preferred_model_is_chosen_among_several(tmp_path: Path) -> None:
+    """Two face models and no model_id: an error naming both, unless one is the preferred (default) model."""
+    import shutil
+
+    from biometrix.runtime.model_card import PREFERRED_MODELS, load_card_for
+    from biometrix.runtime.paths import models_dir
+
+    for name in ("face-dlib-resnet-v1", "face-siamese-v1"):
+        for suffix in (".json", ".onnx"):
+            shutil.copy(models_dir() / f"{name}{suffix}", tmp_path / f"{name}{suffix}")
+    with pytest.raises(ModelIntegrityError, match="several face models .*face-dlib-resnet-v1, face-siamese-v1"):
+        load_card_for(tmp_path, modality=Modality.FACE)
+    card = load_card_for(tmp_path, modality=Modality.FACE, prefer=PREFERRED_MODELS[Modality.FACE])
+    assert card.model_id == "face-dlib-resnet-v1"
+    assert load_card_for(tmp_path, modality=Modality.FACE, model_id="face-siamese-v1",
+                         prefer="face-dlib-resnet-v1").model_id == "face-siamese-v1"
