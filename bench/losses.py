@@ -12,7 +12,7 @@ issue-2 model's loss) and its batch form on Omniglot; "prototypical" is the leav
 signatures and the episodic head (Snell et al.) on Omniglot. Columns: CEDAR skilled- and random-forgery
 EER, Omniglot accuracy, and the training time of each encoder on this machine's CPU.
 
-    python bench/losses.py [--signature-epochs 5] [--omniglot-epochs 8] [--rows triplet,npair] [--out DIR]
+    python bench/losses.py [--signature-epochs 2] [--omniglot-epochs 4] [--rows triplet,npair] [--out DIR]
 
 With the defaults the whole run takes about an hour on a 2-core CPU (the budget of each row is printed).
 """
@@ -66,8 +66,8 @@ def signature_row(loss: str, options: dict, *, epochs: int, batches: int, out: P
     from biometrix.training.train import TrainConfig, build_model, fit
 
     raw = json.loads(SIGNATURE_BASE.read_text())
-    raw.update(out_dir=str(out), loss=loss, loss_options=options, epochs=epochs, batches_per_epoch=batches, keep_every_epoch=False,
-               patience=epochs, data_root=str(data))
+    raw.update(out_dir=str(out), loss=loss, loss_options=options, epochs=epochs, batches_per_epoch=batches,
+               keep_every_epoch=False, patience=epochs, data_root=str(data))
     cfg = TrainConfig(**raw)
     t0 = time.monotonic()
     best = torch.load(fit(cfg, resume=False, progress=True), weights_only=False)
@@ -115,8 +115,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=default_data_root())
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_losses")
-    ap.add_argument("--signature-epochs", type=int, default=5)
-    ap.add_argument("--omniglot-epochs", type=int, default=8)
+    ap.add_argument("--signature-epochs", type=int, default=2)
+    ap.add_argument("--omniglot-epochs", type=int, default=4)
     ap.add_argument("--signature-batches", type=int, default=60, help="batches per signature epoch")
     ap.add_argument("--omniglot-batches", type=int, default=100, help="batches (episodes) per Omniglot epoch")
     ap.add_argument("--rows", default="", help="comma-separated subset of: " + ", ".join(short(r) for r in ROWS))
@@ -137,11 +137,10 @@ def main() -> int:
         if wanted and short(name) not in wanted:
             continue
         print(f"# {name}: training ({(time.monotonic() - started) / 60:.1f} min elapsed)", file=sys.stderr)
-        sig = signature_row(sig_loss, sig_opt, epochs=args.signature_epochs, batches=args.signature_batches, out=args.out / f"sig_{short(name)}",
-                            data=args.data)
+        sig = signature_row(sig_loss, sig_opt, epochs=args.signature_epochs, batches=args.signature_batches,
+                            out=args.out / f"sig_{short(name)}", data=args.data)
         omni = omniglot_row(omni_loss, omni_opt, epochs=args.omniglot_epochs, batches=args.omniglot_batches,
-                            out=args.out / f"omni_{short(name)}",
-                            data=args.data)
+                            out=args.out / f"omni_{short(name)}", data=args.data)
         results[name] = (sig, omni)
     total = (time.monotonic() - started) / 60
     s = results[RAW][0]

@@ -198,6 +198,28 @@ def build_parser() -> argparse.ArgumentParser:
                                help="create the database if missing and bring its schema up to date")
     q.set_defaults(handler=_cmd_db_migrate)
 
+    gui_help = {"gui": ("open the desktop app (enroll, verify, identify, audit, settings)",
+                        "The teller application. Needs PySide6 (pip install PySide6-Essentials)."),
+                "kiosk": ("self-service verification, fullscreen; leaving needs the supervisor PIN",
+                          "Kiosk mode: face (or signature) verification only, large touch targets, reset after "
+                          "idle. The supervisor PIN comes from --pin, $BIOMETRIX_KIOSK_PIN or the settings file "
+                          "(set on the Settings page of 'biometrix gui')."),
+                }
+    for name, (summary, description) in gui_help.items():
+        p = commands.add_parser(name, parents=[verbose, db], help=summary, description=description)
+        p.add_argument("--settings", metavar="FILE", default=None,
+                       help="settings file (default: $BIOMETRIX_GUI_SETTINGS or gui.json in the user config folder)")
+        p.add_argument("--camera", metavar="N", default=None, help="camera index or video file, for this run")
+        if name == "kiosk":
+            p.add_argument("--pin", metavar="PIN", default=None,
+                           help="supervisor PIN for this run (else $BIOMETRIX_KIOSK_PIN, else the settings file)")
+            p.add_argument("--modality", choices=("face", "signature"), default=None,
+                           help="what the kiosk verifies by (default: the settings file's, face)")
+            p.add_argument("--idle", metavar="SECONDS", type=float, default=None,
+                           help="return to the first screen after this long without input (default 60)")
+            p.add_argument("--windowed", action="store_true", help="a normal window instead of fullscreen")
+        p.set_defaults(handler=_cmd_gui, kiosk=name == "kiosk")
+
     p = commands.add_parser("evaluate", parents=[verbose], help="evaluate a model on a dataset (EER, DET)",
                             description="Offline evaluation on a public dataset's held-out signers.")
     p.add_argument("--dataset", required=True, choices=("cedar", "svc2004"))
@@ -395,6 +417,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for line in run_demo(data_root=data, db=args.db, signer=args.signer):
         print(line)
     return EXIT_OK
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    command = "kiosk" if args.kiosk else "gui"
+    try:
+        from biometrix.gui.app import LaunchOptions, run_app
+    except ModuleNotFoundError as err:
+        if err.name and err.name.split(".")[0] in ("PySide6", "shiboken6"):
+            raise CommandUnavailable(f"'{PROG} {command}' needs PySide6: pip install PySide6-Essentials") from None
+        raise _unavailable(command, err) from err
+    options = LaunchOptions(kiosk=args.kiosk, db=args.db, settings_path=args.settings, camera=args.camera,
+                            pin=getattr(args, "pin", None), modality=getattr(args, "modality", None),
+                            idle_s=getattr(args, "idle", None), windowed=getattr(args, "windowed", False))
+    return run_app(options)
 
 
 # The imports below are inside the handlers on purpose: training needs torch (extra 'train') and

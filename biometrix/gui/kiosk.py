@@ -1,0 +1,316 @@
+"""Kiosk mode: fullscreen self-service verification (face or signature), big touch targets, idle reset, PIN to leave."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from biometrix.core.errors import BiometrixError, NotEnrolled
+from biometrix.core.types import Modality
+from biometrix.gui import ops
+from biometrix.gui.context import AppContext
+from biometrix.gui.pages.base import service_detector
+from biometrix.gui.qt import (
+    QApplication,
+    QDialog,
+    QEvent,
+    QGridLayout,
+    QHBoxLayout,
+    QKeySequence,
+    QLabel,
+    QLineEdit,
+    QObject,
+    QPushButton,
+    QShortcut,
+    QStackedWidget,
+    Qt,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
+from biometrix.gui.tasks import error_message
+from biometrix.gui.widgets.camera_view import CameraView, parse_camera
+from biometrix.gui.widgets.signature_pad import SignaturePad
+
+BIG = "font-size: 22pt;"
+TOUCH_HEIGHT = 72
+RESULT_SECONDS = 10
+ACTIVITY_EVENTS = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress, QEvent.Type.TouchBegin,
+                             QEvent.Type.TabletPress, QEvent.Type.MouseMove, QEvent.Type.TouchUpdate})
+CUSTOMER_TEXT = {
+    "Accept": ("Thank you — you are verified.", "#2e7d32"),
+    "Refer": ("Please see a member of staff to finish.", "#f9a825"),
+    "Reject": ("We could not verify you. Please see a member of staff.", "#c62828"),
+}
+
+
+def big_button(text: str) -> QPushButton:
+    b = QPushButton(text)
+    b.setMinimumHeight(TOUCH_HEIGHT)
+    b.setMinimumWidth(TOUCH_HEIGHT)
+    b.setStyleSheet(f"QPushButton {{ {BIG} }}")
+    return b
+
+
+class Keypad(QWidget):
+    """A numeric keypad typing into ``target`` (touch screens have no keyboard)."""
+
+    def __init__(self, target: QLineEdit, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        grid = QGridLayout(self)
+        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "Clear"]
+        for i, key in enumerate(keys):
+            b = big_button(key)
+            b.clicked.connect(lambda _=False, k=key: self._press(target, k))
+            grid.addWidget(b, i // 3, i % 3)
+
+    @staticmethod
+    def _press(target: QLineEdit, key: str) -> None:
+        if key == "⌫":
+            target.backspace()
+        elif key == "Clear":
+            target.clear()
+        else:
+            target.insert(key)
+
+
+class PinDialog(QDialog):
+    """Supervisor PIN entry with a keypad; ``accepted`` only for the right PIN."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle("Supervisor")
+        self.pin = QLineEdit()
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setStyleSheet(BIG)
+        self.status = QLabel("Enter the supervisor PIN to leave the kiosk.")
+        ok, cancel = big_button("OK"), big_button("Cancel")
+        ok.clicked.connect(lambda: self.try_unlock(self.pin.text()))
+        cancel.clicked.connect(self.reject)
+        row = QHBoxLayout()
+        row.addWidget(cancel)
+        row.addWidget(ok)
+        col = QVBoxLayout(self)
+        col.addWidget(self.status)
+        col.addWidget(self.pin)
+        col.addWidget(Keypad(self.pin))
+        col.addLayout(row)
+
+    def try_unlock(self, pin: str) -> bool:
+        if self.ctx.settings.pin_matches(pin):
+            self.accept()
+            return True
+        self.pin.clear()
+        self.status.setText("Wrong PIN.")
+        return False
+
+
+class _ActivityFilter(QObject):
+    def __init__(self, kiosk: KioskWindow) -> None:
+        super().__init__(kiosk)
+        self._kiosk = kiosk
+
+    def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() in ACTIVITY_EVENTS:
+            self._kiosk.touch_activity()
+        return False
+
+
+class KioskWindow(QWidget):
+    """Three screens: enter your ID → capture (face or signature) → result. Any screen goes back to the
+    first after ``kiosk_idle_s`` without input; the result screen also after ``RESULT_SECONDS``. The
+    window only closes after the supervisor PIN (button in the corner, or Ctrl+Shift+Q)."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.modality = Modality(ctx.settings.kiosk_modality)
+        self.unlocked = False
+        self.setWindowTitle("Biometrix kiosk")
+        self.setStyleSheet("QWidget { font-size: 16pt; }")
+
+        self.id_edit = QLineEdit()
+        self.id_edit.setPlaceholderText("your customer number")
+        self.id_edit.setStyleSheet(f"QLineEdit {{ {BIG} padding: 8px; }}")
+        self.next_button = big_button("Continue")
+        start = QWidget()
+        sc = QVBoxLayout(start)
+        title = QLabel("Verify your identity")
+        title.setStyleSheet("font-size: 30pt; font-weight: 700;")
+        sc.addWidget(title, 0, Qt.AlignmentFlag.AlignHCenter)
+        sc.addWidget(self.id_edit)
+        sc.addWidget(Keypad(self.id_edit))
+        sc.addWidget(self.next_button)
+
+        capture = QWidget()
+        cc = QVBoxLayout(capture)
+        self.prompt = QLabel()
+        self.prompt.setStyleSheet(BIG)
+        cc.addWidget(self.prompt)
+        self.camera: CameraView | None = None
+        self.pad: SignaturePad | None = None
+        if self.modality is Modality.FACE:
+            self.camera = CameraView(detector=service_detector(ctx, self), touch=True)
+            self.camera.capture_button.setText("Take my photo")
+            self.camera.captured.connect(lambda _f: self.verify())
+            cc.addWidget(self.camera, 1)
+        else:
+            self.pad = SignaturePad(placeholder="Sign here with the pen")
+            cc.addWidget(self.pad, 1)
+        row = QHBoxLayout()
+        self.cancel_button = big_button("Cancel")
+        row.addWidget(self.cancel_button)
+        if self.pad is not None:
+            clear = big_button("Clear")
+            clear.clicked.connect(self.pad.clear)
+            row.addWidget(clear)
+            self.verify_button = big_button("Verify")
+            self.verify_button.clicked.connect(self.verify)
+            row.addWidget(self.verify_button)
+        cc.addLayout(row)
+        self.capture_message = QLabel()
+        self.capture_message.setWordWrap(True)
+        cc.addWidget(self.capture_message)
+
+        result = QWidget()
+        rc = QVBoxLayout(result)
+        self.result_label = QLabel()
+        self.result_label.setWordWrap(True)
+        self.result_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.done_button = big_button("Done")
+        rc.addStretch(1)
+        rc.addWidget(self.result_label)
+        rc.addStretch(1)
+        rc.addWidget(self.done_button)
+
+        self.stack = QStackedWidget()
+        for w in (start, capture, result):
+            self.stack.addWidget(w)
+        self.supervisor_button = QPushButton("Supervisor")
+        self.supervisor_button.setFlat(True)
+        top = QHBoxLayout()
+        top.addStretch(1)
+        top.addWidget(self.supervisor_button)
+        outer = QVBoxLayout(self)
+        outer.addLayout(top)
+        outer.addWidget(self.stack, 1)
+
+        self.idle = QTimer(self)
+        self.idle.setSingleShot(True)
+        self.idle.timeout.connect(self.reset)
+        self.result_timer = QTimer(self)
+        self.result_timer.setSingleShot(True)
+        self.result_timer.timeout.connect(self.reset)
+        self._filter = _ActivityFilter(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._filter)
+        self.last_label = ""
+
+        self.next_button.clicked.connect(self.to_capture)
+        self.id_edit.returnPressed.connect(self.to_capture)
+        self.cancel_button.clicked.connect(self.reset)
+        self.done_button.clicked.connect(self.reset)
+        self.supervisor_button.clicked.connect(self.ask_pin)
+        QShortcut(QKeySequence("Ctrl+Shift+Q"), self).activated.connect(self.ask_pin)
+        self.reset()
+
+    # --- flow --------------------------------------------------------------------------------------
+
+    @property
+    def screen_name(self) -> str:
+        return ("start", "capture", "result")[self.stack.currentIndex()]
+
+    def touch_activity(self) -> None:
+        self.idle.start(int(self.ctx.settings.kiosk_idle_s * 1000))
+
+    def reset(self) -> None:
+        """Back to the first screen with nothing of the last customer left on it."""
+        self.result_timer.stop()
+        self.id_edit.clear()
+        self.capture_message.clear()
+        self.result_label.clear()
+        if self.pad is not None:
+            self.pad.clear()
+        if self.camera is not None:
+            self.camera.stop()
+        self.stack.setCurrentIndex(0)
+        self.touch_activity()
+
+    def to_capture(self) -> None:
+        if not self.id_edit.text().strip():
+            self.id_edit.setPlaceholderText("please type your customer number")
+            return
+        self.prompt.setText("Look at the camera, then press Take my photo." if self.camera is not None
+                            else "Sign in the box below, then press Verify.")
+        self.stack.setCurrentIndex(1)
+        if self.camera is not None:
+            self.camera.start(parse_camera(self.ctx.settings.camera))
+        self.touch_activity()
+
+    def verify(self) -> None:
+        subject = self.id_edit.text().strip()
+        try:
+            probe: Any = self.pad.strokes() if self.pad is not None else self._frame()
+        except BiometrixError as err:
+            self.capture_message.setText(error_message(err))
+            return
+        self.capture_message.setText("Checking…")
+        modality = self.modality
+
+        def done(outcome: ops.VerifyOutcome) -> None:
+            label = self.ctx.label(outcome.decision.distance, outcome.decision.threshold)
+            self.show_result(label)
+
+        def failed(err: BaseException) -> None:
+            if isinstance(err, NotEnrolled):
+                self.capture_message.setText("That customer number is not enrolled here. Please see a member "
+                                             "of staff.")
+            else:
+                self.capture_message.setText(error_message(err))
+
+        self.ctx.run(self, lambda bx: ops.verify(bx, subject, modality, probe), on_success=done, on_error=failed)
+
+    def _frame(self) -> Any:
+        if self.camera is None or self.camera.frame is None:
+            raise BiometrixError("the camera has no picture yet")
+        return self.camera.frame.copy()
+
+    def show_result(self, label: str) -> None:
+        self.last_label = label
+        text, colour = CUSTOMER_TEXT[label]
+        self.result_label.setText(text)
+        self.result_label.setStyleSheet(f"QLabel {{ font-size: 30pt; font-weight: 700; color: white; "
+                                        f"background: {colour}; padding: 24px; }}")
+        if self.camera is not None:
+            self.camera.stop()
+        self.stack.setCurrentIndex(2)
+        self.result_timer.start(RESULT_SECONDS * 1000)
+
+    # --- leaving -----------------------------------------------------------------------------------
+
+    def ask_pin(self) -> None:
+        dialog = PinDialog(self.ctx, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.unlock_and_close()
+
+    def unlock_and_close(self) -> None:
+        self.unlocked = True
+        self.close()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        if not self.unlocked:
+            event.ignore()
+            return
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self._filter)
+        if self.camera is not None:
+            self.camera.stop()
+        super().closeEvent(event)
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt override: Escape does not leave
+        if event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            return
+        super().keyPressEvent(event)

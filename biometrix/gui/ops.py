@@ -1,0 +1,201 @@
+"""What the pages ask of the service, as plain functions run on the worker thread (no Qt here)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from biometrix.core.errors import LowQuality
+from biometrix.core.types import Candidate, Decision, Modality, Threshold
+from biometrix.gui.consistency import ReferenceCheck, check_references
+
+if TYPE_CHECKING:
+    from biometrix.capture.pen import Stroke
+    from biometrix.service import Biometrix
+
+#: The card threshold used by the consistency check when the card has it (FMR 1 % against random forgeries).
+CONSISTENCY_THRESHOLD = "random_fmr1"
+AUDIT_COLUMNS = ("event_id", "at", "event", "subject_id", "modality", "model_id", "distance", "threshold",
+                 "decision", "details")
+
+
+@dataclass(frozen=True)
+class FaceHint:
+    """What the detector said about one frame: the face box (x0, y0, x1, y1) when one acceptable face is
+    there, else None and the reason to show (come closer, more light...)."""
+
+    bbox: tuple[float, float, float, float] | None
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    """A verification with what the page shows beside it: the probe and the enrolled references as images."""
+
+    decision: Decision
+    probe: np.ndarray
+    references: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class IdentifyRow:
+    candidate: Candidate
+    display_name: str | None
+    thumbnail: np.ndarray | None
+
+
+def face_hint(bx: Biometrix, rgb: np.ndarray) -> FaceHint:
+    """Detect the one face of a preview frame and say whether it is good enough (loads the detector once)."""
+    pipe: Any = bx.pipeline(Modality.FACE)
+    try:
+        det = pipe.detect(rgb)
+    except LowQuality as err:
+        return FaceHint(None, False, str(err))
+    return FaceHint(tuple(float(v) for v in det.bbox), True, "Face found: ready to capture")  # type: ignore[arg-type]
+
+
+def consistency_threshold(bx: Biometrix, modality: Modality) -> Threshold:
+    card = bx.card(modality)
+    names = {t.name for t in card.thresholds}
+    return card.threshold(CONSISTENCY_THRESHOLD) if CONSISTENCY_THRESHOLD in names else bx.threshold(modality)
+
+
+def check_signatures(bx: Biometrix, signatures: Sequence[Sequence[Stroke] | np.ndarray]) -> list[ReferenceCheck]:
+    """Embed N >= 3 reference signatures and flag an outlying one (see ``gui.consistency``)."""
+    from biometrix.service import load_signature
+
+    images = [load_signature(s)[0] for s in signatures]
+    pipe = bx.pipeline(Modality.SIGNATURE)
+    card = bx.card(Modality.SIGNATURE)
+    return check_references(pipe.embed_many(images), threshold=consistency_threshold(bx, Modality.SIGNATURE),
+                            aggregate=card.aggregate, modality=Modality.SIGNATURE)
+
+
+def check_face(bx: Biometrix, rgb: np.ndarray) -> FaceHint:
+    """A captured face must pass detection and the quality checks before it can be enrolled."""
+    return face_hint(bx, rgb)
+
+
+def sample_images(bx: Biometrix, subject_id: str, modality: Modality) -> tuple[np.ndarray, ...]:
+    """The subject's stored raw samples of ``modality`` as images (stroke JSON drawn by capture.pen.rasterize)."""
+    from biometrix.gui.widgets.images import sample_image
+
+    return tuple(sample_image(s.media_type, s.data) for s in bx.store.samples(subject_id, modality=modality))
+
+
+def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any) -> VerifyOutcome:
+    """1:1 verification (audited by the service), with the probe and references as images for display."""
+    from biometrix.service import load_face, load_signature
+
+    if modality is Modality.SIGNATURE:
+        decision = bx.verify(subject_id, signature=probe)
+        image = load_signature(probe)[0]
+    else:
+        decision = bx.verify(subject_id, face=probe)
+        image = load_face(probe)[0]
+    return VerifyOutcome(decision, image, sample_images(bx, subject_id, modality))
+
+
+def identify(bx: Biometrix, modality: Modality, probe: Any, top_k: int) -> list[IdentifyRow]:
+    """1:N search (audited by the service), each candidate with its name and first enrolled sample."""
+    from biometrix.gui.widgets.images import sample_image
+
+    kw = {"signature": probe} if modality is Modality.SIGNATURE else {"face": probe}
+    candidates = bx.identify(top_k=top_k, **kw)
+    names = {s.subject_id: s.display_name for s in bx.store.subjects()}
+    rows = []
+    for c in candidates:
+        samples = bx.store.samples(c.subject_id, modality=modality)
+        thumb = sample_image(samples[0].media_type, samples[0].data) if samples else None
+        rows.append(IdentifyRow(c, names.get(c.subject_id), thumb))
+    return rows
+
+
+def audit_rows(entries: Sequence[Any]) -> list[tuple[str, ...]]:
+    """Audit entries as display/CSV rows in ``AUDIT_COLUMNS`` order."""
+    def num(v: float | None) -> str:
+        return "" if v is None else f"{v:.6g}"
+
+    return [(str(e.event_id), e.at.isoformat(timespec="seconds"), e.event, e.subject_id or "",
+             e.modality.value if e.modality else "", e.model_id or "", num(e.distance), num(e.threshold),
+             e.decision or "", json.dumps(e.details, ensure_ascii=False, sort_keys=True)) for e in entries]
+
+
+def export_csv(entries: Sequence[Any], path: str | os.PathLike[str]) -> Path:
+    """Write audit entries as CSV (header ``AUDIT_COLUMNS``); returns the path."""
+    p = Path(path)
+    with p.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(AUDIT_COLUMNS)
+        writer.writerows(audit_rows(entries))
+    return p
+
+
+def available_models(bx: Biometrix) -> dict[str, list[str]]:
+    """model_ids by modality ("signature", "face") among the model cards of the service's models folder."""
+    found: dict[str, list[str]] = {"signature": [], "face": []}
+    for path in sorted(Path(bx.models_dir).glob("*.json")):
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue  # not a model card (e.g. a README in JSON): the card loader reports real card errors
+        if isinstance(raw, dict) and raw.get("modality") in found and isinstance(raw.get("model_id"), str):
+            found[raw["modality"]].append(raw["model_id"])
+    return found
+
+
+@dataclass(frozen=True)
+class CardThresholdInfo:
+    name: str
+    value: float
+    target_fmr: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class ModalityInfo:
+    """The model in use for one modality, the thresholds its card offers, and the one in force."""
+
+    modality: Modality
+    model_id: str | None
+    thresholds: tuple[CardThresholdInfo, ...]
+    in_force: Threshold | None
+    has_det: bool
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class SettingsInfo:
+    db_path: str
+    db_reason: str
+    models_dir: str
+    models: dict[str, list[str]]
+    modalities: tuple[ModalityInfo, ...]
+
+
+def settings_info(bx: Biometrix) -> SettingsInfo:
+    """Where the database is, which models exist, and each modality's card thresholds (reads cards only)."""
+    from biometrix.core.errors import BiometrixError
+
+    infos = []
+    for modality in (Modality.SIGNATURE, Modality.FACE):
+        try:
+            card = bx.card(modality)
+        except BiometrixError as err:
+            infos.append(ModalityInfo(modality, None, (), None, False, str(err)))
+            continue
+        det = card.evaluation.get("det") if isinstance(card.evaluation, dict) else None
+        infos.append(ModalityInfo(
+            modality, card.model_id,
+            tuple(CardThresholdInfo(t.name, t.value, t.target_fmr, t.source) for t in card.thresholds),
+            bx.threshold(modality), isinstance(det, dict) and bool(det.get("fmr"))))
+    return SettingsInfo(str(bx.location.path), bx.location.reason, str(bx.models_dir), available_models(bx),
+                        tuple(infos))

@@ -1,0 +1,103 @@
+"""What every page has: the shared context, a message bar, and service calls whose errors become messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from biometrix.gui.context import AppContext
+from biometrix.gui.qt import QHBoxLayout, QIcon, QLabel, QListWidget, QListWidgetItem, QSize, Qt, QVBoxLayout, QWidget
+from biometrix.gui.tasks import error_message
+from biometrix.gui.widgets.message_bar import MessageBar
+
+
+class Page(QWidget):
+    """A page: ``title``, a message bar on top, and ``call`` to run service work off the UI thread."""
+
+    title = ""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.messages = MessageBar()
+        self.outer = QVBoxLayout(self)
+        heading = QLabel(self.title)
+        heading.setObjectName("pageTitle")
+        heading.setStyleSheet("QLabel#pageTitle { font-size: 18pt; font-weight: 600; }")
+        self.outer.addWidget(heading)
+        self.outer.addWidget(self.messages)
+        self.busy = False
+
+    def call(self, fn: Callable[[Any], Any], on_success: Callable[[Any], None], *,
+             working: str | None = None, on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Run ``fn(service)`` off the UI thread; an error shows as one line in the message bar."""
+        if working:
+            self.messages.show_message(working, "info")
+        self.set_busy(True)
+
+        def ok(value: Any) -> None:
+            self.set_busy(False)
+            on_success(value)
+
+        def failed(err: BaseException) -> None:
+            self.set_busy(False)
+            if on_error is not None:
+                on_error(err)
+            else:
+                self.messages.show_message(error_message(err), "error")
+
+        self.ctx.run(self, fn, on_success=ok, on_error=failed)
+
+    def set_busy(self, busy: bool) -> None:
+        """Pages override to disable their action buttons while work is in flight."""
+        self.busy = busy
+
+    def on_shown(self) -> None:
+        """Called by the window when the page becomes the current one."""
+
+    def on_hidden(self) -> None:
+        """Called by the window when another page replaces this one."""
+
+
+class Thumbnails(QListWidget):
+    """A horizontal strip of image thumbnails with captions."""
+
+    def __init__(self, size: int = 110, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setFlow(QListWidget.Flow.LeftToRight)
+        self.setWrapping(False)
+        self.setIconSize(QSize(size, size))
+        self.setMovement(QListWidget.Movement.Static)
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setFixedHeight(size + 48)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self._size = size
+
+    def add_image(self, img: Any, caption: str, *, tooltip: str = "") -> QListWidgetItem:
+        from biometrix.gui.widgets.images import to_pixmap
+
+        item = QListWidgetItem(QIcon(to_pixmap(img, size=self._size)), caption)
+        item.setToolTip(tooltip or caption)
+        self.addItem(item)
+        return item
+
+
+def hbox(*widgets: QWidget, stretch_last: bool = False) -> QHBoxLayout:
+    row = QHBoxLayout()
+    for w in widgets:
+        row.addWidget(w)
+    if not stretch_last:
+        row.addStretch(1)
+    return row
+
+
+def service_detector(ctx: AppContext, parent: QWidget) -> Callable[[Any, Callable[[Any], None]], None]:
+    """A CameraView detector that asks the service's face pipeline off the UI thread."""
+    from biometrix.gui import ops
+
+    def detect(frame: Any, done: Callable[[Any], None]) -> None:
+        ctx.run(parent, lambda bx: ops.face_hint(bx, frame), on_success=done,
+                on_error=lambda err: done(ops.FaceHint(None, False, error_message(err))))
+
+    return detect

@@ -1,0 +1,275 @@
+"""The enrollment wizard: subject id and name, N reference signatures checked for consistency, an optional face."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from biometrix.core.errors import BiometrixError
+from biometrix.gui import ops
+from biometrix.gui.consistency import ReferenceCheck
+from biometrix.gui.context import AppContext
+from biometrix.gui.pages.base import Page, Thumbnails, service_detector
+from biometrix.gui.qt import (
+    QCheckBox,
+    QColor,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from biometrix.gui.tasks import error_message
+from biometrix.gui.widgets.camera_view import CameraView, parse_camera
+from biometrix.gui.widgets.images import to_pixmap
+from biometrix.gui.widgets.signature_pad import SignaturePad
+
+
+class EnrollPage(Page):
+    """Enroll one subject in one ``service.enroll`` call (atomic over signatures and face).
+
+    Each reference signature is drawn on the pad and added; once N are there they are embedded off the
+    UI thread and an outlying one is flagged (``gui.consistency``) before anything is saved. Saving with
+    a flagged reference needs "Save anyway" ticked. A face without any signature enrolls the face only.
+    """
+
+    title = "Enroll a subject"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.references: list[Any] = []  # capture.pen.Stroke lists, one per reference
+        self.checks: list[ReferenceCheck] | None = None
+        self.face: Any = None  # RGB array
+        self._generation = 0
+
+        self.subject_edit = QLineEdit()
+        self.subject_edit.setPlaceholderText("customer or employee number")
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("as shown to tellers")
+        self.n_spin = QSpinBox()
+        self.n_spin.setRange(3, 20)
+        self.n_spin.setValue(ctx.settings.references)
+        self.replace_box = QCheckBox("Replace an existing enrollment")
+        form = QFormLayout()
+        form.addRow("Subject ID", self.subject_edit)
+        form.addRow("Name", self.name_edit)
+        form.addRow("Reference signatures", self.n_spin)
+        form.addRow("", self.replace_box)
+
+        self.pad = SignaturePad(placeholder="Sign here, then press Add reference")
+        self.undo_button = QPushButton("Undo stroke")
+        self.clear_button = QPushButton("Clear pad")
+        self.add_button = QPushButton("Add reference")
+        self.add_button.setDefault(True)
+        self.progress = QLabel()
+        pad_buttons = QHBoxLayout()
+        for b in (self.undo_button, self.clear_button):
+            pad_buttons.addWidget(b)
+        pad_buttons.addStretch(1)
+        pad_buttons.addWidget(self.progress)
+        pad_buttons.addWidget(self.add_button)
+        self.strip = Thumbnails(size=90)
+        self.remove_button = QPushButton("Remove selected reference")
+        sig_box = QGroupBox("Reference signatures")
+        sig_col = QVBoxLayout(sig_box)
+        sig_col.addWidget(self.pad, 1)
+        sig_col.addLayout(pad_buttons)
+        sig_col.addWidget(self.strip)
+        sig_col.addWidget(self.remove_button)
+
+        self.camera = CameraView(detector=service_detector(ctx, self))
+        self.face_label = QLabel("No face (optional)")
+        self.face_label.setMinimumHeight(96)
+        self.remove_face_button = QPushButton("Remove face")
+        face_box = QGroupBox("Face (optional)")
+        face_col = QVBoxLayout(face_box)
+        face_col.addWidget(self.camera, 1)
+        face_row = QHBoxLayout()
+        face_row.addWidget(self.face_label, 1)
+        face_row.addWidget(self.remove_face_button)
+        face_col.addLayout(face_row)
+
+        self.check_button = QPushButton("Check consistency")
+        self.save_anyway = QCheckBox("Save anyway (a flagged reference is kept)")
+        self.save_button = QPushButton("Save enrollment")
+        self.save_button.setStyleSheet("QPushButton { font-weight: 600; padding: 6px 18px; }")
+        actions = QHBoxLayout()
+        actions.addWidget(self.check_button)
+        actions.addWidget(self.save_anyway)
+        actions.addStretch(1)
+        actions.addWidget(self.save_button)
+
+        left = QVBoxLayout()
+        left.addLayout(form)
+        left.addWidget(sig_box, 1)
+        body = QHBoxLayout()
+        body.addLayout(left, 3)
+        body.addWidget(face_box, 2)
+        self.outer.addLayout(body, 1)
+        self.outer.addLayout(actions)
+
+        self.undo_button.clicked.connect(self.pad.undo)
+        self.clear_button.clicked.connect(self.pad.clear)
+        self.add_button.clicked.connect(self.add_reference)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.check_button.clicked.connect(self.run_check)
+        self.save_button.clicked.connect(self.save)
+        self.camera.captured.connect(self.set_face)
+        self.remove_face_button.clicked.connect(lambda: self.set_face(None))
+        self.n_spin.valueChanged.connect(lambda _v: self._refresh())
+        self._refresh()
+
+    # --- references --------------------------------------------------------------------------------
+
+    def add_reference(self) -> None:
+        if len(self.references) >= self.n_spin.value():
+            self.messages.show_message(f"{self.n_spin.value()} references are already there; remove one first.",
+                                       "warn")
+            return
+        try:
+            strokes = self.pad.strokes()
+            image = self.pad.image()
+        except BiometrixError as err:
+            self.messages.show_message(error_message(err), "warn")
+            return
+        self.references.append(strokes)
+        self.strip.add_image(image, f"#{len(self.references)}")
+        self.pad.clear()
+        self._invalidate()
+        if len(self.references) == self.n_spin.value():
+            self.run_check()
+        else:
+            self.messages.show_message(f"Reference {len(self.references)} added.", "ok")
+
+    def remove_selected(self) -> None:
+        row = self.strip.currentRow()
+        if row < 0:
+            self.messages.show_message("Select a reference to remove.", "warn")
+            return
+        del self.references[row]
+        self.strip.takeItem(row)
+        for i in range(self.strip.count()):
+            self.strip.item(i).setText(f"#{i + 1}")
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        self._generation += 1
+        self.checks = None
+        for i in range(self.strip.count()):
+            self.strip.item(i).setBackground(QColor("transparent"))
+        self._refresh()
+
+    def run_check(self, then_save: bool = False) -> None:
+        if len(self.references) < 3:
+            self.messages.show_message("At least 3 references are needed for the consistency check.", "warn")
+            return
+        generation = self._generation
+        refs = list(self.references)
+
+        def done(checks: list[ReferenceCheck]) -> None:
+            if generation != self._generation:
+                return  # the references changed meanwhile
+            self._show_checks(checks)
+            if then_save:
+                self.save()
+
+        self.call(lambda bx: ops.check_signatures(bx, refs), done, working="Checking the references…")
+
+    def _show_checks(self, checks: list[ReferenceCheck]) -> None:
+        self.checks = checks
+        flagged = [c for c in checks if c.flagged]
+        for c in checks:
+            item = self.strip.item(c.index)
+            item.setBackground(QColor("#ffcdd2") if c.flagged else QColor("#c8e6c9"))
+            item.setToolTip(c.reason or f"distance to the others {c.distance:.3f}")
+        if flagged:
+            text = "; ".join(f"reference #{c.index + 1}: {c.reason}" for c in flagged)
+            self.messages.show_message(f"Outlying reference — remove it and sign again. {text}", "warn")
+        else:
+            self.messages.show_message("The references are consistent.", "ok")
+        self._refresh()
+
+    # --- face --------------------------------------------------------------------------------------
+
+    def set_face(self, rgb: Any) -> None:
+        self.face = rgb
+        if rgb is None:
+            self.face_label.clear()
+            self.face_label.setText("No face (optional)")
+        else:
+            self.face_label.setPixmap(to_pixmap(rgb, size=96))
+        self._refresh()
+
+    # --- save --------------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        subject = self.subject_edit.text().strip()
+        n = self.n_spin.value()
+        if not subject:
+            self.messages.show_message("Enter the subject ID.", "warn")
+            self.subject_edit.setFocus()
+            return
+        face_only = not self.references and self.face is not None
+        if len(self.references) != n and not face_only:
+            self.messages.show_message(f"{len(self.references)} of {n} reference signatures; add "
+                                       f"{n - len(self.references)} more (or none, to enroll the face only).",
+                                       "warn")
+            return
+        if self.checks is None and not face_only:
+            self.run_check(then_save=True)
+            return
+        checks = self.checks or []
+        if any(c.flagged for c in checks) and not self.save_anyway.isChecked():
+            self.messages.show_message("A reference is flagged as outlying: remove it and sign again, or tick "
+                                       "Save anyway.", "warn")
+            return
+        refs, face, name = list(self.references), self.face, self.name_edit.text().strip() or None
+        replace = self.replace_box.isChecked()
+        flagged = [c.index for c in checks if c.flagged]
+
+        def enroll(bx: Any) -> Any:
+            return bx.enroll(subject, signatures=refs or None, faces=[face] if face is not None else None,
+                             display_name=name, replace=replace)
+
+        def done(templates: Any) -> None:
+            parts = ", ".join(f"{t.n_references} {t.modality.value}" for t in templates)
+            note = f" (kept flagged reference(s) {', '.join(f'#{i + 1}' for i in flagged)})" if flagged else ""
+            self.reset(keep_message=True)
+            self.messages.show_message(f"Enrolled {subject}: {parts}{note}.", "ok")
+
+        self.call(enroll, done, working=f"Saving {subject}…")
+
+    def reset(self, *, keep_message: bool = False) -> None:
+        self.subject_edit.clear()
+        self.name_edit.clear()
+        self.replace_box.setChecked(False)
+        self.save_anyway.setChecked(False)
+        self.references.clear()
+        self.strip.clear()
+        self.pad.clear()
+        self.set_face(None)
+        self._invalidate()
+        if not keep_message:
+            self.messages.clear_message()
+
+    def _refresh(self) -> None:
+        n = self.n_spin.value()
+        self.progress.setText(f"{len(self.references)} / {n}")
+        idle = not self.busy
+        self.add_button.setEnabled(idle and len(self.references) < n)
+        self.check_button.setEnabled(idle and len(self.references) >= 3)
+        self.save_button.setEnabled(idle)
+        self.remove_face_button.setEnabled(self.face is not None)
+
+    def set_busy(self, busy: bool) -> None:
+        super().set_busy(busy)
+        self._refresh()
+
+    def on_shown(self) -> None:
+        self.camera.start(parse_camera(self.ctx.settings.camera))
+
+    def on_hidden(self) -> None:
+        self.camera.stop()

@@ -1,0 +1,109 @@
+"""1:N identification: the top-k enrolled subjects closest to a signature or a face, with thumbnails."""
+
+from __future__ import annotations
+
+from biometrix.core.errors import BiometrixError
+from biometrix.gui import ops
+from biometrix.gui.context import AppContext
+from biometrix.gui.pages.base import Page
+from biometrix.gui.pages.verify_page import ProbeInput
+from biometrix.gui.qt import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QIcon,
+    QLabel,
+    QPushButton,
+    QSize,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from biometrix.gui.tasks import error_message
+from biometrix.gui.widgets.images import to_pixmap
+
+COLUMNS = ("Rank", "Reference", "Subject", "Name", "Distance", "Below threshold")
+
+
+class IdentifyPage(Page):
+    """Search the whole gallery of one modality (audited by the service as an 'identify' event)."""
+
+    title = "Identify (search all subjects)"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.input = ProbeInput(self, ctx)
+        self.top_k = QSpinBox()
+        self.top_k.setRange(1, 50)
+        self.top_k.setValue(5)
+        self.identify_button = QPushButton("Identify")
+        self.identify_button.setStyleSheet("QPushButton { font-weight: 600; padding: 8px 24px; }")
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setIconSize(QSize(96, 64))
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(70)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.rows: list[ops.IdentifyRow] = []
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Candidates"))
+        row.addWidget(self.top_k)
+        row.addStretch(1)
+        row.addWidget(self.identify_button)
+        left = QVBoxLayout()
+        left.addWidget(self.input, 1)
+        left.addLayout(row)
+        body = QHBoxLayout()
+        body.addLayout(left, 1)
+        body.addWidget(self.table, 1)
+        self.outer.addLayout(body, 1)
+        self.identify_button.clicked.connect(self.identify)
+        self.input.camera.captured.connect(lambda _frame: self.identify())
+
+    def identify(self) -> None:
+        try:
+            probe = self.input.probe()
+        except BiometrixError as err:
+            self.messages.show_message(error_message(err), "warn")
+            return
+        modality, k = self.input.modality, self.top_k.value()
+
+        def done(rows: list[ops.IdentifyRow]) -> None:
+            self.show_rows(rows)
+            if not rows:
+                self.messages.show_message(f"No subject is enrolled with a {modality.value} template.", "warn")
+            else:
+                hits = sum(r.candidate.below_threshold for r in rows)
+                self.messages.show_message(f"{len(rows)} candidates; {hits} below the threshold.",
+                                           "ok" if hits else "info")
+
+        self.call(lambda bx: ops.identify(bx, modality, probe, k), done, working="Searching…")
+
+    def show_rows(self, rows: list[ops.IdentifyRow]) -> None:
+        self.rows = rows
+        self.table.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            c = r.candidate
+            thumb = QTableWidgetItem()
+            if r.thumbnail is not None:
+                thumb.setIcon(QIcon(to_pixmap(r.thumbnail, size=96)))
+            cells = [QTableWidgetItem(str(c.rank)), thumb, QTableWidgetItem(c.subject_id),
+                     QTableWidgetItem(r.display_name or ""), QTableWidgetItem(f"{c.distance:.3f}"),
+                     QTableWidgetItem("yes" if c.below_threshold else "no")]
+            for j, cell in enumerate(cells):
+                self.table.setItem(i, j, cell)
+
+    def set_busy(self, busy: bool) -> None:
+        super().set_busy(busy)
+        self.identify_button.setEnabled(not busy)
+
+    def on_shown(self) -> None:
+        self.input.start()
+
+    def on_hidden(self) -> None:
+        self.input.stop()

@@ -1,0 +1,262 @@
+"""Settings: database location, the model and threshold of each modality, supervisor band, camera, kiosk and PIN."""
+
+from __future__ import annotations
+
+from biometrix.core.errors import BiometrixError
+from biometrix.core.types import Modality
+from biometrix.gui import ops
+from biometrix.gui.context import AppContext
+from biometrix.gui.pages.base import Page
+from biometrix.gui.qt import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from biometrix.gui.settings import MODALITIES, GuiSettings
+from biometrix.gui.tasks import error_message
+
+NO_DET = ("This model card holds no DET points, so no DET curve is drawn; the evaluation's DET plots are made "
+          "offline (biometrix evaluate) and the card records the FMR each threshold was set at.")
+
+
+def threshold_text(t: ops.CardThresholdInfo) -> str:
+    fmr = f"FMR {t.target_fmr:.2%}" if t.target_fmr is not None else "set by hand"
+    return f"{t.name}: {t.value:.4f} ({fmr})"
+
+
+class PinDialog(QDialog):
+    """Ask for a new supervisor PIN twice."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Kiosk supervisor PIN")
+        self.first, self.second = QLineEdit(), QLineEdit()
+        for e in (self.first, self.second):
+            e.setEchoMode(QLineEdit.EchoMode.Password)
+        form = QFormLayout(self)
+        form.addRow("New PIN (4-12 digits)", self.first)
+        form.addRow("Repeat", self.second)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+class ModalityBox(QGroupBox):
+    def __init__(self, modality: Modality, parent: QWidget | None = None) -> None:
+        super().__init__(f"{modality.value.capitalize()} model", parent)
+        self.modality = modality
+        self.model_combo = QComboBox()
+        self.threshold_combo = QComboBox()
+        self.source = QLabel()
+        self.source.setWordWrap(True)
+        self.det = QLabel()
+        self.det.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow("Model", self.model_combo)
+        form.addRow("Threshold", self.threshold_combo)
+        form.addRow("Calibrated on", self.source)
+        form.addRow("DET curve", self.det)
+        self.thresholds: tuple[ops.CardThresholdInfo, ...] = ()
+        self.threshold_combo.currentIndexChanged.connect(self._show_source)
+
+    def show_info(self, info: ops.ModalityInfo, models: list[str], chosen_threshold: str) -> None:
+        self.model_combo.clear()
+        self.model_combo.addItem("(automatic: the only one in the folder)", None)
+        for m in models:
+            self.model_combo.addItem(m, m)
+        if info.model_id is not None:
+            self.model_combo.setCurrentIndex(max(self.model_combo.findData(info.model_id), 0))
+        self.thresholds = info.thresholds
+        self.threshold_combo.clear()
+        for t in info.thresholds:
+            self.threshold_combo.addItem(threshold_text(t), t.name)
+        idx = self.threshold_combo.findData(chosen_threshold)
+        self.threshold_combo.setCurrentIndex(idx if idx >= 0 else 0)
+        if info.error:
+            self.source.setText(f"Not available: {info.error}")
+        self.det.setText("The card has DET points." if info.has_det else NO_DET)
+
+    def _show_source(self, index: int) -> None:
+        if 0 <= index < len(self.thresholds):
+            self.source.setText(self.thresholds[index].source or "(no source recorded)")
+
+    def chosen(self) -> tuple[str | None, str]:
+        model = self.model_combo.currentData()
+        name = self.threshold_combo.currentData()
+        return (str(model) if model else None), (str(name) if name else "default")
+
+
+class SettingsPage(Page):
+    """Edit and apply ``GuiSettings``; applying saves the file and re-creates the service when needed."""
+
+    title = "Settings"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.db_edit = QLineEdit()
+        self.db_edit.setPlaceholderText("default location")
+        self.db_browse = QPushButton("Browse…")
+        self.db_in_use = QLabel()
+        self.db_in_use.setWordWrap(True)
+        self.models_edit = QLineEdit()
+        self.models_edit.setPlaceholderText("bundled models (assets/models)")
+        db_box = QGroupBox("Enrollment database and models")
+        db_form = QFormLayout(db_box)
+        db_row = QHBoxLayout()
+        db_row.addWidget(self.db_edit, 1)
+        db_row.addWidget(self.db_browse)
+        db_form.addRow("Database file", db_row)
+        db_form.addRow("In use", self.db_in_use)
+        db_form.addRow("Models folder", self.models_edit)
+
+        self.boxes = {m: ModalityBox(m) for m in (Modality.SIGNATURE, Modality.FACE)}
+
+        self.band = QDoubleSpinBox()
+        self.band.setRange(0.0, 50.0)
+        self.band.setSuffix(" % of the threshold")
+        self.band.setDecimals(1)
+        self.references = QSpinBox()
+        self.references.setRange(3, 20)
+        self.camera_edit = QLineEdit()
+        self.camera_edit.setPlaceholderText("0 = first camera, or a video file")
+        self.kiosk_modality = QComboBox()
+        self.kiosk_modality.addItems(MODALITIES)
+        self.kiosk_idle = QSpinBox()
+        self.kiosk_idle.setRange(5, 3600)
+        self.kiosk_idle.setSuffix(" s")
+        self.pin_state = QLabel()
+        self.pin_button = QPushButton("Set supervisor PIN…")
+        flow_box = QGroupBox("Decisions, capture and kiosk")
+        flow = QFormLayout(flow_box)
+        flow.addRow("Refer band", self.band)
+        flow.addRow("References to enroll", self.references)
+        flow.addRow("Camera", self.camera_edit)
+        flow.addRow("Kiosk verifies by", self.kiosk_modality)
+        flow.addRow("Kiosk resets after idle", self.kiosk_idle)
+        pin_row = QHBoxLayout()
+        pin_row.addWidget(self.pin_state, 1)
+        pin_row.addWidget(self.pin_button)
+        flow.addRow("Kiosk PIN", pin_row)
+
+        self.apply_button = QPushButton("Apply and save")
+        self.apply_button.setStyleSheet("QPushButton { font-weight: 600; padding: 6px 18px; }")
+        self.revert_button = QPushButton("Revert")
+        grid = QGridLayout()
+        grid.addWidget(db_box, 0, 0)
+        grid.addWidget(flow_box, 0, 1)
+        grid.addWidget(self.boxes[Modality.SIGNATURE], 1, 0)
+        grid.addWidget(self.boxes[Modality.FACE], 1, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.revert_button)
+        buttons.addWidget(self.apply_button)
+        col = QVBoxLayout()
+        col.addLayout(grid)
+        col.addStretch(1)
+        col.addLayout(buttons)
+        self.outer.addLayout(col, 1)
+        self._pending_pin: GuiSettings | None = None
+
+        self.db_browse.clicked.connect(self._browse_db)
+        self.pin_button.clicked.connect(self._ask_pin)
+        self.apply_button.clicked.connect(self.apply)
+        self.revert_button.clicked.connect(self.load)
+        self.info: ops.SettingsInfo | None = None
+        self._fill_form()
+
+    def _fill_form(self) -> None:
+        s = self.ctx.settings
+        self._pending_pin = None
+        self.db_edit.setText(s.db_path or "")
+        self.models_edit.setText(s.models_dir or "")
+        self.band.setValue(s.refer_band * 100)
+        self.references.setValue(s.references)
+        self.camera_edit.setText(s.camera)
+        self.kiosk_modality.setCurrentText(s.kiosk_modality)
+        self.kiosk_idle.setValue(int(round(s.kiosk_idle_s)))
+        self.pin_state.setText("set" if s.has_pin else "not set (the kiosk needs one)")
+
+    def load(self) -> None:
+        """Show the settings in force, then what the service reports (database in use, cards)."""
+        self._fill_form()
+
+        def done(info: ops.SettingsInfo) -> None:
+            self.info = info
+            reason = "the settings or --db" if info.db_reason == "--db" else info.db_reason
+            self.db_in_use.setText(f"{info.db_path}\n(chosen by {reason})")
+            chosen = {Modality.SIGNATURE: self.ctx.settings.signature_threshold,
+                      Modality.FACE: self.ctx.settings.face_threshold}
+            for mi in info.modalities:
+                self.boxes[mi.modality].show_info(mi, info.models.get(mi.modality.value, []), chosen[mi.modality])
+
+        self.call(ops.settings_info, done)
+
+    def form_settings(self) -> GuiSettings:
+        base = self._pending_pin or self.ctx.settings
+        sig_model, sig_thr = self.boxes[Modality.SIGNATURE].chosen()
+        face_model, face_thr = self.boxes[Modality.FACE].chosen()
+        return base.replace(
+            db_path=self.db_edit.text().strip() or None, models_dir=self.models_edit.text().strip() or None,
+            signature_model=sig_model, face_model=face_model, signature_threshold=sig_thr,
+            face_threshold=face_thr, refer_band=self.band.value() / 100.0, references=self.references.value(),
+            camera=self.camera_edit.text().strip() or "0", kiosk_modality=self.kiosk_modality.currentText(),
+            kiosk_idle_s=float(self.kiosk_idle.value()))
+
+    def apply(self) -> None:
+        try:
+            new = self.form_settings()
+            self.ctx.apply_settings(new)
+        except (BiometrixError, OSError) as err:
+            self.messages.show_message(f"Settings not saved: {error_message(err)}", "error")
+            return
+        where = f" to {self.ctx.settings_path}" if self.ctx.settings_path else ""
+        self.messages.show_message(f"Settings saved{where}.", "ok")
+        self.load()
+
+    def set_pin(self, pin: str) -> None:
+        try:
+            self._pending_pin = (self._pending_pin or self.ctx.settings).with_pin(pin)
+        except BiometrixError as err:
+            self.messages.show_message(error_message(err), "warn")
+            return
+        self.pin_state.setText("new PIN set (press Apply and save)")
+
+    def _ask_pin(self) -> None:
+        dialog = PinDialog(self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        if dialog.first.text() != dialog.second.text():
+            self.messages.show_message("The two PINs differ.", "warn")
+            return
+        self.set_pin(dialog.first.text())
+
+    def _browse_db(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Enrollment database", self.db_edit.text() or "biometrix.db",
+                                              "SQLite database (*.db *.sqlite);;All files (*)",
+                                              options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            self.db_edit.setText(path)
+
+    def on_shown(self) -> None:
+        self.load()
+
+    def set_busy(self, busy: bool) -> None:
+        super().set_busy(busy)
+        self.apply_button.setEnabled(not busy)
+
+

@@ -1,0 +1,281 @@
+"""1:1 verification: find the subject, capture a signature or a face, show Accept / Refer / Reject on a gauge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from biometrix.core.errors import BiometrixError
+from biometrix.core.types import Modality
+from biometrix.gui import ops
+from biometrix.gui.context import AppContext
+from biometrix.gui.pages.base import Page, Thumbnails, service_detector
+from biometrix.gui.qt import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QRadioButton,
+    QStackedWidget,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+)
+from biometrix.gui.tasks import error_message
+from biometrix.gui.widgets.camera_view import CameraView, parse_camera
+from biometrix.gui.widgets.gauge import DistanceGauge
+from biometrix.gui.widgets.images import to_pixmap
+from biometrix.gui.widgets.signature_pad import SignaturePad
+
+LABEL_STYLE = {
+    "Accept": "background:#2e7d32; color:white;",
+    "Refer": "background:#f9a825; color:black;",
+    "Reject": "background:#c62828; color:white;",
+}
+LABEL_TEXT = {"Accept": "ACCEPT", "Refer": "REFER to a supervisor", "Reject": "REJECT"}
+
+
+def subject_text(info: Any) -> str:
+    name = f" — {info.display_name}" if info.display_name else ""
+    return f"{info.subject_id}{name}  ({', '.join(info.modalities) or 'no templates'})"
+
+
+class SubjectFinder(QWidget):
+    """Search by id or name; ``selected_id`` is the chosen subject."""
+
+    def __init__(self, page: Page) -> None:
+        super().__init__(page)
+        self._page = page
+        self.query = QLineEdit()
+        self.query.setPlaceholderText("subject ID or name")
+        self.find_button = QPushButton("Find")
+        self.results = QListWidget()
+        self.results.setMaximumHeight(120)
+        row = QHBoxLayout()
+        row.addWidget(self.query, 1)
+        row.addWidget(self.find_button)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addLayout(row)
+        col.addWidget(self.results)
+        self.find_button.clicked.connect(self.search)
+        self.query.returnPressed.connect(self.search)
+
+    def search(self) -> None:
+        text = self.query.text().strip()
+
+        def done(subjects: list[Any]) -> None:
+            self.results.clear()
+            for s in subjects:
+                item = QListWidgetItem(subject_text(s))
+                item.setData(Qt.ItemDataRole.UserRole, s.subject_id)
+                self.results.addItem(item)
+            if len(subjects) == 1:
+                self.results.setCurrentRow(0)
+            if not subjects:
+                self._page.messages.show_message(f"No subject matches {text!r}.", "warn")
+            else:
+                self._page.messages.clear_message()
+
+        self._page.call(lambda bx: bx.store.find_subjects(text) if text else bx.store.subjects(), done)
+
+    @property
+    def selected_id(self) -> str | None:
+        item = self.results.currentItem()
+        return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
+
+
+class ProbeInput(QWidget):
+    """Signature pad or camera, chosen by two radio buttons; ``probe()`` returns what to send to the service."""
+
+    def __init__(self, page: Page, ctx: AppContext) -> None:
+        super().__init__(page)
+        self.ctx = ctx
+        self.sig_radio = QRadioButton("Signature")
+        self.face_radio = QRadioButton("Face")
+        self.sig_radio.setChecked(True)
+        self.pad = SignaturePad()
+        self.undo_button = QPushButton("Undo stroke")
+        self.clear_button = QPushButton("Clear pad")
+        pad_page = QWidget()
+        pad_col = QVBoxLayout(pad_page)
+        pad_col.setContentsMargins(0, 0, 0, 0)
+        pad_col.addWidget(self.pad, 1)
+        pad_row = QHBoxLayout()
+        pad_row.addWidget(self.undo_button)
+        pad_row.addWidget(self.clear_button)
+        pad_row.addStretch(1)
+        pad_col.addLayout(pad_row)
+        self.camera = CameraView(detector=service_detector(ctx, page))
+        self.stack = QStackedWidget()
+        self.stack.addWidget(pad_page)
+        self.stack.addWidget(self.camera)
+        radios = QHBoxLayout()
+        radios.addWidget(QLabel("Probe:"))
+        radios.addWidget(self.sig_radio)
+        radios.addWidget(self.face_radio)
+        radios.addStretch(1)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addLayout(radios)
+        col.addWidget(self.stack, 1)
+        self.undo_button.clicked.connect(self.pad.undo)
+        self.clear_button.clicked.connect(self.pad.clear)
+        self.sig_radio.toggled.connect(self._switch)
+
+    @property
+    def modality(self) -> Modality:
+        return Modality.SIGNATURE if self.sig_radio.isChecked() else Modality.FACE
+
+    def set_modality(self, modality: Modality) -> None:
+        (self.sig_radio if modality is Modality.SIGNATURE else self.face_radio).setChecked(True)
+
+    def _switch(self) -> None:
+        face = self.modality is Modality.FACE
+        self.stack.setCurrentIndex(1 if face else 0)
+        if face and self.isVisible():
+            self.camera.start(parse_camera(self.ctx.settings.camera))
+        elif not face:
+            self.camera.stop()
+
+    def probe(self) -> Any:
+        """The pad's strokes (EmptySignature when empty) or the camera's current frame."""
+        if self.modality is Modality.SIGNATURE:
+            return self.pad.strokes()
+        if self.camera.frame is None:
+            raise _NoFrame("no face image yet: start the camera or load a photo")
+        return self.camera.frame.copy()
+
+    def start(self) -> None:
+        if self.modality is Modality.FACE:
+            self.camera.start(parse_camera(self.ctx.settings.camera))
+
+    def stop(self) -> None:
+        self.camera.stop()
+
+
+class _NoFrame(BiometrixError):
+    pass
+
+
+class ResultPanel(QGroupBox):
+    """The decision: a large label, the gauge, the numbers, and the probe beside the enrolled references."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Result", parent)
+        self.label = QLabel("—")
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setMinimumHeight(48)
+        self.label.setStyleSheet("QLabel { font-size: 20pt; font-weight: 700; }")
+        self.gauge = DistanceGauge()
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.probe_label = QLabel("probe")
+        self.probe_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.probe_label.setFixedSize(150, 110)
+        self.references = Thumbnails(size=96)
+        pics = QHBoxLayout()
+        probe_col = QVBoxLayout()
+        probe_col.addWidget(QLabel("Probe"))
+        probe_col.addWidget(self.probe_label)
+        ref_col = QVBoxLayout()
+        ref_col.addWidget(QLabel("Enrolled references"))
+        ref_col.addWidget(self.references)
+        pics.addLayout(probe_col)
+        pics.addLayout(ref_col, 1)
+        col = QVBoxLayout(self)
+        col.addWidget(self.label)
+        col.addWidget(self.gauge)
+        col.addWidget(self.details)
+        col.addLayout(pics)
+        col.addStretch(1)
+        self.shown_label = ""
+
+    def show_outcome(self, outcome: ops.VerifyOutcome, label: str, band: float) -> None:
+        d = outcome.decision
+        self.shown_label = label
+        self.label.setText(LABEL_TEXT[label])
+        self.label.setStyleSheet(f"QLabel {{ font-size: 20pt; font-weight: 700; {LABEL_STYLE[label]} }}")
+        self.gauge.set_values(d.distance, d.threshold.value, band)
+        fmr = f", set at FMR {d.threshold.target_fmr:.2%}" if d.threshold.target_fmr is not None else ""
+        self.details.setText(
+            f"Subject {d.subject_id}: distance {d.distance:.3f}, threshold {d.threshold.value:.3f}{fmr} "
+            f"(model {d.model_id}); Refer band ±{band:.3f}. Audited by the service as "
+            f"'{d.label.lower()}'.")
+        self.probe_label.setPixmap(to_pixmap(outcome.probe, size=140))
+        self.references.clear()
+        for i, img in enumerate(outcome.references):
+            dist = d.reference_distances[i] if i < len(d.reference_distances) else None
+            self.references.add_image(img, f"#{i + 1}" + (f"  d={dist:.3g}" if dist is not None else ""),
+                                      tooltip="cosine distance of the probe to this reference")
+
+    def clear(self) -> None:
+        self.shown_label = ""
+        self.label.setText("—")
+        self.label.setStyleSheet("QLabel { font-size: 20pt; font-weight: 700; }")
+        self.details.clear()
+        self.gauge.set_values(None, 1.0)
+        self.probe_label.clear()
+        self.references.clear()
+
+
+class VerifyPage(Page):
+    """Find a subject, capture a probe, verify (audited by the service), show the three-way label."""
+
+    title = "Verify a subject"
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(ctx, parent)
+        self.finder = SubjectFinder(self)
+        self.input = ProbeInput(self, ctx)
+        self.verify_button = QPushButton("Verify")
+        self.verify_button.setStyleSheet("QPushButton { font-weight: 600; padding: 8px 24px; }")
+        self.result = ResultPanel()
+        self.last: ops.VerifyOutcome | None = None
+        left = QVBoxLayout()
+        left.addWidget(QLabel("Subject"))
+        left.addWidget(self.finder)
+        left.addWidget(self.input, 1)
+        left.addWidget(self.verify_button)
+        body = QHBoxLayout()
+        body.addLayout(left, 1)
+        body.addWidget(self.result, 1)
+        self.outer.addLayout(body, 1)
+        self.verify_button.clicked.connect(self.verify)
+        self.input.camera.captured.connect(lambda _frame: self.verify())
+
+    def verify(self) -> None:
+        subject = self.finder.selected_id
+        if subject is None:
+            self.messages.show_message("Find and select the subject first.", "warn")
+            return
+        try:
+            probe = self.input.probe()
+        except BiometrixError as err:
+            self.messages.show_message(error_message(err), "warn")
+            return
+        modality = self.input.modality
+
+        def done(outcome: ops.VerifyOutcome) -> None:
+            self.last = outcome
+            threshold = outcome.decision.threshold
+            label = self.ctx.label(outcome.decision.distance, threshold)
+            self.result.show_outcome(outcome, label, self.ctx.band(threshold))
+            self.messages.clear_message()
+            if modality is Modality.SIGNATURE:
+                self.input.pad.clear()
+
+        self.result.clear()
+        self.call(lambda bx: ops.verify(bx, subject, modality, probe), done, working=f"Verifying {subject}…")
+
+    def set_busy(self, busy: bool) -> None:
+        super().set_busy(busy)
+        self.verify_button.setEnabled(not busy)
+
+    def on_shown(self) -> None:
+        self.input.start()
+
+    def on_hidden(self) -> None:
+        self.input.stop()

@@ -1,0 +1,100 @@
+"""The one Qt import point: every PySide6 name the app uses is re-exported from here, plus ``qconnect``.
+
+Importing this module without PySide6 installed raises ``ModuleNotFoundError`` naming the package to install.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+try:
+    from PySide6.QtCore import (
+        QByteArray,
+        QEvent,
+        QObject,
+        QPoint,
+        QPointF,
+        QRect,
+        QRectF,
+        QRunnable,
+        QSize,
+        QStandardPaths,
+        Qt,
+        QThreadPool,
+        QTimer,
+        Signal,
+        Slot,
+    )
+    from PySide6.QtGui import (
+        QAction,
+        QBrush,
+        QColor,
+        QFont,
+        QGuiApplication,
+        QIcon,
+        QImage,
+        QInputDevice,
+        QKeySequence,
+        QMouseEvent,
+        QPainter,
+        QPainterPath,
+        QPalette,
+        QPen,
+        QPixmap,
+        QPointingDevice,
+        QShortcut,
+        QTabletEvent,
+    )
+    from PySide6.QtWidgets import (
+        QAbstractItemView,
+        QApplication,
+        QCheckBox,
+        QComboBox,
+        QDialog,
+        QDialogButtonBox,
+        QDoubleSpinBox,
+        QFileDialog,
+        QFormLayout,
+        QFrame,
+        QGridLayout,
+        QGroupBox,
+        QHBoxLayout,
+        QHeaderView,
+        QLabel,
+        QLineEdit,
+        QListWidget,
+        QListWidgetItem,
+        QMainWindow,
+        QMessageBox,
+        QPushButton,
+        QRadioButton,
+        QScrollArea,
+        QSizePolicy,
+        QSpinBox,
+        QStackedWidget,
+        QTableWidget,
+        QTableWidgetItem,
+        QVBoxLayout,
+        QWidget,
+    )
+    from shiboken6 import isValid
+except ModuleNotFoundError as err:  # pragma: no cover - exercised by the CLI test with PySide6 blocked
+    raise ModuleNotFoundError("the desktop app needs PySide6: pip install PySide6-Essentials", name="PySide6") from err
+
+__all__ = [
+    "QAbstractItemView", "QAction", "QApplication", "QBrush", "QByteArray", "QCheckBox", "QColor", "QComboBox",
+    "QDialog", "QDialogButtonBox", "QDoubleSpinBox", "QEvent", "QFileDialog", "QFont", "QIcon", "QFormLayout", "QFrame",
+    "QGridLayout", "QGroupBox", "QGuiApplication", "QHBoxLayout", "QHeaderView", "QImage", "QInputDevice",
+    "QKeySequence", "QLabel", "QLineEdit", "QListWidget", "QListWidgetItem", "QMainWindow", "QMessageBox",
+    "QMouseEvent", "QObject", "QPainter", "QPainterPath", "QPalette", "QPen", "QPixmap", "QPoint", "QPointF",
+    "QPointingDevice", "QPushButton", "QRadioButton", "QRect", "QRectF", "QRunnable", "QScrollArea", "QShortcut",
+    "QSize", "QSizePolicy", "QSpinBox", "QStackedWidget", "QStandardPaths", "QTableWidget", "QTableWidgetItem",
+    "QTabletEvent", "QThreadPool", "QTimer", "QVBoxLayout", "QWidget", "Qt", "Signal", "Slot", "isValid",
+    "qconnect",
+]
+
+
+def qconnect(signal: Any, func: Callable[..., Any]) -> None:
+    """Connect ``signal`` to ``func`` (one typed place for every connection, as anki's aqt.qt.qconnect)."""
+    signal.connect(func)

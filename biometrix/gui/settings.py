@@ -1,0 +1,129 @@
+"""The app's settings file (JSON): database, models, thresholds, supervisor band, camera, kiosk and its PIN hash."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from biometrix.core.errors import InvalidInput
+
+SETTINGS_ENV = "BIOMETRIX_GUI_SETTINGS"
+PIN_ENV = "BIOMETRIX_KIOSK_PIN"
+SETTINGS_FILENAME = "gui.json"
+PIN_ITERATIONS = 200_000
+MODALITIES = ("signature", "face")
+
+
+@dataclass(frozen=True)
+class GuiSettings:
+    """What the teller app and the kiosk remember between runs.
+
+    ``db_path`` None lets the service choose (``$BIOMETRIX_DB``, ``enrollment_db/``, the user data folder).
+    ``*_threshold`` names one of the model card's calibrated thresholds ("default" = the card's default).
+    ``refer_band`` is the supervisor band as a fraction of the threshold: a distance within
+    ``threshold * (1 ± refer_band)`` is referred to a supervisor (0 turns the band off).
+    ``camera`` is a device index ("0") or a video file standing in for a camera.
+    ``pin_salt`` / ``pin_hash`` hold the kiosk supervisor PIN as salted PBKDF2-SHA256 (never the PIN).
+    """
+
+    db_path: str | None = None
+    models_dir: str | None = None
+    signature_model: str | None = None
+    face_model: str | None = None
+    signature_threshold: str = "default"
+    face_threshold: str = "default"
+    refer_band: float = 0.10
+    references: int = 5
+    camera: str = "0"
+    kiosk_modality: str = "face"
+    kiosk_idle_s: float = 60.0
+    pin_salt: str | None = None
+    pin_hash: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= float(self.refer_band) < 1.0):
+            raise InvalidInput(f"refer_band must be in [0, 1), got {self.refer_band}")
+        if not 3 <= int(self.references) <= 20:
+            raise InvalidInput(f"references must be between 3 and 20, got {self.references}")
+        if self.kiosk_modality not in MODALITIES:
+            raise InvalidInput(f"kiosk_modality must be one of {', '.join(MODALITIES)}, got {self.kiosk_modality!r}")
+        if not float(self.kiosk_idle_s) > 0:
+            raise InvalidInput(f"kiosk_idle_s must be positive, got {self.kiosk_idle_s}")
+
+    def replace(self, **changes: Any) -> GuiSettings:
+        return dataclasses.replace(self, **changes)
+
+    def with_pin(self, pin: str) -> GuiSettings:
+        """A copy holding a fresh salt and the hash of ``pin`` (4 to 12 digits)."""
+        check_pin_format(pin)
+        salt = secrets.token_hex(16)
+        return self.replace(pin_salt=salt, pin_hash=hash_pin(pin, salt))
+
+    @property
+    def has_pin(self) -> bool:
+        return bool(self.pin_salt and self.pin_hash)
+
+    def pin_matches(self, pin: str) -> bool:
+        if not self.has_pin:
+            return False
+        return hmac.compare_digest(hash_pin(pin, str(self.pin_salt)), str(self.pin_hash))
+
+
+def check_pin_format(pin: str) -> None:
+    if not (isinstance(pin, str) and pin.isdigit() and 4 <= len(pin) <= 12):
+        raise InvalidInput("a supervisor PIN is 4 to 12 digits")
+
+
+def hash_pin(pin: str, salt: str) -> str:
+    return hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), bytes.fromhex(salt), PIN_ITERATIONS).hex()
+
+
+def default_settings_path() -> Path:
+    """``$BIOMETRIX_GUI_SETTINGS`` when set, else ``gui.json`` in the platform's user config folder."""
+    env = os.environ.get(SETTINGS_ENV, "").strip()
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("biometrix", appauthor=False)) / SETTINGS_FILENAME
+
+
+def load_settings(path: str | os.PathLike[str]) -> GuiSettings:
+    """The settings in ``path``; defaults when the file does not exist; unknown keys are an error."""
+    p = Path(path)
+    if not p.exists():
+        return GuiSettings()
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"cannot read settings {p}: {err}") from None
+    except json.JSONDecodeError as err:
+        raise InvalidInput(f"settings {p} are not valid JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"settings {p} must hold a JSON object")
+    known = {f.name for f in fields(GuiSettings)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise InvalidInput(f"settings {p}: unknown key(s) {', '.join(unknown)}")
+    try:
+        return GuiSettings(**raw)
+    except (TypeError, ValueError) as err:
+        raise InvalidInput(f"settings {p}: {err}") from None
+
+
+def save_settings(path: str | os.PathLike[str], settings: GuiSettings) -> Path:
+    """Write ``settings`` atomically (temporary file + rename); the file is readable by its owner only."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(json.dumps(dataclasses.asdict(settings), indent=2) + "\n", encoding="utf-8")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, p)
+    return p

@@ -1,0 +1,1 @@
+"""Reusable widgets: signature pad, camera view, distance gauge, message bar, image helpers."""

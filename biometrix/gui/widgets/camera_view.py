@@ -1,0 +1,262 @@
+"""The camera widget: QTimer preview from capture.camera, face box and quality hint, capture, photo fallback."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from biometrix.core.errors import BiometrixError
+from biometrix.gui.ops import FaceHint
+from biometrix.gui.qt import (
+    QColor,
+    QFileDialog,
+    QHBoxLayout,
+    QImage,
+    QLabel,
+    QPainter,
+    QPen,
+    QPushButton,
+    QRectF,
+    QSizePolicy,
+    QStackedWidget,
+    Qt,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from biometrix.gui.tasks import error_message
+from biometrix.gui.widgets.images import to_qimage
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.pgm *.tif *.tiff *.webp)"
+
+
+#: detect(frame, done): start a detection of ``frame`` off the UI thread and call ``done(FaceHint)`` on it later.
+Detector = Callable[["np.ndarray", Callable[[FaceHint], None]], None]
+
+
+def parse_camera(text: str | int) -> int | str:
+    """A settings value as a camera source: digits are a device index, anything else a video file."""
+    s = str(text).strip()
+    return int(s) if s.isdigit() else s
+
+
+class _Preview(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image: QImage | None = None
+        self.hint: FaceHint | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(240, 180)
+
+    def paintEvent(self, _event: object) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#202020"))
+        if self.image is None:
+            p.setPen(QColor("#dddddd"))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Starting camera…")
+            p.end()
+            return
+        iw, ih = self.image.width(), self.image.height()
+        s = min(self.width() / iw, self.height() / ih)
+        ox, oy = (self.width() - iw * s) / 2, (self.height() - ih * s) / 2
+        p.drawImage(QRectF(ox, oy, iw * s, ih * s), self.image)
+        hint = self.hint
+        if hint is not None:
+            colour = QColor("#43a047") if hint.ok else QColor("#ffb300")
+            if hint.bbox is not None:
+                x0, y0, x1, y1 = hint.bbox
+                p.setPen(QPen(colour, 3))
+                p.drawRect(QRectF(ox + x0 * s, oy + y0 * s, (x1 - x0) * s, (y1 - y0) * s))
+            p.fillRect(QRectF(0, self.height() - 30, self.width(), 30), QColor(0, 0, 0, 160))
+            p.setPen(colour)
+            p.drawText(QRectF(8, self.height() - 30, self.width() - 16, 30),
+                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, hint.message)
+        p.end()
+
+
+class CameraView(QWidget):
+    """Live preview of a camera (or a video file standing in for one) with a capture button.
+
+    Frames are read by a QTimer on the UI thread (a read is one buffered frame); face detection for the
+    overlay runs through ``detector`` off the UI thread, one frame at a time, at most every
+    ``detect_every_ms``. When no camera opens, the widget says so and offers to load a photo instead.
+    ``captured`` carries the RGB frame (or photo) to use.
+    """
+
+    captured = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None, *, detector: Detector | None = None, interval_ms: int = 66,
+                 detect_every_ms: int = 400, touch: bool = False) -> None:
+        super().__init__(parent)
+        self._detector = detector
+        self._camera: Any = None
+        self._source: int | str | None = None
+        self._frame: np.ndarray | None = None
+        self._detecting = False
+        self._detect_every_ms = detect_every_ms
+        self._since_detect = detect_every_ms
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+
+        self.preview = _Preview()
+        self.no_camera_label = QLabel("No camera")
+        self.no_camera_label.setWordWrap(True)
+        self.no_camera_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.load_button = QPushButton("Load a photo file…")
+        self.retry_button = QPushButton("Try the camera again")
+        self.capture_button = QPushButton("Capture")
+        self.capture_button.setEnabled(False)
+        for b in (self.load_button, self.retry_button, self.capture_button):
+            b.setMinimumHeight(56 if touch else 32)
+        self.load_button.clicked.connect(self._choose_photo)
+        self.retry_button.clicked.connect(lambda: self.start(self._source if self._source is not None else 0))
+        self.capture_button.clicked.connect(self.capture)
+
+        missing = QWidget()
+        col = QVBoxLayout(missing)
+        col.addStretch(1)
+        col.addWidget(self.no_camera_label)
+        col.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        col.addStretch(1)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.preview)
+        self.stack.addWidget(missing)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.capture_button, 2)
+        buttons.addWidget(self.load_button, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack, 1)
+        layout.addLayout(buttons)
+
+    # --- camera ------------------------------------------------------------------------------------
+
+    @property
+    def has_camera(self) -> bool:
+        return self._camera is not None
+
+    @property
+    def frame(self) -> np.ndarray | None:
+        return self._frame
+
+    @property
+    def hint(self) -> FaceHint | None:
+        return self.preview.hint
+
+    def start(self, source: int | str) -> bool:
+        """Open ``source`` (device index or video file) and start the preview; False shows the no-camera state."""
+        from biometrix.capture.camera import OpenCVCamera
+
+        self.stop()
+        self._source = source
+        self._frame = None
+        self.capture_button.setEnabled(False)
+        try:
+            if isinstance(source, str) and not os.path.isfile(source):
+                raise FileNotFoundError(source)
+            self._camera = OpenCVCamera(source)
+        except FileNotFoundError:
+            self._show_missing(f"No camera: the video file {source} does not exist.")
+            return False
+        except BiometrixError as err:
+            self._show_missing(f"No camera: {error_message(err)}")
+            return False
+        self.preview.image, self.preview.hint = None, None
+        self.stack.setCurrentIndex(0)
+        self._timer.start()
+        return True
+
+    def stop(self) -> None:
+        self._timer.stop()
+        if self._camera is not None:
+            self._camera.close()
+            self._camera = None
+
+    def _show_missing(self, text: str) -> None:
+        self._camera = None
+        self._frame = None
+        self.capture_button.setEnabled(False)
+        self.no_camera_label.setText(f"{text}\nYou can load a photo file instead.")
+        self.stack.setCurrentIndex(1)
+
+    def _tick(self) -> None:
+        if self._camera is None:
+            return
+        try:
+            frame = self._camera.read()
+            if frame is None and self._camera.is_file:  # a video file standing in for a camera: loop it
+                from biometrix.capture.camera import OpenCVCamera
+
+                self._camera.close()
+                self._camera = OpenCVCamera(self._camera.source)
+                frame = self._camera.read()
+        except BiometrixError as err:
+            self.stop()
+            self._show_missing(f"No camera: {error_message(err)}")
+            return
+        if frame is None:
+            return
+        self._frame = frame
+        self.preview.image = to_qimage(frame)
+        self.capture_button.setEnabled(True)
+        self.preview.update()
+        self._since_detect += self._timer.interval()
+        if self._detector is not None and not self._detecting and self._since_detect >= self._detect_every_ms:
+            self._detecting, self._since_detect = True, 0
+            self._detector(frame.copy(), self._on_hint)
+
+    def _on_hint(self, hint: FaceHint) -> None:
+        self._detecting = False
+        self.preview.hint = hint
+        self.preview.update()
+
+    # --- capture -----------------------------------------------------------------------------------
+
+    def capture(self) -> None:
+        """Emit the current frame (a copy)."""
+        if self._frame is not None:
+            self.captured.emit(self._frame.copy())
+
+    def load_photo(self, path: str | os.PathLike[str]) -> bool:
+        """Show a photo file as a still and emit it as captured; a bad file shows its message."""
+        from biometrix.capture.files import load_rgb
+
+        try:
+            rgb = load_rgb(path)
+        except BiometrixError as err:
+            self._show_missing(f"That photo cannot be used: {error_message(err)}")
+            return False
+        self.stop()
+        self._frame = rgb
+        self.preview.image, self.preview.hint = to_qimage(rgb), None
+        self.stack.setCurrentIndex(0)
+        self.capture_button.setEnabled(True)
+        self.preview.update()
+        self.captured.emit(rgb.copy())
+        if self._detector is not None:
+            self._detecting = True
+            self._detector(rgb.copy(), self._on_hint)
+        return True
+
+    def _choose_photo(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load a face photo", "", PHOTO_FILTER)
+        if path:
+            self.load_photo(path)
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802 - Qt override: let the device go when not shown
+        self._timer.stop()
+        super().hideEvent(event)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        if self._camera is not None:
+            self._timer.start()
+        super().showEvent(event)

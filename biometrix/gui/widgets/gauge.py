@@ -1,0 +1,73 @@
+"""A horizontal distance gauge: the threshold, the supervisor band around it, and where the distance falls."""
+
+from __future__ import annotations
+
+from biometrix.gui.qt import QColor, QFont, QPainter, QPen, QRectF, QSize, QSizePolicy, Qt, QWidget
+
+ACCEPT, REFER, REJECT = QColor("#2e7d32"), QColor("#f9a825"), QColor("#c62828")
+
+
+class DistanceGauge(QWidget):
+    """Distance 0 on the left; green up to the band, amber inside it, red beyond; a marker at the distance.
+
+    The scale runs to twice the threshold (or further when the distance is larger, so the marker stays visible).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._distance: float | None = None
+        self._threshold = 1.0
+        self._band = 0.0
+        self.setMinimumHeight(64)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setAccessibleName("distance gauge")
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(400, 64)
+
+    @property
+    def distance(self) -> float | None:
+        return self._distance
+
+    def set_values(self, distance: float | None, threshold: float, band: float = 0.0) -> None:
+        self._distance, self._threshold, self._band = distance, float(threshold), max(float(band), 0.0)
+        self.update()
+
+    def paintEvent(self, _event: object) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        top, h = 8.0, 22.0
+        left, width = 8.0, max(self.width() - 16.0, 10.0)
+        full = max(2.0 * self._threshold, (self._distance or 0.0) * 1.1, 1e-6)
+
+        def x(v: float) -> float:
+            return left + width * min(max(v / full, 0.0), 1.0)
+
+        lo, hi = self._threshold - self._band, self._threshold + self._band
+        p.setPen(Qt.PenStyle.NoPen)
+        for a, b, colour in ((0.0, lo, ACCEPT), (lo, hi, REFER), (hi, full, REJECT)):
+            if b > a:
+                c = QColor(colour)
+                c.setAlpha(90)
+                p.setBrush(c)
+                p.drawRect(QRectF(x(a), top, x(b) - x(a), h))
+        p.setPen(QPen(QColor("#222222"), 2))
+        p.drawLine(int(x(self._threshold)), int(top - 4), int(x(self._threshold)), int(top + h + 4))
+        font = QFont(self.font())
+        font.setPointSizeF(max(font.pointSizeF() * 0.9, 7.0))
+        p.setFont(font)
+        p.drawText(QRectF(x(self._threshold) - 80, top + h + 4, 160, 18), Qt.AlignmentFlag.AlignHCenter,
+                   f"threshold {self._threshold:.3f}")
+        if self._distance is not None:
+            d = self._distance
+            colour = ACCEPT if d < lo else REJECT if d > hi else REFER
+            if self._band == 0:
+                colour = ACCEPT if d <= self._threshold else REJECT
+            p.setPen(QPen(colour.darker(130), 4))
+            p.drawLine(int(x(d)), int(top - 6), int(x(d)), int(top + h + 6))
+            p.setPen(QColor("#000000"))
+            anchor = Qt.AlignmentFlag.AlignLeft if x(d) < left + width / 2 else Qt.AlignmentFlag.AlignRight
+            box = QRectF(x(d) + 6, top, 150, h) if anchor == Qt.AlignmentFlag.AlignLeft else \
+                QRectF(x(d) - 156, top, 150, h)
+            p.drawText(box, anchor | Qt.AlignmentFlag.AlignVCenter, f"distance {d:.3f}")
+        p.end()

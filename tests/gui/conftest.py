@@ -1,0 +1,116 @@
+"""GUI test helpers: a synthetic stylus, SVC2004 pen files drawn as tablet events, an AT&T video camera."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6", reason="the GUI tests need PySide6 (pip install PySide6-Essentials)")
+
+from biometrix.capture.pen import Stroke, read_svc2004  # noqa: E402
+from biometrix.gui.qt import QApplication, QEvent, QInputDevice, QPointF, QPointingDevice, Qt, QTabletEvent  # noqa: E402
+from biometrix.gui.settings import GuiSettings  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_DATA = REPO.parent / "shared" / "data"
+SVC_ZIP = SHARED_DATA / "svc2004_task2" / "svc2004_task2.zip"
+ATT_ZIP = SHARED_DATA / "att_faces" / "att_faces.zip"
+#: Long waits: model loading and encoding share 2 busy CPU cores with other jobs.
+WAIT_MS = 120_000
+#: The shipped models the expected decisions were measured with.
+FACE_MODEL, SIGNATURE_MODEL = "face-dlib-resnet-v1", "signature-v2"
+
+
+def _require(path: Path) -> Path:
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (the shared data sets live in ../shared/data beside the repository)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def svc_strokes():
+    """svc_strokes(user, sample) -> the SVC2004 task-2 recording as strokes (y down)."""
+    zf = zipfile.ZipFile(_require(SVC_ZIP))
+
+    def read(user: int, sample: int) -> list[Stroke]:
+        return read_svc2004(zf.read(f"Task2/U{user}S{sample}.TXT").decode("ascii"), name=f"U{user}S{sample}")
+
+    yield read
+    zf.close()
+
+
+@pytest.fixture(scope="session")
+def stylus() -> QPointingDevice:
+    """A synthetic pen: offscreen Qt has no tablet, but QTabletEvents built on this device carry pressure."""
+    caps = QInputDevice.Capability.Position | QInputDevice.Capability.Pressure
+    return QPointingDevice("synthetic stylus", 4242, QInputDevice.DeviceType.Stylus,
+                           QPointingDevice.PointerType.Pen, caps, 1, 1)
+
+
+def draw_on_pad(pad, strokes: Sequence[Stroke], device: QPointingDevice) -> None:
+    """Replay pen strokes on ``pad`` as TabletPress / TabletMove / TabletRelease events, fitted to its size,
+    each event stamped with the recording's time."""
+    pts = np.array([(p.x, p.y) for s in strokes for p in s.points], dtype=np.float64)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    scale = min((pad.width() - 40) / max(hi[0] - lo[0], 1), (pad.height() - 40) / max(hi[1] - lo[1], 1))
+    for stroke in strokes:
+        n = len(stroke.points)
+        for k, p in enumerate(stroke.points):
+            kind = QEvent.Type.TabletPress if k == 0 else QEvent.Type.TabletRelease if k == n - 1 and n > 1 \
+                else QEvent.Type.TabletMove
+            pos = QPointF(20 + (p.x - lo[0]) * scale, 20 + (p.y - lo[1]) * scale)
+            ev = QTabletEvent(kind, device, pos, pad.mapToGlobal(pos), p.pressure, 0.0, 0.0, 0.0, 0.0, 0.0,
+                              Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton,
+                              Qt.MouseButton.NoButton if kind == QEvent.Type.TabletRelease
+                              else Qt.MouseButton.LeftButton)
+            ev.setTimestamp(int(p.t))
+            QApplication.sendEvent(pad, ev)
+        if n == 1:
+            ev = QTabletEvent(QEvent.Type.TabletRelease, device, pos, pad.mapToGlobal(pos), 0.0, 0.0, 0.0, 0.0, 0.0,
+                              0.0, Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton)
+            QApplication.sendEvent(pad, ev)
+
+
+@pytest.fixture
+def gui_settings(tmp_path: Path) -> GuiSettings:
+    # the face model is named: the models folder may hold several face models (the service then needs a choice)
+    return GuiSettings(db_path=str(tmp_path / "gui.db"), camera=str(tmp_path / "no-such-camera.avi"),
+                       face_model=FACE_MODEL, signature_model=SIGNATURE_MODEL)
+
+
+@pytest.fixture(scope="session")
+def att_video(tmp_path_factory: pytest.TempPathFactory):
+    """att_video(subject, samples) -> an MJPG .avi of those AT&T photos (each held for a few frames)."""
+    import cv2
+
+    zf = zipfile.ZipFile(_require(ATT_ZIP))
+    root = tmp_path_factory.mktemp("att")
+
+    def make(subject: int, samples: Sequence[int], *, repeat: int = 3) -> Path:
+        path = root / f"s{subject}-{'-'.join(map(str, samples))}.avi"
+        if path.exists():
+            return path
+        frames = []
+        for n in samples:
+            buf = np.frombuffer(zf.read(f"att_faces/s{subject}/{n}.pgm"), dtype=np.uint8)
+            gray = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+            frames.extend([cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)] * repeat)
+        h, w = frames[0].shape[:2]
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (w, h))
+        for f in frames:
+            writer.write(f)
+        writer.release()
+        return path
+
+    def photo(subject: int, sample: int) -> Path:
+        path = root / f"s{subject}_{sample}.pgm"
+        path.write_bytes(zf.read(f"att_faces/s{subject}/{sample}.pgm"))
+        return path
+
+    make.photo = photo  # type: ignore[attr-defined]
+    yield make
+    zf.close()

@@ -1,0 +1,156 @@
+"""Whole teller flows on real data: enroll by tablet strokes, verify genuine and forgery, identify, audit; faces
+through a video-file camera. Decisions are checked on screen and in the database's audit log."""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from biometrix.core.types import Modality
+from biometrix.gui.context import AppContext
+from biometrix.gui.main_window import MainWindow
+from biometrix.gui.qt import Qt
+from biometrix.gui.settings import GuiSettings
+from tests.gui.conftest import WAIT_MS, draw_on_pad
+
+SIGNER = 3  # SVC2004 user 3: references S1-S5; S6 genuine, S21 skilled forgery (distances 0.51 / 0.95, thr 0.60)
+
+
+def _window(qtbot, settings: GuiSettings, tmp_path: Path) -> MainWindow:
+    ctx = AppContext(settings, settings_path=tmp_path / "gui.json")
+    w = MainWindow(ctx)
+    qtbot.addWidget(w)
+    w.resize(1366, 740)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def _audit(db: str) -> list[tuple[str, str | None, str | None, float | None]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT event, subject_id, decision, distance FROM audit_log ORDER BY event_id").fetchall()
+
+
+def _click(qtbot, button) -> None:
+    assert button.isEnabled(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def _idle(qtbot, page) -> None:
+    qtbot.waitUntil(lambda: not page.busy, timeout=WAIT_MS)
+
+
+def _select(qtbot, page, query: str) -> None:
+    page.finder.query.setText(query)
+    _click(qtbot, page.finder.find_button)
+    qtbot.waitUntil(lambda: page.finder.selected_id is not None, timeout=WAIT_MS)
+
+
+def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, stylus, svc_strokes) -> None:
+    settings = gui_settings.replace(refer_band=0.0)
+    w = _window(qtbot, settings, tmp_path)
+    try:
+        enroll = w.show_page("enroll")
+        enroll.subject_edit.setText("svc-3")
+        enroll.name_edit.setText("Signer Three")
+        for n in range(1, 6):
+            draw_on_pad(enroll.pad, svc_strokes(SIGNER, n), stylus)
+            _click(qtbot, enroll.add_button)
+        qtbot.waitUntil(lambda: enroll.checks is not None, timeout=WAIT_MS)
+        assert not any(c.flagged for c in enroll.checks)
+        _click(qtbot, enroll.save_button)
+        qtbot.waitUntil(lambda: enroll.messages.text().startswith("Enrolled"), timeout=WAIT_MS)
+        assert "5 signature" in enroll.messages.text() and enroll.references == []
+
+        # a second subject, through the same service, so that identification has a choice to make
+        ctx = w.ctx
+        done = []
+        ctx.run(None, lambda bx: bx.enroll("svc-1", signatures=[svc_strokes(1, n) for n in range(1, 6)]),
+                on_success=done.append)
+        qtbot.waitUntil(lambda: bool(done), timeout=WAIT_MS)
+
+        verify = w.show_page("verify")
+        _select(qtbot, verify, "three")  # by name, case-insensitive
+        assert verify.finder.selected_id == "svc-3"
+        labels = []
+        for sample in (6, 21):  # genuine, skilled forgery
+            draw_on_pad(verify.input.pad, svc_strokes(SIGNER, sample), stylus)
+            _click(qtbot, verify.verify_button)
+            qtbot.waitUntil(lambda: verify.result.shown_label != "" and not verify.busy, timeout=WAIT_MS)
+            labels.append(verify.result.shown_label)
+            assert verify.result.references.count() == 5  # the enrolled references, drawn from stroke JSON
+        assert labels == ["Accept", "Reject"]
+        assert verify.result.gauge.distance == pytest.approx(verify.last.decision.distance)
+
+        # the supervisor band: the forgery's distance within threshold x (1 +- 0.9) is referred
+        w.ctx.apply_settings(settings.replace(refer_band=0.9), save=False)
+        draw_on_pad(verify.input.pad, svc_strokes(SIGNER, 21), stylus)
+        _click(qtbot, verify.verify_button)
+        qtbot.waitUntil(lambda: verify.result.shown_label != "" and not verify.busy, timeout=WAIT_MS)
+        assert verify.result.shown_label == "Refer"
+
+        identify = w.show_page("identify")
+        draw_on_pad(identify.input.pad, svc_strokes(SIGNER, 7), stylus)
+        _click(qtbot, identify.identify_button)
+        qtbot.waitUntil(lambda: bool(identify.rows) and not identify.busy, timeout=WAIT_MS)
+        assert [r.candidate.subject_id for r in identify.rows] == ["svc-3", "svc-1"]
+        assert identify.rows[0].display_name == "Signer Three" and identify.rows[0].thumbnail is not None
+        assert identify.table.rowCount() == 2
+
+        rows = _audit(settings.db_path)
+        assert [(e, s, d) for e, s, d, _ in rows] == [
+            ("enroll", "svc-3", "enrolled"), ("enroll", "svc-1", "enrolled"), ("verify", "svc-3", "accept"),
+            ("verify", "svc-3", "reject"), ("verify", "svc-3", "reject"), ("identify", "svc-3", "match")]
+        assert rows[2][3] < rows[3][3]
+
+        audit = w.show_page("audit")
+        qtbot.waitUntil(lambda: len(audit.entries) == 6 and not audit.busy, timeout=WAIT_MS)
+        audit.event_combo.setCurrentText("verify")
+        qtbot.waitUntil(lambda: len(audit.entries) == 3 and not audit.busy, timeout=WAIT_MS)
+        out = tmp_path / "audit.csv"
+        audit.export_to(str(out))
+        with out.open(encoding="utf-8") as fh:
+            exported = list(csv.DictReader(fh))
+        assert [r["decision"] for r in exported] == ["reject", "reject", "accept"]  # newest first
+    finally:
+        w.close()
+        w.ctx.shutdown()
+
+
+def test_face_enroll_and_verify_through_a_video_camera(qtbot, tmp_path, gui_settings, att_video) -> None:
+    settings = gui_settings.replace(refer_band=0.0, camera=str(att_video(1, [1])))
+    w = _window(qtbot, settings, tmp_path)
+    try:
+        enroll = w.show_page("enroll")
+        cam = enroll.camera
+        qtbot.waitUntil(lambda: cam.hint is not None and cam.hint.ok, timeout=WAIT_MS)
+        assert cam.hint.bbox is not None
+        _click(qtbot, cam.capture_button)
+        assert enroll.face is not None
+        enroll.subject_edit.setText("att-1")
+        _click(qtbot, enroll.save_button)  # no signatures: the face alone is enrolled
+        qtbot.waitUntil(lambda: enroll.messages.text().startswith("Enrolled"), timeout=WAIT_MS)
+        assert "1 face" in enroll.messages.text()
+
+        verify = w.show_page("verify")
+        _select(qtbot, verify, "att-1")
+        labels = []
+        for subject, sample in ((1, 2), (3, 1)):  # the same person, another person
+            w.ctx.apply_settings(w.ctx.settings.replace(camera=str(att_video(subject, [sample]))), save=False)
+            verify.input.camera.stop()
+            verify.input.set_modality(Modality.FACE)
+            verify.input.start()
+            qtbot.waitUntil(lambda: verify.input.camera.frame is not None, timeout=WAIT_MS)
+            verify.result.clear()
+            _click(qtbot, verify.input.camera.capture_button)  # capturing verifies at once
+            qtbot.waitUntil(lambda: verify.result.shown_label != "" and not verify.busy, timeout=WAIT_MS)
+            labels.append(verify.result.shown_label)
+        assert labels == ["Accept", "Reject"]
+        faces = [r for r in _audit(settings.db_path) if r[0] == "verify"]
+        assert [r[2] for r in faces] == ["accept", "reject"]
+    finally:
+        w.close()
+        w.ctx.shutdown()

@@ -1,0 +1,100 @@
+"""Kiosk mode: idle reset, the supervisor PIN, signature verification by a customer, launch refusals."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from biometrix.core.errors import BiometrixError
+from biometrix.gui.app import LaunchOptions, make_context, make_window
+from biometrix.gui.context import AppContext
+from biometrix.gui.kiosk import KioskWindow, PinDialog
+from biometrix.gui.qt import Qt
+from biometrix.gui.settings import GuiSettings
+from tests.gui.conftest import WAIT_MS, draw_on_pad
+
+
+@pytest.fixture
+def kiosk(qtbot, gui_settings: GuiSettings):
+    settings = gui_settings.replace(kiosk_idle_s=0.4, kiosk_modality="signature").with_pin("2468")
+    ctx = AppContext(settings, settings_path=None)
+    k = KioskWindow(ctx)
+    qtbot.addWidget(k)
+    k.resize(1024, 768)
+    k.show()
+    qtbot.waitExposed(k)
+    yield k
+    k.unlock_and_close()
+    ctx.shutdown()
+
+
+def test_idle_resets_to_the_first_screen(kiosk, qtbot) -> None:
+    kiosk.id_edit.setText("12345")
+    qtbot.mouseClick(kiosk.next_button, Qt.MouseButton.LeftButton)
+    assert kiosk.screen_name == "capture"
+    qtbot.mouseClick(kiosk.pad, Qt.MouseButton.LeftButton)
+    assert not kiosk.pad.is_empty
+    qtbot.waitUntil(lambda: kiosk.screen_name == "start", timeout=10_000)
+    assert kiosk.id_edit.text() == "" and kiosk.pad.is_empty
+
+
+def test_activity_postpones_the_reset(kiosk, qtbot) -> None:
+    kiosk.ctx.settings = kiosk.ctx.settings.replace(kiosk_idle_s=1.5)
+    kiosk.id_edit.setText("1")
+    kiosk.to_capture()
+    for _ in range(4):  # 4 x 0.5 s of activity: longer than the timeout, yet no reset
+        qtbot.wait(500)
+        qtbot.mouseClick(kiosk.pad, Qt.MouseButton.LeftButton)
+        assert kiosk.screen_name == "capture"
+    qtbot.waitUntil(lambda: kiosk.screen_name == "start", timeout=10_000)
+
+
+def test_leaving_needs_the_pin(kiosk, qtbot) -> None:
+    kiosk.close()
+    assert kiosk.isVisible()  # refused without the PIN
+    qtbot.keyClick(kiosk, Qt.Key.Key_Escape)
+    assert kiosk.isVisible()
+    dialog = PinDialog(kiosk.ctx, kiosk)
+    qtbot.addWidget(dialog)
+    assert not dialog.try_unlock("1111") and dialog.status.text() == "Wrong PIN."
+    assert dialog.try_unlock("2468")
+    kiosk.unlock_and_close()
+    assert not kiosk.isVisible()
+
+
+def test_keypad_large_targets(kiosk) -> None:
+    from biometrix.gui.kiosk import TOUCH_HEIGHT
+
+    assert kiosk.next_button.minimumHeight() >= TOUCH_HEIGHT
+
+
+def test_kiosk_needs_a_pin(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("BIOMETRIX_KIOSK_PIN", raising=False)
+    ctx = make_context(LaunchOptions(kiosk=True, settings_path=str(tmp_path / "none.json")))
+    with pytest.raises(BiometrixError, match="PIN"):
+        make_window(ctx, kiosk=True)
+    monkeypatch.setenv("BIOMETRIX_KIOSK_PIN", "9876")
+    ctx = make_context(LaunchOptions(kiosk=True, settings_path=str(tmp_path / "none.json")))
+    assert ctx.settings.pin_matches("9876")
+    assert not (tmp_path / "none.json").exists()  # a PIN from the environment is never written
+
+
+def test_customer_signs_and_sees_the_result(kiosk, qtbot, stylus, svc_strokes) -> None:
+    kiosk.ctx.settings = kiosk.ctx.settings.replace(kiosk_idle_s=600.0, refer_band=0.0)
+    done = []
+    kiosk.ctx.run(None, lambda bx: bx.enroll("777", signatures=[svc_strokes(3, n) for n in range(1, 6)]),
+                  on_success=done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=WAIT_MS)
+    for key in "777":
+        qtbot.keyClicks(kiosk.id_edit, key)
+    kiosk.to_capture()
+    draw_on_pad(kiosk.pad, svc_strokes(3, 6), stylus)
+    qtbot.mouseClick(kiosk.verify_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: kiosk.screen_name == "result", timeout=WAIT_MS)
+    assert kiosk.last_label == "Accept" and "verified" in kiosk.result_label.text()
+    with sqlite3.connect(kiosk.ctx.settings.db_path) as conn:
+        assert conn.execute("SELECT decision FROM audit_log WHERE event='verify'").fetchall() == [("accept",)]
+    qtbot.mouseClick(kiosk.done_button, Qt.MouseButton.LeftButton)
+    assert kiosk.screen_name == "start" and kiosk.id_edit.text() == ""
