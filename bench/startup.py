@@ -2,7 +2,7 @@
 
 Times fresh processes that run the real ``biometrix gui`` entry (``cli.main(["gui", ...])``) with a timer
 that fires once the event loop runs after ``show()``; the child reports the wall time since its own
-XX
+process start to that moment, and
 which heavy modules were imported by then. A bare ``python -c "import PySide6.QtWidgets"`` and a bare
 QMainWindow shown the same way are timed in the same run as baselines. Target: <= 2 s.
 

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ PROG = "biometrix"
 EXIT_OK = 0
 EXIT_REJECT = 1
 EXIT_ERROR = 2
+EXIT_REFER = 3
 EXIT_INTERRUPTED = 130
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,22 @@ class CommandUnavailable(BiometrixError):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; returns the process exit code (0 ok, 1 verify rejected, 2 error, 130 interrupted)."""
+    """Run one command; returns the process exit code (0 ok, 1 verify rejected, 2 error, 3 verify referred to a
+    supervisor, 130 interrupted). With no command at all it opens the desktop app when a display is available."""
     parser = build_parser()
+    raw = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(raw)
+        if getattr(args, "handler", None) is None and not hasattr(args, "group_parser") and display_available():
+            args = parser.parse_args([*raw, "gui"])  # plain ``biometrix``: the app (issue 5)
     except SystemExit as exit_:  # argparse: --help (0) or a usage error (2, message already printed)
         return exit_.code if isinstance(exit_.code, int) else EXIT_ERROR
     handler: Handler | None = getattr(args, "handler", None)
+    if handler is None and not hasattr(args, "group_parser"):  # plain ``biometrix`` where no window can open
+        parser.print_usage(sys.stderr)
+        print(f"{PROG}: error: no display found (DISPLAY / WAYLAND_DISPLAY unset): '{PROG} gui' needs one; "
+              f"give a command, see '{PROG} --help'", file=sys.stderr)
+        return EXIT_ERROR
     if handler is None:  # a command group without its subcommand, e.g. ``biometrix db``
         parser_for = getattr(args, "group_parser", parser)
         parser_for.print_usage(sys.stderr)
@@ -65,6 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+
+
+def display_available(env: Mapping[str, str] | None = None, platform: str | None = None) -> bool:
+    """Whether a window can open: Windows and macOS always have a screen; elsewhere DISPLAY (X11),
+    WAYLAND_DISPLAY or an explicit QT_QPA_PLATFORM (offscreen, vnc, eglfs...) must be set."""
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    if platform == "win32" or platform == "darwin":
+        return True
+    return any(env.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
 def _fail(message: str) -> int:
@@ -119,6 +139,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _band(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction of the threshold in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction of the threshold in [0, 1), got {text}")
+    return value
+
+
 def _camera(text: str) -> int | str:
     """``--camera``: a device index (0, 1...) or the path of a video file standing in for a camera."""
     return int(text) if text.strip().isdigit() else text
@@ -159,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 
     parser = argparse.ArgumentParser(prog=PROG, description="Biometric signature and face enrollment and verification.",
-                                     parents=[verbose])
+                                     parents=[verbose],
+                                     epilog=f"Without a command, '{PROG}' opens the desktop app (as '{PROG} gui') when "
+                                            "a display is available.")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     p = commands.add_parser("enroll", parents=[verbose, db, model, out], help="enroll a subject's signatures and face",
@@ -176,10 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_enroll)
 
     p = commands.add_parser("verify", parents=[verbose, db, model, out], help="1:1 check a signature or a face",
-                            description="Compare a signature or a face with a subject's references. "
-                                        "Exit status: 0 accept, 1 reject, 2 error.")
+                            description="Compare a signature or a face with a subject's references; the "
+                                        "decision is audited. Exit status: 0 accept, 1 reject, 2 error, 3 refer "
+                                        "(with --refer-band: the distance is within the band around the threshold "
+                                        "and a supervisor decides; like a reject, nobody is accepted).")
     p.add_argument("--subject", required=True, metavar="ID", help="claimed subject id")
     _probe_arguments(p)
+    p.add_argument("--refer-band", type=_band, default=0.0, metavar="F",
+                   help="supervisor band as a fraction of the threshold: a distance within threshold x (1 ± F) is "
+                        "referred (exit 3, audited as 'refer'); default 0, no band")
     p.set_defaults(handler=_cmd_verify)
 
     p = commands.add_parser("identify", parents=[verbose, db, model, out], help="1:N search by signature or face",
@@ -320,16 +357,19 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     with _open(args, create=False) as bx:
         face = _face_probe(bx, args)
-        decision = bx.verify(args.subject, signature=args.signature, face=face)
+        decision = bx.verify(args.subject, signature=args.signature, face=face, refer_band=args.refer_band)
     threshold = decision.threshold
     if args.json:
         _print_json({"subject_id": decision.subject_id, "decision": decision.label.lower(),
-                     "accepted": decision.accepted, "distance": decision.distance, "threshold": threshold.value,
-                     "model_id": decision.model_id, "reference_distances": list(decision.reference_distances),
-                     "target_fmr": threshold.target_fmr})
+                     "accepted": decision.accepted, "refer": decision.refer, "distance": decision.distance,
+                     "threshold": threshold.value, "band": decision.band, "model_id": decision.model_id,
+                     "reference_distances": list(decision.reference_distances), "target_fmr": threshold.target_fmr})
     else:
+        band = f" band=±{decision.band:.4f}" if decision.band else ""
         print(f"{decision.label:<7} subject={decision.subject_id} distance={decision.distance:.4f} "
-              f"threshold={threshold.value:.4f} model={decision.model_id}")
+              f"threshold={threshold.value:.4f}{band} model={decision.model_id}")
+    if decision.refer:
+        return EXIT_REFER
     return EXIT_OK if decision.accepted else EXIT_REJECT
 
 

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from biometrix.capture.files import encode_png, load_gray, load_rgb
 from biometrix.capture.pen import Stroke, load_strokes, rasterize, strokes_to_json
+from biometrix.core.decision_band import refer_band as band_label
 from biometrix.core.errors import CameraUnavailable, InvalidInput
 from biometrix.core.matcher import Matcher
 from biometrix.core.types import Candidate, Decision, Modality, SubjectId, Template, Threshold
@@ -83,6 +85,8 @@ class Biometrix:
     Models load lazily on first use. ``create=False`` refuses to create a missing database (for the
     read-mostly commands, so that a typo in a path never leaves an empty database behind). A threshold
     given here (``threshold`` for signatures, ``face_threshold`` for faces) replaces the model card's default.
+    ``refer_band`` is the supervisor band of ``verify`` as a fraction of the threshold (0.1: a distance within
+    threshold x (1 ± 0.1) is referred to a supervisor; 0, the default, turns it off).
 
     >>> bx = Biometrix("bank.db")                                            # doctest: +SKIP
     >>> bx.enroll("alice", signatures=["ref1.png", "ref2.png", "ref3.png"], faces=["alice.jpg"])  # doctest: +SKIP
@@ -94,7 +98,8 @@ class Biometrix:
     def __init__(self, db_path: str | os.PathLike[str] | None = None, *, models_dir: str | Path | None = None,
                  prefer_gpu: bool = True, create: bool = True, signature_model: str | None = None,
                  face_model: str | None = None, face_detector: str = "mtcnn", threshold: Threshold | None = None,
-                 face_threshold: Threshold | None = None) -> None:
+                 face_threshold: Threshold | None = None, refer_band: float = 0.0) -> None:
+        self.refer_band = _check_band(refer_band)
         self.location: DbLocation = resolve_db_path(db_path)
         self.models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
         self.prefer_gpu = prefer_gpu
@@ -200,19 +205,31 @@ class Biometrix:
         return self.store.enroll_many(subject_id, parts, display_name=display_name, replace=replace)
 
     def verify(self, subject_id: str, *, signature: SignatureInput | None = None,
-               face: FaceInput | None = None) -> Decision:
-        """1:1: compare the probe (a signature or a face) with every reference of the subject; audited."""
+               face: FaceInput | None = None, refer_band: float | None = None) -> Decision:
+        """1:1: compare the probe (a signature or a face) with every reference of the subject; audited.
+
+        ``refer_band`` (a fraction of the threshold; None: the one given at construction) sets the
+        supervisor band: a distance within ``threshold x (1 ± refer_band)`` gives ``Decision.refer``
+        (label "Refer", not accepted) and the audit row's decision "refer". The band is recorded in the
+        row's details either way.
+        """
+        fraction = self.refer_band if refer_band is None else _check_band(refer_band)
         subject_id = _check_subject_id(subject_id)
         modality = Modality.SIGNATURE if face is None else Modality.FACE
         card = self.card(modality)
         template = self.store.template(subject_id, modality=modality, model_id=card.model_id)
         modality, probe, raw = self._probe(signature, face)
         decision = self._matcher(modality).verify(probe, template)
+        band = abs(decision.threshold.value) * fraction
+        if band > 0:
+            refer = band_label(decision.distance, decision.threshold, band) == "Refer"
+            decision = replace(decision, band=band, refer=refer, accepted=decision.accepted and not refer)
         self.store.record("verify", subject_id=subject_id, modality=modality.value,
                           model_id=decision.model_id, distance=decision.distance,
                           threshold=decision.threshold.value, decision=decision.label.lower(),
                           details={"reference_distances": list(decision.reference_distances),
-                                   "aggregate": card.aggregate, "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
+                                   "aggregate": card.aggregate, "refer_band": fraction, "band": band,
+                                   "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
         return decision
 
     def identify(self, *, signature: SignatureInput | None = None, face: FaceInput | None = None,
@@ -258,6 +275,17 @@ class Biometrix:
 
     def info(self) -> StoreInfo:
         return self.store.info()
+
+
+def _check_band(fraction: float) -> float:
+    """A supervisor band as a fraction of the threshold: a finite number in [0, 1)."""
+    try:
+        value = float(fraction)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"the refer band must be a number, got {fraction!r}") from None
+    if not 0.0 <= value < 1.0:  # also refuses NaN
+        raise InvalidInput(f"the refer band is a fraction of the threshold in [0, 1), got {fraction!r}")
+    return value
 
 
 def _check_subject_id(subject_id: str) -> SubjectId:

@@ -69,6 +69,11 @@ class Decision:
 
     ``distance`` is the aggregate distance the threshold was applied to; ``reference_distances``
     holds the probe's distance to each enrolled reference, in enrollment order.
+
+    ``band`` is the supervisor band in force (a distance, 0 = none: see ``core.decision_band``) and
+    ``refer`` says the distance fell inside it: the label is then "Refer" and ``accepted`` is False, so
+    a caller that only reads ``accepted`` treats a referral like a reject (nobody is let through
+    without the supervisor).
     """
 
     subject_id: SubjectId
@@ -77,6 +82,12 @@ class Decision:
     distance: float
     threshold: Threshold
     reference_distances: tuple[float, ...] = field(default_factory=tuple)
+    band: float = 0.0
+    refer: bool = False
+
+    def __post_init__(self) -> None:
+        if self.refer and self.accepted:
+            raise InvalidInput("a referred decision cannot be accepted")
 
     @property
     def model_id(self) -> str:
@@ -84,6 +95,9 @@ class Decision:
 
     @property
     def label(self) -> str:
+        """"Accept", "Reject", or "Refer" (to a supervisor) when the distance fell inside the band."""
+        if self.refer:
+            return "Refer"
         return "Accept" if self.accepted else "Reject"
 
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from biometrix.core.decision_band import BandLabel, refer_band
 from biometrix.core.types import Modality, Threshold
 from biometrix.gui.qt import QObject, QWidget, Signal
 from biometrix.gui.settings import GuiSettings, save_settings
@@ -28,7 +27,7 @@ def make_service(settings: GuiSettings) -> Biometrix:
     def build(thresholds: dict[str, Threshold | None]) -> Biometrix:
         return Biometrix(settings.db_path, models_dir=settings.models_dir, signature_model=settings.signature_model,
                          face_model=settings.face_model, threshold=thresholds.get("signature"),
-                         face_threshold=thresholds.get("face"))
+                         face_threshold=thresholds.get("face"), refer_band=settings.refer_band)
 
     bx = build({})
     chosen: dict[str, Threshold | None] = {}
@@ -70,13 +69,6 @@ class AppContext(QObject):
         """Run ``fn(service)`` off the UI thread; callbacks on the UI thread (see ``TaskRunner.run_op``)."""
         return self.tasks.run_op(parent, lambda: fn(self._ensure_service()), on_success=on_success,
                                  on_error=on_error)
-
-    def label(self, distance: float, threshold: Threshold) -> BandLabel:
-        """Accept / Refer / Reject for a distance under the configured supervisor band."""
-        return refer_band(distance, threshold, self.band(threshold))
-
-    def band(self, threshold: Threshold) -> float:
-        return abs(threshold.value) * self.settings.refer_band
 
     # --- settings ----------------------------------------------------------------------------------
 

@@ -257,10 +257,10 @@ class KioskWindow(QWidget):
             return
         self.capture_message.setText("Checking…")
         modality = self.modality
+        band = self.ctx.settings.refer_band
 
         def done(outcome: ops.VerifyOutcome) -> None:
-            label = self.ctx.label(outcome.decision.distance, outcome.decision.threshold)
-            self.show_result(label)
+            self.show_result(outcome.decision.label)  # the service's decision, as audited
 
         def failed(err: BaseException) -> None:
             if isinstance(err, NotEnrolled):
@@ -269,7 +269,8 @@ class KioskWindow(QWidget):
             else:
                 self.capture_message.setText(error_message(err))
 
-        self.ctx.run(self, lambda bx: ops.verify(bx, subject, modality, probe), on_success=done, on_error=failed)
+        self.ctx.run(self, lambda bx: ops.verify(bx, subject, modality, probe, refer_band=band), on_success=done,
+                     on_error=failed)
 
     def _frame(self) -> Any:
         if self.camera is None or self.camera.frame is None:

@@ -91,15 +91,17 @@ def sample_images(bx: Biometrix, subject_id: str, modality: Modality) -> tuple[n
     return tuple(sample_image(s.media_type, s.data) for s in bx.store.samples(subject_id, modality=modality))
 
 
-def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any) -> VerifyOutcome:
-    """1:1 verification (audited by the service), with the probe and references as images for display."""
+def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any, *,
+           refer_band: float | None = None) -> VerifyOutcome:
+    """1:1 verification with the supervisor band (a fraction of the threshold), decided and audited by the
+    service (Accept / Refer / Reject), with the probe and references as images for display."""
     from biometrix.service import load_face, load_signature
 
     if modality is Modality.SIGNATURE:
-        decision = bx.verify(subject_id, signature=probe)
+        decision = bx.verify(subject_id, signature=probe, refer_band=refer_band)
         image = load_signature(probe)[0]
     else:
-        decision = bx.verify(subject_id, face=probe)
+        decision = bx.verify(subject_id, face=probe, refer_band=refer_band)
         image = load_face(probe)[0]
     return VerifyOutcome(decision, image, sample_images(bx, subject_id, modality))
 

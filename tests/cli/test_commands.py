@@ -14,8 +14,8 @@ import pytest
 from biometrix.cli import main
 from tests.cli.conftest import GALLERY, Cedar, Run, Svc, assert_one_error_line, canonical_dump
 
-VERIFY_KEYS = {"subject_id", "decision", "accepted", "distance", "threshold", "model_id", "reference_distances",
-               "target_fmr"}
+VERIFY_KEYS = {"subject_id", "decision", "accepted", "refer", "distance", "threshold", "band", "model_id",
+               "reference_distances", "target_fmr"}
 
 
 def _default_threshold(card: dict[str, object]) -> dict[str, object]:
@@ -32,6 +32,7 @@ def _check_verify_json(run: Run, *, subject: str, card: dict[str, object]) -> di
     assert doc["threshold"] == pytest.approx(threshold["value"])
     assert doc["target_fmr"] == threshold["target_fmr"]
     assert doc["decision"] == ("accept" if doc["accepted"] else "reject")
+    assert doc["refer"] is False and doc["band"] == 0.0  # no --refer-band: no band
     assert doc["accepted"] == (doc["distance"] <= doc["threshold"])
     assert run.rc == (0 if doc["accepted"] else 1)
     refs = doc["reference_distances"]
@@ -176,13 +177,48 @@ def test_verbose_shows_database_and_providers(cli: Callable[..., Run], bank_db: 
 
 
 def test_usage_errors_exit_2(cli: Callable[..., Run], tmp_path: Path) -> None:
-    for argv in ([], ["db"], ["verify", "--db", tmp_path / "x.db"], ["identify", "--signature", "a.png",
+    for argv in (["db"], ["verify", "--db", tmp_path / "x.db"], ["identify", "--signature", "a.png",
                                                                       "--top-k", "0"], ["frobnicate"]):
         run = cli(*argv)
         assert run.rc == 2, argv
         assert "Traceback" not in run.err and "error:" in run.err
     assert cli("--help").rc == 0
     assert not (tmp_path / "x.db").exists()
+
+
+def test_no_command_without_a_display_is_a_usage_error(cli: Callable[..., Run],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    opened: list[object] = []
+    monkeypatch.setattr("biometrix.cli._cmd_gui", opened.append)
+    run = cli()
+    assert run.rc == 2 and run.out == "" and not opened
+    lines = run.err.strip().splitlines()
+    assert lines[0].startswith("usage: biometrix")
+    assert len(lines) == 2 and "no display found" in lines[1] and "biometrix gui" in lines[1]
+
+
+@pytest.mark.parametrize("env", [{"DISPLAY": ":0"}, {"WAYLAND_DISPLAY": "wayland-0"}, {"QT_QPA_PLATFORM": "offscreen"},
+                                 {"platform": "win32"}])
+def test_no_command_with_a_display_opens_the_app(env: dict[str, str], cli: Callable[..., Run],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("PySide6")
+    import biometrix.gui.app as app
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", env.pop("platform", "linux"))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    launched: list[app.LaunchOptions] = []
+    monkeypatch.setattr(app, "run_app", lambda options: launched.append(options) or 0)  # no window really opens
+    run = cli()
+    assert run.rc == 0 and run.err == ""
+    assert len(launched) == 1 and not launched[0].kiosk  # the teller app, as ``biometrix gui``
+    assert cli("-v").rc == 0 and len(launched) == 2
+    assert cli("db").rc == 2 and len(launched) == 2  # a command group without its subcommand stays an error
 
 
 def test_keyboard_interrupt_exits_130(cli: Callable[..., Run], bank_db: Path, cedar: Cedar,

@@ -7,7 +7,7 @@ import pytest
 
 from biometrix.core.decision_band import refer_band
 from biometrix.core.errors import InvalidInput
-from biometrix.core.types import Threshold
+from biometrix.core.types import Decision, Modality, SubjectId, Threshold
 
 
 def test_three_regions_and_closed_band() -> None:
@@ -38,3 +38,14 @@ def test_matches_brute_force() -> None:
 def test_bad_input(distance: float, band: float) -> None:
     with pytest.raises(InvalidInput):
         refer_band(distance, 0.6, band)
+
+
+def test_decision_refer_label_is_not_accepted() -> None:
+    t = Threshold(0.6, "m")
+    base = {"subject_id": SubjectId("a"), "modality": Modality.SIGNATURE, "distance": 0.58, "threshold": t}
+    assert Decision(accepted=True, **base).label == "Accept"  # no band: the old two-way answer, unchanged
+    assert Decision(accepted=False, **base).label == "Reject"
+    refer = Decision(accepted=False, band=0.06, refer=True, **base)
+    assert refer.label == "Refer" and not refer.accepted
+    with pytest.raises(InvalidInput, match="referred"):
+        Decision(accepted=True, refer=True, **base)

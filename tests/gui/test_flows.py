@@ -4,6 +4,7 @@ through a video-file camera. Decisions are checked on screen and in the database
 from __future__ import annotations
 
 import csv
+import json
 import sqlite3
 from pathlib import Path
 
@@ -91,6 +92,15 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
         _click(qtbot, verify.verify_button)
         qtbot.waitUntil(lambda: verify.result.shown_label != "" and not verify.busy, timeout=WAIT_MS)
         assert verify.result.shown_label == "Refer"
+        decision = verify.last.decision  # the service decided it: the page shows what the audit says
+        assert decision.label == "Refer" and decision.refer and not decision.accepted
+        assert decision.band == pytest.approx(0.9 * decision.threshold.value)
+        assert verify.result.gauge.band == pytest.approx(decision.band)
+        with sqlite3.connect(settings.db_path) as conn:
+            row = conn.execute("SELECT decision, details FROM audit_log WHERE event = 'verify' "
+                               "ORDER BY event_id DESC LIMIT 1").fetchone()
+        assert row[0] == "refer"
+        assert json.loads(row[1])["refer_band"] == pytest.approx(0.9)
 
         identify = w.show_page("identify")
         draw_on_pad(identify.input.pad, svc_strokes(SIGNER, 7), stylus)
@@ -103,7 +113,7 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
         rows = _audit(settings.db_path)
         assert [(e, s, d) for e, s, d, _ in rows] == [
             ("enroll", "svc-3", "enrolled"), ("enroll", "svc-1", "enrolled"), ("verify", "svc-3", "accept"),
-            ("verify", "svc-3", "reject"), ("verify", "svc-3", "reject"), ("identify", "svc-3", "match")]
+            ("verify", "svc-3", "reject"), ("verify", "svc-3", "refer"), ("identify", "svc-3", "match")]
         assert rows[2][3] < rows[3][3]
 
         audit = w.show_page("audit")
@@ -114,7 +124,7 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
         audit.export_to(str(out))
         with out.open(encoding="utf-8") as fh:
             exported = list(csv.DictReader(fh))
-        assert [r["decision"] for r in exported] == ["reject", "reject", "accept"]  # newest first
+        assert [r["decision"] for r in exported] == ["refer", "reject", "accept"]  # newest first
     finally:
         w.close()
         w.ctx.shutdown()

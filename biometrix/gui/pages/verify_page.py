@@ -257,18 +257,18 @@ class VerifyPage(Page):
             self.messages.show_message(error_message(err), "warn")
             return
         modality = self.input.modality
+        band = self.ctx.settings.refer_band
 
         def done(outcome: ops.VerifyOutcome) -> None:
-            self.last = outcome
-            threshold = outcome.decision.threshold
-            label = self.ctx.label(outcome.decision.distance, threshold)
-            self.result.show_outcome(outcome, label, self.ctx.band(threshold))
+            self.last = outcome  # the label and band shown are the service's, as audited
+            self.result.show_outcome(outcome, outcome.decision.label, outcome.decision.band)
             self.messages.clear_message()
             if modality is Modality.SIGNATURE:
                 self.input.pad.clear()
 
         self.result.clear()
-        self.call(lambda bx: ops.verify(bx, subject, modality, probe), done, working=f"Verifying {subject}…")
+        self.call(lambda bx: ops.verify(bx, subject, modality, probe, refer_band=band), done,
+                  working=f"Verifying {subject}…")
 
     def set_busy(self, busy: bool) -> None:
         super().set_busy(busy)

@@ -29,6 +29,10 @@ class DistanceGauge(QWidget):
     def distance(self) -> float | None:
         return self._distance
 
+    @property
+    def band(self) -> float:
+        return self._band
+
     def set_values(self, distance: float | None, threshold: float, band: float = 0.0) -> None:
         self._distance, self._threshold, self._band = distance, float(threshold), max(float(band), 0.0)
         self.update()

@@ -1,0 +1,294 @@
+"""Render a screenshot of every page (and the kiosk) into docs/screenshots/*.png, with real decisions on screen.
+
+Run under a virtual X server so the real xcb platform (fonts, styles) draws the windows:
+
+    apt-get install -y --no-install-recommends xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0
+    QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1366x768x24" python docs/screenshots/render.py
+
+Nothing from ../shared/data is shown (the data sets may not be copied into the repository, nor shipped):
+every signature is SYNTHETIC, drawn here from smooth parametric curves with pressure and time, replayed
+on the pads as tablet events and enrolled / verified through the real app and service, so the decisions
+on screen are the shipped model's. No face is shown: the camera is in its "no camera" state. A temporary
+database and settings file are used; nothing outside this folder is written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent
+REPO = OUT.parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen")
+
+import numpy as np  # noqa: E402
+
+from biometrix.capture.pen import PenPoint, Stroke  # noqa: E402
+from biometrix.core.types import Modality  # noqa: E402
+from biometrix.gui.context import AppContext  # noqa: E402
+from biometrix.gui.qt import (  # noqa: E402
+    QApplication,
+    QEvent,
+    QInputDevice,
+    QPointF,
+    QPointingDevice,
+    Qt,
+    QTabletEvent,
+)
+from biometrix.gui.settings import GuiSettings  # noqa: E402
+
+# --- synthetic signatures -------------------------------------------------------------------------
+#: Letter shapes of a made-up name, as (height, width, loop radius): tall loops are ascenders (l, h, k),
+#: short humps are x-height letters (e, n, a). Units are arbitrary pen units, y grows downwards.
+GENUINE_WORD = ((1.0, 0.55, 0.22), (0.45, 0.5, 0.12), (0.45, 0.45, 0.05), (1.1, 0.5, 0.24),
+                (0.45, 0.5, 0.14), (0.45, 0.55, 0.05), (0.8, 0.45, 0.2))
+FORGERY_WORD = ((0.5, 0.5, 0.15), (1.3, 0.4, 0.25), (0.5, 0.55, 0.15), (0.55, 0.6, 0.02), (1.0, 0.45, 0.2),
+                (0.5, 0.5, 0.15), (0.5, 0.6, 0.02))
+
+
+def _smooth_steps(values: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Piecewise-constant ``values`` (one per letter) blended with a cosine ramp across letter boundaries."""
+    i = np.clip(np.floor(u).astype(int), 0, len(values) - 1)
+    j = np.clip(i + 1, 0, len(values) - 1)
+    f = u - np.floor(u)
+    w = np.where(f > 0.8, (1 - np.cos(np.pi * (f - 0.8) / 0.2)) / 2, 0.0)
+    return values[i] * (1 - w) + values[j] * w
+
+
+def _word(letters: np.ndarray, n_per_letter: int, start: float, phase: float = 0.0) -> np.ndarray:
+    """A prolate-cycloid cursive trace through ``letters`` (height, width, loop) -> (N, 2) points."""
+    u = np.linspace(0.0, len(letters) - 1e-6, len(letters) * n_per_letter)
+    h = _smooth_steps(letters[:, 0], u)
+    w = _smooth_steps(letters[:, 1], u)
+    r = _smooth_steps(letters[:, 2], u)
+    x = start + np.concatenate([[0.0], np.cumsum(w[1:] * np.diff(u))]) - r * np.sin(2 * np.pi * u + phase)
+    y = -h * (1 - np.cos(2 * np.pi * u)) / 2
+    return np.stack([x, y], axis=1)
+
+
+def _stroke(xy: np.ndarray, t0: float, rng: np.random.Generator, *, dt: float = 10.0,
+            base_pressure: float = 0.6) -> tuple[Stroke, float]:
+    """Points sampled every ``dt`` ms; pressure rises with slowness and tapers at pen-down and pen-up."""
+    n = len(xy)
+    speed = np.linalg.norm(np.gradient(xy, axis=0), axis=1)
+    slow = 1.0 - speed / (speed.max() + 1e-9)
+    ramp = np.minimum(1.0, np.minimum(np.arange(n) + 1, n - np.arange(n)) / 6.0)
+    p = np.clip((base_pressure + 0.3 * slow + rng.normal(0, 0.02, n)) * (0.35 + 0.65 * ramp), 0.05, 1.0)
+    t = t0 + dt * np.arange(n) * (1 + rng.normal(0, 0.02))
+    points = tuple(PenPoint(float(a), float(b), float(c), float(d)) for (a, b), c, d in zip(xy, p, t, strict=True))
+    return Stroke(points), float(t[-1])
+
+
+def random_word(signer: int) -> tuple[tuple[float, float, float], ...]:
+    """The letter shapes of another made-up signer's name (5 to 8 letters), fixed by ``signer``."""
+    rng = np.random.default_rng(1000 + signer)
+    n = int(rng.integers(5, 9))
+    tall = rng.random(n) < 0.35
+    return tuple((float(rng.uniform(0.9, 1.3) if t else rng.uniform(0.35, 0.55)), float(rng.uniform(0.4, 0.65)),
+                  float(rng.uniform(0.12, 0.26) if t else rng.choice([0.02, 0.12, 0.16]))) for t in tall)
+
+
+def synthetic_signature(seed: int, *, forgery: bool = False, jitter: float = 1.0,
+                        word: tuple[tuple[float, float, float], ...] | None = None) -> list[Stroke]:
+    """A made-up cursive signature: a looped capital, a word, an i-dot and an underline flourish.
+
+    Every ``seed`` perturbs size, slant, letter shapes, speed and pressure a little (``jitter`` scales it),
+    so several seeds look like several signatures of one person. ``forgery=True`` draws a different,
+    upright and angular name instead.
+    """
+    rng = np.random.default_rng(seed)
+    j = jitter
+    letters = np.array(word or (FORGERY_WORD if forgery else GENUINE_WORD), dtype=np.float64)
+    letters *= 1 + rng.normal(0, 0.04 * j, letters.shape)
+    slant = (0.05 if forgery else 0.35) + rng.normal(0, 0.03 * j)
+    scale = 100 * (1 + rng.normal(0, 0.03 * j))
+    strokes: list[Stroke] = []
+    t = 0.0
+    if not forgery:  # a capital: one big loop-the-loop with a tail into the word
+        s = np.linspace(0, 1, 70)
+        cap = np.stack([0.55 * np.sin(2 * np.pi * s * 1.1) * (1 - 0.3 * s) + 0.6 * s,
+                        -1.4 * (1 - np.cos(np.pi * s * 1.05)) / 2 + 0.25 * np.sin(4 * np.pi * s)], axis=1)
+        cap += rng.normal(0, 0.01 * j, cap.shape).cumsum(axis=0) * 0.2
+        word = _word(letters, 24, start=1.1, phase=rng.normal(0, 0.05 * j))
+        parts = [cap, word]
+    else:
+        word = _word(letters, 24, start=0.0)
+        cross = np.stack([np.linspace(1.3, 2.6, 20), np.full(20, -0.75)], axis=1)  # a crossed t
+        parts = [word, cross]
+    end_x = parts[-1][:, 0].max() if not forgery else word[:, 0].max()
+    if not forgery:
+        dot = np.array([[end_x - 1.2, -0.85], [end_x - 1.18, -0.86], [end_x - 1.16, -0.85]])
+        s = np.linspace(0, 1, 50)
+        flourish = np.stack([end_x + 0.2 - (end_x + 0.4) * s, 0.35 + 0.12 * np.sin(np.pi * s) - 0.1 * s], axis=1)
+        parts += [dot, flourish]
+    for k, xy in enumerate(parts):
+        xy = xy.copy()
+        xy[:, 0] -= slant * xy[:, 1]  # y is negative upwards: lean to the right
+        stroke, t = _stroke(xy * scale, t, rng, base_pressure=0.55 + 0.1 * (k == 1))
+        strokes.append(stroke)
+        t += 120 + abs(rng.normal(0, 20))  # pen in the air
+    return strokes
+
+
+#: The subject the screenshots follow; other made-up signers fill the gallery for identification.
+SUBJECT, NAME = "c-1042", "Sam Morrow"
+OTHERS = ((1, "c-2001", "Lee Park"), (2, "c-2002", "Ana Ruiz"), (3, "c-2003", "Ola Berg"))
+#: Probes: a genuine variant; a sloppier one whose distance falls inside the 10 % supervisor band (measured
+#: with signature-v2: about 0.63 against the threshold 0.60); a different name as the forgery.
+GENUINE_SEED, REFER_SEED, REFER_JITTER, FORGERY_SEED = 6, 20, 5.0, 99
+
+
+# --- driving the app ------------------------------------------------------------------------------
+
+
+def wait_until(app: QApplication, cond: Callable[[], bool], what: str, timeout: float = 180.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise SystemExit(f"timed out waiting for {what}; messages: {[p.messages.text() for p in _pages]}")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+_pages: list = []
+
+
+def settle(app: QApplication, seconds: float = 0.6) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def replay(pad, strokes: list[Stroke], device) -> None:
+    """Pen strokes as TabletPress/Move/Release events with pressure and time, fitted to the pad."""
+    pts = np.array([(p.x, p.y) for s in strokes for p in s.points])
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    scale = min((pad.width() - 40) / max(hi[0] - lo[0], 1), (pad.height() - 40) / max(hi[1] - lo[1], 1))
+    for s in strokes:
+        n = len(s.points)
+        for k, p in enumerate(s.points):
+            kind = QEvent.Type.TabletPress if k == 0 else QEvent.Type.TabletRelease if k == n - 1 and n > 1 \
+                else QEvent.Type.TabletMove
+            pos = QPointF(20 + (p.x - lo[0]) * scale, 20 + (p.y - lo[1]) * scale)
+            ev = QTabletEvent(kind, device, pos, pad.mapToGlobal(pos), p.pressure, 0, 0, 0, 0, 0,
+                              Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton,
+                              Qt.MouseButton.NoButton if kind == QEvent.Type.TabletRelease
+                              else Qt.MouseButton.LeftButton)
+            ev.setTimestamp(int(p.t))
+            QApplication.sendEvent(pad, ev)
+        if n == 1:
+            QApplication.sendEvent(pad, QTabletEvent(QEvent.Type.TabletRelease, device, pos, pos, 0, 0, 0, 0, 0, 0,
+                                                     Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton,
+                                                     Qt.MouseButton.NoButton))
+
+
+def main() -> None:
+    from biometrix.gui.kiosk import KioskWindow
+    from biometrix.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    tmp = Path(tempfile.mkdtemp(prefix="bx-shots-"))
+    settings = GuiSettings(db_path=str(tmp / "shots.db"), camera=str(tmp / "no-camera.avi"),
+                           face_model="face-dlib-resnet-v1", signature_model="signature-v2", refer_band=0.10,
+                           kiosk_modality="signature").with_pin("2468")
+    ctx = AppContext(settings, settings_path=tmp / "gui.json")
+    device = QPointingDevice("stylus", 77, QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen,
+                             QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 1)
+    w = MainWindow(ctx)
+    w.resize(1366, 740)
+    w.show()
+    settle(app, 1.0)
+    for png in OUT.glob("*.png"):
+        png.unlink()
+
+    def shot(name: str, widget=None) -> None:
+        settle(app)
+        (widget or w).grab().save(str(OUT / f"{name}.png"))
+        print("wrote", OUT / f"{name}.png")
+
+    def verify_with(page, strokes: list[Stroke]) -> str:
+        replay(page.input.pad, strokes, device)
+        page.verify()
+        wait_until(app, lambda: page.result.shown_label != "" and not page.busy, "a decision")
+        d = page.last.decision
+        print(f"  verify: {d.label} distance {d.distance:.3f} threshold {d.threshold.value:.3f} band {d.band:.3f}")
+        return page.result.shown_label
+
+    done: list = []
+    ctx.run(None, lambda bx: [bx.enroll(sid, signatures=[synthetic_signature(s, word=random_word(k))
+                                                         for s in range(1, 6)], display_name=name)
+                              for k, sid, name in OTHERS], on_success=done.append)
+    wait_until(app, lambda: bool(done), "the other signers' enrollment")
+
+    enroll = w.show_page("enroll")  # the camera has no device: its "no camera" state offers a photo file
+    _pages.append(enroll)
+    enroll.subject_edit.setText(SUBJECT)
+    enroll.name_edit.setText(NAME)
+    for seed in range(1, 6):
+        replay(enroll.pad, synthetic_signature(seed), device)
+        enroll.add_reference()
+    wait_until(app, lambda: enroll.checks is not None, "the consistency check")
+    replay(enroll.pad, synthetic_signature(GENUINE_SEED + 1), device)
+    shot("enroll")
+    enroll.pad.clear()
+    enroll.save()
+    wait_until(app, lambda: enroll.messages.text().startswith("Enrolled"), "the enrollment")
+    shot("enroll-saved")
+
+    verify = w.show_page("verify")
+    _pages.append(verify)
+    verify.finder.query.setText("morrow")
+    verify.finder.search()
+    wait_until(app, lambda: verify.finder.selected_id is not None, "the subject search")
+    assert verify_with(verify, synthetic_signature(FORGERY_SEED, forgery=True)) == "Reject"
+    shot("verify-forgery")
+    assert verify_with(verify, synthetic_signature(REFER_SEED, jitter=REFER_JITTER)) == "Refer"
+    shot("verify-refer")
+    assert verify_with(verify, synthetic_signature(GENUINE_SEED)) == "Accept"
+    shot("verify")
+    verify.input.set_modality(Modality.FACE)
+    wait_until(app, lambda: "photo file" in verify.input.camera.no_camera_label.text(), "the no-camera state")
+    shot("verify-no-camera")
+    verify.input.set_modality(Modality.SIGNATURE)
+
+    identify = w.show_page("identify")
+    _pages.append(identify)
+    replay(identify.input.pad, synthetic_signature(GENUINE_SEED + 2), device)
+    identify.identify()
+    wait_until(app, lambda: bool(identify.rows) and not identify.busy, "the identification")
+    shot("identify")
+
+    audit = w.show_page("audit")
+    wait_until(app, lambda: not audit.busy, "the audit log")
+    shot("audit")
+    settings_page = w.show_page("settings")
+    wait_until(app, lambda: settings_page.info is not None, "the settings")
+    shot("settings")
+    w.close()
+
+    kiosk = KioskWindow(ctx)
+    kiosk.resize(1366, 768)
+    kiosk.show()
+    settle(app, 1.0)
+    shot("kiosk", kiosk)
+    kiosk.id_edit.setText(SUBJECT)
+    kiosk.to_capture()
+    settle(app)
+    replay(kiosk.pad, synthetic_signature(GENUINE_SEED + 3), device)
+    shot("kiosk-signature", kiosk)
+    kiosk.verify()
+    wait_until(app, lambda: kiosk.screen_name == "result", "the kiosk decision")
+    print("  kiosk:", kiosk.last_label)
+    shot("kiosk-result", kiosk)
+    kiosk.unlock_and_close()
+    ctx.shutdown()
+
+
+if __name__ == "__main__":
+    main()

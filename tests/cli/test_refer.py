@@ -1,0 +1,93 @@
+"""The supervisor band is part of the recorded decision: the service decides Refer and audits it, and
+``biometrix verify --refer-band F`` exits 3. Real model, held-out CEDAR signatures from ../shared/data."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from biometrix.core.errors import InvalidInput
+from biometrix.service import Biometrix
+from tests.cli.conftest import Cedar, Run
+
+#: CEDAR signer 46 against its references 1-5 (signature-v2, threshold 0.598): genuine 9 is accepted at
+#: distance 0.46, skilled forgery 2 is rejected at 4.8, far beyond any band.
+GENUINE, FORGERY = 9, 2
+
+
+def _last_verify(db: Path) -> tuple[str, float, float, dict[str, object]]:
+    with sqlite3.connect(db) as conn:
+        decision, distance, threshold, details = conn.execute(
+            "SELECT decision, distance, threshold, details FROM audit_log WHERE event = 'verify' "
+            "ORDER BY event_id DESC LIMIT 1").fetchone()
+    conn.close()
+    return decision, distance, threshold, json.loads(details)
+
+
+def test_service_refers_within_the_band_and_audits_it(bank_db: Path, cedar: Cedar) -> None:
+    with Biometrix(bank_db, create=False) as bx:
+        plain = bx.verify("s46", signature=cedar.genuine(46, GENUINE))
+        thr = plain.threshold.value
+        assert plain.accepted and plain.label == "Accept" and not plain.refer and plain.band == 0.0
+        assert _last_verify(bank_db)[0] == "accept"
+        margin = (thr - plain.distance) / thr  # how far below the threshold, as a fraction of it
+        assert 0.0 < margin < 0.9, margin
+
+        inside = margin + 0.05  # the band reaches the distance: referred
+        refer = bx.verify("s46", signature=cedar.genuine(46, GENUINE), refer_band=inside)
+        assert refer.distance == pytest.approx(plain.distance)
+        assert refer.refer and not refer.accepted and refer.label == "Refer"
+        assert refer.band == pytest.approx(inside * thr)
+        decision, distance, threshold, details = _last_verify(bank_db)
+        assert decision == "refer" and distance == pytest.approx(plain.distance) and threshold == pytest.approx(thr)
+        assert details["refer_band"] == pytest.approx(inside) and details["band"] == pytest.approx(inside * thr)
+
+        outside = margin / 2  # a narrower band leaves the distance outside: a plain accept, band still recorded
+        accept = bx.verify("s46", signature=cedar.genuine(46, GENUINE), refer_band=outside)
+        assert accept.accepted and not accept.refer and accept.label == "Accept"
+        decision, _, _, details = _last_verify(bank_db)
+        assert decision == "accept" and details["refer_band"] == pytest.approx(outside)
+
+        forgery = bx.verify("s46", signature=cedar.forgery(46, FORGERY), refer_band=0.5)
+        assert forgery.distance > thr * 1.5  # beyond the band: rejected, not referred
+        assert forgery.label == "Reject" and not forgery.accepted and not forgery.refer
+        decision, _, _, details = _last_verify(bank_db)
+        assert decision == "reject" and details["band"] == pytest.approx(0.5 * thr)
+
+        for bad in (-0.1, 1.0, float("nan")):
+            with pytest.raises(InvalidInput, match="refer band"):
+                bx.verify("s46", signature=cedar.genuine(46, GENUINE), refer_band=bad)
+
+
+def test_band_given_to_the_service_is_the_default(bank_db: Path, cedar: Cedar) -> None:
+    with Biometrix(bank_db, create=False) as bx:
+        plain = bx.verify("s46", signature=cedar.genuine(46, GENUINE))
+    margin = (plain.threshold.value - plain.distance) / plain.threshold.value
+    with Biometrix(bank_db, create=False, refer_band=margin + 0.05) as bx:
+        assert bx.verify("s46", signature=cedar.genuine(46, GENUINE)).label == "Refer"
+        assert bx.verify("s46", signature=cedar.genuine(46, GENUINE), refer_band=0.0).label == "Accept"
+    assert _last_verify(bank_db)[0] == "accept"
+    with pytest.raises(InvalidInput):
+        Biometrix(bank_db, create=False, refer_band=1.5)
+
+
+def test_cli_refer_band_exits_3(cli: Callable[..., Run], bank_db: Path, cedar: Cedar) -> None:
+    probe = cedar.genuine(46, GENUINE)
+    plain = cli("verify", "--db", bank_db, "--subject", "s46", "--json", "--signature", probe).json()
+    assert isinstance(plain, dict)
+    margin = (plain["threshold"] - plain["distance"]) / plain["threshold"]
+    run = cli("verify", "--db", bank_db, "--subject", "s46", "--json", "--signature", probe,
+              "--refer-band", f"{margin + 0.05:.4f}")
+    doc = run.json()
+    assert run.rc == 3 and isinstance(doc, dict)
+    assert doc["decision"] == "refer" and doc["refer"] is True and doc["accepted"] is False
+    assert doc["band"] == pytest.approx((margin + 0.05) * doc["threshold"], rel=1e-3)
+    assert _last_verify(bank_db)[0] == "refer"
+    text = cli("verify", "--db", bank_db, "--subject", "s46", "--signature", probe, "--refer-band", f"{margin / 2:.4f}")
+    assert text.rc == 0 and text.out.startswith("Accept ") and " band=±" in text.out
+    bad = cli("verify", "--db", bank_db, "--subject", "s46", "--signature", probe, "--refer-band", "1.5")
+    assert bad.rc == 2 and "fraction of the threshold" in bad.err
