@@ -234,6 +234,37 @@ def build_parser() -> argparse.ArgumentParser:
     q = db_commands.add_parser("migrate", parents=[verbose, db, out],
                                help="create the database if missing and bring its schema up to date")
     q.set_defaults(handler=_cmd_db_migrate)
+    q = db_commands.add_parser("backup", parents=[verbose, db, out],
+                               help="online backup to a new file (checked; never overwrites)",
+                               description="Copy the database with SQLite's online backup (safe while biometrix "
+                                           "runs) to a new file, then check the copy: integrity, schema, audit chain.")
+    q.add_argument("--to", required=True, metavar="FILE", help="backup file to create (must not exist)")
+    q.set_defaults(handler=_cmd_db_backup)
+    q = db_commands.add_parser("restore", parents=[verbose, db, out],
+                               help="replace the database with a checked backup (stop biometrix first)",
+                               description="Check the backup (integrity, schema version), copy it beside the "
+                                           "database and swap it in atomically. The old database is kept as "
+                                           "DB.bak-<UTC timestamp>. No other biometrix may be running.")
+    q.add_argument("--from", required=True, dest="source", metavar="FILE", help="backup file to restore")
+    q.set_defaults(handler=_cmd_db_restore)
+
+    p = commands.add_parser("audit", parents=[verbose], help="the audit log",
+                            description="Check the hash-chained audit log.")
+    p.set_defaults(group_parser=p)
+    audit_commands = p.add_subparsers(title="audit commands", metavar="COMMAND")
+    q = audit_commands.add_parser("verify", parents=[verbose, db, out],
+                                  help="re-compute the audit hash chain; exit 1 when rows were tampered with",
+                                  description="Find edited, deleted and reordered audit rows. Exit status: 0 intact, "
+                                              "1 problems found, 2 error. Keep the printed head hash elsewhere: a "
+                                              "chain rewritten from some row on is found only against it.")
+    q.set_defaults(handler=_cmd_audit_verify)
+
+    p = commands.add_parser("erase", parents=[verbose, db, out], help="right to erasure: remove a subject's data",
+                            description="Remove the subject's raw samples, templates and record. The audit log gets "
+                                        "an 'erase' row naming a pseudonym; earlier audit rows are kept as written "
+                                        "(append-only, hash-chained). Backups still hold the subject.")
+    p.add_argument("--subject", required=True, metavar="ID", help="subject id to erase")
+    p.set_defaults(handler=_cmd_erase)
 
     gui_help = {"gui": ("open the desktop app (enroll, verify, identify, audit, settings)",
                         "The teller application. Needs PySide6 (pip install PySide6-Essentials)."),
@@ -432,6 +463,60 @@ def _cmd_db_migrate(args: argparse.Namespace) -> int:
         _print_json(summary)
     else:
         print(f"Database {summary['path']} is at schema version {summary['schema_version']}")
+    return EXIT_OK
+
+
+def _cmd_db_backup(args: argparse.Namespace) -> int:
+    with _open(args, create=False) as bx:
+        check = bx.backup(args.to)
+        source = bx.location.path
+    if args.json:
+        _print_json({"db": str(source), "backup": args.to, "audit_rows": check.n_rows, "audit_head": check.head,
+                     "audit_ok": check.ok})
+    else:
+        print(f"Backed up {source} to {args.to}: integrity ok, {check.n_rows} audit rows, "
+              f"audit chain {'intact' if check.ok else 'BROKEN'} (head {check.head})")
+    return EXIT_OK
+
+
+def _cmd_db_restore(args: argparse.Namespace) -> int:
+    from biometrix.service import restore_db
+
+    report = restore_db(args.db, args.source)
+    kept = None if report.kept is None else str(report.kept)
+    if args.json:
+        _print_json({"db": str(report.path), "from": args.source, "kept": kept,
+                     "schema_version": report.schema_version, "audit_ok": report.audit.ok})
+    else:
+        print(f"Restored {report.path} from {args.source} (schema version {report.schema_version})")
+        if kept:
+            print(f"The previous database is kept as {kept}")
+    return EXIT_OK
+
+
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    with _open(args, create=False) as bx:
+        check = bx.verify_audit()
+    if args.json:
+        _print_json({"ok": check.ok, "rows": check.n_rows, "head": check.head,
+                     "problems": [{"event_id": p.event_id, "kind": p.kind, "message": p.message}
+                                  for p in check.problems]})
+    elif check.ok:
+        print(f"Audit log intact: {check.n_rows} rows, head {check.head}")
+    else:
+        for p in check.problems:
+            print(f"{p.kind:<10} row {p.event_id}: {p.message}")
+        print(f"Audit log TAMPERED: {len(check.problems)} problem(s) in {check.n_rows} rows")
+    return EXIT_OK if check.ok else EXIT_REJECT
+
+
+def _cmd_erase(args: argparse.Namespace) -> int:
+    with _open(args, create=False) as bx:
+        pseudonym = bx.erase(args.subject)
+    if args.json:
+        _print_json({"subject_id": args.subject, "erased": True, "audit_pseudonym": pseudonym})
+    else:
+        print(f"Erased {args.subject}: samples, templates and record removed; audited as {pseudonym}")
     return EXIT_OK
 
 

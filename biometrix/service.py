@@ -23,7 +23,15 @@ from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import PREFERRED_MODELS, ModelCard, load_card_for
 from biometrix.runtime.paths import models_dir as default_models_dir
 from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline
-from biometrix.store import EnrollmentStore, SampleIn, StoreInfo, open_store
+from biometrix.store import (
+    AuditCheck,
+    EnrollmentStore,
+    RestoreReport,
+    SampleIn,
+    StoreInfo,
+    open_store,
+    restore_database,
+)
 from biometrix.store.base import EnrollmentPart
 from biometrix.store.location import DbLocation, resolve_db_path
 
@@ -275,6 +283,24 @@ class Biometrix:
 
     def info(self) -> StoreInfo:
         return self.store.info()
+
+    def erase(self, subject_id: str) -> str:
+        """Right to erasure: remove the subject's samples, templates and record; returns the audit pseudonym."""
+        return self.store.erase_subject(_check_subject_id(subject_id))
+
+    def verify_audit(self) -> AuditCheck:
+        """Re-compute the audit log's hash chain."""
+        return self.store.verify_audit()
+
+    def backup(self, destination: str | os.PathLike[str]) -> AuditCheck:
+        """A checked online backup of the database to the new file ``destination``."""
+        return self.store.backup(Path(destination))
+
+
+def restore_db(db_path: str | os.PathLike[str] | None, source: str | os.PathLike[str]) -> RestoreReport:
+    """Replace the database (located as Biometrix does) with the checked backup ``source``; stop other users first."""
+    location = resolve_db_path(db_path)
+    return restore_database(location.path, Path(source))
 
 
 def _check_band(fraction: float) -> float:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from biometrix.store import backup as _backup
 from biometrix.store.base import (
     AUDIT_EVENTS,
+    AuditCheck,
     AuditEntry,
+    AuditProblem,
     EnrollmentStore,
     SampleIn,
     StoredSample,
@@ -19,7 +23,10 @@ from biometrix.store.sqlite import SqliteStore
 __all__ = [
     "AUDIT_EVENTS",
     "SCHEMA_VERSION",
+    "AuditCheck",
     "AuditEntry",
+    "AuditProblem",
+    "RestoreReport",
     "EnrollmentStore",
     "SampleIn",
     "SqliteStore",
@@ -27,9 +34,26 @@ __all__ = [
     "StoredSample",
     "SubjectInfo",
     "open_store",
+    "restore_database",
 ]
 
 
 def open_store(path: str | Path, *, create: bool = True) -> EnrollmentStore:
     """Open (and with ``create``, make) the enrollment store at ``path``, migrated to SCHEMA_VERSION."""
     return SqliteStore(path, create=create)
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    """What ``restore_database`` did: the old file kept as ``kept`` (None when there was none)."""
+
+    path: Path
+    kept: Path | None
+    schema_version: int
+    audit: AuditCheck
+
+
+def restore_database(path: str | Path, source: str | Path) -> RestoreReport:
+    """Replace the database at ``path`` with the checked backup ``source`` atomically (see store/backup.py)."""
+    kept, version, check = _backup.restore(path, source, supported=SCHEMA_VERSION)
+    return RestoreReport(path=Path(path), kept=kept, schema_version=version, audit=check)

@@ -1,7 +1,8 @@
-"""The append-only audit log: writing and reading audit_log rows inside the caller's transaction."""
+"""The append-only, hash-chained audit log: writing, reading and verifying audit_log rows."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from datetime import UTC, datetime
@@ -11,7 +12,15 @@ import numpy as np
 
 from biometrix.core.errors import InvalidInput, StoreError
 from biometrix.core.types import Modality, SubjectId
-from biometrix.store.base import AUDIT_EVENTS, AuditEntry
+from biometrix.store.base import AUDIT_EVENTS, AuditCheck, AuditEntry, AuditProblem
+
+#: prev_hash of the first audit row.
+GENESIS = "0" * 64
+
+#: The hashed columns, in the order they are serialised (prev_hash last); event_id is not hashed: the chain
+#: itself fixes the order.
+HASHED_COLUMNS = ("at", "event", "subject_id", "modality", "model_id", "distance", "threshold", "decision",
+                  "details", "prev_hash")
 
 
 def now_utc() -> str:
@@ -39,6 +48,23 @@ def _finite_or_none(value: float | None, what: str) -> float | None:
     return float(value)
 
 
+def row_hash(fields: tuple[Any, ...]) -> str:
+    """sha256 hex of one row's HASHED_COLUMNS values as compact JSON (UTF-8, no NaN).
+
+    Frozen: migration m002 and every database written since depend on exactly this serialisation.
+    """
+    if len(fields) != len(HASHED_COLUMNS):
+        raise StoreError(f"an audit row hash needs {len(HASHED_COLUMNS)} fields, got {len(fields)}")
+    text = json.dumps(list(fields), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def last_hash(conn: sqlite3.Connection) -> str:
+    """The hash of the newest audit row (GENESIS for an empty log); read it under the write lock."""
+    row = conn.execute("SELECT hash FROM audit_log ORDER BY event_id DESC LIMIT 1").fetchone()
+    return GENESIS if row is None else str(row[0])
+
+
 def append(
     conn: sqlite3.Connection,
     event: str,
@@ -51,7 +77,12 @@ def append(
     decision: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> int:
-    """Insert one audit row (the caller holds the transaction) and return its event_id."""
+    """Insert one audit row chained to the newest one and return its event_id.
+
+    The caller holds the (BEGIN IMMEDIATE) transaction, so the newest hash cannot change under us.
+    """
+    if not conn.in_transaction:
+        raise StoreError("audit rows are appended inside a write transaction (store.db.atomic)")
     if event not in AUDIT_EVENTS:
         raise InvalidInput(f"unknown audit event {event!r}; expected one of {list(AUDIT_EVENTS)}")
     row = (
@@ -64,11 +95,12 @@ def append(
         _finite_or_none(threshold, "threshold"),
         decision,
         to_json(details, "audit details"),
+        last_hash(conn),
     )
     cur = conn.execute(
         "INSERT INTO audit_log (at, event, subject_id, modality, model_id, distance, threshold, decision,"
-        " details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        row,
+        " details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (*row, row_hash(row)),
     )
     if cur.lastrowid is None:
         raise StoreError("the database did not report the id of the inserted row")
@@ -102,3 +134,82 @@ def read(
         )
         for eid, at, ev, sid, mod, model_id, dist, thr, decision, details in reversed(rows)
     ]
+
+
+def _sequence(conn: sqlite3.Connection) -> int | None:
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
+    return None if row is None else int(row[0])
+
+
+def verify(conn: sqlite3.Connection) -> AuditCheck:
+    """Re-compute the hash chain, oldest row first, and name each row that was edited, deleted or moved.
+
+    A row whose hash does not match its own fields was edited (or, when its fields hash correctly with another
+    row's prev_hash, swapped with that row). A row whose prev_hash is not its predecessor's hash follows a
+    deletion (event_id gap), a rewritten predecessor (no gap), or was moved (its prev_hash is another row's
+    hash and the row after it does not chain to it either). Rows removed from the end are found through
+    sqlite_sequence only; an attacker who rewrites the whole chain from some row on is found only by comparing
+    ``head`` with a copy kept outside the database.
+    """
+    rows = conn.execute(
+        f"SELECT event_id, {', '.join(HASHED_COLUMNS)}, hash FROM audit_log ORDER BY event_id"
+    ).fetchall()
+    ids = [int(r[0]) for r in rows]
+    fields = [tuple(r[1:-1]) for r in rows]
+    stored = [r[-1] for r in rows]
+    prevs = [f[-1] for f in fields]
+    problems: dict[tuple[int, str], str] = {}
+
+    def self_ok(content: tuple[Any, ...], prev: Any, expected: Any) -> bool:
+        try:
+            return row_hash((*content[:-1], prev)) == expected
+        except (TypeError, ValueError, StoreError):
+            return False
+
+    consistent = [self_ok(f, f[-1], h) for f, h in zip(fields, stored, strict=True)]
+    failing = [i for i, ok in enumerate(consistent) if not ok]
+    for i in failing:  # contents swapped while the hash columns stayed put
+        home = next((j for j in failing if j != i and self_ok(fields[i], prevs[j], stored[j])), None)
+        if home is not None:
+            problems[(ids[i], "reordered")] = (
+                f"audit row {ids[i]} holds the content of row {ids[home]}: rows were reordered")
+        elif stored[i] is None:
+            problems[(ids[i], "edited")] = f"audit row {ids[i]} has no hash: it was written outside biometrix"
+        else:
+            problems[(ids[i], "edited")] = f"audit row {ids[i]} does not match its hash: it was edited"
+    holder = {h: i for i, h in enumerate(stored) if h is not None}
+    referenced = {p for p in prevs if p is not None}
+    for i in range(len(rows)):
+        expected_prev = GENESIS if i == 0 else stored[i - 1]
+        if prevs[i] == expected_prev or not consistent[i]:
+            continue
+        points_home = prevs[i] == GENESIS or prevs[i] in holder
+        if i + 1 < len(rows):
+            forward_broken = prevs[i + 1] != stored[i]
+        else:
+            forward_broken = stored[i] in referenced
+        first_expected = 1 if i == 0 else ids[i - 1] + 1
+        if points_home and forward_broken:
+            problems[(ids[i], "reordered")] = (
+                f"audit row {ids[i]} is out of place: it chains after another row than the one before it")
+        elif points_home:
+            continue  # this row is where it belongs; the row before it was moved and is reported
+        elif ids[i] > first_expected:
+            gone = f"{first_expected}" if ids[i] == first_expected + 1 else f"{first_expected}-{ids[i] - 1}"
+            problems[(first_expected, "deleted")] = f"audit row(s) {gone} were deleted: row {ids[i]} chains to " \
+                                                    "a row that is no longer there"
+        elif i == 0:
+            problems[(ids[i], "unchained")] = f"audit row {ids[i]} is the first row but does not start the chain"
+        else:
+            problems[(ids[i - 1], "edited")] = (
+                f"audit row {ids[i - 1]} was rewritten (row {ids[i]} chains to a different hash), "
+                "or rows after it were deleted and the rest renumbered")
+    seq = _sequence(conn)
+    last_id = ids[-1] if ids else 0
+    if seq is not None and seq > last_id:
+        gone = f"{last_id + 1}" if seq == last_id + 1 else f"{last_id + 1}-{seq}"
+        problems[(last_id + 1, "deleted")] = f"audit row(s) {gone} were deleted from the end of the log"
+    found = tuple(AuditProblem(event_id=eid, kind=kind, message=msg)
+                  for (eid, kind), msg in sorted(problems.items()))
+    return AuditCheck(ok=not found, n_rows=len(rows), problems=found,
+                      head=GENESIS if not stored or stored[-1] is None else str(stored[-1]))

@@ -6,6 +6,7 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -14,7 +15,10 @@ import numpy as np
 from biometrix.core.errors import InvalidInput
 from biometrix.core.types import Modality, SubjectId, Template
 
-AUDIT_EVENTS: tuple[str, ...] = ("enroll", "verify", "identify", "delete")
+AUDIT_EVENTS: tuple[str, ...] = ("enroll", "verify", "identify", "delete", "erase")
+
+#: Kinds of problem ``verify_audit`` reports.
+AUDIT_PROBLEMS: tuple[str, ...] = ("edited", "deleted", "reordered", "unchained")
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,25 @@ class AuditEntry:
     threshold: float | None
     decision: str | None
     details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """One finding of the audit-chain check: the row it concerns, a kind from AUDIT_PROBLEMS, one line."""
+
+    event_id: int
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    """The result of re-computing the audit hash chain; ``head`` is the last row's hash (record it elsewhere)."""
+
+    ok: bool
+    n_rows: int
+    problems: tuple[AuditProblem, ...]
+    head: str
 
 
 @dataclass(frozen=True)
@@ -192,6 +215,23 @@ class EnrollmentStore(abc.ABC):
     @abc.abstractmethod
     def delete_subject(self, subject_id: str) -> None:
         """Remove the subject with its samples and templates and append a 'delete' audit row, atomically."""
+
+    @abc.abstractmethod
+    def erase_subject(self, subject_id: str) -> str:
+        """Right to erasure: remove the subject, samples and templates (overwriting the freed pages) and append
+        an 'erase' audit row naming a pseudonym instead of the subject, atomically; returns the pseudonym.
+
+        Earlier audit rows are not edited (the log is append-only and hash-chained): they keep the id.
+        """
+
+    @abc.abstractmethod
+    def verify_audit(self) -> AuditCheck:
+        """Re-compute the audit hash chain and report edited, deleted and reordered rows."""
+
+    @abc.abstractmethod
+    def backup(self, destination: str | Path) -> AuditCheck:
+        """Write a consistent copy of the whole store to a new file ``destination`` (never overwritten), check
+        it (integrity, schema, audit chain) and return the copy's audit check."""
 
     @abc.abstractmethod
     def info(self) -> StoreInfo:

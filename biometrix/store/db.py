@@ -13,19 +13,24 @@ from biometrix.core.errors import SchemaTooNew, StoreError
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT_MS = 5000
+#: How long a writer waits for another process's write lock before giving up ("database is locked").
+BUSY_TIMEOUT_MS = 10_000
 
 
-def connect(path: str | Path, *, create: bool, max_version: int | None = None) -> sqlite3.Connection:
+def connect(
+    path: str | Path, *, create: bool, max_version: int | None = None, check: bool = True
+) -> sqlite3.Connection:
     """Open the database at ``path`` in autocommit mode (transactions only through ``atomic``).
 
     With ``create=False`` a missing file is a StoreError and nothing is created; with ``create=True``
     the parent folders are made. A file that is not SQLite is a StoreError. When ``max_version`` is
     given, a database whose schema version is above it raises SchemaTooNew *before* anything is
-    written (the journal mode is switched to WAL only after that check).
+    written (the journal mode is switched to WAL only after that check). With ``check`` an existing file
+    must pass ``PRAGMA quick_check`` (a damaged file is a StoreError naming restore from a backup).
     """
     path = Path(path)
-    if not path.exists():
+    existed = path.exists()
+    if not existed:
         if not create:
             raise StoreError(f"no enrollment database at {path}; enroll someone first or pass --db")
         try:
@@ -43,6 +48,8 @@ def connect(path: str | Path, *, create: bool, max_version: int | None = None) -
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         _check_is_database(conn, path)
+        if check and existed:
+            check_integrity(conn, path)
         if max_version is not None:
             check_version(conn, supported=max_version)
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -62,6 +69,20 @@ def _check_is_database(conn: sqlite3.Connection, path: Path) -> None:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as e:
         raise StoreError(f"{path} is not a SQLite enrollment database ({e})") from e
+
+
+def check_integrity(conn: sqlite3.Connection, path: Path, *, full: bool = False) -> None:
+    """Run ``PRAGMA quick_check`` (``integrity_check`` with ``full``); StoreError naming the first problem."""
+    pragma = "integrity_check" if full else "quick_check"
+    try:
+        found = [str(r[0]) for r in conn.execute(f"PRAGMA {pragma}(5)").fetchall()]
+    except sqlite3.DatabaseError as e:
+        found = [str(e)]
+    if found != ["ok"]:
+        raise StoreError(
+            f"the enrollment database {path} is damaged ({pragma}: {found[0] if found else 'no answer'}); "
+            "restore it from a backup (biometrix db restore)"
+        )
 
 
 def stored_version(conn: sqlite3.Connection) -> int:

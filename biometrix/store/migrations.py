@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from biometrix.core.errors import StoreError
+from biometrix.store import audit
 from biometrix.store.db import atomic, check_version, stored_version
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,66 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
+_AUDIT_V2 = """CREATE TABLE audit_log (
+    event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    at         TEXT NOT NULL,
+    event      TEXT NOT NULL CHECK (event IN ('enroll', 'verify', 'identify', 'delete', 'erase')),
+    subject_id TEXT,
+    modality   TEXT,
+    model_id   TEXT,
+    distance   REAL,
+    threshold  REAL,
+    decision   TEXT,
+    details    TEXT NOT NULL DEFAULT '{}',
+    prev_hash  TEXT NOT NULL CHECK (length(prev_hash) = 64),
+    hash       TEXT NOT NULL CHECK (length(hash) = 64)
+)"""
+
+
+def m002_audit_chain(conn: sqlite3.Connection) -> None:
+    """Hash-chain the audit log (prev_hash, hash) and allow the 'erase' event.
+
+    SQLite cannot add a CHECK value in place, so the table is rebuilt: the old rows are copied in event_id
+    order with their hashes computed here, then the old table (and its triggers) is dropped, the new one
+    renamed and the append-only triggers re-created. All inside the migration's transaction.
+    """
+    old_seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
+    conn.execute(_AUDIT_V2.replace("CREATE TABLE audit_log", "CREATE TABLE audit_log_v2", 1))
+    columns = ", ".join(audit.HASHED_COLUMNS[:-1])
+    prev = audit.GENESIS
+    for event_id, *fields in conn.execute(f"SELECT event_id, {columns} FROM audit_log ORDER BY event_id").fetchall():
+        row = (*fields, prev)
+        digest = audit.row_hash(row)
+        marks = ", ".join("?" * (len(row) + 2))
+        conn.execute(
+            f"INSERT INTO audit_log_v2 (event_id, {columns}, prev_hash, hash) VALUES ({marks})",
+            (event_id, *row, digest),
+        )
+        prev = digest
+    conn.execute("DROP TABLE audit_log")
+    conn.execute("ALTER TABLE audit_log_v2 RENAME TO audit_log")
+    if old_seq is not None:
+        conn.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'audit_log'", (old_seq[0],))
+        if conn.execute("SELECT 1 FROM sqlite_sequence WHERE name = 'audit_log'").fetchone() is None:
+            conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('audit_log', ?)", (old_seq[0],))
+    conn.execute("CREATE INDEX audit_log_subject ON audit_log (subject_id)")
+    conn.execute(
+        """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+           BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END"""
+    )
+    conn.execute(
+        """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+           BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END"""
+    )
+
+
 Migration = tuple[int, str, Callable[[sqlite3.Connection], None]]
 
 # In order; a new migration is appended with the next number and never edited once released.
-MIGRATIONS: tuple[Migration, ...] = ((1, "initial", m001_initial),)
+MIGRATIONS: tuple[Migration, ...] = (
+    (1, "initial", m001_initial),
+    (2, "audit_chain", m002_audit_chain),
+)
 
 SCHEMA_VERSION: int = MIGRATIONS[-1][0]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -17,9 +19,11 @@ from biometrix.core.errors import AlreadyEnrolled, InvalidInput, ModelMismatch, 
 from biometrix.core.templates import make_template
 from biometrix.core.types import Modality, SubjectId, Template
 from biometrix.store import audit as audit_log
+from biometrix.store import backup as backup_file
 from biometrix.store import migrations
 from biometrix.store import samples as sample_store
 from biometrix.store.base import (
+    AuditCheck,
     AuditEntry,
     EnrollmentPart,
     EnrollmentStore,
@@ -312,6 +316,45 @@ class SqliteStore(EnrollmentStore):
                 details=details,
             )
         log.info("deleted subject %s", subject_id)
+
+    def erase_subject(self, subject_id: str) -> str:
+        # The pseudonym is salted with a random salt that is thrown away: it links to nobody inside the database.
+        # The operator records it with the erasure request, outside the database, if a link is needed.
+        pseudonym = "erased:" + hashlib.sha256(secrets.token_bytes(16) + subject_id.encode()).hexdigest()[:16]
+        with self._db() as conn:
+            conn.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed, not left readable in the file
+            try:
+                with atomic(conn):
+                    counts = conn.execute(
+                        "SELECT (SELECT count(*) FROM samples WHERE subject_id = ?),"
+                        " (SELECT count(*) FROM templates WHERE subject_id = ?)",
+                        (subject_id, subject_id),
+                    ).fetchone()
+                    if conn.execute("DELETE FROM subjects WHERE subject_id = ?", (subject_id,)).rowcount == 0:
+                        raise NotEnrolled(f"unknown subject {subject_id!r}: nothing to erase")
+                    audit_log.append(conn, "erase", subject_id=pseudonym, modality=None, model_id=None,
+                                     decision="erased",
+                                     details={"samples_erased": counts[0], "templates_erased": counts[1]})
+            finally:
+                conn.execute("PRAGMA secure_delete = OFF")
+            # Old copies of the pages may sit in the WAL until a checkpoint overwrites them.
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if busy:
+                log.warning("another connection is reading %s: the WAL is checkpointed later", self._path)
+        log.info("erased a subject (audited as %s)", pseudonym)
+        return pseudonym
+
+    def verify_audit(self) -> AuditCheck:
+        with self._db() as conn:
+            conn.execute("BEGIN")  # one snapshot for the whole walk
+            try:
+                return audit_log.verify(conn)
+            finally:
+                conn.execute("COMMIT")
+
+    def backup(self, destination: str | Path) -> AuditCheck:
+        with self._db() as conn:
+            return backup_file.backup(conn, destination, supported=migrations.SCHEMA_VERSION)[1]
 
     def info(self) -> StoreInfo:
         with self._db() as conn:

@@ -47,16 +47,17 @@ def test_apply_is_idempotent(db_path: Path) -> None:
 def test_a_failing_migration_leaves_no_trace(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     SqliteStore(db_path).close()
 
-    def m002_broken(conn: sqlite3.Connection) -> None:
+    def broken(conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE half_done (x INTEGER)")
         conn.execute("ALTER TABLE no_such_table ADD COLUMN y INTEGER")
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, (2, "broken", m002_broken)))
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", 2)
+    nxt = SCHEMA_VERSION + 1
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, (nxt, "broken", broken)))
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", nxt)
     with pytest.raises(StoreError, match="no_such_table"):
         SqliteStore(db_path)
-    assert raw(db_path, "PRAGMA user_version") == [(1,)]
-    assert raw(db_path, "SELECT max(version) FROM schema_migrations") == [(1,)]
+    assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert raw(db_path, "SELECT max(version) FROM schema_migrations") == [(SCHEMA_VERSION,)]
     assert raw(db_path, "SELECT name FROM sqlite_master WHERE name = 'half_done'") == []
 
 

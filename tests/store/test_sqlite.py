@@ -12,7 +12,7 @@ import pytest
 
 from biometrix.core.errors import AlreadyEnrolled, InvalidInput, ModelMismatch, NotEnrolled, StoreError
 from biometrix.core.types import Modality
-from biometrix.store import EnrollmentStore, SampleIn, SqliteStore, open_store
+from biometrix.store import SCHEMA_VERSION, EnrollmentStore, SampleIn, SqliteStore, open_store
 from biometrix.store import sqlite as sqlite_module
 
 from .conftest import dump, embeddings, raw
@@ -319,7 +319,7 @@ def test_subjects_find_and_info(db_path: Path, store: SqliteStore, make_samples:
     assert store.find_subjects("nobody") == []
     info = store.info()
     assert info.location == str(db_path.resolve())
-    assert (info.schema_version, info.n_subjects, info.n_samples, info.n_audit) == (1, 2, 4, 3)
+    assert (info.schema_version, info.n_subjects, info.n_samples, info.n_audit) == (SCHEMA_VERSION, 2, 4, 3)
     assert info.templates == {"face/f1": 1, "signature/s1": 2}
 
 
