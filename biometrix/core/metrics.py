@@ -117,3 +117,54 @@ def fnmr_at_fmr(*, genuine: np.ndarray, impostor: np.ndarray, target_fmr: float)
     det = det_curve(genuine=genuine, impostor=impostor)
     j = int(np.flatnonzero(det.fmr <= target_fmr + 1e-12)[-1])  # row 0 (below every score) has FMR 0
     return float(det.thresholds[j]), float(det.fnmr[j])
+
+
+#: FMR targets whose operating points ``det_points`` always keeps (what the settings page offers).
+DET_TARGETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
+
+
+def det_points(*, genuine: np.ndarray, impostor: np.ndarray, max_points: int = 200) -> dict[str, object]:
+    """A downsampled DET curve for a model card: at most ``max_points`` points of ``det_curve``.
+
+    Kept: both extremes (FMR 0 / FNMR 1 and FMR 1 / FNMR 0), the operating point of each ``DET_TARGETS``
+    FMR (the last point, i.e. the largest threshold, whose FMR <= target), and points spread over FMR on a
+    log scale (densest between 1e-3 and 1e-1) and over FNMR. Every point is a point of the full curve, so
+    thresholds ascend, FMR rises and FNMR falls. Returns JSON-ready lists and the comparison counts."""
+    if max_points < len(DET_TARGETS) + 2:
+        raise InvalidInput(f"max_points must be at least {len(DET_TARGETS) + 2}, got {max_points}")
+    det = det_curve(genuine=genuine, impostor=impostor)
+    n = det.thresholds.size
+
+    def last_at(fmr_targets: np.ndarray) -> np.ndarray:
+        # FMR is non-decreasing: the last index whose FMR <= t
+        return np.searchsorted(det.fmr, np.asarray(fmr_targets) + 1e-12, side="right") - 1
+
+    def first_at(fnmr_targets: np.ndarray) -> np.ndarray:
+        # FNMR is non-increasing: the first index whose FNMR <= f
+        return np.minimum(np.searchsorted(-det.fnmr, -np.asarray(fnmr_targets) - 1e-12, side="left"), n - 1)
+
+    fixed = np.unique(np.concatenate([[0, n - 1], last_at(np.array(DET_TARGETS))]))
+    if n <= max_points:
+        keep = np.arange(n)
+    else:
+        lo = 1.0 / det.n_impostor
+        keep = fixed
+        k = max_points
+        while k > 0:
+            grid_mid = np.geomspace(1e-3, 1e-1, k)
+            grid_low = np.geomspace(min(lo, 1e-3), 1e-3, max(k // 4, 2))
+            grid_high = np.geomspace(1e-1, 1.0, max(k // 4, 2))
+            fnmr_grid = np.linspace(0.0, 1.0, max(k // 2, 2))
+            cand = np.unique(np.concatenate([fixed, last_at(grid_mid), last_at(grid_low), last_at(grid_high),
+                                             first_at(fnmr_grid)]))
+            if cand.size <= max_points:
+                keep = cand
+                break
+            k = int(k * 0.9)
+    return {
+        "fmr": [float(x) for x in det.fmr[keep]],
+        "fnmr": [float(x) for x in det.fnmr[keep]],
+        "thresholds": [float(x) for x in det.thresholds[keep]],
+        "n_genuine": int(det.n_genuine),
+        "n_impostor": int(det.n_impostor),
+    }

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from biometrix.core.errors import InvalidInput
-from biometrix.core.metrics import threshold_at_fmr
+from biometrix.core.metrics import det_points, threshold_at_fmr
 from biometrix.evaluation.faces import SPLITS, FaceScores, FaceSet, score_faces
 from biometrix.runtime.model_card import ModelCard
 
@@ -63,8 +63,12 @@ def calibrate_card(card: ModelCard, embed: Callable[[np.ndarray], np.ndarray], r
     impostor comparisons, and whose ``evaluation`` holds the held-out figures measured with it."""
     val = measure(embed, root, validation, aggregate=card.aggregate, progress=progress)
     impostor = np.concatenate([s.impostor[np.isfinite(s.impostor)] for s, _ in val.values()])
+    genuine = np.concatenate([s.genuine[np.isfinite(s.genuine)] for s, _ in val.values()])
     value = threshold_at_fmr(impostor=impostor, target_fmr=target_fmr)
     names = ", ".join(val)
+    det = det_points(genuine=genuine, impostor=impostor)
+    det["source"] = (f"validation subjects ({names}) through the app's FacePipeline, aggregate {card.aggregate}; "
+                     f"comparisons with a failure to acquire on either side excluded")
     held = measure(embed, root, heldout, aggregate=card.aggregate, progress=progress)
     raw = card.to_dict()
     raw["thresholds"] = [{"name": "default", "value": value, "target_fmr": target_fmr,
@@ -75,6 +79,7 @@ def calibrate_card(card: ModelCard, embed: Callable[[np.ndarray], np.ndarray], r
         "command": command,
         "validation": {k: describe(k, *v) for k, v in val.items()},
         "heldout": {k: describe(k, *v) for k, v in held.items()},
+        "validation_det": det,
     }
     for k, (s, _) in held.items():
         log.info("%s: EER %.2f %%, rank-1 %.2f %%, FTA %d/%d", k, 100 * s.summary()["eer"],

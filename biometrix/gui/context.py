@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from biometrix.core.types import Modality, Threshold
+from biometrix.gui.det import card_det
+from biometrix.gui.det import threshold_at_fmr as det_threshold
 from biometrix.gui.qt import QObject, QWidget, Signal
 from biometrix.gui.settings import GuiSettings, save_settings
 from biometrix.gui.tasks import OnError, OnSuccess, TaskRunner
@@ -21,7 +23,8 @@ ServiceFactory = Callable[[GuiSettings], "Biometrix"]
 
 
 def make_service(settings: GuiSettings) -> Biometrix:
-    """The service the settings describe; a threshold other than the card's default is looked up by name."""
+    """The service the settings describe; a threshold other than the card's default is looked up by name, or
+    read off the card's validation DET curve at the settings' target FMR."""
     from biometrix.service import Biometrix
 
     def build(thresholds: dict[str, Threshold | None]) -> Biometrix:
@@ -31,8 +34,17 @@ def make_service(settings: GuiSettings) -> Biometrix:
 
     bx = build({})
     chosen: dict[str, Threshold | None] = {}
-    wanted = ((Modality.SIGNATURE, settings.signature_threshold), (Modality.FACE, settings.face_threshold))
-    for modality, name in wanted:
+    wanted = ((Modality.SIGNATURE, settings.signature_threshold, settings.signature_target_fmr),
+              (Modality.FACE, settings.face_threshold, settings.face_target_fmr))
+    for modality, name, target in wanted:
+        if target is not None:
+            card = bx.card(modality)
+            det = card_det(card.evaluation)
+            if det is not None:
+                chosen[modality.value] = det_threshold(det, target, model_id=card.model_id, distance=card.distance)
+                continue
+            log.warning("%s has no validation DET curve; target FMR %g ignored, threshold %r used",
+                        card.model_id, target, name)
         if name != "default":
             chosen[modality.value] = bx.card(modality).threshold(name)
     return build(chosen) if chosen else bx
@@ -79,7 +91,7 @@ class AppContext(QObject):
         if save and self.settings_path is not None:
             save_settings(self.settings_path, settings)
         service_keys = ("db_path", "models_dir", "signature_model", "face_model", "signature_threshold",
-                        "face_threshold")
+                        "face_threshold", "signature_target_fmr", "face_target_fmr")
         if any(getattr(old, k) != getattr(settings, k) for k in service_keys):
             self.tasks.run_op(None, self._drop_service)
         self.settings_changed.emit(settings)

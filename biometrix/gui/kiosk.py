@@ -233,7 +233,7 @@ class KioskWindow(QWidget):
         if self.pad is not None:
             self.pad.clear()
         if self.camera is not None:
-            self.camera.stop()
+            self.camera.clear()
         self.stack.setCurrentIndex(0)
         self.touch_activity()
 

@@ -15,6 +15,7 @@ import numpy as np
 from biometrix.core.errors import LowQuality
 from biometrix.core.types import Candidate, Decision, Modality, Threshold
 from biometrix.gui.consistency import ReferenceCheck, check_references
+from biometrix.gui.det import DetCurve, card_det
 
 if TYPE_CHECKING:
     from biometrix.capture.pen import Stroke
@@ -172,6 +173,7 @@ class ModalityInfo:
     in_force: Threshold | None
     has_det: bool
     error: str = ""
+    det: DetCurve | None = None
 
 
 @dataclass(frozen=True)
@@ -194,10 +196,10 @@ def settings_info(bx: Biometrix) -> SettingsInfo:
         except BiometrixError as err:
             infos.append(ModalityInfo(modality, None, (), None, False, str(err)))
             continue
-        det = card.evaluation.get("det") if isinstance(card.evaluation, dict) else None
+        det = card_det(card.evaluation)
         infos.append(ModalityInfo(
             modality, card.model_id,
             tuple(CardThresholdInfo(t.name, t.value, t.target_fmr, t.source) for t in card.thresholds),
-            bx.threshold(modality), isinstance(det, dict) and bool(det.get("fmr"))))
+            bx.threshold(modality), det is not None, det=det))
     return SettingsInfo(str(bx.location.path), bx.location.reason, str(bx.models_dir), available_models(bx),
                         tuple(infos))

@@ -27,6 +27,8 @@ class GuiSettings:
 
     ``db_path`` None lets the service choose (``$BIOMETRIX_DB``, ``enrollment_db/``, the user data folder).
     ``*_threshold`` names one of the model card's calibrated thresholds ("default" = the card's default).
+    ``*_target_fmr``, when set, overrides it: the threshold is the one at that FMR on the card's validation
+    DET curve (the largest threshold whose FMR <= target; see ``biometrix.gui.det``).
     ``refer_band`` is the supervisor band as a fraction of the threshold: a distance within
     ``threshold * (1 ± refer_band)`` is referred to a supervisor (0 turns the band off).
     ``camera`` is a device index ("0") or a video file standing in for a camera.
@@ -39,6 +41,8 @@ class GuiSettings:
     face_model: str | None = None
     signature_threshold: str = "default"
     face_threshold: str = "default"
+    signature_target_fmr: float | None = None
+    face_target_fmr: float | None = None
     refer_band: float = 0.10
     references: int = 5
     camera: str = "0"
@@ -54,6 +58,10 @@ class GuiSettings:
             raise InvalidInput(f"references must be between 3 and 20, got {self.references}")
         if self.kiosk_modality not in MODALITIES:
             raise InvalidInput(f"kiosk_modality must be one of {', '.join(MODALITIES)}, got {self.kiosk_modality!r}")
+        for name in ("signature_target_fmr", "face_target_fmr"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int | float) and 0.0 < float(value) < 1.0):
+                raise InvalidInput(f"{name} must be a fraction in (0, 1) or null, got {value!r}")
         if not float(self.kiosk_idle_s) > 0:
             raise InvalidInput(f"kiosk_idle_s must be positive, got {self.kiosk_idle_s}")
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_curve
 
 from biometrix.core.errors import InvalidInput
-from biometrix.core.metrics import det_curve, eer, fmr_fnmr, fnmr_at_fmr, threshold_at_fmr
+from biometrix.core.metrics import DET_TARGETS, det_curve, det_points, eer, fmr_fnmr, fnmr_at_fmr, threshold_at_fmr
 
 TOL = 1e-12
 
@@ -295,3 +295,51 @@ def test_bad_target_fmr_is_invalid_input(target):
         threshold_at_fmr(impostor=np.array([0.1, 0.2]), target_fmr=target)
     with pytest.raises(InvalidInput):
         threshold_at_fmr(impostor=np.array([]), target_fmr=0.1)
+
+
+# --- det_points: the downsampled DET curve a model card carries ----------------------------------------------
+
+
+def _on_curve(full, pts) -> None:
+    rows = {(float(t), float(f), float(n)) for t, f, n in zip(full.thresholds, full.fmr, full.fnmr, strict=True)}
+    for t, f, n in zip(pts["thresholds"], pts["fmr"], pts["fnmr"], strict=True):
+        assert (t, f, n) in rows
+
+
+@pytest.mark.parametrize(("n_gen", "n_imp", "max_points"), [(30, 40, 200), (2000, 17000, 200), (265, 340, 50),
+                                                             (500, 3000, 100)])
+def test_det_points_lie_on_the_full_curve_and_are_monotone(n_gen: int, n_imp: int, max_points: int) -> None:
+    rng = np.random.default_rng(n_gen)
+    g = np.round(rng.normal(0.3, 0.1, n_gen), 4)  # rounding makes ties between and within the classes
+    i = np.round(rng.normal(0.7, 0.15, n_imp), 4)
+    full = det_curve(genuine=g, impostor=i)
+    pts = det_points(genuine=g, impostor=i, max_points=max_points)
+    assert pts["n_genuine"] == n_gen and pts["n_impostor"] == n_imp
+    assert 2 <= len(pts["fmr"]) <= max_points
+    _on_curve(full, pts)
+    assert np.all(np.diff(pts["thresholds"]) > 0)
+    assert np.all(np.diff(pts["fmr"]) >= 0) and np.all(np.diff(pts["fnmr"]) <= 0)
+    # the extremes
+    assert (pts["fmr"][0], pts["fnmr"][0]) == (0.0, 1.0) and (pts["fmr"][-1], pts["fnmr"][-1]) == (1.0, 0.0)
+    if full.thresholds.size <= max_points:
+        assert len(pts["fmr"]) == full.thresholds.size
+
+
+def test_det_points_keep_the_operating_points_of_the_standard_targets() -> None:
+    rng = np.random.default_rng(7)
+    g, i = rng.normal(0.3, 0.1, 3000), rng.normal(0.8, 0.15, 17000)
+    full = det_curve(genuine=g, impostor=i)
+    pts = det_points(genuine=g, impostor=i)
+    fmr = np.array(pts["fmr"])
+    for target in DET_TARGETS:
+        j_full = int(np.flatnonzero(full.fmr <= target + 1e-12)[-1])
+        j = int(np.flatnonzero(fmr <= target + 1e-12)[-1])
+        assert pts["thresholds"][j] == full.thresholds[j_full]  # the same threshold as on the full curve
+        assert pts["thresholds"][j] == fnmr_at_fmr(genuine=g, impostor=i, target_fmr=target)[0]
+    # dense in 1e-3..1e-1: many points there
+    assert np.count_nonzero((fmr >= 1e-3) & (fmr <= 1e-1)) >= 60
+
+
+def test_det_points_refuses_too_few_points() -> None:
+    with pytest.raises(InvalidInput):
+        det_points(genuine=np.array([0.1, 0.2]), impostor=np.array([0.5, 0.6]), max_points=3)

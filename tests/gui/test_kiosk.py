@@ -98,3 +98,54 @@ def test_customer_signs_and_sees_the_result(kiosk, qtbot, stylus, svc_strokes) -
         assert conn.execute("SELECT decision FROM audit_log WHERE event='verify'").fetchall() == [("accept",)]
     qtbot.mouseClick(kiosk.done_button, Qt.MouseButton.LeftButton)
     assert kiosk.screen_name == "start" and kiosk.id_edit.text() == ""
+
+
+def test_face_kiosk_accepts_the_person_and_rejects_another(qtbot, gui_settings: GuiSettings, att_video) -> None:
+    """Face mode through a video-file camera (AT&T photos in an MJPG .avi): the enrolled person is accepted,
+    another person presenting the same customer number is rejected, both audited; idle resets the kiosk."""
+    settings = gui_settings.replace(kiosk_modality="face", kiosk_idle_s=600.0, refer_band=0.0,
+                                    camera=str(att_video(1, [6]))).with_pin("2468")
+    ctx = AppContext(settings, settings_path=None)
+    k = KioskWindow(ctx)
+    qtbot.addWidget(k)
+    k.resize(1024, 768)
+    k.show()
+    qtbot.waitExposed(k)
+    try:
+        assert k.camera is not None and k.pad is None
+        done: list = []
+        ctx.run(None, lambda bx: bx.enroll("att-1", faces=[att_video.photo(1, n) for n in (1, 2, 4, 5)]),
+                on_success=done.append, on_error=done.append)
+        qtbot.waitUntil(lambda: bool(done), timeout=WAIT_MS)
+        assert isinstance(done[0], list) and len(done[0]) == 1  # one face template, no exception
+        # (AT&T s1 photo 3 is refused as turned too far, so it is not among the references)
+
+        labels = []
+        for subject, sample in ((1, 6), (3, 1)):  # the same person, then another person
+            ctx.settings = ctx.settings.replace(camera=str(att_video(subject, [sample])))
+            for key in "att-1":
+                qtbot.keyClicks(k.id_edit, key)
+            qtbot.mouseClick(k.next_button, Qt.MouseButton.LeftButton)
+            assert k.screen_name == "capture"
+            qtbot.waitUntil(lambda: k.camera.frame is not None, timeout=WAIT_MS)
+            qtbot.mouseClick(k.camera.capture_button, Qt.MouseButton.LeftButton)  # taking the photo verifies
+            qtbot.waitUntil(lambda: k.screen_name == "result", timeout=WAIT_MS)
+            labels.append(k.last_label)
+            qtbot.mouseClick(k.done_button, Qt.MouseButton.LeftButton)
+            assert k.screen_name == "start" and k.id_edit.text() == ""
+        assert labels == ["Accept", "Reject"]
+        with sqlite3.connect(settings.db_path) as conn:
+            rows = conn.execute("SELECT subject_id, modality, decision FROM audit_log WHERE event='verify' "
+                                "ORDER BY rowid").fetchall()
+        assert rows == [("att-1", "face", "accept"), ("att-1", "face", "reject")]
+
+        # idle: a customer who walks away at the camera screen leaves the kiosk on the first screen
+        ctx.settings = ctx.settings.replace(kiosk_idle_s=0.5)
+        k.id_edit.setText("att-1")
+        k.to_capture()
+        assert k.screen_name == "capture"
+        qtbot.waitUntil(lambda: k.screen_name == "start", timeout=10_000)
+        assert k.id_edit.text() == "" and k.camera.frame is None and k.camera.preview.image is None
+    finally:
+        k.unlock_and_close()
+        ctx.shutdown()

@@ -6,6 +6,7 @@ from biometrix.core.errors import BiometrixError
 from biometrix.core.types import Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
+from biometrix.gui.det import TARGET_FMRS, DetCurve, point_at_fmr, point_at_threshold
 from biometrix.gui.pages.base import Page
 from biometrix.gui.qt import (
     QComboBox,
@@ -26,9 +27,11 @@ from biometrix.gui.qt import (
 )
 from biometrix.gui.settings import MODALITIES, GuiSettings
 from biometrix.gui.tasks import error_message
+from biometrix.gui.widgets.det_plot import DetPlot
 
-NO_DET = ("This model card holds no DET points, so no DET curve is drawn; the evaluation's DET plots are made "
-          "offline (biometrix evaluate) and the card records the FMR each threshold was set at.")
+NO_DET = ("This model card holds no DET points, so no DET curve is drawn and no target FMR can be chosen; "
+          "the card records the FMR each threshold was set at.")
+CARD_THRESHOLD = "the card's threshold above"
 
 
 def threshold_text(t: ops.CardThresholdInfo) -> str:
@@ -55,48 +58,115 @@ class PinDialog(QDialog):
 
 
 class ModalityBox(QGroupBox):
+    """One modality: its model, the card threshold or a target FMR on the card's validation DET curve, the curve."""
+
     def __init__(self, modality: Modality, parent: QWidget | None = None) -> None:
         super().__init__(f"{modality.value.capitalize()} model", parent)
         self.modality = modality
         self.model_combo = QComboBox()
         self.threshold_combo = QComboBox()
+        self.fmr_combo = QComboBox()
+        self.fmr_combo.addItem(CARD_THRESHOLD, None)
+        for target in TARGET_FMRS:
+            self.fmr_combo.addItem(f"FMR {100 * target:g} %", target)
         self.source = QLabel()
         self.source.setWordWrap(True)
         self.det = QLabel()
         self.det.setWordWrap(True)
+        self.plot = DetPlot()
         form = QFormLayout(self)
         form.addRow("Model", self.model_combo)
         form.addRow("Threshold", self.threshold_combo)
-        form.addRow("Calibrated on", self.source)
+        form.addRow("Target FMR", self.fmr_combo)
+        form.addRow("Operating point", self.source)
+        form.addRow(self.plot)
         form.addRow("DET curve", self.det)
         self.thresholds: tuple[ops.CardThresholdInfo, ...] = ()
-        self.threshold_combo.currentIndexChanged.connect(self._show_source)
+        self.curve: DetCurve | None = None
+        self.model_id: str | None = None
+        self.loaded = False  # show_info has run: until then chosen() does not stand for anything
+        self.saved_target: float | None = None
+        self.threshold_combo.currentIndexChanged.connect(self._show_point)
+        self.fmr_combo.currentIndexChanged.connect(self._show_point)
 
-    def show_info(self, info: ops.ModalityInfo, models: list[str], chosen_threshold: str) -> None:
+    def show_info(self, info: ops.ModalityInfo, models: list[str], chosen_threshold: str,
+                  chosen_target: float | None = None) -> None:
         self.model_combo.clear()
         self.model_combo.addItem("(automatic: the only one in the folder)", None)
         for m in models:
             self.model_combo.addItem(m, m)
         if info.model_id is not None:
             self.model_combo.setCurrentIndex(max(self.model_combo.findData(info.model_id), 0))
+        self.model_id = info.model_id
+        self.loaded = True
+        self.saved_target = chosen_target if info.det is not None else None
+        self.curve = info.det
         self.thresholds = info.thresholds
+        for combo in (self.threshold_combo, self.fmr_combo):
+            combo.blockSignals(True)
         self.threshold_combo.clear()
         for t in info.thresholds:
             self.threshold_combo.addItem(threshold_text(t), t.name)
         idx = self.threshold_combo.findData(chosen_threshold)
         self.threshold_combo.setCurrentIndex(idx if idx >= 0 else 0)
+        fidx = self.fmr_combo.findData(chosen_target) if chosen_target is not None and self.curve else 0
+        self.fmr_combo.setCurrentIndex(max(fidx, 0))
+        self.fmr_combo.setEnabled(self.curve is not None)
+        for combo in (self.threshold_combo, self.fmr_combo):
+            combo.blockSignals(False)
+        if self.curve is not None:
+            self.plot.set_curve(self.curve.fmr, self.curve.fnmr)
+            self.det.setText(f"Validation DET of {info.model_id}: {len(self.curve.fmr)} points, "
+                             f"{self.curve.n_genuine} genuine / {self.curve.n_impostor} impostor comparisons "
+                             f"({self.curve.source}).")
+        else:
+            self.plot.set_curve((), ())
+            self.det.setText(NO_DET)
+        self._show_point()
         if info.error:
             self.source.setText(f"Not available: {info.error}")
-        self.det.setText("The card has DET points." if info.has_det else NO_DET)
 
-    def _show_source(self, index: int) -> None:
+    def target_fmr(self) -> float | None:
+        data = self.fmr_combo.currentData()
+        return float(data) if data is not None and self.curve is not None else None
+
+    def chosen_value(self) -> float | None:
+        """The threshold the current choice stands for (None: no card)."""
+        target = self.target_fmr()
+        if target is not None and self.curve is not None:
+            return point_at_fmr(self.curve, target).threshold
+        index = self.threshold_combo.currentIndex()
+        return self.thresholds[index].value if 0 <= index < len(self.thresholds) else None
+
+    def _show_point(self, _index: int = -1) -> None:
+        target = self.target_fmr()
+        self.threshold_combo.setEnabled(target is None and bool(self.thresholds))
+        index = self.threshold_combo.currentIndex()
+        if target is not None and self.curve is not None:
+            pt = point_at_fmr(self.curve, target)
+            state = "in force" if target == self.saved_target else "press Apply and save"
+            self.source.setText(f"threshold {pt.threshold:.4f}: FMR {pt.fmr:.2%}, FNMR {pt.fnmr:.2%} on the "
+                                f"validation comparisons (target FMR {target:.1%}; {state})")
+            self.plot.set_point(pt.fmr, pt.fnmr)
+            return
         if 0 <= index < len(self.thresholds):
-            self.source.setText(self.thresholds[index].source or "(no source recorded)")
+            t = self.thresholds[index]
+            text = t.source or "(no source recorded)"
+            if self.curve is not None:
+                pt = point_at_threshold(self.curve, t.value)
+                text += f" (on the validation DET curve: FMR {pt.fmr:.2%}, FNMR {pt.fnmr:.2%})"
+                self.plot.set_point(pt.fmr, pt.fnmr)
+            else:
+                self.plot.set_point(None)
+            self.source.setText(text)
+        else:
+            self.plot.set_point(None)
+            self.source.setText("")
 
-    def chosen(self) -> tuple[str | None, str]:
+    def chosen(self) -> tuple[str | None, str, float | None]:
         model = self.model_combo.currentData()
         name = self.threshold_combo.currentData()
-        return (str(model) if model else None), (str(name) if name else "default")
+        return (str(model) if model else None), (str(name) if name else "default"), self.target_fmr()
 
 
 class SettingsPage(Page):
@@ -199,21 +269,26 @@ class SettingsPage(Page):
             self.info = info
             reason = "the settings or --db" if info.db_reason == "--db" else info.db_reason
             self.db_in_use.setText(f"{info.db_path}\n(chosen by {reason})")
-            chosen = {Modality.SIGNATURE: self.ctx.settings.signature_threshold,
-                      Modality.FACE: self.ctx.settings.face_threshold}
+            s = self.ctx.settings
+            chosen = {Modality.SIGNATURE: (s.signature_threshold, s.signature_target_fmr),
+                      Modality.FACE: (s.face_threshold, s.face_target_fmr)}
             for mi in info.modalities:
-                self.boxes[mi.modality].show_info(mi, info.models.get(mi.modality.value, []), chosen[mi.modality])
+                self.boxes[mi.modality].show_info(mi, info.models.get(mi.modality.value, []), *chosen[mi.modality])
 
         self.call(ops.settings_info, done)
 
     def form_settings(self) -> GuiSettings:
         base = self._pending_pin or self.ctx.settings
-        sig_model, sig_thr = self.boxes[Modality.SIGNATURE].chosen()
-        face_model, face_thr = self.boxes[Modality.FACE].chosen()
+        sig_box, face_box = self.boxes[Modality.SIGNATURE], self.boxes[Modality.FACE]
+        sig_model, sig_thr, sig_fmr = sig_box.chosen() if sig_box.loaded else (
+            base.signature_model, base.signature_threshold, base.signature_target_fmr)
+        face_model, face_thr, face_fmr = face_box.chosen() if face_box.loaded else (
+            base.face_model, base.face_threshold, base.face_target_fmr)
         return base.replace(
             db_path=self.db_edit.text().strip() or None, models_dir=self.models_edit.text().strip() or None,
             signature_model=sig_model, face_model=face_model, signature_threshold=sig_thr,
-            face_threshold=face_thr, refer_band=self.band.value() / 100.0, references=self.references.value(),
+            face_threshold=face_thr, signature_target_fmr=sig_fmr, face_target_fmr=face_fmr,
+            refer_band=self.band.value() / 100.0, references=self.references.value(),
             camera=self.camera_edit.text().strip() or "0", kiosk_modality=self.kiosk_modality.currentText(),
             kiosk_idle_s=float(self.kiosk_idle.value()))
 

@@ -181,6 +181,14 @@ class CameraView(QWidget):
             self._camera.close()
             self._camera = None
 
+    def clear(self) -> None:
+        """Stop, and forget the last frame and its preview (a kiosk keeps nothing of the last customer)."""
+        self.stop()
+        self._frame = None
+        self.preview.image, self.preview.hint = None, None
+        self.capture_button.setEnabled(False)
+        self.preview.update()
+
     def _show_missing(self, text: str) -> None:
         self._camera = None
         self._frame = None
