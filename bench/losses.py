@@ -14,7 +14,8 @@ EER, Omniglot accuracy, and the training time of each encoder on this machine's 
 
     python bench/losses.py [--signature-epochs 2] [--omniglot-epochs 4] [--rows triplet,npair] [--out DIR]
 
-With the defaults the whole run takes about an hour on a 2-core CPU (the budget of each row is printed).
+With the defaults the whole run took 41 min on this 2-core machine with other work running (under the
+90-minute budget); the budget of each row is printed.
 """
 
 from __future__ import annotations
