@@ -30,6 +30,7 @@ try:
         QAction,
         QBrush,
         QColor,
+        QEventPoint,
         QFont,
         QGuiApplication,
         QIcon,
@@ -45,6 +46,7 @@ try:
         QPointingDevice,
         QShortcut,
         QTabletEvent,
+        QTouchEvent,
     )
     from PySide6.QtWidgets import (
         QAbstractItemView,
@@ -84,14 +86,14 @@ except ModuleNotFoundError as err:  # pragma: no cover - exercised by the CLI te
 
 __all__ = [
     "QAbstractItemView", "QAction", "QApplication", "QBrush", "QByteArray", "QCheckBox", "QColor", "QComboBox",
-    "QDialog", "QDialogButtonBox", "QDoubleSpinBox", "QEvent", "QFileDialog", "QFont", "QIcon", "QFormLayout", "QFrame",
-    "QGridLayout", "QGroupBox", "QGuiApplication", "QHBoxLayout", "QHeaderView", "QImage", "QInputDevice",
-    "QKeySequence", "QLabel", "QLineEdit", "QListWidget", "QListWidgetItem", "QMainWindow", "QMessageBox",
-    "QMouseEvent", "QObject", "QPainter", "QPainterPath", "QPalette", "QPen", "QPixmap", "QPoint", "QPointF",
-    "QPointingDevice", "QPushButton", "QRadioButton", "QRect", "QRectF", "QRunnable", "QScrollArea", "QShortcut",
-    "QSize", "QSizePolicy", "QSpinBox", "QStackedWidget", "QStandardPaths", "QTableWidget", "QTableWidgetItem",
-    "QTabletEvent", "QThreadPool", "QTimer", "QVBoxLayout", "QWidget", "Qt", "Signal", "Slot", "isValid",
-    "qconnect",
+    "QDialog", "QDialogButtonBox", "QDoubleSpinBox", "QEvent", "QEventPoint", "QFileDialog", "QFont", "QIcon",
+    "QFormLayout", "QFrame", "QGridLayout", "QGroupBox", "QGuiApplication", "QHBoxLayout", "QHeaderView", "QImage",
+    "QInputDevice", "QKeySequence", "QLabel", "QLineEdit", "QListWidget", "QListWidgetItem", "QMainWindow",
+    "QMessageBox", "QMouseEvent", "QObject", "QPainter", "QPainterPath", "QPalette", "QPen", "QPixmap", "QPoint",
+    "QPointF", "QPointingDevice", "QPushButton", "QRadioButton", "QRect", "QRectF", "QRunnable", "QScrollArea",
+    "QShortcut", "QSize", "QSizePolicy", "QSpinBox", "QStackedWidget", "QStandardPaths", "QTableWidget",
+    "QTableWidgetItem", "QTabletEvent", "QThreadPool", "QTimer", "QTouchEvent", "QVBoxLayout", "QWidget", "Qt",
+    "Signal", "Slot", "isValid", "qconnect",
 ]
 
 

@@ -9,6 +9,7 @@ from biometrix.core.errors import EmptySignature
 from biometrix.gui.qt import (
     QColor,
     QEvent,
+    QEventPoint,
     QMouseEvent,
     QPainter,
     QPen,
@@ -17,6 +18,7 @@ from biometrix.gui.qt import (
     QSizePolicy,
     Qt,
     QTabletEvent,
+    QTouchEvent,
     QWidget,
     Signal,
 )
@@ -26,8 +28,16 @@ if TYPE_CHECKING:
 
     from biometrix.capture.pen import Stroke
 
-#: Pressure given to mouse and touch points, which have none.
+#: Pressure given to mouse points, which have none.
 MOUSE_PRESSURE = 0.5
+#: Pressure given to touch points: the pen renderer (stroke width, ``capture.pen.rasterize``) needs one, and touch
+#: screens report none (or a contact size that is not pen pressure), so every touch point gets this mid value.
+TOUCH_PRESSURE = 0.5
+#: Synthesised mouse events (``source()`` other than ``MouseEventNotSynthesized``) are ignored while a touch stroke
+#: is drawn and for this long after it ends: some platforms deliver the system-made mouse events late.
+TOUCH_MOUSE_GRACE_S = 0.5
+_SYNTHESISED = (Qt.MouseEventSource.MouseEventSynthesizedByQt, Qt.MouseEventSource.MouseEventSynthesizedBySystem)
+_TOUCH_TYPES = (QEvent.Type.TouchBegin, QEvent.Type.TouchUpdate, QEvent.Type.TouchEnd, QEvent.Type.TouchCancel)
 MIN_WIDTH, MAX_WIDTH = 1.0, 6.0
 
 Point = tuple[float, float, float, float]  # x, y (widget pixels), pressure [0, 1], t (ms)
@@ -36,9 +46,11 @@ Point = tuple[float, float, float, float]  # x, y (widget pixels), pressure [0, 
 class SignaturePad(QWidget):
     """Collects pen strokes. Each point keeps x, y (widget pixels), pressure in [0, 1] and time in ms.
 
-    Tablet events give the real pressure and timestamp; mouse input (and touch, which Qt turns into
-    mouse events when the widget does not take touch itself) gets ``MOUSE_PRESSURE``. Pressure is drawn
-    as stroke width. ``strokes()`` returns ``capture.pen.Stroke`` objects and refuses an empty pad.
+    Tablet events give the real pressure and timestamp; mouse input gets ``MOUSE_PRESSURE``. Touch is taken
+    as touch events (``WA_AcceptTouchEvents``): one finger draws a stroke with the event time and
+    ``TOUCH_PRESSURE``; other fingers down at the same time are ignored, and the mouse events a platform
+    synthesises from the touch are dropped so a touch never makes a second stroke. Pressure is drawn as stroke
+    width. ``strokes()`` returns ``capture.pen.Stroke`` objects and refuses an empty pad.
     """
 
     changed = Signal()
@@ -49,7 +61,10 @@ class SignaturePad(QWidget):
         self._current: list[Point] | None = None
         self._t0: float | None = None
         self._placeholder = placeholder
+        self._touch_id: int | None = None  # the id of the finger drawing, while a touch stroke is on
+        self._touch_until = 0.0  # time.monotonic() until which synthesised mouse events are dropped
         self.setAttribute(Qt.WidgetAttribute.WA_StaticContents)
+        self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 160)
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -71,6 +86,7 @@ class SignaturePad(QWidget):
     def clear(self) -> None:
         self._strokes.clear()
         self._current = None
+        self._touch_id = None
         self._t0 = None
         self.update()
         self.changed.emit()
@@ -140,15 +156,65 @@ class SignaturePad(QWidget):
             self._end()
         event.accept()  # no synthesised mouse event follows
 
+    def event(self, event: QEvent) -> bool:
+        if event.type() in _TOUCH_TYPES:
+            self._touch(event)  # type: ignore[arg-type]
+            return True
+        return super().event(event)
+
+    def _touch(self, event: QTouchEvent) -> None:
+        """One finger draws: the first one down (or the next one pressed once it is lifted); others are ignored."""
+        event.accept()  # taken as touch: Qt synthesises no mouse events from it
+        self._touch_until = time.monotonic() + TOUCH_MOUSE_GRACE_S
+        if event.type() == QEvent.Type.TouchCancel:  # the system took the touch back: drop the unfinished stroke
+            if self._touch_id is not None and self._current is not None and self._strokes \
+                    and self._strokes[-1] is self._current:
+                self._strokes.pop()
+                self._current = None
+                self.update()
+                self.changed.emit()
+            self._touch_id = None
+            return
+        for point in event.points():
+            state = point.state()
+            if self._touch_id is None:
+                if state == QEventPoint.State.Pressed:
+                    self._touch_id = point.id()
+                    self._add(point.position(), TOUCH_PRESSURE, event.timestamp(), start=True)
+                continue
+            if point.id() != self._touch_id:
+                continue
+            if state == QEventPoint.State.Updated:
+                self._add(point.position(), TOUCH_PRESSURE, event.timestamp(), start=False)
+            elif state == QEventPoint.State.Released:
+                self._add(point.position(), TOUCH_PRESSURE, event.timestamp(), start=False)
+                self._touch_id = None
+                self._end()
+        if event.type() == QEvent.Type.TouchEnd and self._touch_id is not None:  # every finger is up
+            self._touch_id = None
+            self._end()
+
+    def _synthesised_from_touch(self, event: QMouseEvent) -> bool:
+        return event.source() in _SYNTHESISED and (self._touch_id is not None or time.monotonic() < self._touch_until)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._synthesised_from_touch(event):
+            event.accept()
+            return
         if event.button() == Qt.MouseButton.LeftButton:
             self._add(event.position(), MOUSE_PRESSURE, event.timestamp(), start=True)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._synthesised_from_touch(event):
+            event.accept()
+            return
         if event.buttons() & Qt.MouseButton.LeftButton and self._current is not None:
             self._add(event.position(), MOUSE_PRESSURE, event.timestamp(), start=False)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._synthesised_from_touch(event):
+            event.accept()
+            return
         if event.button() == Qt.MouseButton.LeftButton:
             self._end()
 
