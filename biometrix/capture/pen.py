@@ -94,6 +94,8 @@ def strokes_from_json(text: str) -> list[Stroke]:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
         raise InvalidInput(f"stroke data is not JSON ({err.msg} at line {err.lineno})") from None
+    except (RecursionError, ValueError) as err:  # nested too deeply, or an integer too long to read
+        raise InvalidInput(f"stroke data is not usable JSON ({type(err).__name__})") from None
     if not isinstance(doc, dict) or doc.get("format") != STROKES_FORMAT:
         raise InvalidInput(f"stroke data must be a {STROKES_FORMAT!r} document")
     strokes = []
@@ -102,7 +104,7 @@ def strokes_from_json(text: str) -> list[Stroke]:
             pts = tuple(PenPoint(float(x), float(y), float(p), float(t)) for x, y, p, t in s)
             if pts:
                 strokes.append(Stroke(pts))
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, OverflowError) as err:
         raise InvalidInput(f"malformed stroke data ({err})") from None
     _check_strokes(strokes)
     return strokes
@@ -135,10 +137,14 @@ def rasterize(
     """
     arr = _check_strokes(strokes)
     lo = arr[:, :2].min(axis=0)
-    span = float((arr[:, :2].max(axis=0) - lo).max())
-    if span <= 0:
+    with np.errstate(over="ignore"):
+        span = float((arr[:, :2].max(axis=0) - lo).max())
+    if not np.isfinite(span):
+        raise InvalidInput("pen coordinates span too large a range to draw")
+    with np.errstate(over="ignore", divide="ignore"):
+        scale = (long_side - 1) / span if span > 0 else np.inf
+    if not np.isfinite(scale):  # zero or a vanishingly small (subnormal) extent
         raise EmptySignature("the signature is a single dot")
-    scale = (long_side - 1) / span
     ext = np.ceil((arr[:, :2].max(axis=0) - lo) * scale).astype(int) + 1
     w, h = int(ext[0]) + 2 * margin, int(ext[1]) + 2 * margin
     shift = 4  # sub-pixel precision for cv2.line

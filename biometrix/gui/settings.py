@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 from dataclasses import dataclass, fields
@@ -19,6 +20,8 @@ PIN_ENV = "BIOMETRIX_KIOSK_PIN"
 SETTINGS_FILENAME = "gui.json"
 PIN_ITERATIONS = 200_000
 MODALITIES = ("signature", "face")
+_OPTIONAL_TEXT = ("db_path", "models_dir", "signature_model", "face_model", "pin_salt", "pin_hash")
+_TEXT = ("signature_threshold", "face_threshold", "camera", "kiosk_modality")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,18 @@ class GuiSettings:
     pin_hash: str | None = None
 
     def __post_init__(self) -> None:
+        # Types first: a settings file is user input (a string "0.5", 1e999 or Infinity must not get through).
+        for name in _OPTIONAL_TEXT + _TEXT:
+            value = getattr(self, name)
+            if not (isinstance(value, str) or (value is None and name in _OPTIONAL_TEXT)):
+                raise InvalidInput(f"{name} must be a string{' or null' if name in _OPTIONAL_TEXT else ''}, "
+                                   f"got {type(value).__name__}")
+        for name in ("refer_band", "kiosk_idle_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise InvalidInput(f"{name} must be a finite number, got {value!r:.40}")
+        if isinstance(self.references, bool) or not isinstance(self.references, int):
+            raise InvalidInput(f"references must be an integer, got {self.references!r:.40}")
         if not (0.0 <= float(self.refer_band) < 1.0):
             raise InvalidInput(f"refer_band must be in [0, 1), got {self.refer_band}")
         if not 3 <= int(self.references) <= 20:
@@ -114,12 +129,15 @@ def load_settings(path: str | os.PathLike[str]) -> GuiSettings:
         raise InvalidInput(f"cannot read settings {p}: {err}") from None
     except json.JSONDecodeError as err:
         raise InvalidInput(f"settings {p} are not valid JSON ({err.msg} at line {err.lineno})") from None
+    except (RecursionError, ValueError) as err:  # nested too deeply, or an integer too long to read
+        raise InvalidInput(f"settings {p} are not usable JSON ({type(err).__name__})") from None
     if not isinstance(raw, dict):
         raise InvalidInput(f"settings {p} must hold a JSON object")
     known = {f.name for f in fields(GuiSettings)}
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise InvalidInput(f"settings {p}: unknown key(s) {', '.join(unknown)}")
+        shown = (k if k.isprintable() else repr(k) for k in unknown)  # keep the message on one line
+        raise InvalidInput(f"settings {p}: unknown key(s) {', '.join(shown)}")
     try:
         return GuiSettings(**raw)
     except (TypeError, ValueError) as err:

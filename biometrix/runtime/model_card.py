@@ -110,6 +110,8 @@ class ModelCard:
             raise ModelIntegrityError(
                 f"model card {p} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
             ) from exc
+        except (RecursionError, ValueError) as exc:  # nested too deeply, or an integer too long to read
+            raise ModelIntegrityError(f"model card {p} is not usable JSON ({type(exc).__name__})") from None
         return cls.from_dict(raw, source=str(p))
 
     @classmethod
@@ -366,7 +368,7 @@ class _Validator:
 
     def number(self, obj: Mapping[str, Any], key: str, *, where: str = "") -> float:
         value = obj[key]
-        if not (isinstance(value, int | float) and not isinstance(value, bool)) or not math.isfinite(value):
+        if not (isinstance(value, int | float) and not isinstance(value, bool)) or not _finite(value):
             self.fail(where + key, f"must be a finite number, got {_json_type(value)}")
         return float(value)
 
@@ -395,13 +397,20 @@ class _Validator:
         )
 
 
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
 def _json_type(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int | float):
-        return f"the number {value!r}"
+        return f"the number {value!r}" if _finite(value) and abs(value) < 1e30 else "an out-of-range number"
     if isinstance(value, str):
         return f"the string {value!r}" if len(value) <= 40 else "a string"
     if isinstance(value, list):
