@@ -33,13 +33,8 @@ from biometrix.core.types import Modality  # noqa: E402
 from biometrix.gui.context import AppContext  # noqa: E402
 from biometrix.gui.qt import (  # noqa: E402
     QApplication,
-    QEvent,
-    QInputDevice,
-    QPointF,
-    QPointingDevice,
-    Qt,
-    QTabletEvent,
 )
+from biometrix.gui.replay import replay_strokes, synthetic_stylus  # noqa: E402
 from biometrix.gui.settings import GuiSettings  # noqa: E402
 
 # --- synthetic signatures -------------------------------------------------------------------------
@@ -165,29 +160,6 @@ def settle(app: QApplication, seconds: float = 0.6) -> None:
         time.sleep(0.02)
 
 
-def replay(pad, strokes: list[Stroke], device) -> None:
-    """Pen strokes as TabletPress/Move/Release events with pressure and time, fitted to the pad."""
-    pts = np.array([(p.x, p.y) for s in strokes for p in s.points])
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    scale = min((pad.width() - 40) / max(hi[0] - lo[0], 1), (pad.height() - 40) / max(hi[1] - lo[1], 1))
-    for s in strokes:
-        n = len(s.points)
-        for k, p in enumerate(s.points):
-            kind = QEvent.Type.TabletPress if k == 0 else QEvent.Type.TabletRelease if k == n - 1 and n > 1 \
-                else QEvent.Type.TabletMove
-            pos = QPointF(20 + (p.x - lo[0]) * scale, 20 + (p.y - lo[1]) * scale)
-            ev = QTabletEvent(kind, device, pos, pad.mapToGlobal(pos), p.pressure, 0, 0, 0, 0, 0,
-                              Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton,
-                              Qt.MouseButton.NoButton if kind == QEvent.Type.TabletRelease
-                              else Qt.MouseButton.LeftButton)
-            ev.setTimestamp(int(p.t))
-            QApplication.sendEvent(pad, ev)
-        if n == 1:
-            QApplication.sendEvent(pad, QTabletEvent(QEvent.Type.TabletRelease, device, pos, pos, 0, 0, 0, 0, 0, 0,
-                                                     Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton,
-                                                     Qt.MouseButton.NoButton))
-
-
 def main() -> None:
     from biometrix.gui.kiosk import KioskWindow
     from biometrix.gui.main_window import MainWindow
@@ -198,8 +170,7 @@ def main() -> None:
                            face_model="face-dlib-resnet-v1", signature_model="signature-v2", refer_band=0.10,
                            kiosk_modality="signature").with_pin("2468")
     ctx = AppContext(settings, settings_path=tmp / "gui.json")
-    device = QPointingDevice("stylus", 77, QInputDevice.DeviceType.Stylus, QPointingDevice.PointerType.Pen,
-                             QInputDevice.Capability.Position | QInputDevice.Capability.Pressure, 1, 1)
+    device = synthetic_stylus()
     w = MainWindow(ctx)
     w.resize(1366, 740)
     w.show()
@@ -213,7 +184,7 @@ def main() -> None:
         print("wrote", OUT / f"{name}.png")
 
     def verify_with(page, strokes: list[Stroke]) -> str:
-        replay(page.input.pad, strokes, device)
+        replay_strokes(page.input.pad, strokes, device)
         page.verify()
         wait_until(app, lambda: page.result.shown_label != "" and not page.busy, "a decision")
         d = page.last.decision
@@ -231,10 +202,10 @@ def main() -> None:
     enroll.subject_edit.setText(SUBJECT)
     enroll.name_edit.setText(NAME)
     for seed in range(1, 6):
-        replay(enroll.pad, synthetic_signature(seed), device)
+        replay_strokes(enroll.pad, synthetic_signature(seed), device)
         enroll.add_reference()
     wait_until(app, lambda: enroll.checks is not None, "the consistency check")
-    replay(enroll.pad, synthetic_signature(GENUINE_SEED + 1), device)
+    replay_strokes(enroll.pad, synthetic_signature(GENUINE_SEED + 1), device)
     shot("enroll")
     enroll.pad.clear()
     enroll.save()
@@ -259,7 +230,7 @@ def main() -> None:
 
     identify = w.show_page("identify")
     _pages.append(identify)
-    replay(identify.input.pad, synthetic_signature(GENUINE_SEED + 2), device)
+    replay_strokes(identify.input.pad, synthetic_signature(GENUINE_SEED + 2), device)
     identify.identify()
     wait_until(app, lambda: bool(identify.rows) and not identify.busy, "the identification")
     shot("identify")
@@ -280,7 +251,7 @@ def main() -> None:
     kiosk.id_edit.setText(SUBJECT)
     kiosk.to_capture()
     settle(app)
-    replay(kiosk.pad, synthetic_signature(GENUINE_SEED + 3), device)
+    replay_strokes(kiosk.pad, synthetic_signature(GENUINE_SEED + 3), device)
     shot("kiosk-signature", kiosk)
     kiosk.verify()
     wait_until(app, lambda: kiosk.screen_name == "result", "the kiosk decision")

@@ -12,7 +12,8 @@ import pytest
 pytest.importorskip("PySide6", reason="the GUI tests need PySide6 (pip install PySide6-Essentials)")
 
 from biometrix.capture.pen import Stroke, read_svc2004  # noqa: E402
-from biometrix.gui.qt import QApplication, QEvent, QInputDevice, QPointF, QPointingDevice, Qt, QTabletEvent  # noqa: E402
+from biometrix.gui.qt import QPointingDevice  # noqa: E402
+from biometrix.gui.replay import replay_strokes, synthetic_stylus  # noqa: E402
 from biometrix.gui.settings import GuiSettings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,33 +47,11 @@ def svc_strokes():
 @pytest.fixture(scope="session")
 def stylus() -> QPointingDevice:
     """A synthetic pen: offscreen Qt has no tablet, but QTabletEvents built on this device carry pressure."""
-    caps = QInputDevice.Capability.Position | QInputDevice.Capability.Pressure
-    return QPointingDevice("synthetic stylus", 4242, QInputDevice.DeviceType.Stylus,
-                           QPointingDevice.PointerType.Pen, caps, 1, 1)
+    return synthetic_stylus()
 
 
-def draw_on_pad(pad, strokes: Sequence[Stroke], device: QPointingDevice) -> None:
-    """Replay pen strokes on ``pad`` as TabletPress / TabletMove / TabletRelease events, fitted to its size,
-    each event stamped with the recording's time."""
-    pts = np.array([(p.x, p.y) for s in strokes for p in s.points], dtype=np.float64)
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    scale = min((pad.width() - 40) / max(hi[0] - lo[0], 1), (pad.height() - 40) / max(hi[1] - lo[1], 1))
-    for stroke in strokes:
-        n = len(stroke.points)
-        for k, p in enumerate(stroke.points):
-            kind = QEvent.Type.TabletPress if k == 0 else QEvent.Type.TabletRelease if k == n - 1 and n > 1 \
-                else QEvent.Type.TabletMove
-            pos = QPointF(20 + (p.x - lo[0]) * scale, 20 + (p.y - lo[1]) * scale)
-            ev = QTabletEvent(kind, device, pos, pad.mapToGlobal(pos), p.pressure, 0.0, 0.0, 0.0, 0.0, 0.0,
-                              Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton,
-                              Qt.MouseButton.NoButton if kind == QEvent.Type.TabletRelease
-                              else Qt.MouseButton.LeftButton)
-            ev.setTimestamp(int(p.t))
-            QApplication.sendEvent(pad, ev)
-        if n == 1:
-            ev = QTabletEvent(QEvent.Type.TabletRelease, device, pos, pad.mapToGlobal(pos), 0.0, 0.0, 0.0, 0.0, 0.0,
-                              0.0, Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton)
-            QApplication.sendEvent(pad, ev)
+#: Replay pen strokes on a pad as tablet events (the app's own helper, shared with the screenshot script).
+draw_on_pad = replay_strokes
 
 
 @pytest.fixture
