@@ -14,7 +14,7 @@ from biometrix.core.errors import InvalidInput, ModelIntegrityError
 from biometrix.core.types import Modality
 from biometrix.runtime.model_card import ModelCard, load_card_for
 from biometrix.runtime.paths import models_dir as default_models_dir
-from biometrix.runtime.providers import CUDA, import_onnxruntime, pick_providers
+from biometrix.runtime.providers import import_onnxruntime, pick_providers, warn_if_cpu_fallback
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,7 @@ class OnnxEncoder:
             ", ".join(self._providers),
             threads,
         )
-        if CUDA in requested and CUDA not in self._providers:
-            log.warning("model %s: CUDA was available but the session fell back to CPU", card.model_id)
+        warn_if_cpu_fallback(requested, self._providers, what=f"model {card.model_id}")
 
     @classmethod
     def from_dir(

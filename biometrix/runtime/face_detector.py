@@ -23,7 +23,7 @@ import numpy as np
 from biometrix.core.errors import InvalidInput, ModelIntegrityError
 from biometrix.preprocess.face_detect import Detection, FaceDetector, HaarDetector, mtcnn_detect
 from biometrix.runtime.paths import models_dir as default_models_dir
-from biometrix.runtime.providers import import_onnxruntime, pick_providers
+from biometrix.runtime.providers import import_onnxruntime, pick_providers, warn_if_cpu_fallback
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,7 @@ class MtcnnDetector:
                 session = ort.InferenceSession(blobs[name], sess_options=options, providers=providers)
             except Exception as exc:  # onnxruntime's own error types; re-raised as ours
                 raise ModelIntegrityError(f"onnxruntime cannot load {where / entry.onnx_file} ({exc})") from exc
+            warn_if_cpu_fallback(providers, session.get_providers(), what=f"face detector {model_id} ({name})")
             self._runs[name] = _runner(session, entry)
         self.model_id = model_id
         self.folder = where
@@ -147,6 +148,13 @@ class MtcnnDetector:
             thresholds=self.thresholds,
             factor=self.factor,
         )
+
+    def run_network(self, name: str, batch: np.ndarray) -> tuple[np.ndarray, ...]:
+        """One stage ("pnet", "rnet" or "onet") on a float32 (N, 3, S, S) batch, already scaled as MTCNN wants
+        (S >= 12 for P-Net, 24 for R-Net, 48 for O-Net) -> its outputs, in the manifest's order."""
+        if name not in self._runs:
+            raise InvalidInput(f"unknown MTCNN network {name!r} (known: {', '.join(NETWORKS)})")
+        return self._runs[name](batch)
 
     def __repr__(self) -> str:
         return f"MtcnnDetector(model_id={self.model_id!r}, min_face_size={self.min_face_size:g})"

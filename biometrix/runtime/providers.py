@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import logging
+from collections.abc import Sequence
 from types import ModuleType
 
 from biometrix.core.errors import RuntimeUnavailable
+
+log = logging.getLogger(__name__)
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -38,3 +42,17 @@ def pick_providers(prefer_gpu: bool = True, *, available: list[str] | None = Non
         raise RuntimeUnavailable(f"this onnxruntime build has no {CPU} (it offers: {', '.join(offered)})")
     chosen = [CUDA] if prefer_gpu and CUDA in offered else []
     return [*chosen, CPU]
+
+
+def warn_if_cpu_fallback(requested: Sequence[str], got: Sequence[str], *, what: str) -> bool:
+    """Log a WARNING when CUDA was requested but the session ``got`` no CUDA provider; True when it fell back.
+
+    onnxruntime-gpu offers CUDA whenever it is installed, but a session silently runs on the CPU when the CUDA
+    or cuDNN libraries it needs are absent (onnxruntime only prints its own error to stderr): this says so
+    in the app's log, naming ``what`` was loaded.
+    """
+    if CUDA not in requested or CUDA in got:
+        return False
+    log.warning("%s: CUDA was requested but the session runs on %s: falling back to the CPU "
+                "(onnxruntime-gpu found no usable CUDA/cuDNN libraries)", what, ", ".join(got) or "no provider")
+    return True
