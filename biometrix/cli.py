@@ -168,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     verbose.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                          help="show what happens: -v INFO (database, model, providers), -vv DEBUG")
 
-    db = argparse.ArgumentParser(add_help=False)
+    from biometrix.cli_access import access_parent
+
+    db = argparse.ArgumentParser(add_help=False, parents=[access_parent()])
     db.add_argument("--db", metavar="DB", default=None,
                     help="enrollment database file (default: $BIOMETRIX_DB, else enrollment_db/ when present "
                          "and writable, else the user data folder)")
@@ -266,6 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subject", required=True, metavar="ID", help="subject id to erase")
     p.set_defaults(handler=_cmd_erase)
 
+    from biometrix.cli_access import add_commands
+
+    add_commands(commands, {"verbose": verbose, "db": db, "out": out, "audit_commands": audit_commands,
+                            "db_commands": db_commands}, lambda a, create=False: _open(a, create=create))
+
     gui_help = {"gui": ("open the desktop app (enroll, verify, identify, audit, settings)",
                         "The teller application. Needs PySide6 (pip install PySide6-Essentials)."),
                 "kiosk": ("self-service verification, fullscreen; leaving needs the supervisor PIN",
@@ -345,12 +352,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _open(args: argparse.Namespace, *, create: bool) -> Biometrix:
+    """The service for a command: database key from --key-store / $BIOMETRIX_PASSPHRASE, --operator logged in."""
+    from biometrix.cli_access import open_service
     from biometrix.service import Biometrix
 
-    return Biometrix(args.db, create=create, models_dir=getattr(args, "models_dir", None),
-                     prefer_gpu=not getattr(args, "cpu", False), signature_model=getattr(args, "model_id", None),
-                     face_model=getattr(args, "face_model", None),
-                     face_detector=getattr(args, "face_detector", "mtcnn"))
+    def factory(key: Any) -> Biometrix:
+        return Biometrix(args.db, create=create, models_dir=getattr(args, "models_dir", None),
+                         prefer_gpu=not getattr(args, "cpu", False), signature_model=getattr(args, "model_id", None),
+                         face_model=getattr(args, "face_model", None),
+                         face_detector=getattr(args, "face_detector", "mtcnn"), key=key)
+
+    return open_service(args, factory, create=create)
 
 
 def _face_probe(bx: Biometrix, args: argparse.Namespace) -> Any:
@@ -431,7 +443,7 @@ def _db_summary(bx: Biometrix) -> dict[str, Any]:
     info = bx.info()
     return {"path": str(bx.location.path), "reason": bx.location.reason, "schema_version": info.schema_version,
             "subjects": info.n_subjects, "templates": dict(info.templates), "samples": info.n_samples,
-            "audit_rows": info.n_audit}
+            "audit_rows": info.n_audit, "encryption": info.encryption, "operators": info.n_operators}
 
 
 def _cmd_db_info(args: argparse.Namespace) -> int:
@@ -453,6 +465,8 @@ def _cmd_db_info(args: argparse.Namespace) -> int:
         print("Templates:      none")
     print(f"Samples:        {summary['samples']}")
     print(f"Audit rows:     {summary['audit_rows']}")
+    print(f"Encryption:     {summary['encryption']}")
+    print(f"Operators:      {summary['operators'] or 'none yet (no login needed until the first admin exists)'}")
     return EXIT_OK
 
 
@@ -480,9 +494,19 @@ def _cmd_db_backup(args: argparse.Namespace) -> int:
 
 
 def _cmd_db_restore(args: argparse.Namespace) -> int:
+    from biometrix.core.errors import KeyUnavailable, StoreError, WrongKey
     from biometrix.service import restore_db
 
-    report = restore_db(args.db, args.source)
+    try:
+        bx = _open(args, create=False)
+    except (WrongKey, KeyUnavailable):
+        raise
+    except StoreError as err:  # missing or damaged: nothing to log in to; the file's permissions guard it
+        log.warning("restoring over a database that cannot be opened (%s)", err)
+        report = restore_db(args.db, args.source)
+    else:
+        with bx:
+            report = bx.restore(args.source)
     kept = None if report.kept is None else str(report.kept)
     if args.json:
         _print_json({"db": str(report.path), "from": args.source, "kept": kept,
@@ -539,7 +563,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from biometrix.evaluation.datasets import default_data_root
 
     data = Path(args.data) if args.data else default_data_root()
-    for line in run_demo(data_root=data, db=args.db, signer=args.signer):
+    for line in run_demo(data_root=data, db=args.db, signer=args.signer, service=_open(args, create=True)):
         print(line)
     return EXIT_OK
 
@@ -554,7 +578,8 @@ def _cmd_gui(args: argparse.Namespace) -> int:
         raise _unavailable(command, err) from err
     options = LaunchOptions(kiosk=args.kiosk, db=args.db, settings_path=args.settings, camera=args.camera,
                             pin=getattr(args, "pin", None), modality=getattr(args, "modality", None),
-                            idle_s=getattr(args, "idle", None), windowed=getattr(args, "windowed", False))
+                            idle_s=getattr(args, "idle", None), windowed=getattr(args, "windowed", False),
+                            operator=getattr(args, "operator", None))
     return run_app(options)
 
 

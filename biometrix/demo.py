@@ -12,10 +12,11 @@ from biometrix.service import Biometrix
 CEDAR_ZIP = "cedar/cedar_signatures_half.zip"
 
 
-def run_demo(*, data_root: Path, db: str | None, signer: int = 46) -> list[str]:
+def run_demo(*, data_root: Path, db: str | None, signer: int = 46, service: Biometrix | None = None) -> list[str]:
     """Enroll CEDAR signer ``signer`` (genuine 1-5, a held-out signer), verify genuine 6 and skilled
     forgery 1, identify genuine 7; returns the lines to print. The scans are read from ``data_root``
-    into a temporary folder that is removed afterwards."""
+    into a temporary folder that is removed afterwards. ``service`` (opened on ``db``, logged in) is closed
+    at the end; by default one is opened on ``db``."""
     archive = data_root / CEDAR_ZIP
     if not archive.is_file():
         raise InvalidInput(f"the demo reads CEDAR signatures from {archive}, which is missing")
@@ -29,7 +30,7 @@ def run_demo(*, data_root: Path, db: str | None, signer: int = 46) -> list[str]:
 
         refs = [extract("original", n) for n in range(1, 6)]
         subject = f"cedar-{signer}"
-        with Biometrix(db) as bx:
+        with service if service is not None else Biometrix(db) as bx:
             lines.append(f"database: {bx.location.path} ({bx.location.reason})")
             (tpl,) = bx.enroll(subject, signatures=refs, display_name=f"CEDAR signer {signer}", replace=True)
             lines.append(f"enrolled {subject}: {tpl.n_references} reference signatures, model {tpl.model_id}")

@@ -15,8 +15,10 @@ import numpy as np
 from biometrix.capture.files import encode_png, load_gray, load_rgb
 from biometrix.capture.pen import Stroke, load_strokes, rasterize, strokes_to_json
 from biometrix.core.decision_band import refer_band as band_label
-from biometrix.core.errors import CameraUnavailable, InvalidInput
+from biometrix.core.errors import AccessDenied, CameraUnavailable, InvalidInput, NotEnrolled
 from biometrix.core.matcher import Matcher
+from biometrix.core.roles import Action, Operator, Role, lowest_role_for
+from biometrix.core.roles import role as parse_role
 from biometrix.core.types import Candidate, Decision, Modality, SubjectId, Template, Threshold
 from biometrix.preprocess.face_detect import to_rgb
 from biometrix.runtime.encoder import OnnxEncoder
@@ -25,10 +27,15 @@ from biometrix.runtime.paths import models_dir as default_models_dir
 from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline
 from biometrix.store import (
     AuditCheck,
+    AuditEntry,
     EnrollmentStore,
+    KeySource,
+    OperatorInfo,
     RestoreReport,
     SampleIn,
+    StoredSample,
     StoreInfo,
+    SubjectInfo,
     open_store,
     restore_database,
 )
@@ -96,6 +103,16 @@ class Biometrix:
     ``refer_band`` is the supervisor band of ``verify`` as a fraction of the threshold (0.1: a distance within
     threshold x (1 ± 0.1) is referred to a supervisor; 0, the default, turns it off).
 
+    **Operators.** Access control starts when the database's first operator, an admin, is created
+    (``add_operator`` with nobody logged in; the desktop app insists on it at first start). From then on
+    every use case needs ``login`` first and is allowed by the operator's role (core/roles.py: teller enrolls
+    and verifies; supervisor also resolves Refer decisions, erases subjects, reads the audit log, backs up;
+    admin also sets thresholds, restores, manages operators and keys), and every audit row names the
+    operator. Before the first admin exists, use cases run unattributed.
+
+    **Encryption at rest.** ``key`` says where the database's key-encryption key comes from
+    (store/crypto.py; default: what the database records, a key file for a new one).
+
     >>> bx = Biometrix("bank.db")                                            # doctest: +SKIP
     >>> bx.enroll("alice", signatures=["ref1.png", "ref2.png", "ref3.png"], faces=["alice.jpg"])  # doctest: +SKIP
     >>> bx.verify("alice", signature="probe.png").accepted                    # doctest: +SKIP
@@ -106,7 +123,8 @@ class Biometrix:
     def __init__(self, db_path: str | os.PathLike[str] | None = None, *, models_dir: str | Path | None = None,
                  prefer_gpu: bool = True, create: bool = True, signature_model: str | None = None,
                  face_model: str | None = None, face_detector: str = "mtcnn", threshold: Threshold | None = None,
-                 face_threshold: Threshold | None = None, refer_band: float = 0.0) -> None:
+                 face_threshold: Threshold | None = None, refer_band: float = 0.0,
+                 key: KeySource | None = None) -> None:
         self.refer_band = _check_band(refer_band)
         self.location: DbLocation = resolve_db_path(db_path)
         self.models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
@@ -117,15 +135,104 @@ class Biometrix:
         self._pipelines: dict[Modality, Pipeline] = {}
         self._cards: dict[Modality, ModelCard] = {}
         self._create = create
+        self._key = key
         self._store: EnrollmentStore | None = None
+        self._operator: Operator | None = None
 
     @property
     def store(self) -> EnrollmentStore:
         """The enrollment store, opened on first use (so a failed enroll never leaves an empty file)."""
         if self._store is None:
             log.info("enrollment database: %s (%s)", self.location.path, self.location.reason)
-            self._store = open_store(self.location.path, create=self._create)
+            self._store = open_store(self.location.path, create=self._create, key=self._key)
+            self._store.actor = None if self._operator is None else self._operator.name
         return self._store
+
+    # --- operators ---------------------------------------------------------------------------------
+
+    @property
+    def operator(self) -> Operator | None:
+        """The logged-in operator (None: nobody)."""
+        return self._operator
+
+    def access_control(self) -> bool:
+        """Whether the database has operators, so that every use case needs a login."""
+        return self.store.has_operators()
+
+    def login(self, name: str, password: str) -> Operator:
+        """Log an operator in (argon2id check; 5 failures in a row lock the account for 15 minutes). Audited."""
+        self._operator = None
+        self.store.actor = None
+        who = self.store.login(name, password)
+        self._operator = who
+        self.store.actor = who.name
+        return who
+
+    def logout(self) -> None:
+        if self._operator is not None and self._store is not None:
+            self._store.record("logout", subject_id=None, modality=None, model_id=None, decision="ok")
+        self._operator = None
+        if self._store is not None:
+            self._store.actor = None
+
+    def _require(self, action: Action) -> None:
+        """AccessDenied unless the logged-in operator's role may ``action`` (open until the first admin exists).
+
+        The account is re-read each time, so a disabled account or a changed role takes effect at once.
+        """
+        if self._operator is None:
+            if self.store.has_operators():
+                raise AccessDenied(f"log in first: this database has operators, and to {action.value} needs "
+                                   f"{_a(lowest_role_for(action))} or above (--operator NAME)")
+            return
+        account = next((o for o in self.store.operators() if o.name == self._operator.name), None)
+        if account is None or account.disabled:
+            self._operator = None
+            self.store.actor = None
+            raise AccessDenied("your operator account was disabled or removed; log in again")
+        current = Operator(account.name, Role(account.role))
+        self._operator = current
+        if not current.may(action):
+            raise AccessDenied(f"operator {current.name!r} is {_a(current.role)}: to {action.value} needs "
+                               f"{_a(lowest_role_for(action))} or above")
+
+    def add_operator(self, name: str, role: Role | str, password: str) -> None:
+        """Create an operator. With none in the database yet, this creates the first admin (no login needed,
+        and the role must be admin); afterwards an admin must be logged in."""
+        who = parse_role(role)
+        if not self.store.has_operators():
+            if who is not Role.ADMIN:
+                raise AccessDenied("the first operator of a database must be an admin (--role admin)")
+            self.store.add_operator(name, who, password, first=True)
+            return
+        self._require(Action.MANAGE_OPERATORS)
+        self.store.add_operator(name, who, password)
+
+    def update_operator(self, name: str, *, role: Role | str | None = None, password: str | None = None,
+                        disabled: bool | None = None, unlock: bool = False) -> None:
+        """An admin changes an operator's role, password, disabled flag, or unlocks it. Audited."""
+        self._require(Action.MANAGE_OPERATORS)
+        self.store.update_operator(name, role=None if role is None else parse_role(role), password=password,
+                                   disabled=disabled, unlock=unlock)
+
+    def change_password(self, old: str, new: str) -> None:
+        """The logged-in operator changes their own password (the old one is checked again)."""
+        if self._operator is None:
+            raise AccessDenied("log in first to change your password")
+        name = self._operator.name
+        self.store.login(name, old)
+        self.store.update_operator(name, password=new)
+
+    def operators(self) -> list[OperatorInfo]:
+        self._require(Action.MANAGE_OPERATORS)
+        return self.store.operators()
+
+    # --- keys --------------------------------------------------------------------------------------
+
+    def rotate_key(self, new: KeySource | None = None) -> dict[str, int]:
+        """Re-encrypt the database under a fresh data key (wrapped by ``new``: default a key file). Admin."""
+        self._require(Action.MANAGE_KEYS)
+        return self.store.rotate_key(new if new is not None else KeySource())
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -196,6 +303,7 @@ class Biometrix:
         Returns the templates, signature first.
         """
         subject_id = _check_subject_id(subject_id)
+        self._require(Action.ENROLL)
         wanted = [(Modality.SIGNATURE, signatures, load_signature), (Modality.FACE, faces, load_face)]
         if all(samples is None for _, samples, _ in wanted):
             raise InvalidInput("enroll needs signatures or faces (or both)")
@@ -205,6 +313,9 @@ class Biometrix:
                 continue
             if isinstance(samples, (str, os.PathLike, np.ndarray)) or not samples:
                 raise InvalidInput(f"enroll needs a list of one or more {modality.value}s")
+            if self.card(modality).aggregate == "normalized" and len(samples) < 2:
+                raise InvalidInput(f"the {modality.value} model {self.card(modality).model_id} scores a probe against "
+                                   "the spread of the references: enroll at least 2 (5 is the protocol's choice)")
             loaded = [load(s) for s in samples]
             pipe = self.pipeline(modality)
             emb = pipe.embed_many([img for img, _ in loaded])
@@ -223,6 +334,7 @@ class Biometrix:
         """
         fraction = self.refer_band if refer_band is None else _check_band(refer_band)
         subject_id = _check_subject_id(subject_id)
+        self._require(Action.VERIFY)
         modality = Modality.SIGNATURE if face is None else Modality.FACE
         card = self.card(modality)
         template = self.store.template(subject_id, modality=modality, model_id=card.model_id)
@@ -245,6 +357,7 @@ class Biometrix:
         """1:N: the top_k enrolled subjects closest to the probe, best first; the search is audited."""
         if top_k < 1:
             raise InvalidInput(f"top_k must be at least 1, got {top_k}")
+        self._require(Action.VERIFY)
         modality, probe, raw = self._probe(signature, face)
         card = self.card(modality)
         gallery = self.store.gallery(modality=modality, model_id=card.model_id)
@@ -282,25 +395,91 @@ class Biometrix:
         raise CameraUnavailable(f"{cam.description} delivered no frame")
 
     def info(self) -> StoreInfo:
+        self._require(Action.VERIFY)
         return self.store.info()
 
     def erase(self, subject_id: str) -> str:
         """Right to erasure: remove the subject's samples, templates and record; returns the audit pseudonym."""
-        return self.store.erase_subject(_check_subject_id(subject_id))
+        subject_id = _check_subject_id(subject_id)
+        self._require(Action.DELETE_SUBJECT)
+        return self.store.erase_subject(subject_id)
 
     def verify_audit(self) -> AuditCheck:
         """Re-compute the audit log's hash chain."""
+        self._require(Action.READ_AUDIT)
         return self.store.verify_audit()
+
+    def audit(self, *, subject_id: str | None = None, event: str | None = None,
+              limit: int | None = None) -> list[AuditEntry]:
+        """Audit rows, oldest first (``limit``: the most recent ones)."""
+        self._require(Action.READ_AUDIT)
+        return self.store.audit(subject_id=subject_id, event=event, limit=limit)
 
     def backup(self, destination: str | os.PathLike[str]) -> AuditCheck:
         """A checked online backup of the database to the new file ``destination``."""
+        self._require(Action.BACKUP)
         return self.store.backup(Path(destination))
+
+    def restore(self, source: str | os.PathLike[str]) -> RestoreReport:
+        """Replace this database with the checked backup ``source`` (admin; stop other users first)."""
+        self._require(Action.MANAGE_MODELS)
+        self.close()
+        return restore_database(self.location.path, Path(source))
+
+    def resolve(self, event_id: int, *, accept: bool, note: str = "") -> int:
+        """A supervisor settles a Refer decision (the audit row ``event_id``) as accepted or rejected.
+
+        The settlement is a new audit row ("resolve") naming the referred row; a row is settled once.
+        Returns the new row's id.
+        """
+        self._require(Action.RESOLVE_REFER)
+        if not isinstance(note, str) or len(note) > 500:
+            raise InvalidInput("a resolution note is text of at most 500 characters")
+        refer = next((e for e in self.store.audit(event="verify") if e.event_id == event_id), None)
+        if refer is None or refer.decision != "refer":
+            raise NotEnrolled(f"audit row {event_id} is not a referred verification")
+        if any(e.details.get("refers_to") == event_id for e in self.store.audit(event="resolve")):
+            raise InvalidInput(f"the referred verification {event_id} is already resolved")
+        return self.store.record("resolve", subject_id=refer.subject_id, modality=refer.modality,
+                                 model_id=refer.model_id, distance=refer.distance, threshold=refer.threshold,
+                                 decision="accept" if accept else "reject",
+                                 details={"refers_to": event_id, "note": note})
+
+    def record_settings(self, changes: dict[str, object]) -> int:
+        """An admin changes thresholds, models or the refer band (kept by the app's settings): the change is
+        audited ("settings") with the operator before the app adopts it. Returns the audit row id."""
+        self._require(Action.SET_THRESHOLDS)
+        if not isinstance(changes, dict) or not changes:
+            raise InvalidInput("record_settings needs a non-empty dict of changes")
+        return self.store.record("settings", subject_id=None, modality=None, model_id=None, decision="changed",
+                                 details={"changes": changes})
+
+    def subjects(self, query: str | None = None) -> list[SubjectInfo]:
+        """Enrolled subjects (whose id or display name contains ``query``), sorted by id."""
+        self._require(Action.VERIFY)
+        return self.store.find_subjects(query) if query else self.store.subjects()
+
+    def samples(self, subject_id: str, *, modality: Modality) -> list[StoredSample]:
+        """The subject's enrolled raw samples (to show the references beside a decision)."""
+        self._require(Action.VERIFY)
+        return self.store.samples(_check_subject_id(subject_id), modality=modality)
+
+    def resume(self, operator: Operator | None) -> None:
+        """Carry a login already checked in this process over to this instance (the desktop app re-creates its
+        service when settings change). The account is re-read on every action, as after ``login``."""
+        self._operator = operator
+        if self._store is not None:
+            self._store.actor = None if operator is None else operator.name
 
 
 def restore_db(db_path: str | os.PathLike[str] | None, source: str | os.PathLike[str]) -> RestoreReport:
     """Replace the database (located as Biometrix does) with the checked backup ``source``; stop other users first."""
     location = resolve_db_path(db_path)
     return restore_database(location.path, Path(source))
+
+
+def _a(role: Role) -> str:
+    return ("an " if role.value[0] in "aeiou" else "a ") + role.value
 
 
 def _check_band(fraction: float) -> float:

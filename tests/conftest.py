@@ -21,3 +21,22 @@ def _single_threaded_blas():
         return
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_key_folder(tmp_path_factory):
+    """Databases made by the tests keep their key files here (and any keyring file), not in the home folder;
+    subprocesses inherit it through the environment."""
+    keys = tmp_path_factory.mktemp("biometrix-keys")
+    saved = {k: os.environ.get(k) for k in ("BIOMETRIX_KEY_DIR", "XDG_DATA_HOME", "BIOMETRIX_PASSPHRASE",
+                                            "BIOMETRIX_KEY_STORE")}
+    os.environ["BIOMETRIX_KEY_DIR"] = str(keys)
+    os.environ["XDG_DATA_HOME"] = str(keys / "data")  # keyrings.alt's file keyring lives under it
+    os.environ.pop("BIOMETRIX_PASSPHRASE", None)
+    os.environ.pop("BIOMETRIX_KEY_STORE", None)
+    yield keys
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v

@@ -69,3 +69,23 @@ class SchemaTooNew(BiometrixError):
 
 class StoreError(BiometrixError):
     """The enrollment database cannot be opened or used."""
+
+
+class WrongKey(StoreError):
+    """The passphrase or key given does not open the database's data key; nothing was read or changed."""
+
+
+class KeyUnavailable(StoreError):
+    """The database is encrypted and its key cannot be had (no passphrase typed, key file or keyring missing)."""
+
+
+class AccessDenied(BiometrixError, PermissionError):
+    """The operator (or nobody logged in) may not do this."""
+
+
+class LoginFailed(AccessDenied):
+    """Wrong operator name or password, or a disabled account."""
+
+
+class AccountLocked(AccessDenied):
+    """Too many failed logins: the account is locked until an admin unlocks it or the lock expires."""

@@ -31,6 +31,7 @@ class LaunchOptions:
     modality: str | None = None
     idle_s: float | None = None
     windowed: bool = False
+    operator: str | None = None
 
 
 def make_context(options: LaunchOptions) -> AppContext:
@@ -79,6 +80,9 @@ def run_app(options: LaunchOptions, argv: Sequence[str] | None = None) -> int:
     except BiometrixError as err:
         print(f"biometrix: error: {' '.join(str(err).split())}", file=sys.stderr)
         return EXIT_ERROR
+    if not log_in(ctx, window, options):
+        ctx.shutdown()
+        return EXIT_OK
     if options.kiosk and not options.windowed:
         window.showFullScreen()
     else:
@@ -86,6 +90,21 @@ def run_app(options: LaunchOptions, argv: Sequence[str] | None = None) -> int:
     code = app.exec()
     ctx.shutdown()
     return int(code)
+
+
+def log_in(ctx: AppContext, window: QWidget, options: LaunchOptions) -> bool:
+    """The login dialog (on a database without operators: create its admin); False when it was cancelled.
+
+    ``$BIOMETRIX_OPERATOR`` and ``$BIOMETRIX_PASSWORD`` log an unattended kiosk in without a click."""
+    from biometrix.gui.login import LoginDialog
+    from biometrix.gui.qt import QDialog
+
+    dialog = LoginDialog(ctx, name=options.operator)
+    if dialog.exec() != QDialog.DialogCode.Accepted or ctx.operator is None:
+        return False
+    who = ctx.operator
+    window.setWindowTitle(f"{window.windowTitle()} — {who.name} ({who.role.value})")
+    return True
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from biometrix.core.roles import Operator
 from biometrix.core.types import Modality, Threshold
 from biometrix.gui.det import card_det
 from biometrix.gui.det import threshold_at_fmr as det_threshold
@@ -68,13 +69,27 @@ class AppContext(QObject):
         self.tasks = TaskRunner(self)
         self._factory = service_factory
         self._service: Biometrix | None = None  # touched on the worker thread only
+        self.operator: Operator | None = None  # the logged-in operator, carried over when the service is re-made
 
     # --- service work ------------------------------------------------------------------------------
 
     def _ensure_service(self) -> Biometrix:
         if self._service is None:
             self._service = self._factory(self.settings)
+            self._service.resume(self.operator)
         return self._service
+
+    def login(self, bx: Biometrix, name: str, password: str, *, create_admin: bool = False) -> Operator:
+        """On the worker: log in (first creating the admin when ``create_admin``); remembered for later services."""
+        if create_admin:
+            bx.add_operator(name, "admin", password)
+        who = bx.login(name, password)
+        self.operator = who
+        return who
+
+    def logout(self, bx: Biometrix) -> None:
+        bx.logout()
+        self.operator = None
 
     def run(self, parent: QWidget | None, fn: Callable[[Biometrix], Any], *, on_success: OnSuccess | None = None,
             on_error: OnError | None = None) -> int:

@@ -23,8 +23,11 @@ if TYPE_CHECKING:
 
 #: The card threshold used by the consistency check when the card has it (FMR 1 % against random forgeries).
 CONSISTENCY_THRESHOLD = "random_fmr1"
-AUDIT_COLUMNS = ("event_id", "at", "event", "subject_id", "modality", "model_id", "distance", "threshold",
-                 "decision", "details")
+AUDIT_COLUMNS = ("event_id", "at", "event", "operator", "subject_id", "modality", "model_id", "distance",
+                 "threshold", "decision", "details")
+#: Settings that change decisions: only an admin may change them, and each change is audited.
+GUARDED_SETTINGS = ("signature_model", "face_model", "signature_threshold", "face_threshold", "signature_target_fmr",
+                    "face_target_fmr", "refer_band")
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def sample_images(bx: Biometrix, subject_id: str, modality: Modality) -> tuple[n
     """The subject's stored raw samples of ``modality`` as images (stroke JSON drawn by capture.pen.rasterize)."""
     from biometrix.gui.widgets.images import sample_image
 
-    return tuple(sample_image(s.media_type, s.data) for s in bx.store.samples(subject_id, modality=modality))
+    return tuple(sample_image(s.media_type, s.data) for s in bx.samples(subject_id, modality=modality))
 
 
 def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any, *,
@@ -113,10 +116,10 @@ def identify(bx: Biometrix, modality: Modality, probe: Any, top_k: int) -> list[
 
     kw = {"signature": probe} if modality is Modality.SIGNATURE else {"face": probe}
     candidates = bx.identify(top_k=top_k, **kw)
-    names = {s.subject_id: s.display_name for s in bx.store.subjects()}
+    names = {s.subject_id: s.display_name for s in bx.subjects()}
     rows = []
     for c in candidates:
-        samples = bx.store.samples(c.subject_id, modality=modality)
+        samples = bx.samples(c.subject_id, modality=modality)
         thumb = sample_image(samples[0].media_type, samples[0].data) if samples else None
         rows.append(IdentifyRow(c, names.get(c.subject_id), thumb))
     return rows
@@ -127,9 +130,14 @@ def audit_rows(entries: Sequence[Any]) -> list[tuple[str, ...]]:
     def num(v: float | None) -> str:
         return "" if v is None else f"{v:.6g}"
 
-    return [(str(e.event_id), e.at.isoformat(timespec="seconds"), e.event, e.subject_id or "",
+    return [(str(e.event_id), e.at.isoformat(timespec="seconds"), e.event, e.operator or "", e.subject_id or "",
              e.modality.value if e.modality else "", e.model_id or "", num(e.distance), num(e.threshold),
              e.decision or "", json.dumps(e.details, ensure_ascii=False, sort_keys=True)) for e in entries]
+
+
+def guarded_changes(old: Any, new: Any) -> dict[str, list[Any]]:
+    """{setting: [old, new]} for the GUARDED_SETTINGS that differ between two GuiSettings."""
+    return {k: [getattr(old, k), getattr(new, k)] for k in GUARDED_SETTINGS if getattr(old, k) != getattr(new, k)}
 
 
 def export_csv(entries: Sequence[Any], path: str | os.PathLike[str]) -> Path:

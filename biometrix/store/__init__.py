@@ -12,11 +12,13 @@ from biometrix.store.base import (
     AuditEntry,
     AuditProblem,
     EnrollmentStore,
+    OperatorInfo,
     SampleIn,
     StoredSample,
     StoreInfo,
     SubjectInfo,
 )
+from biometrix.store.crypto import KeySource
 from biometrix.store.migrations import SCHEMA_VERSION
 from biometrix.store.sqlite import SqliteStore
 
@@ -28,6 +30,8 @@ __all__ = [
     "AuditProblem",
     "RestoreReport",
     "EnrollmentStore",
+    "KeySource",
+    "OperatorInfo",
     "SampleIn",
     "SqliteStore",
     "StoreInfo",
@@ -38,9 +42,10 @@ __all__ = [
 ]
 
 
-def open_store(path: str | Path, *, create: bool = True) -> EnrollmentStore:
-    """Open (and with ``create``, make) the enrollment store at ``path``, migrated to SCHEMA_VERSION."""
-    return SqliteStore(path, create=create)
+def open_store(path: str | Path, *, create: bool = True, key: KeySource | None = None) -> EnrollmentStore:
+    """Open (and with ``create``, make) the enrollment store at ``path``, migrated to SCHEMA_VERSION, its data
+    key opened with ``key`` (default: the key store the database records; see store/crypto.py)."""
+    return SqliteStore(path, create=create, key=key)
 
 
 @dataclass(frozen=True)

@@ -76,11 +76,15 @@ def append(
     threshold: float | None = None,
     decision: str | None = None,
     details: dict[str, Any] | None = None,
+    operator: str | None = None,
 ) -> int:
     """Insert one audit row chained to the newest one and return its event_id.
 
     The caller holds the (BEGIN IMMEDIATE) transaction, so the newest hash cannot change under us.
+    ``operator`` is kept in the details (so the hash covers it) under "operator".
     """
+    if operator is not None:
+        details = {**(details or {}), "operator": operator}
     if not conn.in_transaction:
         raise StoreError("audit rows are appended inside a write transaction (store.db.atomic)")
     if event not in AUDIT_EVENTS:

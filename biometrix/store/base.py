@@ -8,14 +8,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from biometrix.core.errors import InvalidInput
+from biometrix.core.roles import Operator, Role
 from biometrix.core.types import Modality, SubjectId, Template
 
-AUDIT_EVENTS: tuple[str, ...] = ("enroll", "verify", "identify", "delete", "erase")
+if TYPE_CHECKING:
+    from biometrix.store.crypto import KeySource
+
+AUDIT_EVENTS: tuple[str, ...] = ("enroll", "verify", "identify", "delete", "erase", "resolve", "login",
+                                  "login_failed", "logout", "operator", "settings", "key")
 
 #: Kinds of problem ``verify_audit`` reports.
 AUDIT_PROBLEMS: tuple[str, ...] = ("edited", "deleted", "reordered", "unchained")
@@ -87,6 +92,24 @@ class AuditEntry:
     decision: str | None
     details: dict[str, Any]
 
+    @property
+    def operator(self) -> str | None:
+        """The operator who did it (None before access control was set up, or for unattributed rows)."""
+        value = self.details.get("operator")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class OperatorInfo:
+    """An operator account as listed (never with its password hash)."""
+
+    name: str
+    role: str
+    disabled: bool
+    locked_until: datetime | None
+    failed_logins: int
+    created_at: datetime
+
 
 @dataclass(frozen=True)
 class AuditProblem:
@@ -117,6 +140,8 @@ class StoreInfo:
     templates: dict[str, int]
     n_samples: int
     n_audit: int
+    encryption: str = "none"
+    n_operators: int = 0
 
 
 class EnrollmentStore(abc.ABC):
@@ -232,6 +257,36 @@ class EnrollmentStore(abc.ABC):
     def backup(self, destination: str | Path) -> AuditCheck:
         """Write a consistent copy of the whole store to a new file ``destination`` (never overwritten), check
         it (integrity, schema, audit chain) and return the copy's audit check."""
+
+    # --- operators (store/operators.py) and encryption at rest (store/crypto.py) ---
+
+    #: The operator named in the audit rows written from now on; None: unattributed (no operators yet).
+    actor: str | None = None
+
+    @abc.abstractmethod
+    def has_operators(self) -> bool:
+        """Whether any operator account exists (access control starts with the first admin)."""
+
+    @abc.abstractmethod
+    def operators(self) -> list[OperatorInfo]:
+        """Every operator account, sorted by name."""
+
+    @abc.abstractmethod
+    def add_operator(self, name: str, role: Role, password: str, *, first: bool = False) -> None:
+        """Create an account (argon2id hash); ``first`` only succeeds while there are none (the first admin)."""
+
+    @abc.abstractmethod
+    def update_operator(self, name: str, *, role: Role | None = None, password: str | None = None,
+                        disabled: bool | None = None, unlock: bool = False) -> None:
+        """Change an account; refused (AccessDenied) when no active admin would remain. Audited."""
+
+    @abc.abstractmethod
+    def login(self, name: str, password: str) -> Operator:
+        """The operator for a right password; LoginFailed or AccountLocked otherwise. Every attempt is audited."""
+
+    @abc.abstractmethod
+    def rotate_key(self, new: KeySource) -> dict[str, int]:
+        """Re-seal every template, sample and display name under a fresh data key wrapped by ``new``, atomically."""
 
     @abc.abstractmethod
     def info(self) -> StoreInfo:

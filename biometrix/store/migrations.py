@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -135,12 +137,74 @@ def m002_audit_chain(conn: sqlite3.Connection) -> None:
     )
 
 
+_AUDIT_TRIGGERS = (
+    """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+       BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+    """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+       BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END""",
+)
+
+V3_EVENTS = ("enroll", "verify", "identify", "delete", "erase", "resolve", "login", "login_failed", "logout",
+             "operator", "settings", "key")
+
+
+def m003_operators_and_keys(conn: sqlite3.Connection) -> None:
+    """Operators (argon2id hashes, roles, lockout), the wrapped data key of encryption at rest, the database's
+    id, a keyed digest column for encrypted samples, and the audit events of operators and keys.
+
+    The audit table is rebuilt only to widen its CHECK list; every row is copied with its hashes unchanged (the
+    hash serialisation is the same), so the chain still verifies.
+    """
+    old_seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
+    events = ", ".join(f"'{e}'" for e in V3_EVENTS)
+    conn.execute(re.sub(r"CHECK \(event IN \([^)]*\)\)", f"CHECK (event IN ({events}))", _AUDIT_V2)
+                 .replace("CREATE TABLE audit_log", "CREATE TABLE audit_log_v3", 1))
+    conn.execute("INSERT INTO audit_log_v3 SELECT * FROM audit_log ORDER BY event_id")
+    conn.execute("DROP TABLE audit_log")
+    conn.execute("ALTER TABLE audit_log_v3 RENAME TO audit_log")
+    if old_seq is not None:
+        conn.execute("INSERT OR REPLACE INTO sqlite_sequence (name, seq) VALUES ('audit_log', ?)", (old_seq[0],))
+    conn.execute("CREATE INDEX audit_log_subject ON audit_log (subject_id)")
+    for trigger in _AUDIT_TRIGGERS:
+        conn.execute(trigger)
+    conn.execute(
+        """CREATE TABLE operators (
+            name          TEXT PRIMARY KEY,
+            role          TEXT NOT NULL CHECK (role IN ('teller', 'supervisor', 'admin')),
+            password_hash TEXT NOT NULL CHECK (password_hash LIKE '$argon2id$%'),
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            locked_until  TEXT,
+            disabled      INTEGER NOT NULL DEFAULT 0,
+            created_at    TEXT NOT NULL,
+            updated_at    TEXT NOT NULL
+        )"""
+    )
+    conn.execute("CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute("INSERT INTO store_meta (key, value) VALUES ('database_id', ?)", (uuid.uuid4().hex,))
+    # A database that already holds data stays readable in plaintext until `db rekey` encrypts it; an empty one
+    # is encrypted by the first process that opens it after this migration (SqliteStore._first_key).
+    has_data = conn.execute("SELECT EXISTS (SELECT 1 FROM subjects) OR EXISTS (SELECT 1 FROM audit_log)").fetchone()[0]
+    conn.execute("INSERT INTO store_meta (key, value) VALUES ('encryption', ?)", ("none" if has_data else "pending",))
+    conn.execute(
+        """CREATE TABLE data_keys (
+            key_id     TEXT PRIMARY KEY,
+            kind       TEXT NOT NULL CHECK (kind IN ('passphrase', 'keyring', 'keyfile')),
+            params     TEXT NOT NULL,
+            wrapped    BLOB NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    conn.execute("ALTER TABLE samples ADD COLUMN digest TEXT")
+    conn.execute("CREATE INDEX samples_digest ON samples (subject_id, modality, digest)")
+
+
 Migration = tuple[int, str, Callable[[sqlite3.Connection], None]]
 
 # In order; a new migration is appended with the next number and never edited once released.
 MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial", m001_initial),
     (2, "audit_chain", m002_audit_chain),
+    (3, "operators_and_keys", m003_operators_and_keys),
 )
 
 SCHEMA_VERSION: int = MIGRATIONS[-1][0]

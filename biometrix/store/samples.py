@@ -9,23 +9,42 @@ from datetime import datetime
 from biometrix.core.errors import StoreError
 from biometrix.core.types import Modality, SubjectId
 from biometrix.store.base import SampleIn, StoredSample
+from biometrix.store.crypto import DataKey
+
+DATA, META = "samples.data", "samples.meta"
 
 
 def put(
-    conn: sqlite3.Connection, subject_id: str, modality: Modality, sample: SampleIn, *, meta: str, now: str
+    conn: sqlite3.Connection, subject_id: str, modality: Modality, sample: SampleIn, *, meta: str, now: str,
+    dek: DataKey | None,
 ) -> int:
-    """Insert a raw sample, or reuse the identical one already kept (re-templating for a new model)."""
+    """Insert a raw sample, or reuse the identical one already kept (re-templating for a new model).
+
+    With a data key the sample and its meta are sealed, and identical samples are found by a keyed digest.
+    """
     data = bytes(sample.data)
-    row = conn.execute(
-        "SELECT sample_id FROM samples WHERE subject_id = ? AND modality = ? AND media_type = ? AND data = ?",
-        (subject_id, modality.value, sample.media_type, data),
-    ).fetchone()
+    if dek is None:
+        row = conn.execute(
+            "SELECT sample_id FROM samples WHERE subject_id = ? AND modality = ? AND media_type = ? AND data = ?",
+            (subject_id, modality.value, sample.media_type, data),
+        ).fetchone()
+        stored_data, stored_meta, digest = data, meta, None
+    else:
+        digest = dek.digest(sample.media_type.encode("utf-8") + b"\0" + data)
+        row = conn.execute(
+            "SELECT sample_id FROM samples WHERE subject_id = ? AND modality = ? AND digest = ?",
+            (subject_id, modality.value, digest),
+        ).fetchone()
+        stored_data = dek.seal(data, column=DATA, owner=subject_id)
+        stored_meta = dek.seal(meta.encode("utf-8"), column=META, owner=subject_id)
     if row is not None:
         return int(row[0])
+    # digest only when sealed: a plaintext database may still be at a schema without the column (migrating)
+    values = (digest,) if digest is not None else ()
     cur = conn.execute(
-        "INSERT INTO samples (subject_id, modality, media_type, data, meta, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (subject_id, modality.value, sample.media_type, data, meta, now),
+        f"INSERT INTO samples (subject_id, modality, media_type, data, meta, created_at{', digest' * bool(values)})"
+        f" VALUES (?, ?, ?, ?, ?, ?{', ?' * len(values)})",
+        (subject_id, modality.value, sample.media_type, stored_data, stored_meta, now, *values),
     )
     if cur.lastrowid is None:
         raise StoreError("the database did not report the id of the inserted row")
@@ -41,7 +60,8 @@ def drop_unused(conn: sqlite3.Connection, subject_id: str, modality: Modality) -
     ).rowcount
 
 
-def read(conn: sqlite3.Connection, subject_id: str, modality: Modality) -> list[StoredSample]:
+def read(conn: sqlite3.Connection, subject_id: str, modality: Modality, *, dek: DataKey | None
+         ) -> list[StoredSample]:
     """The subject's samples of this modality, oldest first."""
     rows = conn.execute(
         "SELECT sample_id, media_type, data, meta, created_at FROM samples"
@@ -54,8 +74,8 @@ def read(conn: sqlite3.Connection, subject_id: str, modality: Modality) -> list[
             subject_id=SubjectId(subject_id),
             modality=modality,
             media_type=media_type,
-            data=bytes(data),
-            meta=json.loads(meta),
+            data=bytes(data) if dek is None else dek.open(data, column=DATA, owner=subject_id),
+            meta=json.loads(meta if dek is None else dek.open(meta, column=META, owner=subject_id)),
             created_at=datetime.fromisoformat(created),
         )
         for sample_id, media_type, data, meta, created in rows

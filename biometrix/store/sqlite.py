@@ -3,45 +3,56 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from biometrix.core.errors import AlreadyEnrolled, InvalidInput, ModelMismatch, NotEnrolled, StoreError
+from biometrix.core.errors import AccessDenied, AlreadyEnrolled, InvalidInput, ModelMismatch, NotEnrolled, StoreError
+from biometrix.core.roles import Operator, Role
 from biometrix.core.templates import make_template
 from biometrix.core.types import Modality, SubjectId, Template
 from biometrix.store import audit as audit_log
 from biometrix.store import backup as backup_file
-from biometrix.store import migrations
+from biometrix.store import crypto, migrations
+from biometrix.store import operators as operator_store
 from biometrix.store import samples as sample_store
 from biometrix.store.base import (
     AuditCheck,
     AuditEntry,
     EnrollmentPart,
     EnrollmentStore,
+    OperatorInfo,
     SampleIn,
     StoredSample,
     StoreInfo,
     SubjectInfo,
 )
 from biometrix.store.codec import blob_to_embedding, embedding_to_blob
-from biometrix.store.db import atomic, connect
+from biometrix.store.crypto import DataKey, KeySource, WrappedKey
+from biometrix.store.db import atomic, connect, stored_version
 
 log = logging.getLogger(__name__)
+
+_VECTOR, _NAME = "template_references.vector", "subjects.display_name"
 
 
 def _name(value: str | None, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{what} must be a non-empty string, got {value!r}")
     return value
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 def _modality(value: Modality | str) -> Modality:
@@ -53,14 +64,30 @@ def _modality(value: Modality | str) -> Modality:
 
 
 class SqliteStore(EnrollmentStore):
-    """An EnrollmentStore in a SQLite file (WAL); safe to share between threads, one call at a time."""
+    """An EnrollmentStore in a SQLite file (WAL); safe to share between threads, one call at a time.
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    Templates, raw samples and display names are sealed with the database's data key (store/crypto.py).
+    ``key`` says where its key-encryption key comes from (default: what the database records, or a key file
+    for a new database). A new database is always encrypted; one written before encryption existed stays
+    readable and is encrypted by ``rotate_key``. The key is checked before anything is written: a wrong key
+    raises WrongKey and leaves the file as it was.
+
+    ``actor`` is the operator named in the audit rows written from now on (None: unattributed).
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True, key: KeySource | None = None) -> None:
         self._path = Path(path)
         self._lock = threading.RLock()
+        self._key = key if key is not None else KeySource()
+        self._dek: DataKey | None = None
+        self.actor: str | None = None
         conn = connect(self._path, create=create, max_version=migrations.SCHEMA_VERSION)
         try:
+            if stored_version(conn) >= 3:
+                self._dek = self._unlock(conn)  # before any write: a wrong key changes nothing
             migrations.apply(conn)
+            if self._dek is None and _has_table(conn, "data_keys") and self._meta(conn, "encryption") != "none":
+                self._dek = self._first_key(conn)  # a new database (this process or another just made it)
         except sqlite3.Error as e:
             conn.close()
             raise StoreError(f"cannot prepare the enrollment database {self._path}: {e}") from e
@@ -68,6 +95,181 @@ class SqliteStore(EnrollmentStore):
             conn.close()
             raise
         self._conn: sqlite3.Connection | None = conn
+
+    # --- encryption at rest ----------------------------------------------------------------------
+
+    @staticmethod
+    def _database_id(conn: sqlite3.Connection) -> str:
+        row = conn.execute("SELECT value FROM store_meta WHERE key = 'database_id'").fetchone()
+        if row is None:
+            raise StoreError("the enrollment database has no id (store_meta is damaged)")
+        return str(row[0])
+
+    @staticmethod
+    def _meta(conn: sqlite3.Connection, key: str) -> str | None:
+        row = conn.execute("SELECT value FROM store_meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    def _wrapped(conn: sqlite3.Connection) -> WrappedKey | None:
+        row = conn.execute("SELECT key_id, kind, params, wrapped FROM data_keys").fetchone()
+        if row is None:
+            return None
+        key_id, kind, params, wrapped = row
+        return WrappedKey(key_id=key_id, kind=kind, params=json.loads(params), wrapped=bytes(wrapped))
+
+    def _unlock(self, conn: sqlite3.Connection) -> DataKey | None:
+        wrapped = self._wrapped(conn)
+        if wrapped is None:
+            if self._meta(conn, "encryption") != "none":
+                return None  # new and not keyed yet: _first_key gives it its key under the write lock
+            if self._key.kind != "auto":
+                log.warning("%s is not encrypted; the key given is not used (encrypt it: biometrix db rekey)",
+                            self._path)
+            return None
+        return crypto.unwrap(self._key.resolved_for(wrapped.kind), wrapped, self._database_id(conn))
+
+    def _first_key(self, conn: sqlite3.Connection) -> DataKey | None:
+        """Give a new database its data key (or open the one another process gave it meanwhile)."""
+        source = self._key.resolved_for_new()
+        with atomic(conn):
+            if self._wrapped(conn) is None and self._meta(conn, "encryption") == "pending":
+                dek, wrapped = crypto.new_data_key(source, self._database_id(conn))
+                self._put_wrapped(conn, wrapped)
+                log.info("new enrollment database %s, encrypted (key in a %s)", self._path, wrapped.kind)
+                return dek
+        return self._unlock(conn)
+
+    @staticmethod
+    def _put_wrapped(conn: sqlite3.Connection, wrapped: WrappedKey) -> None:
+        conn.execute("DELETE FROM data_keys")
+        conn.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('encryption', 'aes-256-gcm')")
+        conn.execute("INSERT INTO data_keys (key_id, kind, params, wrapped, created_at) VALUES (?, ?, ?, ?, ?)",
+                     (wrapped.key_id, wrapped.kind, json.dumps(wrapped.params, sort_keys=True), wrapped.wrapped,
+                      audit_log.now_utc()))
+
+    def rotate_key(self, new: KeySource) -> dict[str, int]:
+        """Re-encrypt every sealed value with a fresh data key wrapped by ``new``, in one transaction.
+
+        Also encrypts a database written before encryption existed. The retired key-encryption key (key file,
+        keyring entry) is kept: backups made before the rotation need it. Returns counts of re-sealed values.
+        """
+        new = new.resolved_for_new()
+        with self._db() as conn:
+            old = self._dek
+            database_id = self._database_id(conn)
+            dek, wrapped = crypto.new_data_key(new, database_id)
+            try:
+                with atomic(conn):
+                    counts = self._reseal(conn, old, dek)
+                    self._put_wrapped(conn, wrapped)
+                    audit_log.append(conn, "key", subject_id=None, modality=None, model_id=None,
+                                     decision="rotated" if old else "encrypted", operator=self.actor,
+                                     details={"key_store": wrapped.kind, **counts})
+            except BaseException:
+                crypto.forget_kek(wrapped, new)
+                raise
+            self._dek = dek
+        log.info("database %s re-encrypted under a new data key (%s)", self._path, wrapped.kind)
+        return counts
+
+    def _reseal(self, conn: sqlite3.Connection, old: DataKey | None, new: DataKey) -> dict[str, int]:
+        def opened(value: Any, column: str, owner: str) -> bytes:
+            if old is None:
+                return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+            return old.open(value, column=column, owner=owner)
+
+        rows = conn.execute("SELECT sample_id, subject_id, media_type, data, meta FROM samples").fetchall()
+        for sample_id, sid, media_type, data, meta in rows:
+            raw = opened(data, sample_store.DATA, sid)
+            conn.execute("UPDATE samples SET data = ?, meta = ?, digest = ? WHERE sample_id = ?",
+                         (new.seal(raw, column=sample_store.DATA, owner=sid),
+                          new.seal(opened(meta, sample_store.META, sid), column=sample_store.META, owner=sid),
+                          new.digest(media_type.encode("utf-8") + b"\0" + raw), sample_id))
+        refs = conn.execute("SELECT r.template_id, r.position, t.subject_id, r.vector FROM template_references r"
+                            " JOIN templates t USING (template_id)").fetchall()
+        for template_id, position, sid, vector in refs:
+            conn.execute("UPDATE template_references SET vector = ? WHERE template_id = ? AND position = ?",
+                         (new.seal(opened(vector, _VECTOR, sid), column=_VECTOR, owner=sid), template_id, position))
+        names = conn.execute("SELECT subject_id, display_name FROM subjects WHERE display_name IS NOT NULL"
+                             ).fetchall()
+        for sid, name in names:
+            conn.execute("UPDATE subjects SET display_name = ? WHERE subject_id = ?",
+                         (new.seal(opened(name, _NAME, sid), column=_NAME, owner=sid), sid))
+        return {"samples": len(rows), "references": len(refs), "display_names": len(names)}
+
+    def _seal_vector(self, vector: np.ndarray, subject_id: str) -> bytes:
+        blob = embedding_to_blob(vector)
+        return blob if self._dek is None else self._dek.seal(blob, column=_VECTOR, owner=subject_id)
+
+    def _open_vector(self, blob: bytes, dim: int, subject_id: str) -> np.ndarray:
+        if self._dek is not None:
+            blob = self._dek.open(blob, column=_VECTOR, owner=subject_id)
+        return blob_to_embedding(blob, dim)
+
+    def _seal_name(self, name: str | None, subject_id: str) -> str | bytes | None:
+        if name is None or self._dek is None:
+            return name
+        return self._dek.seal(name.encode("utf-8"), column=_NAME, owner=subject_id)
+
+    def _open_name(self, stored: str | bytes | None, subject_id: str) -> str | None:
+        if stored is None or self._dek is None or isinstance(stored, str):
+            return stored if not isinstance(stored, bytes) else stored.decode("utf-8")
+        return self._dek.open(stored, column=_NAME, owner=subject_id).decode("utf-8")
+
+    # --- operators -------------------------------------------------------------------------------
+
+    def has_operators(self) -> bool:
+        with self._db() as conn:
+            return operator_store.count(conn) > 0
+
+    def operators(self) -> list[OperatorInfo]:
+        with self._db() as conn:
+            return operator_store.listing(conn)
+
+    def add_operator(self, name: str, role: Role, password: str, *, first: bool = False) -> None:
+        password_hash = operator_store.hash_password(password)  # slow (argon2id): outside the write lock
+        with self._db() as conn, atomic(conn):
+            if first and operator_store.count(conn) > 0:
+                raise AccessDenied("this database already has operators: an admin must log in to add one")
+            operator_store.add(conn, name, role, password_hash, now=audit_log.now_utc())
+            audit_log.append(conn, "operator", subject_id=None, modality=None, model_id=None, decision="added",
+                             operator=self.actor or (name if first else None),
+                             details={"target": operator_store.check_name(name), "role": str(role),
+                                      "first_admin": first})
+
+    def update_operator(self, name: str, *, role: Role | None = None, password: str | None = None,
+                        disabled: bool | None = None, unlock: bool = False) -> None:
+        password_hash = None if password is None else operator_store.hash_password(password)
+        with self._db() as conn, atomic(conn):
+            operator_store.update(conn, name, now=audit_log.now_utc(), who=role, password_hash=password_hash,
+                                  disabled=disabled, unlock=unlock)
+            if operator_store.active_admins(conn) == 0:
+                raise AccessDenied("that would leave no active admin; make another operator admin first")
+            changes: dict[str, Any] = {"target": name}
+            if role is not None:
+                changes["role"] = str(role)
+            if password is not None:
+                changes["password"] = "changed"
+            if disabled is not None:
+                changes["disabled"] = disabled
+            if unlock:
+                changes["unlocked"] = True
+            audit_log.append(conn, "operator", subject_id=None, modality=None, model_id=None, decision="changed",
+                             operator=self.actor, details=changes)
+
+    def login(self, name: str, password: str) -> Operator:
+        """Check the password (argon2id); failures are counted, audited and lock the account after 5."""
+        now = datetime.now(UTC)
+        with self._db() as conn, atomic(conn):
+            who, why = operator_store.login(conn, name, password, now=now)
+            event = "login" if who is not None else "login_failed"
+            audit_log.append(conn, event, subject_id=None, modality=None, model_id=None,
+                             decision="ok" if who else why, operator=name if who else None,
+                             details={} if who else {"name": name[:64]})
+        if who is None:
+            raise operator_store.refuse(name, why, now=now)
+        return who
 
     @property
     def path(self) -> Path:
@@ -142,8 +344,7 @@ class SqliteStore(EnrollmentStore):
                 raise InvalidInput(f"samples must be SampleIn values, got {type(s).__name__}")
         return part, emb, [audit_log.to_json(s.meta, "sample meta") for s in part.samples]
 
-    @staticmethod
-    def _write_part(conn: sqlite3.Connection, subject_id: str, part: EnrollmentPart, template: Template,
+    def _write_part(self, conn: sqlite3.Connection, subject_id: str, part: EnrollmentPart, template: Template,
                     metas: list[str], *, display_name: str | None, replace: bool, now: str) -> Template:
         """Write one modality's samples, template and audit row inside the caller's transaction."""
         modality, model_id, samples, dim = part.modality, part.model_id, part.samples, template.dim
@@ -170,14 +371,14 @@ class SqliteStore(EnrollmentStore):
             "INSERT INTO subjects (subject_id, display_name, created_at) VALUES (?, ?, ?)"
             " ON CONFLICT (subject_id) DO UPDATE SET display_name = coalesce(excluded.display_name,"
             " subjects.display_name)",
-            (subject_id, display_name, now),
+            (subject_id, self._seal_name(display_name, subject_id), now),
         )
         removed = 0
         if old is not None:
             conn.execute("DELETE FROM templates WHERE template_id = ?", (old[0],))
             removed = sample_store.drop_unused(conn, subject_id, modality)
         sample_ids = [
-            sample_store.put(conn, subject_id, modality, s, meta=m, now=now)
+            sample_store.put(conn, subject_id, modality, s, meta=m, now=now, dek=self._dek)
             for s, m in zip(samples, metas, strict=True)
         ]
         template_id = conn.execute(
@@ -188,14 +389,14 @@ class SqliteStore(EnrollmentStore):
             conn.execute(
                 "INSERT INTO template_references (template_id, position, sample_id, dim, vector)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (template_id, position, sample_id, dim, embedding_to_blob(ref)),
+                (template_id, position, sample_id, dim, self._seal_vector(ref, subject_id)),
             )
         audit = dict(part.details or {})
         audit.update(n_references=template.n_references, dim=dim, replaced=old is not None)
         if removed:
             audit["samples_removed"] = removed
         audit_log.append(conn, "enroll", subject_id=subject_id, modality=modality, model_id=model_id,
-                         decision="enrolled", details=audit)
+                         decision="enrolled", details=audit, operator=self.actor)
         return template
 
     def template(self, subject_id: str, *, modality: Modality, model_id: str) -> Template:
@@ -213,7 +414,7 @@ class SqliteStore(EnrollmentStore):
                 raise NotEnrolled(
                     f"subject {subject_id!r} has no {modality.value} template for model {model_id!r}"
                 )
-        refs = np.stack([blob_to_embedding(vec, dim) for dim, vec in rows])
+        refs = np.stack([self._open_vector(vec, dim, subject_id) for dim, vec in rows])
         return make_template(refs, subject_id=subject_id, modality=modality, model_id=model_id)
 
     def gallery(self, *, modality: Modality, model_id: str) -> list[Template]:
@@ -227,7 +428,7 @@ class SqliteStore(EnrollmentStore):
             ).fetchall()
         grouped: dict[str, list[np.ndarray]] = {}
         for subject_id, dim, vec in rows:
-            grouped.setdefault(subject_id, []).append(blob_to_embedding(vec, dim))
+            grouped.setdefault(subject_id, []).append(self._open_vector(vec, dim, subject_id))
         return [
             make_template(np.stack(refs), subject_id=sid, modality=modality, model_id=model_id)
             for sid, refs in grouped.items()
@@ -244,7 +445,7 @@ class SqliteStore(EnrollmentStore):
         return [
             SubjectInfo(
                 subject_id=SubjectId(sid),
-                display_name=name,
+                display_name=self._open_name(name, sid),
                 created_at=datetime.fromisoformat(created),
                 modalities=tuple(sorted(mods.split(","))) if mods else (),
             )
@@ -262,7 +463,7 @@ class SqliteStore(EnrollmentStore):
     def samples(self, subject_id: str, *, modality: Modality) -> list[StoredSample]:
         modality = _modality(modality)
         with self._db() as conn:
-            return sample_store.read(conn, subject_id, modality)
+            return sample_store.read(conn, subject_id, modality, dek=self._dek)
 
     def record(
         self,
@@ -288,6 +489,7 @@ class SqliteStore(EnrollmentStore):
                 threshold=threshold,
                 decision=decision,
                 details=details,
+                operator=self.actor,
             )
 
     def audit(
@@ -314,6 +516,7 @@ class SqliteStore(EnrollmentStore):
                 model_id=None,
                 decision="deleted",
                 details=details,
+                operator=self.actor,
             )
         log.info("deleted subject %s", subject_id)
 
@@ -333,7 +536,7 @@ class SqliteStore(EnrollmentStore):
                     if conn.execute("DELETE FROM subjects WHERE subject_id = ?", (subject_id,)).rowcount == 0:
                         raise NotEnrolled(f"unknown subject {subject_id!r}: nothing to erase")
                     audit_log.append(conn, "erase", subject_id=pseudonym, modality=None, model_id=None,
-                                     decision="erased",
+                                     decision="erased", operator=self.actor,
                                      details={"samples_erased": counts[0], "templates_erased": counts[1]})
             finally:
                 conn.execute("PRAGMA secure_delete = OFF")
@@ -359,10 +562,11 @@ class SqliteStore(EnrollmentStore):
     def info(self) -> StoreInfo:
         with self._db() as conn:
             version = migrations.current_version(conn)
-            n_subjects, n_samples, n_audit = conn.execute(
+            n_subjects, n_samples, n_audit, n_operators = conn.execute(
                 "SELECT (SELECT count(*) FROM subjects), (SELECT count(*) FROM samples),"
-                " (SELECT count(*) FROM audit_log)"
+                " (SELECT count(*) FROM audit_log), (SELECT count(*) FROM operators)"
             ).fetchone()
+            wrapped = self._wrapped(conn)
             per_model = conn.execute(
                 "SELECT modality, model_id, count(*) FROM templates GROUP BY modality, model_id ORDER BY 1, 2"
             ).fetchall()
@@ -373,6 +577,8 @@ class SqliteStore(EnrollmentStore):
             templates={f"{mod}/{model}": n for mod, model, n in per_model},
             n_samples=n_samples,
             n_audit=n_audit,
+            encryption="none" if wrapped is None else f"aes-256-gcm, key in a {wrapped.kind}",
+            n_operators=n_operators,
         )
 
     def close(self) -> None:

@@ -19,7 +19,8 @@ def test_fresh_database(cli: Callable[..., Run], tmp_path: Path) -> None:
     run = cli("db", "info", "--db", db, "--json")
     assert run.rc == 0, run.err
     assert run.json() == {"path": str(db), "reason": "--db", "schema_version": SCHEMA_VERSION, "subjects": 0,
-                          "templates": {}, "samples": 0, "audit_rows": 0}
+                          "templates": {}, "samples": 0, "audit_rows": 0,
+                          "encryption": "aes-256-gcm, key in a keyfile", "operators": 0}
     text = cli("db", "info", "--db", db)
     assert text.rc == 0
     assert text.out.splitlines() == [
@@ -30,6 +31,8 @@ def test_fresh_database(cli: Callable[..., Run], tmp_path: Path) -> None:
         "Templates:      none",
         "Samples:        0",
         "Audit rows:     0",
+        "Encryption:     aes-256-gcm, key in a keyfile",
+        "Operators:      none yet (no login needed until the first admin exists)",
     ]
 
 

@@ -96,7 +96,9 @@ def test_settings_page_shows_cards_and_saves(window, qtbot) -> None:
     assert "DET" in sig.det.text()
     page.band.setValue(25.0)
     page.set_pin("2468")
-    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)  # the band is guarded: audited, then saved
+    qtbot.waitUntil(lambda: load_settings(window.ctx.settings_path).refer_band == pytest.approx(0.25),
+                    timeout=WAIT_MS)
     saved = load_settings(window.ctx.settings_path)
     assert saved.refer_band == pytest.approx(0.25)
     assert saved.pin_matches("2468") and not saved.pin_matches("1357")

@@ -125,8 +125,8 @@ def test_target_fmr_sets_uses_and_keeps_the_threshold(qtbot, gui_settings: GuiSe
         box.fmr_combo.setCurrentIndex(box.fmr_combo.findData(target))
         assert box.chosen_value() == expected != default
         assert box.plot.point is not None and box.plot.point[0] <= target
-        qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
-        assert load_settings(path).signature_target_fmr == target
+        qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)  # audited by the service, then adopted
+        qtbot.waitUntil(lambda: load_settings(path).signature_target_fmr == target, timeout=WAIT_MS)
         assert load_settings(path).face_target_fmr is None
 
         _service(qtbot, w.ctx, lambda bx: bx.enroll("777", signatures=[svc_strokes(3, n) for n in range(1, 6)]))
@@ -150,7 +150,7 @@ def test_target_fmr_sets_uses_and_keeps_the_threshold(qtbot, gui_settings: GuiSe
         # back to the card's own threshold
         box.fmr_combo.setCurrentIndex(0)
         qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
-        assert load_settings(path).signature_target_fmr is None
+        qtbot.waitUntil(lambda: load_settings(path).signature_target_fmr is None, timeout=WAIT_MS)
         thr = _service(qtbot, w.ctx, lambda bx: bx.threshold(Modality.SIGNATURE))
         assert thr.value == json.loads(CARD.read_text())["thresholds"][0]["value"]
     finally:

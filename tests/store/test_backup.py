@@ -128,7 +128,9 @@ def test_restore_refuses_damaged_newer_or_foreign_sources(tmp_path: Path, db_pat
 
 def test_erase_removes_everything_and_keeps_the_chain(db_path: Path, make_samples: MakeSamples) -> None:
     _enrolled(db_path, make_samples)
-    blob = make_samples(3, 0)[0].data
+    # The sample as it sits in the file (sealed: the raw PNG bytes never reach the file at all).
+    blob = raw(db_path, "SELECT data FROM samples WHERE subject_id = 'alice' ORDER BY sample_id LIMIT 1")[0][0]
+    assert make_samples(3, 0)[0].data not in db_path.read_bytes()
     assert blob in db_path.read_bytes()
     with SqliteStore(db_path) as s:
         pseudonym = s.erase_subject("alice")
@@ -146,5 +148,5 @@ def test_erase_removes_everything_and_keeps_the_chain(db_path: Path, make_sample
                         " WHERE t.template_id IS NULL") == [(0,)]
     last = raw(db_path, "SELECT event, subject_id, decision, details FROM audit_log ORDER BY event_id DESC LIMIT 1")
     assert last == [("erase", pseudonym, "erased", '{"samples_erased": 5, "templates_erased": 2}')]
-    # The raw sample bytes are gone from the file itself, not only unlinked (secure_delete + checkpoint).
+    # The sealed sample bytes are gone from the file itself, not only unlinked (secure_delete + checkpoint).
     assert blob not in db_path.read_bytes()

@@ -236,7 +236,7 @@ def test_audit_timestamps_are_utc_iso_with_microseconds(db_path: Path, store: Sq
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"event": "login"},
+        {"event": "teleport"},
         {"event": "verify", "distance": float("nan")},
         {"event": "verify", "details": {"x": object()}},
     ],

@@ -79,7 +79,7 @@ class AuditPage(Page):
                     self.table.setItem(i, j, QTableWidgetItem(text))
             self.messages.show_message(f"{len(rows)} audit rows.", "info")
 
-        self.call(lambda bx: bx.store.audit(subject_id=subject, event=event, limit=limit), done)
+        self.call(lambda bx: bx.audit(subject_id=subject, event=event, limit=limit), done)
 
     def export_to(self, path: str) -> None:
         try:

@@ -293,8 +293,23 @@ class SettingsPage(Page):
             kiosk_idle_s=float(self.kiosk_idle.value()))
 
     def apply(self) -> None:
+        """Save the form. Changes to models, thresholds or the refer band need an admin: the service checks the
+        operator and audits them ("settings") first, and only then are they adopted."""
         try:
             new = self.form_settings()
+        except (BiometrixError, OSError) as err:
+            self.messages.show_message(f"Settings not saved: {error_message(err)}", "error")
+            return
+        changes = ops.guarded_changes(self.ctx.settings, new)
+        if not changes:
+            self._adopt(new)
+            return
+        self.call(lambda bx: bx.record_settings(changes), lambda _row: self._adopt(new),
+                  on_error=lambda err: self.messages.show_message(f"Settings not saved: {error_message(err)}",
+                                                                  "error"))
+
+    def _adopt(self, new: GuiSettings) -> None:
+        try:
             self.ctx.apply_settings(new)
         except (BiometrixError, OSError) as err:
             self.messages.show_message(f"Settings not saved: {error_message(err)}", "error")

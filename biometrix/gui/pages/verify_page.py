@@ -79,7 +79,7 @@ class SubjectFinder(QWidget):
             else:
                 self._page.messages.clear_message()
 
-        self._page.call(lambda bx: bx.store.find_subjects(text) if text else bx.store.subjects(), done)
+        self._page.call(lambda bx: bx.subjects(text or None), done)
 
     @property
     def selected_id(self) -> str | None:
