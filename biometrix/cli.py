@@ -38,8 +38,12 @@ class CommandUnavailable(BiometrixError):
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the process exit code (0 ok, 1 verify rejected, 2 error, 3 verify referred to a
     supervisor, 130 interrupted). With no command at all it opens the desktop app when a display is available."""
-    parser = build_parser()
     raw = list(sys.argv[1:] if argv is None else argv)
+    if raw and raw[0] == "--selftest":  # the installation check (packaging/check.sh runs it in the bundle too)
+        from biometrix.selftest import main as selftest_main
+
+        return selftest_main(raw)
+    parser = build_parser()
     try:
         args = parser.parse_args(raw)
         if getattr(args, "handler", None) is None and not hasattr(args, "group_parser") and display_available():
@@ -193,7 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Biometric signature and face enrollment and verification.",
                                      parents=[verbose],
                                      epilog=f"Without a command, '{PROG}' opens the desktop app (as '{PROG} gui') when "
-                                            "a display is available.")
+                                            f"a display is available. '{PROG} --selftest [--no-gui] [--cpu]' checks "
+                                            "the installation: every model runs, a scratch database enrolls and "
+                                            "verifies, the windows open; exit 0 when all pass.")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     p = commands.add_parser("enroll", parents=[verbose, db, model, out], help="enroll a subject's signatures and face",
