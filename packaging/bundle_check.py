@@ -1,0 +1,94 @@
+"""Check a built bundle: no torch (files or frozen modules), the files the app reads at run time, the size target.
+
+    python packaging/bundle_check.py dist/biometrix [--max-mb 350] [--variant cpu|gpu]
+
+Run with the build environment's Python (packaging/build.sh does): reading the frozen module list needs
+PyInstaller. Prints one line per check and the bundle's size; exits 1 when a check fails. The size target is
+reported (met / MISSED), not enforced: a bundle over it still works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from bundle_rules import FORBIDDEN_FILES, FORBIDDEN_MODULES
+
+#: Files the app opens at run time, relative to the bundle's _internal folder (sys._MEIPASS).
+REQUIRED = (
+    "assets/models/signature-v2.json",
+    "assets/models/signature-v2.onnx",
+    "assets/models/face-dlib-resnet-v1.onnx",
+    "assets/models/face-detector-mtcnn-v1/detector.json",
+    "assets/models/face-detector-mtcnn-v1/pnet.onnx",
+    "cv2/data/haarcascade_frontalface_default.xml",
+    "cv2/data/haarcascade_eye.xml",
+    "PySide6/Qt/plugins/platforms/libqoffscreen.so",
+    "PySide6/Qt/plugins/platforms/libqxcb.so",
+)
+GPU_REQUIRED = ("onnxruntime/capi/libonnxruntime_providers_cuda.so",)
+
+
+def bundle_size(bundle: Path) -> int:
+    """Bytes of every regular file under ``bundle`` (links not followed), as ``du -sb --apparent-size`` counts."""
+    return sum(p.lstat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def forbidden_files(bundle: Path) -> list[str]:
+    """Paths under ``bundle`` whose name says torch, matplotlib, onnx (the package, not onnxruntime)..."""
+    return sorted(rel for p in bundle.rglob("*") if FORBIDDEN_FILES.search(rel := p.relative_to(bundle).as_posix()))
+
+
+def forbidden_modules(modules: Iterable[str]) -> list[str]:
+    return sorted(m for m in modules if FORBIDDEN_MODULES.match(m))
+
+
+def missing_files(internal: Path, *, variant: str) -> list[str]:
+    wanted = REQUIRED + (GPU_REQUIRED if variant == "gpu" else ())
+    return [rel for rel in wanted if not (internal / rel).is_file()]
+
+
+def frozen_modules(executable: Path) -> list[str]:
+    """Every entry of the executable's archive and of the PYZ inside it: the frozen modules (needs PyInstaller)."""
+    from PyInstaller.archive.readers import pkg_archive_contents
+
+    return list(pkg_archive_contents(str(executable), recursive=True))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("bundle", type=Path, help="the bundle folder (dist/biometrix)")
+    p.add_argument("--max-mb", type=float, default=350.0, help="size target in MB (10^6 bytes), reported")
+    p.add_argument("--variant", choices=("cpu", "gpu"), default="cpu")
+    args = p.parse_args(argv)
+    bundle: Path = args.bundle
+    executable, internal = bundle / "biometrix", bundle / "_internal"
+    failed = 0
+
+    def report(ok: bool, what: str) -> None:
+        nonlocal failed
+        failed += not ok
+        print(f"{'ok' if ok else 'FAILED':6} bundle: {what}")
+
+    report(executable.is_file(), f"executable {executable}")
+    modules = frozen_modules(executable)
+    bad = forbidden_modules(modules)
+    report(not bad, f"{len(modules)} frozen modules, none of torch/training/matplotlib/sklearn/onnx/pytest/tkinter"
+           if not bad else f"forbidden frozen modules: {', '.join(bad[:20])}")
+    bad = forbidden_files(bundle)
+    report(not bad, "no torch/matplotlib/sklearn/onnx/dlib/tk file" if not bad else f"forbidden files: {bad[:20]}")
+    lost = missing_files(internal, variant=args.variant)
+    wanted = len(REQUIRED) + (len(GPU_REQUIRED) if args.variant == "gpu" else 0)
+    report(not lost, f"{wanted} run-time files present (models, cascades, Qt platforms)" if not lost
+           else f"missing: {', '.join(lost)}")
+    size = bundle_size(bundle)
+    mb, mib = size / 1e6, size / 2**20
+    verdict = "met" if mb <= args.max_mb else "MISSED"
+    print(f"bundle size: {mb:.1f} MB ({mib:.1f} MiB) in {bundle}; target <= {args.max_mb:g} MB {verdict}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
