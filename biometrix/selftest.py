@@ -36,8 +36,10 @@ SUBJECT = "selftest-subject"
 #: The environment pointed into the scratch folder (the store may keep a key file in the user's config folder).
 SCRATCH_DIRS = {"HOME": "home", "XDG_CONFIG_HOME": "config", "XDG_DATA_HOME": "data", "XDG_CACHE_HOME": "cache",
                 "XDG_STATE_HOME": "state"}
-#: Set by the user to a database or a settings file of their own: never followed during the self-test.
-CLEARED_ENV = ("BIOMETRIX_DB", "BIOMETRIX_GUI_SETTINGS", "BIOMETRIX_KIOSK_PIN")
+#: Set by the user to a database, settings, key store or login of their own: never followed during the self-test
+#: (with them unset the scratch database's key is a key file in the scratch config folder).
+CLEARED_ENV = ("BIOMETRIX_DB", "BIOMETRIX_GUI_SETTINGS", "BIOMETRIX_KIOSK_PIN", "BIOMETRIX_KEY_STORE",
+               "BIOMETRIX_KEY_DIR", "BIOMETRIX_PASSPHRASE", "BIOMETRIX_OPERATOR", "BIOMETRIX_PASSWORD")
 #: MTCNN's stage input sides: P-Net is fully convolutional (>= 12), R-Net and O-Net take fixed crops.
 MTCNN_SIDES = {"pnet": 12, "rnet": 24, "onet": 48}
 #: How long the window may take to become visible (a busy 2-core machine, an X server starting).

@@ -107,6 +107,7 @@ db_survives() {
     [ ! -e "$exe" ] || { echo "$exe still there after removing the package's files"; return 1; }
     [ -f "$db" ] || { echo "$db is gone after removing the package's files"; return 1; }
     echo "package files removed ($root is $(find "$root" -type f 2>/dev/null | wc -l) files); $db kept"
+    echo "user files kept: $(cd "$home" && find . -type f | sort | tr '\n' ' ')"
 }
 if [ $have_dpkg = 1 ]; then
     echo "== 6. database survives removal"

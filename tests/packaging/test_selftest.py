@@ -29,8 +29,9 @@ def _lines(text: str) -> dict[str, str]:
     return out
 
 
-def test_selftest_passes_with_the_gui_offscreen(qapp, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_selftest_passes_with_the_gui_offscreen(qapp, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("BIOMETRIX_DB", "/nonexistent/never-used.db")
+    monkeypatch.setenv("BIOMETRIX_KEY_DIR", str(tmp_path / "users-keys"))  # the user's: must not be written
     before = {name: os.environ.get(name) for name in (*SCRATCH_DIRS, *CLEARED_ENV)}
     out = io.StringIO()
     assert run_selftest(gui=True, prefer_gpu=False, out=out) == 0, out.getvalue()
@@ -40,6 +41,7 @@ def test_selftest_passes_with_the_gui_offscreen(qapp, monkeypatch: pytest.Monkey
     assert "on Qt platform 'offscreen'" in text
     assert text.rstrip().endswith(f"selftest: all {len(EXPECTED_CHECKS)} checks passed")
     assert {name: os.environ.get(name) for name in before} == before  # HOME, XDG_*, BIOMETRIX_DB put back
+    assert not (tmp_path / "users-keys").exists()
 
 
 def test_selftest_reports_failures_and_returns_1(tmp_path: Path) -> None:
