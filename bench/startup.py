@@ -1,5 +1,8 @@
 """Start-up time of the desktop app: process start -> first window shown (offscreen), models not loaded.
 
+The first window is the operator login (on a new database: the creation of its admin); the teller window
+follows the login.
+
 Times fresh processes that run the real ``biometrix gui`` entry (``cli.main(["gui", ...])``) with a timer
 that fires once the event loop runs after ``show()``; the child reports the wall time since its own
 process start to that moment, and
@@ -33,6 +36,9 @@ def shown():
     heavy = [m for m in ("onnxruntime", "cv2", "biometrix.service", "torch") if m in sys.modules]
     print("SHOWN " + json.dumps({"t": time.time(), "windows": [type(w).__name__ for w in windows], "heavy": heavy}),
           flush=True)
+    for w in windows:  # the first window is the login dialog (its own event loop): cancel it, the app then exits
+        if hasattr(w, "reject"):
+            w.reject()
     app.quit()
 
 QTimer.singleShot(0, shown)

@@ -94,3 +94,48 @@ def test_a_teller_cannot_change_the_refer_band(teller_window, qtbot) -> None:
     assert teller_window.ctx.settings.refer_band != pytest.approx(0.40)
     path = teller_window.ctx.settings_path
     assert not path.exists() or load_settings(path).refer_band != pytest.approx(0.40)
+
+
+def _window_as(qtbot, ctx: AppContext, name: str, password: str) -> MainWindow:
+    dialog = LoginDialog(ctx)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.create_admin is False, timeout=WAIT_MS)
+    _fill(qtbot, dialog, name, password)
+    qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted, timeout=WAIT_MS)
+    w = MainWindow(ctx)
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def test_a_supervisor_settles_a_refer_on_the_audit_page(qtbot, gui_settings: GuiSettings, tmp_path: Path) -> None:
+    from tests.test_access_control import drawn
+
+    with Biometrix(gui_settings.db_path) as bx:
+        bx.add_operator("root", "admin", ADMIN_PW)
+        bx.login("root", ADMIN_PW)
+        bx.add_operator("sue", "supervisor", "supervisor-pw-2")
+        bx.enroll("alice", signatures=[drawn(i) for i in range(3)])
+        assert bx.verify("alice", signature=drawn(1), refer_band=0.99).refer
+        bx.verify("alice", signature=drawn(2))
+    ctx = AppContext(gui_settings, settings_path=tmp_path / "gui.json")
+    w = _window_as(qtbot, ctx, "sue", "supervisor-pw-2")
+    try:
+        page = w.show_page("audit")
+        page.event_combo.setCurrentText("verify")
+        qtbot.waitUntil(lambda: len(page.entries) == 2 and not page.busy, timeout=WAIT_MS)
+        page.table.selectRow(0)  # newest first: the plain verification
+        assert not page.accept_button.isEnabled()
+        page.table.selectRow(1)  # the referred one
+        assert page.accept_button.isEnabled()
+        refer_id = page.entries[1].event_id
+        qtbot.mouseClick(page.reject_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "rejected" in page.messages.text(), timeout=WAIT_MS)
+        assert f"Referred verification {refer_id} rejected" in page.messages.text()
+    finally:
+        w.close()
+        ctx.shutdown()
+    with Biometrix(gui_settings.db_path) as bx:
+        bx.login("root", ADMIN_PW)
+        (row,) = bx.audit(event="resolve")
+    assert (row.decision, row.operator, row.details["refers_to"]) == ("reject", "sue", refer_id)

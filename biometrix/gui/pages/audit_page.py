@@ -23,7 +23,8 @@ from biometrix.gui.qt import (
 )
 from biometrix.gui.tasks import error_message
 
-EVENTS = ("all", "enroll", "verify", "identify", "delete")
+EVENTS = ("all", "enroll", "verify", "identify", "resolve", "delete", "erase", "login", "login_failed", "logout",
+          "operator", "settings", "key")
 
 
 class AuditPage(Page):
@@ -42,12 +43,19 @@ class AuditPage(Page):
         self.limit.setValue(500)
         self.refresh_button = QPushButton("Refresh")
         self.export_button = QPushButton("Export CSV…")
+        self.accept_button = QPushButton("Accept referred")
+        self.reject_button = QPushButton("Reject referred")
+        for b in (self.accept_button, self.reject_button):
+            b.setToolTip("A supervisor settles the selected Refer decision; the settlement is a new audit row")
+            b.setEnabled(False)
         filters = QHBoxLayout()
         for label, w in (("Subject", self.subject_edit), ("Event", self.event_combo), ("Last", self.limit)):
             filters.addWidget(QLabel(label))
             filters.addWidget(w)
         filters.addWidget(self.refresh_button)
         filters.addStretch(1)
+        filters.addWidget(self.accept_button)
+        filters.addWidget(self.reject_button)
         filters.addWidget(self.export_button)
         self.table = QTableWidget(0, len(ops.AUDIT_COLUMNS))
         self.table.setHorizontalHeaderLabels([c.replace("_", " ") for c in ops.AUDIT_COLUMNS])
@@ -59,10 +67,41 @@ class AuditPage(Page):
         self.outer.addLayout(filters)
         self.outer.addWidget(self.table, 1)
         self.entries: list[Any] = []
+        self._note = ""  # shown instead of the row count after the next refresh
         self.refresh_button.clicked.connect(self.refresh)
         self.subject_edit.returnPressed.connect(self.refresh)
         self.event_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         self.export_button.clicked.connect(self._choose_export)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.accept_button.clicked.connect(lambda: self.resolve_selected(accept=True))
+        self.reject_button.clicked.connect(lambda: self.resolve_selected(accept=False))
+
+    def selected_refer(self) -> Any | None:
+        """The selected row when it is a referred verification, else None."""
+        rows = {i.row() for i in self.table.selectedIndexes()}
+        if len(rows) != 1:
+            return None
+        entry = self.entries[rows.pop()]
+        return entry if entry.event == "verify" and entry.decision == "refer" else None
+
+    def _selection_changed(self) -> None:
+        refer = self.selected_refer() is not None
+        self.accept_button.setEnabled(refer and not self.busy)
+        self.reject_button.setEnabled(refer and not self.busy)
+
+    def resolve_selected(self, *, accept: bool) -> None:
+        entry = self.selected_refer()
+        if entry is None:
+            self.messages.show_message("Select a verification whose decision is 'refer'.", "warn")
+            return
+        event_id = entry.event_id
+
+        def done(row: int) -> None:
+            verdict = "accepted" if accept else "rejected"
+            self._note = f"Referred verification {event_id} {verdict} (audit row {row})."
+            self.refresh()
+
+        self.call(lambda bx: bx.resolve(event_id, accept=accept), done)
 
     def refresh(self) -> None:
         subject = self.subject_edit.text().strip() or None
@@ -77,7 +116,8 @@ class AuditPage(Page):
             for i, row in enumerate(rows):
                 for j, text in enumerate(row):
                     self.table.setItem(i, j, QTableWidgetItem(text))
-            self.messages.show_message(f"{len(rows)} audit rows.", "info")
+            note, self._note = self._note, ""
+            self.messages.show_message(note or f"{len(rows)} audit rows.", "ok" if note else "info")
 
         self.call(lambda bx: bx.audit(subject_id=subject, event=event, limit=limit), done)
 
