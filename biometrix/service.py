@@ -15,7 +15,7 @@ import numpy as np
 from biometrix.capture.files import encode_png, load_gray, load_rgb
 from biometrix.capture.pen import Stroke, load_strokes, rasterize, strokes_to_json
 from biometrix.core.decision_band import refer_band as band_label
-from biometrix.core.errors import AccessDenied, CameraUnavailable, InvalidInput, NotEnrolled
+from biometrix.core.errors import AccessDenied, BiometrixError, CameraUnavailable, InvalidInput, NotEnrolled
 from biometrix.core.matcher import Matcher
 from biometrix.core.roles import Action, Operator, Role, lowest_role_for
 from biometrix.core.roles import role as parse_role
@@ -418,13 +418,25 @@ class Biometrix:
     def backup(self, destination: str | os.PathLike[str]) -> AuditCheck:
         """A checked online backup of the database to the new file ``destination``."""
         self._require(Action.BACKUP)
-        return self.store.backup(Path(destination))
+        check = self.store.backup(Path(destination))
+        self.store.record("backup", subject_id=None, modality=None, model_id=None, decision="ok",
+                          details={"to": str(Path(destination).resolve()), "audit_rows": check.n_rows,
+                                   "audit_head": check.head})
+        return check
 
     def restore(self, source: str | os.PathLike[str]) -> RestoreReport:
         """Replace this database with the checked backup ``source`` (admin; stop other users first)."""
         self._require(Action.MANAGE_MODELS)
         self.close()
-        return restore_database(self.location.path, Path(source))
+        report = restore_database(self.location.path, Path(source))
+        try:  # the restored database records who restored it (when this key opens it)
+            self.store.record("restore", subject_id=None, modality=None, model_id=None, decision="ok",
+                              details={"from": str(Path(source).resolve()),
+                                       "kept": None if report.kept is None else str(report.kept)})
+        except BiometrixError as err:
+            log.warning("restored, but the restore could not be audited in the restored database: %s", err)
+            self.close()
+        return report
 
     def resolve(self, event_id: int, *, accept: bool, note: str = "") -> int:
         """A supervisor settles a Refer decision (the audit row ``event_id``) as accepted or rejected.

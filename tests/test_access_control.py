@@ -206,3 +206,19 @@ def test_a_supervisor_resolves_a_refer_once(db: Path) -> None:
         (entry,) = [e for e in bx.audit(event="resolve")]
     assert (entry.event_id, entry.decision, entry.operator, entry.subject_id) == (row, "reject", "sue", "alice")
     assert entry.details["refers_to"] == refer_row
+
+
+def test_backup_and_restore_are_audited_with_their_operator(db: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.db"
+    with session(db, "sue") as bx:
+        check = bx.backup(copy)
+        (row,) = bx.audit(event="backup")
+        assert (row.operator, row.details["to"], row.details["audit_head"]) == ("sue", str(copy), check.head)
+        with pytest.raises(AccessDenied, match="needs an admin"):
+            bx.restore(copy)
+    with session(db, "root") as bx:
+        report = bx.restore(copy)
+        assert report.kept is not None and report.kept.exists()
+        rows = bx.audit()
+    assert rows[-1].event == "restore" and rows[-1].operator == "root"
+    assert "backup" not in [e.event for e in rows]  # the copy was taken before its own backup row

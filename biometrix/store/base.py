@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from biometrix.store.crypto import KeySource
 
 AUDIT_EVENTS: tuple[str, ...] = ("enroll", "verify", "identify", "delete", "erase", "resolve", "login",
-                                  "login_failed", "logout", "operator", "settings", "key")
+                                  "login_failed", "logout", "operator", "settings", "key", "backup", "restore")
 
 #: Kinds of problem ``verify_audit`` reports.
 AUDIT_PROBLEMS: tuple[str, ...] = ("edited", "deleted", "reordered", "unchained")

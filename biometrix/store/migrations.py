@@ -145,7 +145,7 @@ _AUDIT_TRIGGERS = (
 )
 
 V3_EVENTS = ("enroll", "verify", "identify", "delete", "erase", "resolve", "login", "login_failed", "logout",
-             "operator", "settings", "key")
+             "operator", "settings", "key", "backup", "restore")
 
 
 def m003_operators_and_keys(conn: sqlite3.Connection) -> None:

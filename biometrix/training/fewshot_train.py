@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -52,6 +53,9 @@ class FewShotConfig:
     loss: str = "prototypical"
     loss_options: dict[str, float | str] = field(default_factory=dict)
     rotations: bool = True
+    # random affine distortions of each training image (Koch et al. 2015: rotation +-10 deg, shear +-0.3,
+    # scale 0.8-1.2, shift +-2 px at 105 px); the value scales those ranges, 0 turns them off
+    augment: float = 0.0
     validation_classes: int = 30
     seed: int = 0
     threads: int = 2
@@ -97,6 +101,27 @@ def _with_rotations(x: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.nd
     return np.concatenate(xs), np.concatenate(ys)
 
 
+def affine_distort(batch: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """(N, 1, S, S) float ink images -> each under its own random affine map (about the centre); zeros fill."""
+    if strength <= 0:
+        return batch
+    n, _, size, _ = batch.shape
+    out = np.empty_like(batch)
+    centre = (size - 1) / 2.0
+    for i in range(n):
+        theta = np.deg2rad(rng.uniform(-10, 10) * strength)
+        shear_x, shear_y = rng.uniform(-0.3, 0.3, size=2) * strength
+        sx, sy = 1.0 + rng.uniform(-0.2, 0.2, size=2) * strength
+        tx, ty = rng.uniform(-2, 2, size=2) * strength * size / 105.0
+        rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+        lin = rot @ np.array([[1.0, shear_x], [shear_y, 1.0]]) @ np.diag([sx, sy])
+        offset = np.array([centre, centre]) - lin @ np.array([centre, centre]) + (tx, ty)
+        m = np.hstack([lin, offset[:, None]]).astype(np.float32)
+        out[i, 0] = cv2.warpAffine(batch[i, 0], m, (size, size), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return out
+
+
 def episode_accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, *, n_way: int, episodes: int,
                      seed: int) -> float:
     """Mean accuracy of N-way 1-shot episodes (nearest prototype by cosine) on the given classes."""
@@ -115,9 +140,16 @@ class _Step:
     """One training step's loss from one sampled batch; ``sampler`` yields the batches."""
 
     sampler: EpisodeSampler | PKSampler
+    x: np.ndarray
+    augment: float = 0.0
+    rng: np.random.Generator
 
     def __call__(self, batch: Any) -> torch.Tensor:
         raise NotImplementedError
+
+    def images(self, idx: np.ndarray | list[int]) -> torch.Tensor:
+        """The training images at ``idx``, distorted when the config asks for augmentation."""
+        return torch.from_numpy(affine_distort(self.x[idx], self.rng, self.augment))
 
 
 class _EpisodeStep(_Step):
@@ -125,11 +157,12 @@ class _EpisodeStep(_Step):
 
     def __init__(self, cfg: FewShotConfig, x: np.ndarray, y: np.ndarray, model: nn.Module) -> None:
         self.x, self.model, self.head = x, model, PrototypicalHead(scale=cfg.scale)
+        self.augment, self.rng = cfg.augment, np.random.default_rng(cfg.seed + 1)
         self.sampler = EpisodeSampler(y, n_way=cfg.n_way, k_shot=cfg.k_shot, n_query=cfg.n_query,
                                       episodes=cfg.episodes_per_epoch, seed=cfg.seed)
 
     def __call__(self, ep: Any) -> torch.Tensor:
-        emb = self.model(torch.from_numpy(self.x[np.concatenate([ep.support, ep.query])]))
+        emb = self.model(self.images(np.concatenate([ep.support, ep.query])))
         s, q = emb[: len(ep.support)], emb[len(ep.support):]
         return self.head.loss(s, torch.from_numpy(ep.support_labels), q, torch.from_numpy(ep.query_labels))
 
@@ -139,12 +172,13 @@ class _BatchStep(_Step):
 
     def __init__(self, cfg: FewShotConfig, x: np.ndarray, y: np.ndarray, model: nn.Module) -> None:
         self.x, self.y, self.model = x, y, model
+        self.augment, self.rng = cfg.augment, np.random.default_rng(cfg.seed + 1)
         self.loss = build_loss(cfg.loss, **cfg.loss_options)
         self.sampler = PKSampler(y, p=cfg.n_way, k=cfg.k_shot + cfg.n_query,
                                  batches_per_epoch=cfg.episodes_per_epoch, seed=cfg.seed)
 
     def __call__(self, idx: list[int]) -> torch.Tensor:
-        return self.loss(self.model(torch.from_numpy(self.x[idx])), torch.from_numpy(self.y[idx]))
+        return self.loss(self.model(self.images(idx)), torch.from_numpy(self.y[idx]))
 
 
 def fit_fewshot(cfg: FewShotConfig, *, resume: bool = True, progress: bool = True) -> dict[str, float]:
