@@ -36,6 +36,13 @@ def bundle_size(bundle: Path) -> int:
     return sum(p.lstat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
 
 
+def largest_parts(internal: Path, *, most: int = 10) -> list[tuple[str, int]]:
+    """The biggest entries of the bundle's _internal folder (a folder counts with everything in it), largest first."""
+    sizes = [(p.name, bundle_size(p) if p.is_dir() else p.lstat().st_size) for p in internal.iterdir()
+             if not p.is_symlink()]
+    return sorted(sizes, key=lambda item: -item[1])[:most]
+
+
 def forbidden_files(bundle: Path) -> list[str]:
     """Paths under ``bundle`` whose name says torch, matplotlib, onnx (the package, not onnxruntime)..."""
     return sorted(rel for p in bundle.rglob("*") if FORBIDDEN_FILES.search(rel := p.relative_to(bundle).as_posix()))
@@ -86,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     size = bundle_size(bundle)
     mb, mib = size / 1e6, size / 2**20
     verdict = "met" if mb <= args.max_mb else "MISSED"
+    parts = ", ".join(f"{name} {n / 1e6:.1f}" for name, n in largest_parts(internal))
+    print(f"largest parts (MB): {parts}")
     print(f"bundle size: {mb:.1f} MB ({mib:.1f} MiB) in {bundle}; target <= {args.max_mb:g} MB {verdict}")
     return 1 if failed else 0
 

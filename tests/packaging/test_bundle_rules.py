@@ -84,3 +84,5 @@ def test_bundle_check_finds_torch_files_and_missing_run_time_files(bundle_check,
     assert bundle_check.forbidden_modules(["torch.nn", "onnxruntime", "biometrix.training.train", "cv2"]) == [
         "biometrix.training.train", "torch.nn"]
     assert bundle_check.bundle_size(tmp_path) == len(bundle_check.REQUIRED) + 1
+    parts = dict(bundle_check.largest_parts(internal))
+    assert parts["assets"] == 5 and parts["torch"] == 1 and parts["PySide6"] == 2
