@@ -21,6 +21,7 @@ class LoginDialog(QDialog):
         self.ctx = ctx
         self.setWindowTitle("Biometrix — operator login")
         self.setModal(True)
+        self.setMinimumWidth(460)
         self.create_admin: bool | None = None  # None until the database has answered
         self.heading = QLabel("Opening the enrollment database…")
         self.heading.setWordWrap(True)

@@ -171,12 +171,29 @@ def main() -> None:
                            kiosk_modality="signature").with_pin("2468")
     ctx = AppContext(settings, settings_path=tmp / "gui.json")
     device = synthetic_stylus()
+    for png in OUT.glob("*.png"):
+        png.unlink()
+
+    # first start: the database has no operators, so the login dialog creates its administrator
+    from biometrix.gui.login import LoginDialog
+    from biometrix.gui.qt import QDialog
+
+    login = LoginDialog(ctx)
+    login.show()
+    wait_until(app, lambda: login.create_admin is not None, "the database's answer")
+    login.name.setText("a.morgan")
+    for field in (login.password, login.again):
+        field.setText("a-long-admin-password")
+    settle(app)
+    login.grab().save(str(OUT / "login-first-run.png"))
+    print("wrote", OUT / "login-first-run.png")
+    login.submit()
+    wait_until(app, lambda: login.result() == QDialog.DialogCode.Accepted, "the first admin")
     w = MainWindow(ctx)
+    w.setWindowTitle(f"{w.windowTitle()} — a.morgan (admin)")
     w.resize(1366, 740)
     w.show()
     settle(app, 1.0)
-    for png in OUT.glob("*.png"):
-        png.unlink()
 
     def shot(name: str, widget=None) -> None:
         settle(app)
