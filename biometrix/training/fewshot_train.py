@@ -56,6 +56,10 @@ class FewShotConfig:
     # random affine distortions of each training image (Koch et al. 2015: rotation +-10 deg, shear +-0.3,
     # scale 0.8-1.2, shift +-2 px at 105 px); the value scales those ranges, 0 turns them off
     augment: float = 0.0
+    # test-time augmentation: each image is also embedded under N random distortions of this strength and the
+    # embeddings averaged; after training, N is chosen among tta_choices on the validation classes (0 = none)
+    tta_choices: list[int] = field(default_factory=lambda: [0])
+    tta_strength: float = 0.5
     validation_classes: int = 30
     seed: int = 0
     threads: int = 2
@@ -122,17 +126,26 @@ def affine_distort(batch: np.ndarray, rng: np.random.Generator, strength: float)
     return out
 
 
-def episode_accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, *, n_way: int, episodes: int,
-                     seed: int) -> float:
-    """Mean accuracy of N-way 1-shot episodes (nearest prototype by cosine) on the given classes."""
+def tta_embed(model: nn.Module, x: np.ndarray, *, n: int = 0, strength: float = 0.5, seed: int = 0) -> np.ndarray:
+    """(N, 1, S, S) -> (N, D) unit vectors: the image's embedding averaged with those of ``n`` random affine
+    distortions of it (the same seeded distortions for every call), then re-normalised."""
     model.eval()
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        e = model(torch.from_numpy(x)).numpy()
+        for _ in range(n):
+            e = e + model(torch.from_numpy(affine_distort(x, rng, strength))).numpy()
+    return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+
+def episode_accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, *, n_way: int, episodes: int,
+                     seed: int, tta: int = 0, tta_strength: float = 0.5) -> float:
+    """Mean accuracy of N-way 1-shot episodes (nearest prototype by cosine) on the given classes."""
+    emb = tta_embed(model, x, n=tta, strength=tta_strength, seed=seed)
     sampler = EpisodeSampler(y, n_way=n_way, k_shot=1, n_query=1, episodes=episodes, seed=seed)
     correct = 0
-    with torch.no_grad():
-        for ep in sampler:
-            s = model(torch.from_numpy(x[ep.support]))
-            q = model(torch.from_numpy(x[ep.query]))
-            correct += int(((q @ s.T).argmax(1).numpy() == ep.query_labels).sum())
+    for ep in sampler:
+        correct += int(((emb[ep.query] @ emb[ep.support].T).argmax(1) == ep.query_labels).sum())
     return correct / (episodes * n_way)
 
 
@@ -241,14 +254,21 @@ def fit_fewshot(cfg: FewShotConfig, *, resume: bool = True, progress: bool = Tru
     best = torch.load(out / "best.pt", weights_only=False)
     model.load_state_dict(best["model"])
     model.eval()
+    # Test-time augmentation is chosen on the validation classes (more episodes than per epoch), never on
+    # Lake's runs; ties go to fewer distortions.
+    tta_val = {n: episode_accuracy(model, xv, yv, n_way=20, episodes=400, seed=cfg.seed + 7, tta=n,
+                                   tta_strength=cfg.tta_strength) for n in sorted(set(cfg.tta_choices) | {0})}
+    tta = max(tta_val, key=lambda n: (tta_val[n], -n))
 
     def embed(batch: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return model(torch.from_numpy(omniglot_preprocess(batch, size=cfg.size)[:, None])).numpy()
+        x_runs = omniglot_preprocess(batch, size=cfg.size)[:, None].astype(np.float32)
+        return tta_embed(model, x_runs, n=tta, strength=cfg.tta_strength, seed=cfg.seed)
 
     res = score_runs(embed, load_runs(root))
     result = {"lake_20way_1shot_accuracy": res.mean_accuracy, "n_runs": res.n_runs,
               "best_epoch": best["epoch"], "validation_20way_1shot": state["best"],
+              "tta": tta, "tta_strength": cfg.tta_strength,
+              "validation_20way_1shot_by_tta": {str(n): acc for n, acc in tta_val.items()},
               "minutes": (time.monotonic() - started) / 60}
     (out / "result.json").write_text(json.dumps(result, indent=2))
     log.info("Lake's 20 runs, 20-way 1-shot: %.2f %%", 100 * res.mean_accuracy)

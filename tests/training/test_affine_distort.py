@@ -42,3 +42,25 @@ def test_the_centre_moves_only_by_the_shift() -> None:
     corner = affine_distort(np.repeat(_blob(size, (4, 4)), 50, axis=0), np.random.default_rng(5), 1.0)
     assert max(np.abs(_centroid(img[0]) - 4).max() for img in corner) > 1.0  # away from the centre it does move
     assert all(np.isfinite(img).all() and img.min() >= 0 and img.max() <= 1 for img in out)
+
+
+def test_tta_embed_averages_distorted_views() -> None:
+    import torch
+
+    from biometrix.training.fewshot_train import ConvFour, tta_embed
+
+    torch.manual_seed(0)
+    model = ConvFour(width=8, embedding_dim=16).eval()
+    x = np.random.default_rng(0).random((5, 1, 28, 28)).astype(np.float32)
+    with torch.no_grad():
+        plain = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(tta_embed(model, x, n=0), plain, rtol=1e-5, atol=1e-6)
+    a, b = tta_embed(model, x, n=4, seed=3), tta_embed(model, x, n=4, seed=3)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-5)
+    # the oracle: the mean of the plain and the 4 distorted embeddings, re-normalised
+    rng = np.random.default_rng(3)
+    with torch.no_grad():
+        views = [plain] + [model(torch.from_numpy(affine_distort(x, rng, 0.5))).numpy() for _ in range(4)]
+    mean = np.sum(views, axis=0)
+    np.testing.assert_allclose(a, mean / np.linalg.norm(mean, axis=1, keepdims=True), rtol=1e-5, atol=1e-6)

@@ -38,8 +38,11 @@ def untrained_accuracy() -> float:
 
 def test_tiny_prototypical_run_learns_and_scores_lakes_runs(tmp_path: Path) -> None:
     before = untrained_accuracy()
-    result = fit_fewshot(tiny(tmp_path), progress=False)
+    result = fit_fewshot(tiny(tmp_path, augment=0.5, tta_choices=[0, 2]), progress=False)
     assert result["n_runs"] == 20
+    # test-time augmentation is the validation's choice among the offered ones
+    by_tta = result["validation_20way_1shot_by_tta"]
+    assert set(by_tta) == {"0", "2"} and by_tta[str(result["tta"])] == max(by_tta.values())
     # a short episodic training must beat the same encoder untrained by a clear margin (chance is 5 %)
     assert result["lake_20way_1shot_accuracy"] >= before + 0.05, (before, result)
     history = json.loads((tmp_path / "history.json").read_text())
