@@ -227,6 +227,7 @@ def fit_fewshot(cfg: FewShotConfig, *, resume: bool = True, progress: bool = Tru
     for epoch in range(state["epoch"], cfg.epochs):
         torch.manual_seed(cfg.seed * 100_003 + epoch)
         step.sampler.set_epoch(epoch)
+        step.rng = np.random.default_rng([cfg.seed, epoch, 2])  # distortions: a resumed run continues alike
         model.train()
         losses = []
         for batch in tqdm(step.sampler, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False):
