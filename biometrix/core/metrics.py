@@ -75,7 +75,8 @@ def eer(*, genuine: np.ndarray, impostor: np.ndarray) -> EerResult:
     alpha = 0.0 if d1 == d0 else -d0 / (d1 - d0)
     fmr = det.fmr[k - 1] + alpha * (det.fmr[k] - det.fmr[k - 1])
     fnmr = det.fnmr[k - 1] + alpha * (det.fnmr[k] - det.fnmr[k - 1])
-    thr = det.thresholds[k - 1] + alpha * (det.thresholds[k] - det.thresholds[k - 1])
+    lo, hi = det.thresholds[k - 1], det.thresholds[k]
+    thr = min(max(lo + alpha * (hi - lo), lo), hi)  # rounding must not step outside the two thresholds
     return EerResult(
         eer=float((fmr + fnmr) / 2), threshold=float(thr), n_genuine=det.n_genuine, n_impostor=det.n_impostor
     )
