@@ -206,7 +206,7 @@ def _operator_passwd(args: argparse.Namespace, opener: Callable[[argparse.Namesp
         if bx.operator is None:
             raise AccessDenied("log in with --operator to change your password")
         new = secret(NEW_PASSWORD_ENV, "New password: ", twice=True)
-        bx.change_password(os.environ.get(PASSWORD_ENV) or secret(PASSWORD_ENV, "Current password: "), new)
+        bx.change_password(secret(PASSWORD_ENV, "Current password: "), new)
         name = bx.operator.name
     _print(args, {"name": name, "changed": True}, f"Password of {name} changed")
     return 0

@@ -447,10 +447,10 @@ class Biometrix:
         self._require(Action.RESOLVE_REFER)
         if not isinstance(note, str) or len(note) > 500:
             raise InvalidInput("a resolution note is text of at most 500 characters")
-        refer = next((e for e in self.store.audit(event="verify") if e.event_id == event_id), None)
-        if refer is None or refer.decision != "refer":
+        refer = self.store.audit_entry(event_id)
+        if refer is None or refer.event != "verify" or refer.decision != "refer":
             raise NotEnrolled(f"audit row {event_id} is not a referred verification")
-        if any(e.details.get("refers_to") == event_id for e in self.store.audit(event="resolve")):
+        if self.store.resolution_of(event_id) is not None:
             raise InvalidInput(f"the referred verification {event_id} is already resolved")
         return self.store.record("resolve", subject_id=refer.subject_id, modality=refer.modality,
                                  model_id=refer.model_id, distance=refer.distance, threshold=refer.threshold,

@@ -118,26 +118,35 @@ def read(
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise InvalidInput(f"limit must be a non-negative integer, got {limit!r}")
     rows = conn.execute(
-        "SELECT event_id, at, event, subject_id, modality, model_id, distance, threshold, decision, details"
-        " FROM audit_log WHERE (?1 IS NULL OR subject_id = ?1) AND (?2 IS NULL OR event = ?2)"
+        f"SELECT {_ENTRY_COLUMNS} FROM audit_log WHERE (?1 IS NULL OR subject_id = ?1) AND (?2 IS NULL OR event = ?2)"
         " ORDER BY event_id DESC LIMIT ?3",
         (subject_id, event, -1 if limit is None else limit),
     ).fetchall()
-    return [
-        AuditEntry(
-            event_id=eid,
-            at=datetime.fromisoformat(at),
-            event=ev,
-            subject_id=None if sid is None else SubjectId(sid),
-            modality=None if mod is None else Modality(mod),
-            model_id=model_id,
-            distance=dist,
-            threshold=thr,
-            decision=decision,
-            details=json.loads(details),
-        )
-        for eid, at, ev, sid, mod, model_id, dist, thr, decision, details in reversed(rows)
-    ]
+    return [_entry(row) for row in reversed(rows)]
+
+
+def read_one(conn: sqlite3.Connection, event_id: int) -> AuditEntry | None:
+    """The audit row ``event_id``, or None."""
+    row = conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM audit_log WHERE event_id = ?", (event_id,)).fetchone()
+    return None if row is None else _entry(row)
+
+
+def resolution_of(conn: sqlite3.Connection, event_id: int) -> int | None:
+    """The 'resolve' row that settles the referred verification ``event_id``, or None."""
+    row = conn.execute("SELECT event_id FROM audit_log WHERE event = 'resolve'"
+                       " AND json_extract(details, '$.refers_to') = ? LIMIT 1", (event_id,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+_ENTRY_COLUMNS = "event_id, at, event, subject_id, modality, model_id, distance, threshold, decision, details"
+
+
+def _entry(row: tuple[Any, ...]) -> AuditEntry:
+    eid, at, ev, sid, mod, model_id, dist, thr, decision, details = row
+    return AuditEntry(event_id=eid, at=datetime.fromisoformat(at), event=ev,
+                      subject_id=None if sid is None else SubjectId(sid),
+                      modality=None if mod is None else Modality(mod), model_id=model_id, distance=dist,
+                      threshold=thr, decision=decision, details=json.loads(details))
 
 
 def _sequence(conn: sqlite3.Connection) -> int | None:

@@ -238,6 +238,14 @@ class EnrollmentStore(abc.ABC):
         """Audit rows matching the filters, oldest first; ``limit`` keeps the most recent ones."""
 
     @abc.abstractmethod
+    def audit_entry(self, event_id: int) -> AuditEntry | None:
+        """The audit row ``event_id`` (None when there is none)."""
+
+    @abc.abstractmethod
+    def resolution_of(self, event_id: int) -> int | None:
+        """The id of the 'resolve' row settling the referred verification ``event_id``, or None."""
+
+    @abc.abstractmethod
     def delete_subject(self, subject_id: str) -> None:
         """Remove the subject with its samples and templates and append a 'delete' audit row, atomically."""
 

@@ -39,12 +39,10 @@ def put(
         stored_meta = dek.seal(meta.encode("utf-8"), column=META, owner=subject_id)
     if row is not None:
         return int(row[0])
-    # digest only when sealed: a plaintext database may still be at a schema without the column (migrating)
-    values = (digest,) if digest is not None else ()
     cur = conn.execute(
-        f"INSERT INTO samples (subject_id, modality, media_type, data, meta, created_at{', digest' * bool(values)})"
-        f" VALUES (?, ?, ?, ?, ?, ?{', ?' * len(values)})",
-        (subject_id, modality.value, sample.media_type, stored_data, stored_meta, now, *values),
+        "INSERT INTO samples (subject_id, modality, media_type, data, meta, created_at, digest)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (subject_id, modality.value, sample.media_type, stored_data, stored_meta, now, digest),
     )
     if cur.lastrowid is None:
         raise StoreError("the database did not report the id of the inserted row")

@@ -498,16 +498,30 @@ class SqliteStore(EnrollmentStore):
         with self._db() as conn:
             return audit_log.read(conn, subject_id=subject_id, event=event, limit=limit)
 
+    def audit_entry(self, event_id: int) -> AuditEntry | None:
+        with self._db() as conn:
+            return audit_log.read_one(conn, event_id)
+
+    def resolution_of(self, event_id: int) -> int | None:
+        with self._db() as conn:
+            return audit_log.resolution_of(conn, event_id)
+
+    @staticmethod
+    def _remove_subject(conn: sqlite3.Connection, subject_id: str, verb: str) -> tuple[int, int]:
+        """Delete the subject (its samples and templates cascade) in the caller's transaction; the counts removed."""
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM samples WHERE subject_id = ?),"
+            " (SELECT count(*) FROM templates WHERE subject_id = ?)",
+            (subject_id, subject_id),
+        ).fetchone()
+        if conn.execute("DELETE FROM subjects WHERE subject_id = ?", (subject_id,)).rowcount == 0:
+            raise NotEnrolled(f"unknown subject {subject_id!r}: nothing to {verb}")
+        return int(counts[0]), int(counts[1])
+
     def delete_subject(self, subject_id: str) -> None:
         with self._db() as conn, atomic(conn):
-            counts = conn.execute(
-                "SELECT (SELECT count(*) FROM samples WHERE subject_id = ?),"
-                " (SELECT count(*) FROM templates WHERE subject_id = ?)",
-                (subject_id, subject_id),
-            ).fetchone()
-            if conn.execute("DELETE FROM subjects WHERE subject_id = ?", (subject_id,)).rowcount == 0:
-                raise NotEnrolled(f"unknown subject {subject_id!r}: nothing to delete")
-            details = {"samples_deleted": counts[0], "templates_deleted": counts[1]}
+            n_samples, n_templates = self._remove_subject(conn, subject_id, "delete")
+            details = {"samples_deleted": n_samples, "templates_deleted": n_templates}
             audit_log.append(
                 conn,
                 "delete",
@@ -528,16 +542,10 @@ class SqliteStore(EnrollmentStore):
             conn.execute("PRAGMA secure_delete = ON")  # freed pages are zeroed, not left readable in the file
             try:
                 with atomic(conn):
-                    counts = conn.execute(
-                        "SELECT (SELECT count(*) FROM samples WHERE subject_id = ?),"
-                        " (SELECT count(*) FROM templates WHERE subject_id = ?)",
-                        (subject_id, subject_id),
-                    ).fetchone()
-                    if conn.execute("DELETE FROM subjects WHERE subject_id = ?", (subject_id,)).rowcount == 0:
-                        raise NotEnrolled(f"unknown subject {subject_id!r}: nothing to erase")
+                    n_samples, n_templates = self._remove_subject(conn, subject_id, "erase")
                     audit_log.append(conn, "erase", subject_id=pseudonym, modality=None, model_id=None,
                                      decision="erased", operator=self.actor,
-                                     details={"samples_erased": counts[0], "templates_erased": counts[1]})
+                                     details={"samples_erased": n_samples, "templates_erased": n_templates})
             finally:
                 conn.execute("PRAGMA secure_delete = OFF")
             # Old copies of the pages may sit in the WAL until a checkpoint overwrites them.

@@ -13,7 +13,9 @@ import pytest
 from biometrix.core.errors import KeyUnavailable, StoreError, WrongKey
 from biometrix.core.types import Modality
 from biometrix.store import KeySource, SampleIn, SqliteStore, migrations
+from biometrix.store.codec import embedding_to_blob
 from biometrix.store.crypto import KEY_DIR_ENV
+from biometrix.store.db import atomic, connect
 from tests.store.conftest import embeddings, raw
 
 MakeSamples = Callable[[int, int], list[SampleIn]]
@@ -170,12 +172,22 @@ def test_a_failed_rotation_changes_nothing(db_path: Path, tmp_path: Path, monkey
 
 def test_a_database_from_before_encryption_is_read_then_encrypted(db_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                    make_samples: MakeSamples) -> None:
-    samples = make_samples(2, 0)
-    with monkeypatch.context() as m:  # a schema-2 database, as the previous release wrote it
+    samples, emb = make_samples(2, 0), embeddings(2)
+    with monkeypatch.context() as m:  # a schema-2 database with one subject, written as the previous release did
         m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
         m.setattr(migrations, "SCHEMA_VERSION", 2)
-        with SqliteStore(db_path) as s:
-            _enroll(s, samples, embeddings(2))
+        conn = connect(db_path, create=True, max_version=2)
+        migrations.apply(conn)
+    now = "2026-11-01T00:00:00.000000+00:00"
+    with atomic(conn):
+        conn.execute("INSERT INTO subjects VALUES ('alice', 'Alice Example', ?)", (now,))
+        conn.execute("INSERT INTO templates VALUES (1, 'alice', 'signature', 's1', ?)", (now,))
+        for i, (sample, vector) in enumerate(zip(samples, emb, strict=True)):
+            conn.execute("INSERT INTO samples VALUES (?, 'alice', 'signature', ?, ?, '{}', ?)",
+                         (i + 1, sample.media_type, sample.data, now))
+            conn.execute("INSERT INTO template_references VALUES (1, ?, ?, ?, ?)",
+                         (i, i + 1, emb.shape[1], embedding_to_blob(vector / np.linalg.norm(vector))))
+    conn.close()
     assert samples[0].data in _files(db_path)
     with SqliteStore(db_path) as s:  # migrated to 3: still plaintext, still readable
         assert s.info().encryption == "none"
