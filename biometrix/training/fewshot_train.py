@@ -4,6 +4,10 @@ Omniglot's small background sets (242 characters x 20 drawers) are the training 
 also appears rotated by 90, 180 and 270 degrees as a new class (as Snell et al. and Koch et al. do).
 A few characters are held back as validation classes: every epoch is scored on 20-way 1-shot
 validation episodes and ``best.pt`` keeps the best; Lake's 20 runs are scored once, at the end.
+
+Two choices are made after training, on the validation classes only (never on Lake's runs): how many
+distorted views to average per image (test-time augmentation), and how many of the best epochs to average
+(a snapshot ensemble: each image's embedding is the mean of its embeddings under the k best epochs' weights).
 """
 
 from __future__ import annotations
@@ -60,7 +64,11 @@ class FewShotConfig:
     # embeddings averaged; after training, N is chosen among tta_choices on the validation classes (0 = none)
     tta_choices: list[int] = field(default_factory=lambda: [0])
     tta_strength: float = 0.5
+    # snapshot ensemble: the k best epochs on validation, their embeddings averaged; k is chosen among these
+    # on the validation classes (1 = the best epoch alone). With any k > 1 every epoch's weights are kept.
+    snapshot_choices: list[int] = field(default_factory=lambda: [1])
     validation_classes: int = 30
+    validation_episodes: int = 100
     seed: int = 0
     threads: int = 2
     patience: int = 5
@@ -142,11 +150,22 @@ def episode_accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, *, n_way: i
                      seed: int, tta: int = 0, tta_strength: float = 0.5) -> float:
     """Mean accuracy of N-way 1-shot episodes (nearest prototype by cosine) on the given classes."""
     emb = tta_embed(model, x, n=tta, strength=tta_strength, seed=seed)
+    return embedding_accuracy(emb, y, n_way=n_way, episodes=episodes, seed=seed)
+
+
+def embedding_accuracy(emb: np.ndarray, y: np.ndarray, *, n_way: int, episodes: int, seed: int) -> float:
+    """Mean accuracy of N-way 1-shot episodes drawn from unit embeddings ``emb`` with labels ``y``."""
     sampler = EpisodeSampler(y, n_way=n_way, k_shot=1, n_query=1, episodes=episodes, seed=seed)
     correct = 0
     for ep in sampler:
         correct += int(((emb[ep.query] @ emb[ep.support].T).argmax(1) == ep.query_labels).sum())
     return correct / (episodes * n_way)
+
+
+def ensemble_embed(models: list[nn.Module], x: np.ndarray, *, tta: int, strength: float, seed: int) -> np.ndarray:
+    """(N, 1, S, S) -> (N, D) unit vectors: the mean of each model's (test-time augmented) embedding."""
+    e = sum(tta_embed(m, x, n=tta, strength=strength, seed=seed) for m in models)
+    return e / np.linalg.norm(e, axis=1, keepdims=True)
 
 
 class _Step:
@@ -237,7 +256,7 @@ def fit_fewshot(cfg: FewShotConfig, *, resume: bool = True, progress: bool = Tru
             opt.step()
             sched.step()
             losses.append(loss.item())
-        acc = episode_accuracy(model, xv, yv, n_way=20, episodes=100, seed=cfg.seed)
+        acc = episode_accuracy(model, xv, yv, n_way=20, episodes=cfg.validation_episodes, seed=cfg.seed)
         state["epoch"] = epoch + 1
         state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_20way_1shot": acc})
         log.info("epoch %d loss %.4f validation 20-way 1-shot %.3f", epoch + 1, np.mean(losses), acc)
@@ -247,6 +266,9 @@ def fit_fewshot(cfg: FewShotConfig, *, resume: bool = True, progress: bool = Tru
                        out / "best.pt")
         else:
             state["bad"] += 1
+        if max(cfg.snapshot_choices) > 1:
+            (out / "epochs").mkdir(exist_ok=True)
+            torch.save(model.state_dict(), out / "epochs" / f"epoch_{epoch + 1:03d}.pt")
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "state": state}, out / "last.pt")
         (out / "history.json").write_text(json.dumps(state["history"], indent=2))
@@ -254,23 +276,45 @@ def fit_fewshot(cfg: FewShotConfig, *, resume: bool = True, progress: bool = Tru
             break
     best = torch.load(out / "best.pt", weights_only=False)
     model.load_state_dict(best["model"])
-    model.eval()
-    # Test-time augmentation is chosen on the validation classes (more episodes than per epoch), never on
-    # Lake's runs; ties go to fewer distortions.
-    tta_val = {n: episode_accuracy(model, xv, yv, n_way=20, episodes=400, seed=cfg.seed + 7, tta=n,
-                                   tta_strength=cfg.tta_strength) for n in sorted(set(cfg.tta_choices) | {0})}
-    tta = max(tta_val, key=lambda n: (tta_val[n], -n))
+    snapshots, choice, by_choice = _choose_on_validation(cfg, out, state["history"], model, xv, yv)
+    tta, k = choice
+    members = [m for _, m in snapshots[:k]]
 
     def embed(batch: np.ndarray) -> np.ndarray:
         x_runs = omniglot_preprocess(batch, size=cfg.size)[:, None].astype(np.float32)
-        return tta_embed(model, x_runs, n=tta, strength=cfg.tta_strength, seed=cfg.seed)
+        return ensemble_embed(members, x_runs, tta=tta, strength=cfg.tta_strength, seed=cfg.seed)
 
     res = score_runs(embed, load_runs(root))
     result = {"lake_20way_1shot_accuracy": res.mean_accuracy, "n_runs": res.n_runs,
               "best_epoch": best["epoch"], "validation_20way_1shot": state["best"],
-              "tta": tta, "tta_strength": cfg.tta_strength,
-              "validation_20way_1shot_by_tta": {str(n): acc for n, acc in tta_val.items()},
+              "tta": tta, "tta_strength": cfg.tta_strength, "snapshots": k,
+              "snapshot_epochs": [e for e, _ in snapshots[:k]],
+              "validation_20way_1shot_by_tta": {str(t): acc for (t, kk), acc in by_choice.items() if kk == 1},
+              "validation_20way_1shot_by_choice": {f"tta={t},snapshots={kk}": acc
+                                                   for (t, kk), acc in by_choice.items()},
               "minutes": (time.monotonic() - started) / 60}
     (out / "result.json").write_text(json.dumps(result, indent=2))
-    log.info("Lake's 20 runs, 20-way 1-shot: %.2f %%", 100 * res.mean_accuracy)
+    log.info("Lake's 20 runs, 20-way 1-shot: %.2f %% (tta %d, %d snapshot(s))", 100 * res.mean_accuracy, tta, k)
     return result
+
+
+def _choose_on_validation(cfg: FewShotConfig, out: Path, history: list[dict], best: nn.Module, xv: np.ndarray,
+                          yv: np.ndarray
+                          ) -> tuple[list[tuple[int, nn.Module]], tuple[int, int], dict[tuple[int, int], float]]:
+    """The snapshots as (epoch, model), best epoch first, and the (tta, k) with the best validation accuracy on more
+    episodes than each epoch gets (ties go to fewer views, then fewer snapshots); Lake's runs are not seen."""
+    ranked = sorted(history, key=lambda h: (-h["val_20way_1shot"], h["epoch"]))
+    snapshots: list[tuple[int, nn.Module]] = [(ranked[0]["epoch"], best.eval())]
+    for h in ranked[1:max(cfg.snapshot_choices)]:
+        m = ConvFour(width=cfg.width, embedding_dim=cfg.embedding_dim)
+        m.load_state_dict(torch.load(out / "epochs" / f"epoch_{h['epoch']:03d}.pt", weights_only=True))
+        snapshots.append((h["epoch"], m.eval()))
+    ks = sorted({k for k in cfg.snapshot_choices if 1 <= k <= len(snapshots)} | {1})
+    by_choice: dict[tuple[int, int], float] = {}
+    for tta in sorted(set(cfg.tta_choices) | {0}):
+        for k in ks:
+            emb = ensemble_embed([m for _, m in snapshots[:k]], xv, tta=tta, strength=cfg.tta_strength,
+                                 seed=cfg.seed + 7)
+            by_choice[(tta, k)] = embedding_accuracy(emb, yv, n_way=20, episodes=400, seed=cfg.seed + 7)
+    choice = max(by_choice, key=lambda c: (by_choice[c], -c[0], -c[1]))
+    return snapshots, choice, by_choice

@@ -38,11 +38,18 @@ def untrained_accuracy() -> float:
 
 def test_tiny_prototypical_run_learns_and_scores_lakes_runs(tmp_path: Path) -> None:
     before = untrained_accuracy()
-    result = fit_fewshot(tiny(tmp_path, augment=0.5, tta_choices=[0, 2]), progress=False)
+    result = fit_fewshot(tiny(tmp_path, augment=0.5, tta_choices=[0, 2], snapshot_choices=[1, 2]), progress=False)
     assert result["n_runs"] == 20
-    # test-time augmentation is the validation's choice among the offered ones
-    by_tta = result["validation_20way_1shot_by_tta"]
-    assert set(by_tta) == {"0", "2"} and by_tta[str(result["tta"])] == max(by_tta.values())
+    # test-time augmentation and the snapshot ensemble are the validation's choice among the offered ones
+    by_choice = result["validation_20way_1shot_by_choice"]
+    assert set(by_choice) == {f"tta={t},snapshots={k}" for t in (0, 2) for k in (1, 2)}
+    assert by_choice[f"tta={result['tta']},snapshots={result['snapshots']}"] == max(by_choice.values())
+    assert set(result["validation_20way_1shot_by_tta"]) == {"0", "2"}
+    # the snapshots are the best epochs on validation, best first
+    history = {h["epoch"]: h["val_20way_1shot"] for h in json.loads((tmp_path / "history.json").read_text())}
+    ranked = sorted(history, key=lambda e: (-history[e], e))
+    assert result["snapshot_epochs"] == ranked[: result["snapshots"]] and result["best_epoch"] == ranked[0]
+    assert sorted(p.name for p in (tmp_path / "epochs").iterdir()) == ["epoch_001.pt", "epoch_002.pt"]
     # a short episodic training must beat the same encoder untrained by a clear margin (chance is 5 %)
     assert result["lake_20way_1shot_accuracy"] >= before + 0.05, (before, result)
     history = json.loads((tmp_path / "history.json").read_text())
