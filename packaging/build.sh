@@ -3,12 +3,13 @@
 #
 #   bash packaging/build.sh [--variant cpu|gpu] [--deb] [--python PYTHON]
 #
-#   cpu (default): build/venv-cpu  <- pip install -e '.[cpu,package]'   -> dist/biometrix/
-#   gpu:           build/venv-gpu  <- pip install -e '.[gpu,package]'   -> dist/gpu/biometrix/
+#   cpu (default): build/venv-cpu  <- pip install -c packaging/constraints.txt -e '.[cpu,package]'   -> dist/biometrix/
+#   gpu:           build/venv-gpu  <- pip install -c packaging/constraints.txt -e '.[gpu,package]'   -> dist/gpu/biometrix/
 #   --deb:         also the Debian package, dist/[gpu/]biometrix[-gpu]_<version>_<arch>.deb (packaging/deb/build-deb.sh)
 #
 # Each variant has its own venv because onnxruntime and onnxruntime-gpu install into the same folder and
-# overwrite each other. The venv is (re)installed when pyproject.toml changed since it was made. Everything
+# overwrite each other. The venv is (re)installed when pyproject.toml or packaging/constraints.txt (the bundle's own
+# pins) changed since it was made. Everything
 # goes to build/ and dist/, which git ignores. Prints the build time and the bundle size, and checks the bundle
 # (packaging/bundle_check.py: no torch, models, cascades and Qt plugins present, size target).
 set -euo pipefail
@@ -40,12 +41,12 @@ start=$(date +%s.%N)
 
 # 1. the build environment: run-time dependencies of the variant + the package extra (pyinstaller), nothing else
 stamp="$venv/.biometrix-build-stamp"
-want="$variant $(sha256sum pyproject.toml | cut -d' ' -f1)"
+want="$variant $(cat pyproject.toml packaging/constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "== build environment $venv: pip install -e '.[$variant,package]'"
+    echo "== build environment $venv: pip install -c packaging/constraints.txt -e '.[$variant,package]'"
     rm -rf "$venv"
     "$python" -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -e ".[$variant,package]"
+    "$venv/bin/pip" install -q --disable-pip-version-check -c packaging/constraints.txt -e ".[$variant,package]"
     echo "$want" > "$stamp"
 else
     echo "== build environment $venv: up to date"

@@ -3,8 +3,9 @@
     python packaging/bundle_check.py dist/biometrix [--max-mb 350] [--variant cpu|gpu]
 
 Run with the build environment's Python (packaging/build.sh does): reading the frozen module list needs
-PyInstaller. Prints one line per check and the bundle's size; exits 1 when a check fails. The size target is
-reported (met / MISSED), not enforced: a bundle over it still works.
+PyInstaller. Prints one line per check and the bundle's size; exits 1 when a check fails. The size target is a
+check for the CPU bundle (its build environment is pinned by packaging/constraints.txt, so its size only changes
+when a pin or the app does); the GPU bundle's size is reported (onnxruntime-gpu alone is over 300 MB).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def frozen_modules(executable: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("bundle", type=Path, help="the bundle folder (dist/biometrix)")
-    p.add_argument("--max-mb", type=float, default=350.0, help="size target in MB (10^6 bytes), reported")
+    p.add_argument("--max-mb", type=float, default=350.0, help="size target in MB (10^6 bytes) of the CPU bundle")
     p.add_argument("--variant", choices=("cpu", "gpu"), default="cpu")
     args = p.parse_args(argv)
     bundle: Path = args.bundle
@@ -95,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "met" if mb <= args.max_mb else "MISSED"
     parts = ", ".join(f"{name} {n / 1e6:.1f}" for name, n in largest_parts(internal))
     print(f"largest parts (MB): {parts}")
+    if args.variant == "cpu":
+        report(mb <= args.max_mb, f"size {mb:.1f} MB, target <= {args.max_mb:g} MB")
     print(f"bundle size: {mb:.1f} MB ({mib:.1f} MiB) in {bundle}; target <= {args.max_mb:g} MB {verdict}")
     return 1 if failed else 0
 

@@ -24,7 +24,17 @@ EXCLUDES = [
     "PySide6.QtOpenGLWidgets", "PySide6.QtPdf", "PySide6.QtSvg", "PySide6.QtPrintSupport", "PySide6.QtSql",
     "PySide6.QtTest", "PySide6.QtDesigner", "PySide6.QtUiTools", "PySide6.QtHelp", "PySide6.QtXml",
     "PySide6.QtDBus", "PySide6.QtConcurrent",
+    # Pillow only reads image headers here (capture/files.py); OpenCV decodes. Its AVIF plugin (a 5 MB codec
+    # library; the bundle's OpenCV cannot decode AVIF anyway), colour management, fonts and Tk are never used.
+    "PIL._avif", "PIL.AvifImagePlugin", "PIL._imagingcms", "PIL.ImageCms", "PIL._imagingft", "PIL.ImageFont",
+    "PIL._imagingtk", "PIL.ImageTk", "PIL.ImageQt", "PIL.ImageShow", "PIL.ImageGrab",
+    # the interactive interpreter's line editing (libreadline, libtinfo)
+    "readline",
 ]
+
+# ICU locale data kept in Qt's ICU data library besides root (packaging/icu_trim.py); each language keeps its
+# regional variants. Add the languages of a deployment whose collation (locale-aware sorting) must follow them.
+ICU_LOCALES = ("en",)
 
 # Qt plugins kept, by folder under PySide6/Qt/plugins and name without "lib" and extension ("*": the whole folder);
 # any other folder is left out. platforms: offscreen (self-test, headless), xcb (X11, XWayland), minimal, and windows
