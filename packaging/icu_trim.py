@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -136,6 +137,9 @@ def build_library(symbol: str, blob: bytes, soname: str, dest: Path) -> None:
 
 def trim_library(src: Path, dest: Path, locales: Iterable[str]) -> tuple[int, int]:
     """Write the trimmed copy of the ICU data library ``src`` to ``dest``; (items kept, items dropped)."""
+    missing = [tool for tool in ("readelf", "gcc") if shutil.which(tool) is None]
+    if missing:
+        raise IcuDataError(f"trimming Qt's ICU data needs {' and '.join(missing)} (apt-get install binutils gcc)")
     symbol, blob = read_data_symbol(src)
     trimmed, kept, dropped = trim(blob, locales)
     build_library(symbol, trimmed, src.name, dest)
