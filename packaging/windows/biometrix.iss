@@ -3,7 +3,7 @@
 ;
 ; On a Windows machine with Python 3.11 and Inno Setup 6:
 ;   py -3.11 -m venv build\venv-cpu
-;   build\venv-cpu\Scripts\pip install -e ".[cpu,package]"
+;   build\venv-cpu\Scripts\pip install -c packaging\constraints.txt -e ".[cpu,package]"
 ;   build\venv-cpu\Scripts\pyinstaller --noconfirm --distpath dist --workpath build\pyinstaller-cpu packaging\biometrix.spec
 ;   dist\biometrix\biometrix.exe --selftest
 ;   iscc /DAppVersion=0.1.0 packaging\windows\biometrix.iss        (the version in pyproject.toml)
