@@ -131,7 +131,13 @@ def _decode_bytes(data: bytes, name: str, max_pixels: int) -> np.ndarray:
         raise UnreadableImage(f"{name} is empty (0 bytes)")
     header = _header_from_stream(io.BytesIO(data), name)
     _check_pixels(header, name, max_pixels)
-    raw = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    try:
+        raw = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        # OpenCV reads the header again itself and may disagree with Pillow (a garbled BMP it sizes over its
+        # own width limit): its refusal is an unreadable image, not an error of ours.
+        raise UnreadableImage(f"{name} is not a readable image (OpenCV refused this {header.format}: "
+                              f"{_cv2_reason(exc)})") from exc
     if raw is None or raw.size == 0:
         raise UnreadableImage(f"{name} is not a readable image (OpenCV cannot decode this {header.format})")
     if raw.shape[0] * raw.shape[1] > max_pixels:  # the decoder disagreed with the header
@@ -141,6 +147,12 @@ def _decode_bytes(data: bytes, name: str, max_pixels: int) -> np.ndarray:
         )
     img = _composite_to_uint8(raw, name)
     return _apply_orientation(img, header.orientation)
+
+
+def _cv2_reason(exc: Exception) -> str:
+    """The one-line reason in an OpenCV error ("... error: (-215:Assertion failed) size.width <= ... in ...")."""
+    text = " ".join(str(exc).split())
+    return text.split(" error: ", 1)[-1][:160]
 
 
 def _header_from_stream(fp: IO[bytes], name: str) -> ImageHeader:
