@@ -25,7 +25,7 @@ import struct
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,10 +81,10 @@ class CommonData:
         return self.header + bytes(body)
 
 
-def is_kept(name: str, locales: Iterable[str]) -> bool:
+def is_kept(name: str, locales: Collection[str]) -> bool:
     """Whether an item stays: anything that is not locale data, and the data of root and of ``locales`` (each
     with its regional variants: "en" keeps en, en_GB, en_US_POSIX...). Break-iterator dictionaries (word breaks
-    of Chinese, Japanese, Thai, Lao, Khmer and Burmese text) go with those locales."""
+    of Chinese, Japanese, Thai, Lao, Khmer and Burmese text) are dropped whatever the locales."""
     leaf = name.rsplit("/", 1)[-1]
     stem, _, ext = leaf.rpartition(".")
     if ext == "dict":
@@ -92,13 +92,14 @@ def is_kept(name: str, locales: Iterable[str]) -> bool:
     if ext != "res" or stem in _NOT_LOCALES or not _LOCALE.match(stem):
         return True
     language = stem.split("_", 1)[0]
-    return language == "root" or language in set(locales)
+    return language == "root" or language in locales
 
 
 def trim(blob: bytes, locales: Iterable[str]) -> tuple[bytes, int, int]:
     """(the trimmed package, items kept, items dropped)."""
     data = CommonData.parse(blob)
-    keep = [(n, d) for n, d in data.items if is_kept(n, locales)]
+    languages = frozenset(locales)  # read once: ``locales`` may be a one-shot iterator
+    keep = [(n, d) for n, d in data.items if is_kept(n, languages)]
     return CommonData(header=data.header, items=keep).to_bytes(), len(keep), len(data.items) - len(keep)
 
 
