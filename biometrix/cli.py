@@ -343,13 +343,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("export", parents=[verbose], help="export a checkpoint to ONNX + model card",
                             description="Export a trained checkpoint as <model_id>.onnx and <model_id>.json.")
-    p.add_argument("--checkpoint", required=True, metavar="FILE", help="training checkpoint")
+    p.add_argument("--checkpoint", required=True, nargs="+", metavar="FILE",
+                   help="training checkpoint; several (signature models) make one ensemble encoder whose "
+                        "cosine similarities are averaged")
     p.add_argument("--model-id", required=True, metavar="ID", help="model_id of the exported model")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default: the app's models folder, assets/models)")
     p.add_argument("--hog-weight", type=float, default=None, metavar="W",
                    help="ship the CNN inside the hybrid encoder with this weight on the fixed HOG branch "
                         "(default: as trained)")
+    p.add_argument("--fp16-weights", action="store_true",
+                   help="store the weights as float16: half the file, computed in float32 (signature models)")
     p.set_defaults(handler=_cmd_export)
     return parser
 

@@ -41,10 +41,12 @@ def run_train(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     """Export a checkpoint to ONNX + card: parity check, validation calibration, held-out evaluation."""
     out = Path(args.out) if getattr(args, "out", None) else models_dir()
-    if _checkpoint_task(Path(args.checkpoint)) == "face":
-        return _export_face(args, out)
-    card = release_signature_model(Path(args.checkpoint), model_id=args.model_id, out_dir=out,
-                                   hog_weight=getattr(args, "hog_weight", None))
+    checkpoints = [Path(c) for c in ([args.checkpoint] if isinstance(args.checkpoint, str) else args.checkpoint)]
+    if any(_checkpoint_task(c) == "face" for c in checkpoints):
+        return _export_face(args, checkpoints, out)
+    card = release_signature_model(checkpoints, model_id=args.model_id, out_dir=out,
+                                   hog_weight=getattr(args, "hog_weight", None),
+                                   fp16_weights=getattr(args, "fp16_weights", False))
     print(f"wrote {out / card.onnx_file} and {out / (card.model_id + '.json')}")
     for source, e in card.evaluation["heldout"].items():
         print(f"  held-out {source}: skilled EER {100 * e['skilled_eer']:.2f} %, random EER "
@@ -64,13 +66,16 @@ def _checkpoint_task(checkpoint: Path) -> str | None:
     return config.get("task") if isinstance(config, dict) else None
 
 
-def _export_face(args: argparse.Namespace, out: Path) -> int:
+def _export_face(args: argparse.Namespace, checkpoints: list[Path], out: Path) -> int:
     from biometrix.core.errors import InvalidInput
     from biometrix.training.face_release import release_face_model
 
-    if getattr(args, "hog_weight", None) is not None:
-        raise InvalidInput("--hog-weight applies to signature models only; this checkpoint is a face model")
-    card = release_face_model(Path(args.checkpoint), model_id=args.model_id, out_dir=out)
+    for option, given in (("--hog-weight", getattr(args, "hog_weight", None) is not None),
+                          ("--fp16-weights", getattr(args, "fp16_weights", False)),
+                          ("several --checkpoint files", len(checkpoints) > 1)):
+        if given:
+            raise InvalidInput(f"{option} applies to signature models only; a face checkpoint was given")
+    card = release_face_model(checkpoints[0], model_id=args.model_id, out_dir=out)
     print(f"wrote {out / card.onnx_file} and {out / (card.model_id + '.json')}; default threshold "
           f"{card.default_threshold().value:.4f} (FMR 1 % on validation subjects)")
     baseline = card.evaluation["baseline_raw_pixels"]["heldout"]

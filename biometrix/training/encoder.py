@@ -85,6 +85,24 @@ def build_backbone(name: str, **kwargs: int | float) -> nn.Module:
         raise ValueError(f"unknown backbone {name!r}; known: {', '.join(sorted(BACKBONES))}") from None
 
 
+class EnsembleEncoder(nn.Module):
+    """Several trained encoders of the same input side by side: (N, ...) -> (N, D_1 + ... + D_k).
+
+    Output = [m_1(x), ..., m_k(x)] / sqrt(k) with every member's output a unit vector, so the output is a
+    unit vector too and its cosine similarity to another is the mean of the members' cosine similarities:
+    the members' distances averaged inside one encoder (one ONNX file, one embedding per sample).
+    """
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([m(x) for m in self.members], dim=1) * len(self.members) ** -0.5
+
+
 class HybridSignatureEncoder(nn.Module):
     """A learned CNN embedding and a fixed HOG descriptor side by side: (N, 1, H, W) -> (N, D_cnn + D_hog).
 

@@ -8,16 +8,19 @@ measure the held-out subjects of each source. The card records all of it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from biometrix.core.errors import InvalidInput
 from biometrix.core.metrics import threshold_at_fmr
 from biometrix.evaluation.datasets import (
     CEDAR_HELDOUT,
@@ -29,12 +32,18 @@ from biometrix.evaluation.report import embed_source, evaluate_pipeline
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import ModelCard, sha256_file
 from biometrix.runtime.pipelines import SignaturePipeline
-from biometrix.training.export import check_parity, export_onnx
+from biometrix.training.encoder import EnsembleEncoder
+from biometrix.training.export import check_parity, export_onnx, round_to_fp16, store_weights_fp16
 from biometrix.training.train import TrainConfig, build_model
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TARGET_FMR = 0.01
+
+
+def _split_and_shape(cfg: TrainConfig) -> tuple[Any, ...]:
+    return (cfg.input_height, cfg.input_width, cfg.cedar_train, cfg.cedar_validation, cfg.svc_train,
+            cfg.svc_validation)
 
 
 def _card_dict(cfg: TrainConfig, model_id: str, sha: str, *, embedding_dim: int, aggregate: str,
@@ -61,15 +70,8 @@ def _card_dict(cfg: TrainConfig, model_id: str, sha: str, *, embedding_dim: int,
     }
 
 
-def release_signature_model(checkpoint: Path, *, model_id: str, out_dir: Path, data_root: Path | None = None,
-                            target_fmr: float = DEFAULT_TARGET_FMR, progress: bool = True,
-                            hog_weight: float | None = None) -> ModelCard:
-    """Export, calibrate on validation subjects, evaluate on held-out subjects, write ONNX + card.
-
-    ``hog_weight`` overrides the checkpoint's: a CNN trained alone can be shipped inside the hybrid
-    encoder (learned CNN + fixed HOG), with that weight chosen on validation subjects.
-    """
-    root = data_root or default_data_root()
+def _load_member(checkpoint: Path, hog_weight: float | None) -> tuple[TrainConfig, torch.nn.Module, Any]:
+    """The config, the eval-mode encoder and the epoch of one training checkpoint."""
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     if "config" not in ck:  # last.pt keeps the training state; the config lies beside it
         ck["config"] = json.loads((checkpoint.parent / "config.json").read_text())
@@ -82,12 +84,50 @@ def release_signature_model(checkpoint: Path, *, model_id: str, out_dir: Path, d
         model.cnn.load_state_dict(ck["model"])  # a plain CNN checkpoint inside the hybrid
     else:
         model.load_state_dict(ck["model"])
-    model.eval()
+    return cfg, model.eval(), ck.get("epoch")
+
+
+def _architecture(cfg: TrainConfig) -> str:
+    if cfg.hog_weight <= 0:
+        return f"SignatureCNN (width {cfg.width}, {cfg.embedding_dim}-d)"
+    return (f"HybridSignatureEncoder: SignatureCNN (width {cfg.width}, {cfg.embedding_dim}-d, weight "
+            f"{1 - cfg.hog_weight:g}) + fixed HOG ({cfg.hog_cell}-px cells, weight {cfg.hog_weight:g})")
+
+
+def _member_config(cfg: TrainConfig) -> dict[str, Any]:
+    return {k: v for k, v in dataclasses.asdict(cfg).items() if not k.startswith(("cedar_", "svc_"))}
+
+
+def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str, out_dir: Path,
+                            data_root: Path | None = None, target_fmr: float = DEFAULT_TARGET_FMR,
+                            progress: bool = True, hog_weight: float | None = None,
+                            fp16_weights: bool = False) -> ModelCard:
+    """Export, calibrate on validation subjects, evaluate on held-out subjects, write ONNX + card.
+
+    Several checkpoints make one ``EnsembleEncoder`` (their cosine similarities averaged); they must share
+    the input size and the training/validation subjects, so that every figure stays subject-disjoint.
+    ``hog_weight`` overrides the checkpoint's: a CNN trained alone can be shipped inside the hybrid
+    encoder (learned CNN + fixed HOG), with that weight chosen on validation subjects. ``fp16_weights``
+    stores the weights as float16 (half the file; the model is rounded to them before anything is measured).
+    """
+    root = data_root or default_data_root()
+    checkpoints = [Path(checkpoint)] if isinstance(checkpoint, (str, Path)) else [Path(c) for c in checkpoint]
+    members = [_load_member(c, hog_weight) for c in checkpoints]
+    cfg = members[0][0]
+    for path, (other, _, _) in zip(checkpoints[1:], members[1:], strict=True):
+        if _split_and_shape(other) != _split_and_shape(cfg):
+            raise InvalidInput(f"{path} was trained on other subjects or another input size than "
+                               f"{checkpoints[0]}: an ensemble's members must share both")
+    model = members[0][1] if len(members) == 1 else EnsembleEncoder([m for _, m, _ in members]).eval()
+    if fp16_weights:
+        round_to_fp16(model)
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = out_dir / f"{model_id}.onnx"
     with tempfile.TemporaryDirectory() as tmp:
         tmp_onnx = Path(tmp) / "model.onnx"
         export_onnx(model, tmp_onnx, input_shape=(1, cfg.input_height, cfg.input_width))
+        if fp16_weights:
+            store_weights_fp16(tmp_onnx)
         rng = np.random.default_rng(0)
         probe = (rng.random((8, 1, cfg.input_height, cfg.input_width)) > 0.9).astype(np.float32)
         parity = check_parity(model, tmp_onnx, probe)
@@ -95,14 +135,24 @@ def release_signature_model(checkpoint: Path, *, model_id: str, out_dir: Path, d
     sha = sha256_file(onnx_path)
     with torch.no_grad():
         dim = int(model(torch.from_numpy(probe[:1])).shape[1])
-    training = {
-        "checkpoint_epoch": ck.get("epoch"),
-        "loss": (f"contrastive (margin {cfg.margin}), balanced pairs with skilled forgeries among negatives"
-                 if cfg.loss == "contrastive_pairs" else f"{cfg.loss} {cfg.loss_options}"),
-        "architecture": (f"SignatureCNN (width {cfg.width}, {cfg.embedding_dim}-d)" if cfg.hog_weight <= 0 else
-                         f"HybridSignatureEncoder: SignatureCNN (width {cfg.width}, {cfg.embedding_dim}-d, weight "
-                         f"{1 - cfg.hog_weight:g}) + fixed HOG ({cfg.hog_cell}-px cells, weight {cfg.hog_weight:g})"),
-        "config": {k: v for k, v in ck["config"].items() if not k.startswith(("cedar_", "svc_"))},
+    loss = (f"contrastive (margin {cfg.margin}), balanced pairs with skilled forgeries among negatives"
+            if cfg.loss == "contrastive_pairs" else f"{cfg.loss} {cfg.loss_options}")
+    training: dict[str, Any] = {
+        "checkpoint_epoch": members[0][2],
+        "loss": loss,
+        "architecture": _architecture(cfg),
+        "config": _member_config(cfg),
+    }
+    if len(members) > 1:
+        training.update({
+            "checkpoint_epoch": [epoch for _, _, epoch in members],
+            "architecture": f"EnsembleEncoder of {len(members)} (cosine similarities averaged): "
+                            + "; ".join(_architecture(c) for c, _, _ in members),
+            "config": [_member_config(c) for c, _, _ in members],
+            "checkpoints": [str(c) for c in checkpoints],
+        })
+    training.update({
+        "weights": "float16 (rounded before export; computed in float32)" if fp16_weights else "float32",
         "train_subjects": list(cfg.cedar_train),
         "validation_subjects": list(cfg.cedar_validation),
         "heldout_subjects": list(CEDAR_HELDOUT),
@@ -111,7 +161,7 @@ def release_signature_model(checkpoint: Path, *, model_id: str, out_dir: Path, d
         "svc2004_heldout_users": list(SVC_HELDOUT),
         "data": "CEDAR (half resolution, ../shared/data/cedar) and SVC2004 task 2 rendered by capture.pen.rasterize",
         "onnx_parity_max_abs_diff": parity,
-    }
+    })
     provisional = [{"name": "default", "value": 0.5, "target_fmr": None, "source": "provisional"}]
     card = ModelCard.from_dict(_card_dict(cfg, model_id, sha, embedding_dim=dim, aggregate="mean",
                                           thresholds=provisional, training=training, evaluation={}))
@@ -149,8 +199,9 @@ def release_signature_model(checkpoint: Path, *, model_id: str, out_dir: Path, d
         "validation": {"mean_eer_by_aggregate": mean_eer, "aggregate": aggregate,
                        "by_source": {s.source: summarize(s, aggregate) for s in val_scores}},
         "heldout": {},
-        "command": f"biometrix export --checkpoint {checkpoint} --model-id {model_id}"
-                   + (f" --hog-weight {hog_weight:g}" if hog_weight is not None else ""),
+        "command": f"biometrix export {' '.join(f'--checkpoint {c}' for c in checkpoints)} --model-id {model_id}"
+                   + (f" --hog-weight {hog_weight:g}" if hog_weight is not None else "")
+                   + (" --fp16-weights" if fp16_weights else ""),
     }
     for source, subjects in (("cedar", CEDAR_HELDOUT), ("svc2004", SVC_HELDOUT)):
         rep, _ = evaluate_pipeline(pipe.embed, card.embedding_dim, model_id=model_id, source=source, root=root,

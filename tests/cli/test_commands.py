@@ -263,7 +263,10 @@ def test_lazy_commands_pass_their_arguments(monkeypatch: pytest.MonkeyPatch) -> 
     assert (seen["train"].config, seen["train"].no_resume) == ("c.json", True)
     assert main(["export", "--checkpoint", "best.pt", "--model-id", "sig-v2"]) == 0
     ex = seen["export"]
-    assert (ex.checkpoint, ex.model_id, ex.out) == ("best.pt", "sig-v2", None)
+    assert (ex.checkpoint, ex.model_id, ex.out, ex.fp16_weights) == (["best.pt"], "sig-v2", None, False)
+    assert main(["export", "--checkpoint", "a.pt", "b.pt", "--model-id", "sig-v3", "--fp16-weights"]) == 0
+    ex = seen["export"]
+    assert (ex.checkpoint, ex.fp16_weights) == (["a.pt", "b.pt"], True)
 
 
 @pytest.mark.parametrize("command", ["evaluate", "train", "export"])

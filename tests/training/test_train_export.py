@@ -171,3 +171,56 @@ def test_export_onnx_parity_on_real_signatures(straight_run: Path, real_batch: n
         check_parity(perturbed, path, real_batch)
     with pytest.raises(ParityError):
         check_parity(model, path, real_batch, atol=-1.0)  # no difference is below a negative tolerance
+
+
+@pytest.fixture(scope="module")
+def second_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("second")
+    fit(tiny_config(out, seed=1), progress=False)
+    return out
+
+
+def test_release_an_ensemble_with_fp16_weights(straight_run: Path, second_run: Path, real_batch: np.ndarray,
+                                               tmp_path: Path) -> None:
+    """Two runs exported as one ensemble encoder, weights stored as float16, calibrated and measured."""
+    from biometrix.runtime.encoder import OnnxEncoder
+    from biometrix.runtime.model_card import sha256_file
+    from biometrix.training.encoder import EnsembleEncoder
+    from biometrix.training.export import round_to_fp16
+    from biometrix.training.release import release_signature_model
+
+    checkpoints = [straight_run / "best.pt", second_run / "best.pt"]
+    card = release_signature_model(checkpoints, model_id="sig-ens", out_dir=tmp_path, data_root=DATA,
+                                   progress=False, fp16_weights=True)
+    onnx_path = tmp_path / "sig-ens.onnx"
+    assert card.embedding_dim == 32 and card.sha256 == sha256_file(onnx_path)
+    assert card.training["weights"].startswith("float16")
+    assert len(card.training["checkpoint_epoch"]) == 2 and len(card.training["config"]) == 2
+    assert "--checkpoint" in card.evaluation["command"] and "--fp16-weights" in card.evaluation["command"]
+    cedar = card.evaluation["heldout"]["cedar"]
+    assert (cedar["n_genuine"], cedar["n_skilled"], cedar["n_random"]) == (190, 240, 90)
+    # the shipped file, run by the app's encoder, is the ensemble of the two rounded models
+    want_model = round_to_fp16(EnsembleEncoder([trained_model(straight_run), trained_model(second_run)]).eval())
+    with torch.no_grad():
+        want = want_model(torch.from_numpy(real_batch)).numpy()
+    got = OnnxEncoder(card, onnx_path, prefer_gpu=False).embed(real_batch)
+    np.testing.assert_allclose(got, want, atol=1e-4)
+    # and it is smaller than the two members stored as float32
+    single = export_onnx(trained_model(straight_run), tmp_path / "single.onnx", input_shape=(1, HEIGHT, WIDTH))
+    assert onnx_path.stat().st_size < 1.5 * single.stat().st_size
+
+
+def test_ensemble_members_must_share_the_subjects(straight_run: Path, tmp_path: Path) -> None:
+    from biometrix.core.errors import InvalidInput
+    from biometrix.training.release import release_signature_model
+
+    other = tmp_path / "other"
+    other.mkdir()
+    ck = torch.load(straight_run / "best.pt", map_location="cpu", weights_only=False)
+    ck["config"]["cedar_validation"] = [39, 40, 41]
+    torch.save(ck, other / "best.pt")
+    with pytest.raises(InvalidInput, match="other subjects"):
+        release_signature_model([straight_run / "best.pt", other / "best.pt"], model_id="x", out_dir=tmp_path / "o",
+                                data_root=DATA, progress=False)
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,99 @@
+"""EnsembleEncoder (members' cosine similarities averaged) and float16 weight storage in ONNX."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from biometrix.training.encoder import EnsembleEncoder, SignatureCNN
+from biometrix.training.export import (
+    check_parity,
+    export_onnx,
+    fuse_batch_norm,
+    round_to_fp16,
+    store_weights_fp16,
+)
+
+SHAPE = (1, 48, 96)
+
+
+def trained_like(seed: int) -> SignatureCNN:
+    """A small SignatureCNN with non-trivial batch-norm statistics, as a trained one has."""
+    torch.manual_seed(seed)
+    model = SignatureCNN(width=4, embedding_dim=16)
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model((torch.rand(8, *SHAPE) > 0.85).float())
+    return model.eval()
+
+
+@pytest.fixture()
+def batch() -> np.ndarray:
+    return (np.random.default_rng(3).random((6, *SHAPE)) > 0.9).astype(np.float32)
+
+
+def test_ensemble_cosine_is_the_mean_of_the_members(batch: np.ndarray) -> None:
+    members = [trained_like(s) for s in (0, 1, 2)]
+    ens = EnsembleEncoder(members).eval()
+    x = torch.from_numpy(batch)
+    with torch.no_grad():
+        e = ens(x)
+        parts = [m(x) for m in members]
+    want = sum(p @ p.T for p in parts) / 3
+    assert e.shape == (6, 48)
+    assert torch.allclose(e.norm(dim=1), torch.ones(6), atol=1e-5)
+    assert torch.allclose(e @ e.T, want, atol=1e-5)
+    for k, p in enumerate(parts):  # member k's embedding, scaled, in its own slot
+        assert torch.allclose(e[:, 16 * k:16 * (k + 1)] * 3**0.5, p, atol=1e-5)
+    assert (parts[0] - parts[1]).abs().max() > 1e-2
+
+
+def test_an_ensemble_needs_members() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        EnsembleEncoder([])
+
+
+def test_fusing_batch_norm_keeps_the_function(batch: np.ndarray) -> None:
+    model = trained_like(0)
+    fused = fuse_batch_norm(copy.deepcopy(model))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    with torch.no_grad():
+        np.testing.assert_allclose(fused(torch.from_numpy(batch)).numpy(), model(torch.from_numpy(batch)).numpy(),
+                                   atol=1e-5)
+
+
+def test_fp16_weights_halve_the_file_and_keep_parity(batch: np.ndarray, tmp_path: Path) -> None:
+    model = EnsembleEncoder([trained_like(0), trained_like(1)]).eval()
+    full = export_onnx(model, tmp_path / "full.onnx", input_shape=SHAPE)
+    rounded = round_to_fp16(copy.deepcopy(model))
+    half = export_onnx(rounded, tmp_path / "half.onnx", input_shape=SHAPE)
+    n = store_weights_fp16(half, min_elements=256)
+    assert n > 0
+    assert half.stat().st_size < 0.65 * full.stat().st_size
+    proto = onnx.load(str(half))
+    types = {t.name: t.data_type for t in proto.graph.initializer}
+    assert sum(t == onnx.TensorProto.FLOAT16 for t in types.values()) == n
+    # the graph still computes in float32: parity with the rounded torch model is exact up to float noise
+    assert check_parity(rounded, half, batch) <= 1e-5
+    sess = ort.InferenceSession(str(half), providers=["CPUExecutionProvider"])
+    assert sess.get_outputs()[0].type == "tensor(float)"
+    # and rounding changed the model only a little
+    with torch.no_grad():
+        before = model(torch.from_numpy(batch)).numpy()
+    got = sess.run(None, {"input": batch})[0]
+    assert 0 < np.abs(got - before).max() < 5e-3
+
+
+def test_fp16_storage_refuses_weights_it_would_change(tmp_path: Path) -> None:
+    path = export_onnx(trained_like(0), tmp_path / "m.onnx", input_shape=SHAPE)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="not float16-exact"):
+        store_weights_fp16(path, min_elements=256)
+    assert path.read_bytes() == before  # nothing written
