@@ -1,7 +1,8 @@
 """Encoder latency: onnxruntime against torch eager, same architecture and threads, batch 1 and 32.
 
-The torch model is the shipped signature model's architecture (from its card's training config); it is
-exported to ONNX in a temporary folder so both engines run identical weights. The shipped ONNX file is
+The torch model is the shipped signature model's architecture (from its card's training config: one
+encoder, or an ensemble of several); it is exported to ONNX in a temporary folder so both engines run
+identical weights. The shipped ONNX file is
 timed as well. Prints median milliseconds per batch and the speed-up (torch / onnxruntime) per batch size.
 Needs the ``train`` extra (torch).
 
@@ -24,8 +25,8 @@ from biometrix.core.types import Modality
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import load_card_for
 from biometrix.runtime.paths import models_dir
-from biometrix.training.encoder import build_backbone
 from biometrix.training.export import export_onnx
+from biometrix.training.train import build_card_model
 
 
 def median_ms(fn, x, repeats: int) -> float:
@@ -47,9 +48,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     folder = models_dir()
     card = load_card_for(folder, modality=Modality.SIGNATURE)
-    cfg = card.training.get("config", {})
-    model = build_backbone(cfg.get("backbone", "signature_cnn"), embedding_dim=card.embedding_dim,
-                           width=cfg.get("width", 16)).eval()
+    model = build_card_model(card.training.get("config", {})).eval()
     c, h, w = card.input_shape
     with tempfile.TemporaryDirectory() as tmp:
         path = export_onnx(model, Path(tmp) / "same.onnx", input_shape=(c, h, w))

@@ -8,6 +8,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ from biometrix.training.data import (
     mirror_identities,
     to_tensor_batch,
 )
-from biometrix.training.encoder import HybridSignatureEncoder, build_backbone
+from biometrix.training.encoder import EnsembleEncoder, HybridSignatureEncoder, build_backbone
 from biometrix.training.evaluate import embed_all, protocol_scores, summarize
 from biometrix.training.losses import ContrastiveLoss, build_loss
 
@@ -101,6 +102,15 @@ def build_model(cfg: TrainConfig) -> torch.nn.Module:
     if cfg.hog_weight <= 0:
         return cnn
     return HybridSignatureEncoder(cnn, cnn_weight=1.0 - cfg.hog_weight, hog_cell=cfg.hog_cell)
+
+
+def build_card_model(config: dict[str, Any] | list[dict[str, Any]]) -> torch.nn.Module:
+    """An untrained encoder of a model card's architecture: ``training.config`` of the card, one member's
+    config or (an ensemble) a list of them. Keys the card leaves out (the subject lists) take defaults."""
+    if isinstance(config, list):
+        return EnsembleEncoder([build_card_model(c) for c in config])
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    return build_model(TrainConfig(**{k: v for k, v in config.items() if k in known}))
 
 
 def validation_metric(summaries: dict[str, dict[str, float]]) -> float:

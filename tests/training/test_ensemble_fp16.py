@@ -97,3 +97,16 @@ def test_fp16_storage_refuses_weights_it_would_change(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not float16-exact"):
         store_weights_fp16(path, min_elements=256)
     assert path.read_bytes() == before  # nothing written
+
+
+def test_a_cards_architecture_is_rebuilt() -> None:
+    from biometrix.training.train import build_card_model
+
+    member = {"backbone": "signature_cnn", "width": 4, "embedding_dim": 16, "loss": "triplet", "out_dir": "runs/x"}
+    single = build_card_model(member)
+    assert isinstance(single, SignatureCNN) and single.embedding_dim == 16
+    ens = build_card_model([member, dict(member, width=8)])
+    assert isinstance(ens, EnsembleEncoder) and len(ens.members) == 2
+    assert ens.members[1].features[0][0].out_channels == 8
+    with torch.no_grad():
+        assert ens.eval()(torch.zeros(2, *SHAPE)).shape == (2, 32)
