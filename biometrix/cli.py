@@ -242,6 +242,16 @@ def build_parser() -> argparse.ArgumentParser:
     q = db_commands.add_parser("migrate", parents=[verbose, db, out],
                                help="create the database if missing and bring its schema up to date")
     q.set_defaults(handler=_cmd_db_migrate)
+    q = db_commands.add_parser("retemplate", parents=[verbose, db, model, out],
+                               help="make templates for the models in use from the kept samples (admin)",
+                               description="After a model change: every subject with templates of other models "
+                                           "but none of the model in use gets one, made from the raw samples kept "
+                                           "in the database (old templates are kept). Exit status: 0 all made, 1 "
+                                           "some subjects' samples were refused (listed; nothing written for "
+                                           "them), 2 error.")
+    q.add_argument("--modality", choices=("signature", "face"), default=None,
+                   help="only this modality (default: both)")
+    q.set_defaults(handler=_cmd_db_retemplate)
     q = db_commands.add_parser("backup", parents=[verbose, db, out],
                                help="online backup to a new file (checked; never overwrites)",
                                description="Copy the database with SQLite's online backup (safe while biometrix "
@@ -488,6 +498,30 @@ def _cmd_db_migrate(args: argparse.Namespace) -> int:
     else:
         print(f"Database {summary['path']} is at schema version {summary['schema_version']}")
     return EXIT_OK
+
+
+def _cmd_db_retemplate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from biometrix.core.types import Modality
+
+    with _open(args, create=False) as bx, tqdm(desc="retemplate", unit="subject", disable=None) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        reports = bx.retemplate(None if args.modality is None else Modality(args.modality), progress=progress)
+    if args.json:
+        _print_json([{"modality": r.modality.value, "model_id": r.model_id, "made": list(r.made),
+                      "failed": [{"subject_id": s, "reason": why} for s, why in r.failed],
+                      "up_to_date": r.up_to_date} for r in reports])
+    else:
+        for r in reports:
+            print(f"{r.modality.value} ({r.model_id}): {len(r.made)} templates made, {r.up_to_date} subjects "
+                  f"already had one, {len(r.failed)} failed")
+            for subject_id, why in r.failed:
+                print(f"  {subject_id}: {why}")
+    return EXIT_REJECT if any(r.failed for r in reports) else EXIT_OK
 
 
 def _cmd_db_backup(args: argparse.Namespace) -> int:

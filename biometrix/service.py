@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import cast
 
 import numpy as np
 
-from biometrix.capture.files import encode_png, load_gray, load_rgb
-from biometrix.capture.pen import Stroke, load_strokes, rasterize, strokes_to_json
+from biometrix.capture.files import decode_gray, decode_rgb, encode_png, load_gray, load_rgb
+from biometrix.capture.pen import Stroke, load_strokes, rasterize, strokes_from_json, strokes_to_json
 from biometrix.core.decision_band import refer_band as band_label
 from biometrix.core.errors import AccessDenied, BiometrixError, CameraUnavailable, InvalidInput, NotEnrolled
 from biometrix.core.matcher import Matcher
@@ -92,6 +92,28 @@ def load_face(sample: FaceInput) -> tuple[np.ndarray, SampleIn]:
         return rgb, SampleIn(data=encode_png(rgb), media_type="image/png",
                              meta={"source": "image-file", "filename": path.name})
     raise InvalidInput(f"a face must be an image file path or an image array, got {type(sample).__name__}")
+
+
+def stored_sample_input(sample: StoredSample) -> np.ndarray:
+    """A raw sample kept in the store as its pipeline's input: pen strokes drawn as the signature pad draws
+    them, images decoded (grey for signatures, RGB for faces) as the loaders decode files."""
+    if sample.media_type == STROKES_MEDIA_TYPE:
+        return rasterize(strokes_from_json(sample.data.decode("utf-8")))
+    if sample.modality is Modality.FACE:
+        return decode_rgb(sample.data)
+    return decode_gray(sample.data)
+
+
+@dataclass(frozen=True)
+class RetemplateReport:
+    """What ``Biometrix.retemplate`` did for one modality: templates made for ``model_id``, subjects whose
+    kept samples were refused (with the reason; nothing written for them), and subjects already on it."""
+
+    modality: Modality
+    model_id: str
+    made: tuple[SubjectId, ...]
+    failed: tuple[tuple[SubjectId, str], ...]
+    up_to_date: int
 
 
 class Biometrix:
@@ -337,7 +359,7 @@ class Biometrix:
         self._require(Action.VERIFY)
         modality = Modality.SIGNATURE if face is None else Modality.FACE
         card = self.card(modality)
-        template = self.store.template(subject_id, modality=modality, model_id=card.model_id)
+        template = self._template(subject_id, modality, card.model_id)
         modality, probe, raw = self._probe(signature, face)
         decision = self._matcher(modality).verify(probe, template)
         band = abs(decision.threshold.value) * fraction
@@ -351,6 +373,18 @@ class Biometrix:
                                    "aggregate": card.aggregate, "refer_band": fraction, "band": band,
                                    "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
         return decision
+
+    def _template(self, subject_id: SubjectId, modality: Modality, model_id: str) -> Template:
+        """The subject's template of ``model_id``; when it has only other models' templates, the error says how
+        to make one from the kept samples."""
+        try:
+            return self.store.template(subject_id, modality=modality, model_id=model_id)
+        except NotEnrolled as err:
+            others = self.store.template_models(modality=modality).get(subject_id)
+            if not others:
+                raise
+            raise NotEnrolled(f"{err} (it has one for {', '.join(others)}): an admin runs 'biometrix db retemplate' "
+                              "to make it from the samples kept in the database") from None
 
     def identify(self, *, signature: SignatureInput | None = None, face: FaceInput | None = None,
                  top_k: int = 5) -> list[Candidate]:
@@ -393,6 +427,52 @@ class Biometrix:
         if last is not None:
             raise last
         raise CameraUnavailable(f"{cam.description} delivered no frame")
+
+    def retemplate(self, modality: Modality | None = None, *,
+                   progress: Callable[[int, int], None] | None = None) -> list[RetemplateReport]:
+        """Make templates for the models in use from the raw samples kept in the database.
+
+        For each modality (``None``: both), every subject that has templates of other models but none of the
+        model in use gets one, made from the samples of its newest template, re-read and encoded by the
+        model in use. Each subject is written in its own transaction and audited as an ``enroll`` row with
+        ``retemplated_from`` in its details; the old templates are kept (going back to the old model needs
+        nothing). A subject whose kept samples the new pipeline refuses (no face found by its detector,
+        say) is reported with the reason, and nothing is written for it. ``progress(done, total)`` is called
+        after each subject.
+        """
+        self._require(Action.MANAGE_MODELS)
+        reports = []
+        for mod in (Modality.SIGNATURE, Modality.FACE) if modality is None else (Modality(modality),):
+            index = self.store.template_models(modality=mod)
+            if not index:
+                continue  # nobody enrolled by this modality: its model need not even be installed
+            card = self.card(mod)
+            todo = sorted((sid, models[0]) for sid, models in index.items() if card.model_id not in models)
+            made: list[SubjectId] = []
+            failed: list[tuple[SubjectId, str]] = []
+            for n, (subject_id, source) in enumerate(todo):
+                try:
+                    self._retemplate_one(subject_id, mod, card, source)
+                    made.append(subject_id)
+                except InvalidInput as err:  # a kept sample the new pipeline refuses: report it, write nothing
+                    failed.append((subject_id, str(err)))
+                    log.warning("retemplate %s (%s, from %s): %s", subject_id, mod.value, source, err)
+                if progress is not None:
+                    progress(n + 1, len(todo))
+            reports.append(RetemplateReport(modality=mod, model_id=card.model_id, made=tuple(made),
+                                            failed=tuple(failed), up_to_date=len(index) - len(todo)))
+        return reports
+
+    def _retemplate_one(self, subject_id: SubjectId, modality: Modality, card: ModelCard, source: str) -> None:
+        stored = self.store.template_samples(subject_id, modality=modality, model_id=source)
+        if card.aggregate == "normalized" and len(stored) < 2:
+            raise InvalidInput(f"its {source} template has {len(stored)} reference; the {modality.value} model "
+                               f"{card.model_id} needs at least 2: enroll the subject again")
+        emb = self.pipeline(modality).embed_many([stored_sample_input(s) for s in stored])
+        samples = tuple(SampleIn(data=s.data, media_type=s.media_type, meta=s.meta) for s in stored)
+        part = EnrollmentPart(modality=modality, model_id=card.model_id, samples=samples, embeddings=emb,
+                              details={"retemplated_from": source, "sample_ids": [s.sample_id for s in stored]})
+        self.store.enroll_many(subject_id, [part])
 
     def info(self) -> StoreInfo:
         self._require(Action.VERIFY)

@@ -74,6 +74,7 @@ EXPECTED = {
     "settings": {"root"},
     "operators": {"root"},
     "rekey": {"root"},
+    "retemplate": {"root"},
 }
 
 
@@ -89,6 +90,7 @@ def test_what_each_role_may_do(db: Path, tmp_path: Path, who: str | None) -> Non
         "settings": lambda bx: bx.record_settings({"face_target_fmr": 0.001}),
         "operators": lambda bx: bx.operators(),
         "rekey": lambda bx: bx.rotate_key(),
+        "retemplate": lambda bx: bx.retemplate(),
     }
     allowed = set()
     with session(db, who) as bx:

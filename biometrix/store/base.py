@@ -217,6 +217,14 @@ class EnrollmentStore(abc.ABC):
         """The subject's stored raw samples of this modality, oldest first."""
 
     @abc.abstractmethod
+    def template_models(self, *, modality: Modality) -> dict[SubjectId, tuple[str, ...]]:
+        """Every subject with a template of ``modality``: the model_ids of its templates, newest first."""
+
+    @abc.abstractmethod
+    def template_samples(self, subject_id: str, *, modality: Modality, model_id: str) -> list[StoredSample]:
+        """The raw samples behind one template, in the order of its references (NotEnrolled: no such template)."""
+
+    @abc.abstractmethod
     def record(
         self,
         event: str,

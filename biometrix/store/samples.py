@@ -66,6 +66,21 @@ def read(conn: sqlite3.Connection, subject_id: str, modality: Modality, *, dek: 
         " WHERE subject_id = ? AND modality = ? ORDER BY sample_id",
         (subject_id, modality.value),
     ).fetchall()
+    return _opened(rows, subject_id, modality, dek)
+
+
+def read_template(conn: sqlite3.Connection, template_id: int, subject_id: str, modality: Modality, *,
+                  dek: DataKey | None) -> list[StoredSample]:
+    """The samples behind one template's references, in reference order."""
+    rows = conn.execute(
+        "SELECT s.sample_id, s.media_type, s.data, s.meta, s.created_at FROM template_references r"
+        " JOIN samples s USING (sample_id) WHERE r.template_id = ? ORDER BY r.position",
+        (template_id,),
+    ).fetchall()
+    return _opened(rows, subject_id, modality, dek)
+
+
+def _opened(rows: list[tuple], subject_id: str, modality: Modality, dek: DataKey | None) -> list[StoredSample]:
     return [
         StoredSample(
             sample_id=sample_id,

@@ -465,6 +465,30 @@ class SqliteStore(EnrollmentStore):
         with self._db() as conn:
             return sample_store.read(conn, subject_id, modality, dek=self._dek)
 
+    def template_models(self, *, modality: Modality) -> dict[SubjectId, tuple[str, ...]]:
+        modality = _modality(modality)
+        with self._db() as conn:
+            rows = conn.execute(
+                "SELECT subject_id, model_id FROM templates WHERE modality = ?"
+                " ORDER BY subject_id, created_at DESC, template_id DESC",
+                (modality.value,),
+            ).fetchall()
+        out: dict[SubjectId, tuple[str, ...]] = {}
+        for sid, model_id in rows:
+            out[SubjectId(sid)] = (*out.get(SubjectId(sid), ()), model_id)
+        return out
+
+    def template_samples(self, subject_id: str, *, modality: Modality, model_id: str) -> list[StoredSample]:
+        modality = _modality(modality)
+        with self._db() as conn:
+            row = conn.execute(
+                "SELECT template_id FROM templates WHERE subject_id = ? AND modality = ? AND model_id = ?",
+                (subject_id, modality.value, model_id),
+            ).fetchone()
+            if row is None:
+                raise NotEnrolled(f"subject {subject_id!r} has no {modality.value} template for model {model_id!r}")
+            return sample_store.read_template(conn, row[0], subject_id, modality, dek=self._dek)
+
     def record(
         self,
         event: str,

@@ -1,0 +1,104 @@
+"""After a model change: templates re-made from the raw samples kept in the database (``db retemplate``).
+
+The "new" model here is the shipped signature model under another model_id (same weights), so the oracle is
+exact: a template re-made from the kept samples must equal the one made at enrollment from the original
+files, for scanned images and for pen files alike.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biometrix import Biometrix
+from biometrix.core.errors import NotEnrolled
+from biometrix.core.types import Modality
+from tests.cli.conftest import MODELS_DIR, Cedar, Run, Svc
+
+
+def _copy_model(card: dict[str, object], folder: Path, model_id: str, **changes: object) -> None:
+    new = dict(card, model_id=model_id, onnx_file=f"{model_id}.onnx", **changes)
+    shutil.copyfile(MODELS_DIR / str(card["onnx_file"]), folder / f"{model_id}.onnx")
+    (folder / f"{model_id}.json").write_text(json.dumps(new), encoding="utf-8")
+
+
+@pytest.fixture
+def models(tmp_path: Path, model_card: dict[str, object]) -> Path:
+    """A models folder: the shipped signature model as "sig-old" and as "sig-new" (the same weights), and
+    "sig-mean" (the same weights, the mean aggregate, which accepts a single reference)."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    _copy_model(model_card, folder, "sig-old")
+    _copy_model(model_card, folder, "sig-new")
+    _copy_model(model_card, folder, "sig-mean", aggregate="mean")
+    return folder
+
+
+def test_retemplate_remakes_the_same_templates_from_the_kept_samples(models: Path, cedar: Cedar, svc: Svc,
+                                                                     tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    with Biometrix(db, models_dir=models, signature_model="sig-old") as bx:
+        bx.enroll("scan", signatures=cedar.references(46))
+        bx.enroll("pen", signatures=[svc.sample(1, n) for n in range(1, 6)])
+        old = {s: bx.store.template(s, modality=Modality.SIGNATURE, model_id="sig-old") for s in ("scan", "pen")}
+        old_distance = bx.verify("scan", signature=cedar.genuine(46, 10)).distance
+        n_samples = bx.info().n_samples
+    with Biometrix(db, models_dir=models, signature_model="sig-new") as bx:
+        with pytest.raises(NotEnrolled, match="retemplate"):
+            bx.verify("scan", signature=cedar.genuine(46, 10))
+        seen: list[tuple[int, int]] = []
+        (report,) = bx.retemplate(progress=lambda done, total: seen.append((done, total)))
+        assert (report.modality, report.model_id) == (Modality.SIGNATURE, "sig-new")
+        assert (report.made, report.failed, report.up_to_date) == (("pen", "scan"), (), 0)
+        assert seen == [(1, 2), (2, 2)]
+        for subject, template in old.items():
+            new = bx.store.template(subject, modality=Modality.SIGNATURE, model_id="sig-new")
+            np.testing.assert_allclose(new.references, template.references, atol=1e-6)
+        assert bx.verify("scan", signature=cedar.genuine(46, 10)).distance == pytest.approx(old_distance, abs=1e-6)
+        info = bx.info()
+        assert info.n_samples == n_samples  # the kept samples are shared, not copied
+        assert dict(info.templates)["signature/sig-old"] == 2 and dict(info.templates)["signature/sig-new"] == 2
+        rows = [e for e in bx.audit(event="enroll") if e.model_id == "sig-new"]
+        made = [(e.subject_id, e.details["retemplated_from"]) for e in rows]
+        assert made == [("pen", "sig-old"), ("scan", "sig-old")]
+        again = bx.retemplate()
+        assert (again[0].made, again[0].up_to_date) == ((), 2)
+
+
+def test_a_subject_the_new_model_refuses_is_reported_and_left_alone(models: Path, cedar: Cedar,
+                                                                     tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    with Biometrix(db, models_dir=models, signature_model="sig-mean") as bx:
+        bx.enroll("one-ref", signatures=[cedar.genuine(47, 1)])
+        bx.enroll("five-refs", signatures=cedar.references(48))
+    with Biometrix(db, models_dir=models, signature_model="sig-new") as bx:
+        (report,) = bx.retemplate(Modality.SIGNATURE)
+        assert report.made == ("five-refs",)
+        ((subject, reason),) = report.failed
+        assert subject == "one-ref" and "at least 2" in reason
+        with pytest.raises(NotEnrolled):
+            bx.store.template("one-ref", modality=Modality.SIGNATURE, model_id="sig-new")
+        assert bx.store.template("one-ref", modality=Modality.SIGNATURE, model_id="sig-mean").n_references == 1
+
+
+def test_db_retemplate_command(models: Path, cedar: Cedar, cli: Callable[..., Run], tmp_path: Path) -> None:
+    db = tmp_path / "bank.db"
+    assert cli("enroll", "--db", db, "--models-dir", models, "--model", "sig-mean", "--subject", "a",
+               "--signature", cedar.genuine(49, 1)).rc == 0
+    assert cli("enroll", "--db", db, "--models-dir", models, "--model", "sig-mean", "--subject", "b",
+               "--signature", *cedar.references(50)).rc == 0
+    run = cli("db", "retemplate", "--db", db, "--models-dir", models, "--model", "sig-new", "--json")
+    assert run.rc == 1  # one subject could not be re-made
+    (report,) = run.json()  # type: ignore[misc]
+    assert report["model_id"] == "sig-new" and report["made"] == ["b"]
+    assert [f["subject_id"] for f in report["failed"]] == ["a"]
+    run = cli("db", "retemplate", "--db", db, "--models-dir", models, "--model", "sig-new")
+    assert run.rc == 1 and "0 templates made, 1 subjects already had one, 1 failed" in run.out
+    verify = cli("verify", "--db", db, "--models-dir", models, "--model", "sig-new", "--subject", "b",
+                 "--signature", cedar.genuine(50, 12))
+    assert verify.rc in (0, 1) and ("Accept" in verify.out) == (verify.rc == 0), verify
