@@ -69,6 +69,7 @@ try:
         QListWidgetItem,
         QMainWindow,
         QMessageBox,
+        QProgressBar,
         QPushButton,
         QRadioButton,
         QScrollArea,
@@ -90,8 +91,8 @@ __all__ = [
     "QFormLayout", "QFrame", "QGridLayout", "QGroupBox", "QGuiApplication", "QHBoxLayout", "QHeaderView", "QImage",
     "QInputDevice", "QKeySequence", "QLabel", "QLineEdit", "QListWidget", "QListWidgetItem", "QMainWindow",
     "QMessageBox", "QMouseEvent", "QObject", "QPainter", "QPainterPath", "QPalette", "QPen", "QPixmap", "QPoint",
-    "QPointF", "QPointingDevice", "QPushButton", "QRadioButton", "QRect", "QRectF", "QRunnable", "QScrollArea",
-    "QShortcut", "QSize", "QSizePolicy", "QSpinBox", "QStackedWidget", "QStandardPaths", "QTableWidget",
+    "QPointF", "QPointingDevice", "QProgressBar", "QPushButton", "QRadioButton", "QRect", "QRectF", "QRunnable",
+    "QScrollArea", "QShortcut", "QSize", "QSizePolicy", "QSpinBox", "QStackedWidget", "QStandardPaths", "QTableWidget",
     "QTableWidgetItem", "QTabletEvent", "QThreadPool", "QTimer", "QTouchEvent", "QVBoxLayout", "QWidget", "Qt",
     "Signal", "Slot", "isValid", "qconnect",
 ]

@@ -20,10 +20,13 @@ from biometrix.gui.qt import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QObject,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 from biometrix.gui.settings import MODALITIES, GuiSettings
 from biometrix.gui.tasks import error_message
@@ -169,6 +172,29 @@ class ModalityBox(QGroupBox):
         return (str(model) if model else None), (str(name) if name else "default"), self.target_fmr()
 
 
+class Progress(QObject):
+    """Carries ``progress(done, total)`` calls from the worker thread to the UI thread (a queued signal)."""
+
+    changed = Signal(int, int)
+
+    def __call__(self, done: int, total: int) -> None:
+        self.changed.emit(done, total)
+
+
+def retemplate_summary(reports: list) -> tuple[str, str]:
+    """A one-line message for the message bar, and its level, from ``Biometrix.retemplate``'s reports."""
+    if not reports:
+        return "Nobody is enrolled yet: there are no templates to re-make.", "info"
+    parts, failures = [], []
+    for r in reports:
+        parts.append(f"{r.modality.value} ({r.model_id}): {len(r.made)} made, {r.up_to_date} already up to date")
+        failures += [f"{subject} ({why})" for subject, why in r.failed]
+    text = "Templates re-made. " + "; ".join(parts) + "."
+    if failures:
+        return f"{text} Not re-made: {'; '.join(failures)}", "warn"
+    return text, "ok"
+
+
 class SettingsPage(Page):
     """Edit and apply ``GuiSettings``; applying saves the file and re-creates the service when needed."""
 
@@ -191,6 +217,17 @@ class SettingsPage(Page):
         db_form.addRow("Database file", db_row)
         db_form.addRow("In use", self.db_in_use)
         db_form.addRow("Models folder", self.models_edit)
+        self.retemplate_button = QPushButton("Re-make templates for the models in use")
+        self.retemplate_button.setToolTip("After a model change: make every subject's templates for the models in "
+                                          "use from the samples kept in the database (admin)")
+        self.retemplate_bar = QProgressBar()
+        self.retemplate_bar.setVisible(False)
+        template_row = QHBoxLayout()
+        template_row.addWidget(self.retemplate_button)
+        template_row.addWidget(self.retemplate_bar, 1)
+        db_form.addRow("Templates", template_row)
+        self._progress = Progress(self)
+        self._progress.changed.connect(self._show_progress)
 
         self.boxes = {m: ModalityBox(m) for m in (Modality.SIGNATURE, Modality.FACE)}
 
@@ -245,6 +282,7 @@ class SettingsPage(Page):
         self.db_browse.clicked.connect(self._browse_db)
         self.pin_button.clicked.connect(self._ask_pin)
         self.apply_button.clicked.connect(self.apply)
+        self.retemplate_button.clicked.connect(self.retemplate)
         self.revert_button.clicked.connect(self.load)
         self.info: ops.SettingsInfo | None = None
         self._fill_form()
@@ -318,6 +356,28 @@ class SettingsPage(Page):
         self.messages.show_message(f"Settings saved{where}.", "ok")
         self.load()
 
+    def retemplate(self) -> None:
+        """Re-make templates for the models in use (``Biometrix.retemplate``), with a progress bar."""
+        self.retemplate_bar.setRange(0, 0)  # busy until the first subject is done
+        self.retemplate_bar.setVisible(True)
+        progress = self._progress
+
+        def done(reports: list) -> None:
+            self.retemplate_bar.setVisible(False)
+            self.messages.show_message(*retemplate_summary(reports))
+
+        def failed(err: BaseException) -> None:
+            self.retemplate_bar.setVisible(False)
+            self.messages.show_message(f"Templates not re-made: {error_message(err)}", "error")
+
+        self.call(lambda bx: bx.retemplate(progress=progress), done, on_error=failed,
+                  working="Re-making templates from the kept samples…")
+
+    def _show_progress(self, done: int, total: int) -> None:
+        self.retemplate_bar.setRange(0, total)
+        self.retemplate_bar.setValue(done)
+        self.retemplate_bar.setFormat("%v / %m subjects")
+
     def set_pin(self, pin: str) -> None:
         try:
             self._pending_pin = (self._pending_pin or self.ctx.settings).with_pin(pin)
@@ -348,5 +408,6 @@ class SettingsPage(Page):
     def set_busy(self, busy: bool) -> None:
         super().set_busy(busy)
         self.apply_button.setEnabled(not busy)
+        self.retemplate_button.setEnabled(not busy)
 
 

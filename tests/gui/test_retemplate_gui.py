@@ -1,0 +1,68 @@
+"""Settings → "Re-make templates": after a model change the templates are re-made from the kept samples in the
+background, with a progress bar, and the outcome is one line in the message bar."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from biometrix import Biometrix
+from biometrix.core.types import Modality
+from biometrix.gui.context import AppContext
+from biometrix.gui.main_window import MainWindow
+from biometrix.gui.qt import Qt
+from biometrix.gui.settings import GuiSettings
+from tests.gui.conftest import FACE_MODEL, REPO, SIGNATURE_MODEL, WAIT_MS
+
+MODELS = REPO / "assets" / "models"
+
+
+def models_folder(tmp_path: Path) -> Path:
+    """The shipped signature model as "sig-old" and as "sig-new" (the same weights), beside the face model."""
+    folder = tmp_path / "models"
+    folder.mkdir()
+    card = json.loads((MODELS / f"{SIGNATURE_MODEL}.json").read_text(encoding="utf-8"))
+    for model_id in ("sig-old", "sig-new"):
+        shutil.copyfile(MODELS / card["onnx_file"], folder / f"{model_id}.onnx")
+        (folder / f"{model_id}.json").write_text(json.dumps(dict(card, model_id=model_id,
+                                                                 onnx_file=f"{model_id}.onnx")))
+    for suffix in (".json", ".onnx"):
+        (folder / f"{FACE_MODEL}{suffix}").symlink_to(MODELS / f"{FACE_MODEL}{suffix}")
+    return folder
+
+
+def test_settings_remakes_templates_with_progress(qtbot, gui_settings: GuiSettings, tmp_path: Path,
+                                                  svc_strokes) -> None:
+    models = models_folder(tmp_path)
+    with Biometrix(gui_settings.db_path, models_dir=models, signature_model="sig-old") as bx:
+        for user in (3, 4):
+            bx.enroll(f"u{user}", signatures=[svc_strokes(user, n) for n in range(1, 6)])
+        old = {s: bx.store.template(s, modality=Modality.SIGNATURE, model_id="sig-old").references
+               for s in ("u3", "u4")}
+    settings = gui_settings.replace(models_dir=str(models), signature_model="sig-new")
+    w = MainWindow(AppContext(settings, settings_path=tmp_path / "gui.json"))
+    qtbot.addWidget(w)
+    try:
+        w.show()
+        qtbot.waitExposed(w)
+        page = w.show_page("settings")
+        qtbot.waitUntil(lambda: page.info is not None and page.retemplate_button.isEnabled(), timeout=WAIT_MS)
+        seen: list[tuple[int, int]] = []
+        page._progress.changed.connect(lambda done, total: seen.append((done, total)))
+        qtbot.mouseClick(page.retemplate_button, Qt.MouseButton.LeftButton)
+        assert page.retemplate_bar.isVisible()
+        qtbot.waitUntil(lambda: page.messages.kind in ("ok", "warn", "error"), timeout=WAIT_MS)
+        assert page.messages.kind == "ok", page.messages.text()
+        assert "signature (sig-new): 2 made, 0 already up to date" in page.messages.text()
+        assert seen == [(1, 2), (2, 2)] and page.retemplate_bar.value() == 2
+        assert not page.retemplate_bar.isVisible() and page.retemplate_button.isEnabled()
+    finally:
+        w.close()
+        w.ctx.shutdown()
+    with Biometrix(gui_settings.db_path, models_dir=models, signature_model="sig-new") as bx:
+        for subject, refs in old.items():
+            new = bx.store.template(subject, modality=Modality.SIGNATURE, model_id="sig-new").references
+            np.testing.assert_allclose(new, refs, atol=1e-6)
