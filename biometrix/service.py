@@ -15,7 +15,14 @@ import numpy as np
 from biometrix.capture.files import decode_gray, decode_rgb, encode_png, load_gray, load_rgb
 from biometrix.capture.pen import Stroke, load_strokes, rasterize, strokes_from_json, strokes_to_json
 from biometrix.core.decision_band import refer_band as band_label
-from biometrix.core.errors import AccessDenied, BiometrixError, CameraUnavailable, InvalidInput, NotEnrolled
+from biometrix.core.errors import (
+    AccessDenied,
+    AlreadyEnrolled,
+    BiometrixError,
+    CameraUnavailable,
+    InvalidInput,
+    NotEnrolled,
+)
 from biometrix.core.matcher import Matcher
 from biometrix.core.roles import Action, Operator, Role, lowest_role_for
 from biometrix.core.roles import role as parse_role
@@ -450,17 +457,20 @@ class Biometrix:
             todo = sorted((sid, models[0]) for sid, models in index.items() if card.model_id not in models)
             made: list[SubjectId] = []
             failed: list[tuple[SubjectId, str]] = []
+            current = len(index) - len(todo)
             for n, (subject_id, source) in enumerate(todo):
                 try:
                     self._retemplate_one(subject_id, mod, card, source)
                     made.append(subject_id)
+                except AlreadyEnrolled:  # enrolled under the model in use meanwhile, by another session
+                    current += 1
                 except InvalidInput as err:  # a kept sample the new pipeline refuses: report it, write nothing
                     failed.append((subject_id, str(err)))
                     log.warning("retemplate %s (%s, from %s): %s", subject_id, mod.value, source, err)
                 if progress is not None:
                     progress(n + 1, len(todo))
             reports.append(RetemplateReport(modality=mod, model_id=card.model_id, made=tuple(made),
-                                            failed=tuple(failed), up_to_date=len(index) - len(todo)))
+                                            failed=tuple(failed), up_to_date=current))
         return reports
 
     def _retemplate_one(self, subject_id: SubjectId, modality: Modality, card: ModelCard, source: str) -> None:

@@ -94,6 +94,12 @@ def _architecture(cfg: TrainConfig) -> str:
             f"{1 - cfg.hog_weight:g}) + fixed HOG ({cfg.hog_cell}-px cells, weight {cfg.hog_weight:g})")
 
 
+def _loss(cfg: TrainConfig) -> str:
+    if cfg.loss == "contrastive_pairs":
+        return f"contrastive (margin {cfg.margin}), balanced pairs with skilled forgeries among negatives"
+    return f"{cfg.loss} {cfg.loss_options}"
+
+
 def _member_config(cfg: TrainConfig) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(cfg).items() if not k.startswith(("cedar_", "svc_"))}
 
@@ -135,11 +141,10 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
     sha = sha256_file(onnx_path)
     with torch.no_grad():
         dim = int(model(torch.from_numpy(probe[:1])).shape[1])
-    loss = (f"contrastive (margin {cfg.margin}), balanced pairs with skilled forgeries among negatives"
-            if cfg.loss == "contrastive_pairs" else f"{cfg.loss} {cfg.loss_options}")
+    losses = dict.fromkeys(_loss(c) for c, _, _ in members)  # each distinct loss once, in member order
     training: dict[str, Any] = {
         "checkpoint_epoch": members[0][2],
-        "loss": loss,
+        "loss": "; ".join(losses),
         "architecture": _architecture(cfg),
         "config": _member_config(cfg),
     }

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from biometrix import Biometrix
+from biometrix.capture.files import load_gray
 from biometrix.core.errors import NotEnrolled
 from biometrix.core.types import Modality
 from tests.cli.conftest import MODELS_DIR, Cedar, Run, Svc
@@ -102,3 +103,20 @@ def test_db_retemplate_command(models: Path, cedar: Cedar, cli: Callable[..., Ru
     verify = cli("verify", "--db", db, "--models-dir", models, "--model", "sig-new", "--subject", "b",
                  "--signature", cedar.genuine(50, 12))
     assert verify.rc in (0, 1) and ("Accept" in verify.out) == (verify.rc == 0), verify
+
+
+def test_a_template_made_meanwhile_by_another_session_counts_as_up_to_date(
+        models: Path, cedar: Cedar, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "bank.db"
+    with Biometrix(db, models_dir=models, signature_model="sig-old") as bx:
+        bx.enroll("s", signatures=cedar.references(51))
+    with Biometrix(db, models_dir=models, signature_model="sig-new") as bx:
+        bx.enroll("s", signatures=cedar.references(52))  # another teller enrolled s under the new model...
+        stale = {"s": ("sig-old",)}  # ...after this session listed the templates
+        monkeypatch.setattr(bx.store, "template_models", lambda *, modality: stale)
+        (report,) = bx.retemplate(Modality.SIGNATURE)
+        assert (report.made, report.failed, report.up_to_date) == ((), (), 1)
+        monkeypatch.undo()
+        kept = bx.store.template("s", modality=Modality.SIGNATURE, model_id="sig-new")
+        fresh = bx.pipeline(Modality.SIGNATURE).embed_many([load_gray(p) for p in cedar.references(52)])
+        np.testing.assert_allclose(kept.references, fresh, atol=1e-5)  # the other session's template stands
