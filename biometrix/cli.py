@@ -349,6 +349,11 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Train a Siamese signature encoder; needs pip install 'biometrix[train]'.")
     p.add_argument("--config", required=True, metavar="FILE", help="training configuration file")
     p.add_argument("--no-resume", action="store_true", help="start afresh instead of resuming a checkpoint")
+    p.add_argument("--folds", type=_positive_int, default=None, metavar="K",
+                   help="signer-level K-fold cross-validation of the recipe over its training and validation "
+                        "subjects (signature configs); writes <out_dir>/cv.json once every fold is done")
+    p.add_argument("--fold", type=_positive_int, default=None, metavar="N",
+                   help="with --folds: train only fold N (run the folds as parallel processes)")
     p.set_defaults(handler=_cmd_train)
 
     p = commands.add_parser("export", parents=[verbose], help="export a checkpoint to ONNX + model card",

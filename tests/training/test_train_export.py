@@ -224,3 +224,28 @@ def test_ensemble_members_must_share_the_subjects(straight_run: Path, tmp_path: 
         release_signature_model([straight_run / "best.pt", other / "best.pt"], model_id="x", out_dir=tmp_path / "o",
                                 data_root=DATA, progress=False)
     assert not (tmp_path / "o").exists()
+
+
+def test_cross_validation_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`biometrix train --folds 2` trains both folds on real data and writes the recipe's cv.json."""
+    import dataclasses
+
+    from biometrix.cli import main
+
+    cfg = tiny_config(tmp_path / "cv", epochs=2)
+    config = tmp_path / "cv.json"
+    config.write_text(json.dumps(dataclasses.asdict(cfg)))
+    assert main(["train", "--config", str(config), "--folds", "2", "--fold", "1"]) == 0
+    assert "not summarised yet" in capsys.readouterr().out  # fold 2 has not run
+    assert main(["train", "--config", str(config), "--folds", "2", "--fold", "2"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "cv" / "cv.json").read_text())
+    assert f"{100 * summary['best_mean']:.2f} %" in out and "2-fold" in out
+    assert [len(row["folds"]) for row in summary["by_epoch"]] == [2, 2]
+    fold1 = json.loads((tmp_path / "cv" / "fold1of2" / "config.json").read_text())
+    pool = sorted(cfg.cedar_train + cfg.cedar_validation)
+    assert fold1["cedar_validation"] == pool[0::2] and fold1["cedar_train"] == pool[1::2]
+    for fold in ("fold1of2", "fold2of2"):
+        history = json.loads((tmp_path / "cv" / fold / "history.json").read_text())
+        assert [h["epoch"] for h in history] == [1, 2]
+    assert main(["train", "--config", str(config), "--fold", "1"]) == 2  # --fold needs --folds
