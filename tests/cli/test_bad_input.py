@@ -71,7 +71,7 @@ def test_database_from_a_newer_schema_is_refused_untouched(command: str, cli: Ca
     assert canonical_dump(bank_db) == before
 
 
-@pytest.mark.parametrize("command", ["verify", "identify", "db info"])
+@pytest.mark.parametrize("command", ["verify", "identify", "db info", "db retemplate"])
 def test_missing_database_is_not_created(command: str, cli: Callable[..., Run], tmp_path: Path,
                                          cedar: Cedar) -> None:
     db = tmp_path / "typo.db"
