@@ -90,9 +90,9 @@ def check_face(bx: Biometrix, rgb: np.ndarray) -> FaceHint:
 
 def sample_images(bx: Biometrix, subject_id: str, modality: Modality) -> tuple[np.ndarray, ...]:
     """The subject's stored raw samples of ``modality`` as images (stroke JSON drawn by capture.pen.rasterize)."""
-    from biometrix.gui.widgets.images import sample_image
+    from biometrix.service import stored_sample_input
 
-    return tuple(sample_image(s.media_type, s.data) for s in bx.samples(subject_id, modality=modality))
+    return tuple(stored_sample_input(s) for s in bx.samples(subject_id, modality=modality))
 
 
 def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any, *,
@@ -112,7 +112,7 @@ def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any, *,
 
 def identify(bx: Biometrix, modality: Modality, probe: Any, top_k: int) -> list[IdentifyRow]:
     """1:N search (audited by the service), each candidate with its name and first enrolled sample."""
-    from biometrix.gui.widgets.images import sample_image
+    from biometrix.service import stored_sample_input
 
     kw = {"signature": probe} if modality is Modality.SIGNATURE else {"face": probe}
     candidates = bx.identify(top_k=top_k, **kw)
@@ -120,7 +120,7 @@ def identify(bx: Biometrix, modality: Modality, probe: Any, top_k: int) -> list[
     rows = []
     for c in candidates:
         samples = bx.samples(c.subject_id, modality=modality)
-        thumb = sample_image(samples[0].media_type, samples[0].data) if samples else None
+        thumb = stored_sample_input(samples[0]) if samples else None
         rows.append(IdentifyRow(c, names.get(c.subject_id), thumb))
     return rows
 

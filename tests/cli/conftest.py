@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import struct
 import subprocess
@@ -145,6 +146,14 @@ def bad_files(tmp_path_factory: pytest.TempPathFactory, cedar: Cedar) -> dict[st
     files["blank"] = root / "blank.png"
     Image.fromarray(np.full((150, 300), 255, dtype=np.uint8)).save(files["blank"])
     return files
+
+
+def copy_model_as(card: dict[str, object], folder: Path, model_id: str, **changes: object) -> None:
+    """The shipped model of ``card`` (its ONNX file unchanged) under another model_id in ``folder``: a model
+    "change" whose templates must come out exactly as before."""
+    shutil.copyfile(MODELS_DIR / str(card["onnx_file"]), folder / f"{model_id}.onnx")
+    new = dict(card, model_id=model_id, onnx_file=f"{model_id}.onnx", **changes)
+    (folder / f"{model_id}.json").write_text(json.dumps(new), encoding="utf-8")
 
 
 # --- running the CLI -------------------------------------------------------------------------------

@@ -7,8 +7,6 @@ files, for scanned images and for pen files alike.
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,13 +17,7 @@ from biometrix import Biometrix
 from biometrix.capture.files import load_gray
 from biometrix.core.errors import NotEnrolled
 from biometrix.core.types import Modality
-from tests.cli.conftest import MODELS_DIR, Cedar, Run, Svc
-
-
-def _copy_model(card: dict[str, object], folder: Path, model_id: str, **changes: object) -> None:
-    new = dict(card, model_id=model_id, onnx_file=f"{model_id}.onnx", **changes)
-    shutil.copyfile(MODELS_DIR / str(card["onnx_file"]), folder / f"{model_id}.onnx")
-    (folder / f"{model_id}.json").write_text(json.dumps(new), encoding="utf-8")
+from tests.cli.conftest import Cedar, Run, Svc, copy_model_as
 
 
 @pytest.fixture
@@ -34,9 +26,9 @@ def models(tmp_path: Path, model_card: dict[str, object]) -> Path:
     "sig-mean" (the same weights, the mean aggregate, which accepts a single reference)."""
     folder = tmp_path / "models"
     folder.mkdir()
-    _copy_model(model_card, folder, "sig-old")
-    _copy_model(model_card, folder, "sig-new")
-    _copy_model(model_card, folder, "sig-mean", aggregate="mean")
+    copy_model_as(model_card, folder, "sig-old")
+    copy_model_as(model_card, folder, "sig-new")
+    copy_model_as(model_card, folder, "sig-mean", aggregate="mean")
     return folder
 
 

@@ -4,7 +4,6 @@ background, with a progress bar, and the outcome is one line in the message bar.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from biometrix.gui.context import AppContext
 from biometrix.gui.main_window import MainWindow
 from biometrix.gui.qt import Qt
 from biometrix.gui.settings import GuiSettings
+from tests.cli.conftest import copy_model_as
 from tests.gui.conftest import FACE_MODEL, REPO, SIGNATURE_MODEL, WAIT_MS
 
 MODELS = REPO / "assets" / "models"
@@ -26,9 +26,7 @@ def models_folder(tmp_path: Path) -> Path:
     folder.mkdir()
     card = json.loads((MODELS / f"{SIGNATURE_MODEL}.json").read_text(encoding="utf-8"))
     for model_id in ("sig-old", "sig-new"):
-        shutil.copyfile(MODELS / card["onnx_file"], folder / f"{model_id}.onnx")
-        (folder / f"{model_id}.json").write_text(json.dumps(dict(card, model_id=model_id,
-                                                                 onnx_file=f"{model_id}.onnx")))
+        copy_model_as(card, folder, model_id)
     for suffix in (".json", ".onnx"):
         (folder / f"{FACE_MODEL}{suffix}").symlink_to(MODELS / f"{FACE_MODEL}{suffix}")
     return folder

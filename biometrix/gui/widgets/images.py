@@ -1,4 +1,4 @@
-"""Images between numpy and Qt: arrays and stored samples (PNG, pen strokes) as QImage / QPixmap."""
+"""Images between numpy and Qt: arrays as QImage / QPixmap."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import numpy as np
 
 from biometrix.core.errors import InvalidInput
 from biometrix.gui.qt import QImage, QPixmap, Qt
-
-STROKES_MEDIA_TYPE = "application/vnd.biometrix.strokes+json"
 
 
 def to_qimage(img: np.ndarray) -> QImage:
@@ -30,14 +28,3 @@ def to_pixmap(img: np.ndarray, *, size: int | None = None) -> QPixmap:
     if size is not None:
         pm = pm.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
     return pm
-
-
-def sample_image(media_type: str, data: bytes) -> np.ndarray:
-    """A stored raw sample as an image array: PNG/JPEG bytes decoded, pen strokes drawn with capture.pen."""
-    if media_type == STROKES_MEDIA_TYPE:
-        from biometrix.capture.pen import rasterize, strokes_from_json
-
-        return rasterize(strokes_from_json(data.decode("utf-8")))
-    from biometrix.capture.files import decode_rgb
-
-    return decode_rgb(data)
