@@ -19,7 +19,8 @@ class SignatureCNN(nn.Module):
     layout of the signature (which part is where) survives into the embedding.
     """
 
-    def __init__(self, *, embedding_dim: int = 128, width: int = 32, dropout: float = 0.3) -> None:
+    def __init__(self, *, embedding_dim: int = 128, width: int = 32, dropout: float = 0.3,
+                 embedding_bn: bool = False) -> None:
         super().__init__()
         w = width
         self.features = nn.Sequential(
@@ -29,7 +30,10 @@ class SignatureCNN(nn.Module):
             _conv(4 * w, 8 * w), _conv(8 * w, 8 * w), nn.MaxPool2d(2),
         )
         self.pool = nn.AdaptiveAvgPool2d((3, 6))
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(8 * w * 18, embedding_dim))
+        head: list[nn.Module] = [nn.Flatten(), nn.Dropout(dropout), nn.Linear(8 * w * 18, embedding_dim)]
+        if embedding_bn:
+            head.append(nn.BatchNorm1d(embedding_dim))
+        self.head = nn.Sequential(*head)
         self.embedding_dim = embedding_dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

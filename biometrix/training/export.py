@@ -63,16 +63,20 @@ FP16_MIN_ELEMENTS = 1024
 
 
 def fuse_batch_norm(model: torch.nn.Module) -> torch.nn.Module:
-    """Fold every eval-mode BatchNorm2d that directly follows a Conv2d in an ``nn.Sequential`` into the
-    convolution, in place (the BatchNorm becomes an Identity). The exporter folds them the same way, so this
-    changes nothing in the ONNX graph, but it makes the weights that will be exported visible in torch."""
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    """Fold every eval-mode BatchNorm2d that directly follows a Conv2d, and every BatchNorm1d that directly
+    follows a Linear (an embedding batch norm), in an ``nn.Sequential`` into that layer, in place (the
+    BatchNorm becomes an Identity). The exporter folds them the same way, so this changes nothing in the ONNX
+    graph, but it makes the weights that will be exported visible in torch."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
     model.eval()
     for seq in [m for m in model.modules() if isinstance(m, torch.nn.Sequential)]:
         for i in range(len(seq) - 1):
             if isinstance(seq[i], torch.nn.Conv2d) and isinstance(seq[i + 1], torch.nn.BatchNorm2d):
                 seq[i] = fuse_conv_bn_eval(seq[i], seq[i + 1])
+                seq[i + 1] = torch.nn.Identity()
+            elif isinstance(seq[i], torch.nn.Linear) and isinstance(seq[i + 1], torch.nn.BatchNorm1d):
+                seq[i] = fuse_linear_bn_eval(seq[i], seq[i + 1])
                 seq[i + 1] = torch.nn.Identity()
     return model
 

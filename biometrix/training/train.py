@@ -62,6 +62,7 @@ class TrainConfig:
     augment_strength: float = 1.0
     mirror_identities: int = 1  # 1 = none; 2-4 add mirrored copies of the training signers as new signers
     dropout: float = 0.3
+    embedding_bn: bool = False  # batch-norm the embedding before it is normalised (centres it: no narrow cone)
     hog_weight: float = 0.0  # > 0: the encoder is HybridSignatureEncoder (learned CNN + fixed HOG, this weight)
     hog_cell: int = 16
     keep_every_epoch: bool = False
@@ -98,7 +99,9 @@ def batch_labels(samples: list[SignatureSample], images: list[int]) -> torch.Ten
 
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
     """The encoder the config describes: the backbone, wrapped with the fixed HOG branch when hog_weight > 0."""
-    cnn = build_backbone(cfg.backbone, embedding_dim=cfg.embedding_dim, width=cfg.width, dropout=cfg.dropout)
+    extra = {"embedding_bn": True} if cfg.embedding_bn else {}
+    cnn = build_backbone(cfg.backbone, embedding_dim=cfg.embedding_dim, width=cfg.width, dropout=cfg.dropout,
+                         **extra)
     if cfg.hog_weight <= 0:
         return cnn
     return HybridSignatureEncoder(cnn, cnn_weight=1.0 - cfg.hog_weight, hog_cell=cfg.hog_cell)

@@ -23,10 +23,10 @@ from biometrix.training.export import (
 SHAPE = (1, 48, 96)
 
 
-def trained_like(seed: int) -> SignatureCNN:
+def trained_like(seed: int, *, embedding_bn: bool = False) -> SignatureCNN:
     """A small SignatureCNN with non-trivial batch-norm statistics, as a trained one has."""
     torch.manual_seed(seed)
-    model = SignatureCNN(width=4, embedding_dim=16)
+    model = SignatureCNN(width=4, embedding_dim=16, embedding_bn=embedding_bn)
     model.train()
     with torch.no_grad():
         for _ in range(3):
@@ -60,17 +60,20 @@ def test_an_ensemble_needs_members() -> None:
         EnsembleEncoder([])
 
 
-def test_fusing_batch_norm_keeps_the_function(batch: np.ndarray) -> None:
-    model = trained_like(0)
+@pytest.mark.parametrize("embedding_bn", [False, True])
+def test_fusing_batch_norm_keeps_the_function(batch: np.ndarray, embedding_bn: bool) -> None:
+    model = trained_like(0, embedding_bn=embedding_bn)
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules()) == embedding_bn
     fused = fuse_batch_norm(copy.deepcopy(model))
-    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in fused.modules())
     with torch.no_grad():
         np.testing.assert_allclose(fused(torch.from_numpy(batch)).numpy(), model(torch.from_numpy(batch)).numpy(),
                                    atol=1e-5)
 
 
-def test_fp16_weights_halve_the_file_and_keep_parity(batch: np.ndarray, tmp_path: Path) -> None:
-    model = EnsembleEncoder([trained_like(0), trained_like(1)]).eval()
+@pytest.mark.parametrize("embedding_bn", [False, True])
+def test_fp16_weights_halve_the_file_and_keep_parity(batch: np.ndarray, tmp_path: Path, embedding_bn: bool) -> None:
+    model = EnsembleEncoder([trained_like(0, embedding_bn=embedding_bn), trained_like(1)]).eval()
     full = export_onnx(model, tmp_path / "full.onnx", input_shape=SHAPE)
     rounded = round_to_fp16(copy.deepcopy(model))
     half = export_onnx(rounded, tmp_path / "half.onnx", input_shape=SHAPE)
@@ -110,3 +113,25 @@ def test_a_cards_architecture_is_rebuilt() -> None:
     assert ens.members[1].features[0][0].out_channels == 8
     with torch.no_grad():
         assert ens.eval()(torch.zeros(2, *SHAPE)).shape == (2, 32)
+
+
+def test_an_embedding_batch_norm_centres_the_embeddings() -> None:
+    """Without it, ReLU features share a large common component and every embedding points the same way
+    (a narrow cone: cosine similarity near 1 between any two samples); with it the batch's embeddings are
+    centred before normalisation, so two samples are near-orthogonal on average. The oracle: the mean
+    pairwise cosine similarity, computed directly."""
+    x = (torch.rand(64, *SHAPE, generator=torch.Generator().manual_seed(5)) > 0.85).float()
+    mean_cos = {}
+    for bn in (False, True):
+        torch.manual_seed(0)
+        model = SignatureCNN(width=4, embedding_dim=16, embedding_bn=bn).train()
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.momentum = None  # running statistics = this batch's exactly
+        with torch.no_grad():
+            model(x)
+            e = model.eval()(x)
+        n = len(e)
+        mean_cos[bn] = float(((e @ e.T).sum() - n) / (n * n - n))
+    assert mean_cos[False] > 0.5
+    assert abs(mean_cos[True]) < 0.1

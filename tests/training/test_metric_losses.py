@@ -84,6 +84,21 @@ def ref_triplet_hard(e: T, y: list[int], margin: float) -> T:
     return sum(terms, e.sum() * 0) / max(len(terms), 1)
 
 
+def ref_triplet_soft(e: T, y: list[int], mining: str) -> T:
+    """Soft margin: log(1 + exp(d(a, p) - d(a, n))), over the hardest triplet of each anchor or every triplet."""
+    terms = []
+    for a in range(len(y)):
+        if mining == "batch_hard":
+            h = hardest(e, y, a)
+            triplets = [(a, *h)] if h is not None else []
+        else:
+            triplets = [(a, p, n) for p in range(len(y)) for n in range(len(y))
+                        if a != p and y[a] == y[p] and y[n] != y[a]]
+        for a_, p, n in triplets:
+            terms.append(torch.log(1 + torch.exp(loop_dist(e, a_, p) - loop_dist(e, a_, n))))
+    return sum(terms, e.sum() * 0) / max(len(terms), 1)
+
+
 def ref_quadruplet(e: T, y: list[int], margin: float, margin2: float, alpha: float) -> T:
     first, second = [], []
     for a in range(len(y)):
@@ -147,6 +162,10 @@ CASES: list[tuple[str, Callable[[], MetricLoss], Callable[[T, list[int]], T]]] =
      lambda e, y: ref_contrastive(e, y, 1.2, True, True)),
     ("triplet-all", lambda: TripletLoss(margin=0.3, mining="batch_all"), lambda e, y: ref_triplet_all(e, y, 0.3)),
     ("triplet-hard", lambda: TripletLoss(margin=0.5, mining="batch_hard"), lambda e, y: ref_triplet_hard(e, y, 0.5)),
+    ("triplet-soft-hard", lambda: TripletLoss(margin="soft", mining="batch_hard"),
+     lambda e, y: ref_triplet_soft(e, y, "batch_hard")),
+    ("triplet-soft-all", lambda: TripletLoss(margin="soft", mining="batch_all"),
+     lambda e, y: ref_triplet_soft(e, y, "batch_all")),
     ("quadruplet", lambda: QuadrupletLoss(margin=0.4, margin2=0.2, alpha=0.7),
      lambda e, y: ref_quadruplet(e, y, 0.4, 0.2, 0.7)),
     ("npair", lambda: NPairLoss(), lambda e, y: ref_npair(e, y, 1.0)),
@@ -297,3 +316,10 @@ def test_shape_errors(emb: tuple[int, ...], lab: tuple[int, ...]) -> None:
     with pytest.raises(InvalidInput, match="integers"):
         build_loss("triplet")(torch.zeros(4, 3), torch.zeros(4))
     assert not math.isnan(float(build_loss("triplet")(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long))))
+
+
+def test_triplet_margin_is_a_positive_number_or_soft() -> None:
+    with pytest.raises(InvalidInput, match="positive number or 'soft'"):
+        TripletLoss(margin="hard")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="positive"):
+        TripletLoss(margin=0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
+from torch.nn import functional as F
 
 from biometrix.core.errors import InvalidInput
 from biometrix.training.losses.base import MetricLoss, check_positive
@@ -21,11 +22,20 @@ class TripletLoss(MetricLoss):
     let the many easy triplets dilute the gradient to nothing). ``mining="batch_hard"``: for each anchor
     its farthest positive and its closest negative, averaged over the anchors that have both.
     No valid (or no positive-loss) triplet: 0.
+
+    ``margin="soft"``: the soft margin of Hermans et al. (2017), L = log(1 + exp(d(a, p) - d(a, n))). A hard
+    margin has a flat floor at L = margin where every embedding coincides (d = 0 for all pairs): when the
+    hardest negatives cannot be separated (a skilled forgery is nearly a copy of the genuine signature) the
+    encoder can settle there, with all signatures inside a tiny cone. The soft margin has no such floor: its
+    gradient always pulls positives in and pushes negatives out. With ``batch_all`` every triplet counts.
     """
 
-    def __init__(self, *, margin: float = 0.2, mining: Mining = "batch_hard") -> None:
+    def __init__(self, *, margin: float | Literal["soft"] = 0.2, mining: Mining = "batch_hard") -> None:
         super().__init__()
-        check_positive("margin", margin)
+        if margin != "soft":
+            if isinstance(margin, str):
+                raise InvalidInput(f"triplet margin must be a positive number or 'soft', got {margin!r}")
+            check_positive("margin", margin)
         if mining not in ("batch_all", "batch_hard"):
             raise InvalidInput(f"unknown triplet mining {mining!r}; known: batch_all, batch_hard")
         self.margin = margin
@@ -37,6 +47,9 @@ class TripletLoss(MetricLoss):
             a, p, n = batch_all_triplets(labels)
         else:
             a, p, n = batch_hard_triplets(matrix, labels)
+        if self.margin == "soft":
+            losses = F.softplus(matrix[a, p] - matrix[a, n])
+            return losses.sum() / max(losses.shape[0], 1)
         losses = torch.clamp(matrix[a, p] - matrix[a, n] + self.margin, min=0)
         if self.mining == "batch_all":
             count = (losses > 0).sum()
