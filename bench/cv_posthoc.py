@@ -1,0 +1,177 @@
+"""Cheap changes to a cross-validated recipe, scored fold by fold without training again.
+
+Reads the folds of ``biometrix train --config C --folds 3`` (run with ``keep_every_epoch``: every epoch's
+weights) and scores each fold's validation signers under the protocol (5 references, each source apart):
+
+  - ``epoch N``: the fold's model at one epoch, as training scored it;
+  - ``snapshot A-B``: the embeddings of epochs A..B averaged (one ensemble of a run's own epochs);
+  - ``swa A-B``: the weights of epochs A..B averaged, batch-norm statistics re-estimated on augmented
+    training images of the fold (stochastic weight averaging);
+  - ``tta N``: epoch N with test-time augmentation, the embeddings of 5 fixed warps of every sample
+    averaged (no warp, rotations of -3 and +3 degrees, scales 0.95 and 1.05);
+
+Each row gives the metric training selects by (mean of the four EERs, with its best aggregate), then the
+three EERs issue 2 sets targets on (CEDAR skilled, CEDAR random, SVC2004 random) and SVC2004 skilled.
+``--spread`` also prints the median cosine distances of genuine pairs, genuine-vs-skilled-forgery pairs
+and pairs of two signers, which shows whether the embeddings fill the sphere or sit in a narrow cone.
+
+    python bench/cv_posthoc.py --run runs/signature_triplet_cv [--folds 3] [--epoch 12] [--spread]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from biometrix.evaluation.protocol import AGGREGATES
+from biometrix.training.data import (
+    Augmenter,
+    SignatureSample,
+    default_data_root,
+    load_cedar,
+    load_svc2004,
+    mirror_identities,
+    to_tensor_batch,
+)
+from biometrix.training.evaluate import embed_all, protocol_scores, summarize
+from biometrix.training.train import TrainConfig, build_model, validation_metric
+
+TTA_WARPS = ((0.0, 1.0), (-3.0, 1.0), (3.0, 1.0), (0.0, 0.95), (0.0, 1.05))
+
+
+def warp(ink: np.ndarray, angle: float, scale: float) -> np.ndarray:
+    """An ink mask rotated by ``angle`` degrees and scaled about its centre, cropped to the ink again."""
+    h, w = ink.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+    out = cv2.warpAffine(ink.astype(np.uint8) * 255, m, (w, h), flags=cv2.INTER_LINEAR) > 127
+    if not out.any():
+        return ink
+    rows, cols = np.flatnonzero(out.any(1)), np.flatnonzero(out.any(0))
+    return out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+class Fold:
+    """One fold's config, validation samples and per-epoch weights."""
+
+    def __init__(self, folder: Path, data: Path) -> None:
+        self.folder = folder
+        self.cfg = TrainConfig(**json.loads((folder / "config.json").read_text()))
+        self.data = data
+        self.val = load_cedar(data, self.cfg.cedar_validation, progress=False) + load_svc2004(
+            data, self.cfg.svc_validation, progress=False)
+
+    def model(self, epoch: int) -> torch.nn.Module:
+        model = build_model(self.cfg)
+        model.load_state_dict(torch.load(self.folder / f"epoch_{epoch:03d}.pt", weights_only=False)["model"])
+        return model.eval()
+
+    def embed(self, model: torch.nn.Module, masks: Sequence[np.ndarray] | None = None) -> np.ndarray:
+        x = to_tensor_batch(masks if masks is not None else [s.ink for s in self.val],
+                            height=self.cfg.input_height, width=self.cfg.input_width)
+        with torch.no_grad():
+            return embed_all(lambda b: model(torch.from_numpy(b)).numpy(), x)
+
+    def swa(self, epochs: Sequence[int], *, images: int = 1600) -> torch.nn.Module:
+        models = [self.model(e) for e in epochs]
+        avg = copy.deepcopy(models[0])
+        state = avg.state_dict()
+        for k, v in state.items():
+            if v.is_floating_point():
+                state[k] = sum(m.state_dict()[k] for m in models) / len(models)
+        avg.load_state_dict(state)
+        train = load_cedar(self.data, self.cfg.cedar_train, progress=False) + load_svc2004(
+            self.data, self.cfg.svc_train, progress=False)
+        train = mirror_identities(train, self.cfg.mirror_identities)
+        for m in avg.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.reset_running_stats()
+                m.momentum = None  # a plain average over the batches below
+        rng, aug = np.random.default_rng(0), Augmenter()
+        pick = rng.permutation(len(train))[:images]
+        avg.train()
+        with torch.no_grad():
+            for i in range(0, len(pick), 64):
+                masks = [aug(train[j].ink, rng) for j in pick[i : i + 64]]
+                avg(torch.from_numpy(to_tensor_batch(masks, height=self.cfg.input_height,
+                                                     width=self.cfg.input_width)))
+        return avg.eval()
+
+
+def score(val: Sequence[SignatureSample], emb: np.ndarray) -> dict[str, float | str]:
+    """The fold's validation figures of one set of embeddings, with the aggregate training would choose."""
+    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    scores = [protocol_scores(val, emb, source=src) for src in sorted({s.source for s in val})]
+    by_agg = {agg: {ps.source: summarize(ps, agg) for ps in scores} for agg in AGGREGATES}
+    agg = min(AGGREGATES, key=lambda a: validation_metric(by_agg[a]))
+    s = by_agg[agg]
+    return {"aggregate": agg, "metric": validation_metric(s),
+            "cedar_skilled": s["cedar"]["skilled_eer"], "cedar_random": s["cedar"]["random_eer"],
+            "svc_random": s["svc2004"]["random_eer"], "svc_skilled": s["svc2004"]["skilled_eer"]}
+
+
+def spread(val: Sequence[SignatureSample], emb: np.ndarray) -> tuple[float, float, float]:
+    """Median cosine distance of genuine pairs, genuine-vs-own-skilled-forgery pairs, and two signers' genuine."""
+    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    d = 1.0 - emb @ emb.T
+    key = np.array([s.key for s in val])
+    gen = np.array([s.genuine for s in val])
+    same = key[:, None] == key[None]
+    off = ~np.eye(len(val), dtype=bool)
+    pairs = (same & gen[:, None] & gen[None] & off, same & gen[:, None] & ~gen[None],
+             ~same & gen[:, None] & gen[None])
+    return tuple(float(np.median(d[p])) for p in pairs)  # type: ignore[return-value]
+
+
+def methods(fold: Fold, epoch: int) -> dict[str, Callable[[], np.ndarray]]:
+    first = max(1, epoch - 4)
+    return {
+        f"epoch {epoch}": lambda: fold.embed(fold.model(epoch)),
+        f"snapshot {first}-{epoch}": lambda: sum(fold.embed(fold.model(e)) for e in range(first, epoch + 1)),
+        f"swa {first}-{epoch}": lambda: fold.embed(fold.swa(range(first, epoch + 1))),
+        f"tta {epoch}": lambda: sum(fold.embed(fold.model(epoch), [warp(s.ink, a, k) for s in fold.val])
+                                    for a, k in TTA_WARPS),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", type=Path, required=True, help="the cross-validation folder (<out_dir> of the config)")
+    ap.add_argument("--folds", type=int, default=3)
+    ap.add_argument("--epoch", type=int, default=12)
+    ap.add_argument("--data", type=Path, default=default_data_root())
+    ap.add_argument("--spread", action="store_true", help="also print the embedding spread of each fold")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    cols = ("metric", "cedar_skilled", "cedar_random", "svc_random", "svc_skilled")
+    print(f"# {args.run}: validation EER (%) per fold; metric = mean of the four, best aggregate")
+    print(f"{'fold':4s} {'method':14s} {'aggregate':10s} " + " ".join(f"{c:>13s}" for c in cols))
+    totals: dict[str, list[dict[str, float | str]]] = {}
+    for f in range(1, args.folds + 1):
+        fold = Fold(args.run / f"fold{f}of{args.folds}", args.data)
+        for name, run in methods(fold, args.epoch).items():
+            emb = run()
+            row = score(fold.val, emb)
+            totals.setdefault(name, []).append(row)
+            print(f"{f:<4d} {name:14s} {row['aggregate']:10s} "
+                  + " ".join(f"{100 * float(row[c]):13.2f}" for c in cols), flush=True)
+            if args.spread and name.startswith("epoch"):
+                g, s, o = spread(fold.val, emb)
+                print(f"     median cosine distance: genuine {g:.4f}  skilled forgery {s:.4f}  "
+                      f"other signer {o:.4f}")
+    print("# mean over folds")
+    for name, rows in totals.items():
+        print(f"{'all':4s} {name:14s} {'':10s} "
+              + " ".join(f"{100 * np.mean([float(r[c]) for r in rows]):13.2f}" for c in cols))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
