@@ -16,7 +16,8 @@ class SignatureCNN(nn.Module):
     """A small VGG-style CNN for (N, 1, H, W) ink images -> (N, embedding_dim) unit vectors.
 
     Four conv stages with max pooling, then an adaptive average pool to a (3, 6) grid so that the
-    layout of the signature (which part is where) survives into the embedding.
+    layout of the signature (which part is where) survives into the embedding. ``embedding_bn`` adds a batch
+    norm before the normalisation: it centres the embeddings, so they cannot all point one way (a narrow cone).
     """
 
     def __init__(self, *, embedding_dim: int = 128, width: int = 32, dropout: float = 0.3,

@@ -26,8 +26,11 @@ class TripletLoss(MetricLoss):
     ``margin="soft"``: the soft margin of Hermans et al. (2017), L = log(1 + exp(d(a, p) - d(a, n))). A hard
     margin has a flat floor at L = margin where every embedding coincides (d = 0 for all pairs): when the
     hardest negatives cannot be separated (a skilled forgery is nearly a copy of the genuine signature) the
-    encoder can settle there, with all signatures inside a tiny cone. The soft margin has no such floor: its
-    gradient always pulls positives in and pushes negatives out. With ``batch_all`` every triplet counts.
+    encoder can settle there, with all signatures inside a tiny cone. The soft margin has no flat region, but
+    it does not prevent that either: while the hardest positives lie farther than the hardest negatives,
+    shrinking every distance together still lowers it, towards log 2 (README, "The embeddings sit in a narrow
+    cone"; ``SignatureCNN(embedding_bn=True)`` is what prevents the cone). With ``batch_all`` every triplet
+    counts.
     """
 
     def __init__(self, *, margin: float | Literal["soft"] = 0.2, mining: Mining = "batch_hard") -> None:
