@@ -30,18 +30,11 @@ import cv2
 import numpy as np
 import torch
 
-from biometrix.evaluation.protocol import AGGREGATES
-from biometrix.training.data import (
-    Augmenter,
-    SignatureSample,
-    default_data_root,
-    load_cedar,
-    load_svc2004,
-    mirror_identities,
-    to_tensor_batch,
-)
-from biometrix.training.evaluate import embed_all, protocol_scores, summarize
-from biometrix.training.train import TrainConfig, build_model, validation_metric
+from biometrix.preprocess.signature import crop_to_ink
+from biometrix.training import data as sigdata
+from biometrix.training.data import SignatureSample, to_tensor_batch
+from biometrix.training.evaluate import embed_all
+from biometrix.training.train import TrainConfig, best_aggregate, build_model, summaries_of
 
 TTA_WARPS = ((0.0, 1.0), (-3.0, 1.0), (3.0, 1.0), (0.0, 0.95), (0.0, 1.05))
 
@@ -51,10 +44,7 @@ def warp(ink: np.ndarray, angle: float, scale: float) -> np.ndarray:
     h, w = ink.shape
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
     out = cv2.warpAffine(ink.astype(np.uint8) * 255, m, (w, h), flags=cv2.INTER_LINEAR) > 127
-    if not out.any():
-        return ink
-    rows, cols = np.flatnonzero(out.any(1)), np.flatnonzero(out.any(0))
-    return out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return crop_to_ink(out, margin=0) if out.any() else ink
 
 
 class Fold:
@@ -64,12 +54,20 @@ class Fold:
         self.folder = folder
         self.cfg = TrainConfig(**json.loads((folder / "config.json").read_text()))
         self.data = data
-        self.val = load_cedar(data, self.cfg.cedar_validation, progress=False) + load_svc2004(
-            data, self.cfg.svc_validation, progress=False)
+        self.val = self.samples(self.cfg.cedar_validation, self.cfg.svc_validation)
+        self._weights: dict[int, dict[str, torch.Tensor]] = {}
+
+    def samples(self, cedar: Sequence[int], svc: Sequence[int]) -> list[SignatureSample]:
+        return sigdata.load_cedar(self.data, cedar, progress=False) + sigdata.load_svc2004(self.data, svc,
+                                                                                           progress=False)
 
     def model(self, epoch: int) -> torch.nn.Module:
+        """The fold's encoder at ``epoch`` (each checkpoint is read once)."""
+        if epoch not in self._weights:
+            path = self.folder / f"epoch_{epoch:03d}.pt"
+            self._weights[epoch] = torch.load(path, weights_only=False)["model"]
         model = build_model(self.cfg)
-        model.load_state_dict(torch.load(self.folder / f"epoch_{epoch:03d}.pt", weights_only=False)["model"])
+        model.load_state_dict(self._weights[epoch])
         return model.eval()
 
     def embed(self, model: torch.nn.Module, masks: Sequence[np.ndarray] | None = None) -> np.ndarray:
@@ -86,14 +84,13 @@ class Fold:
             if v.is_floating_point():
                 state[k] = sum(m.state_dict()[k] for m in models) / len(models)
         avg.load_state_dict(state)
-        train = load_cedar(self.data, self.cfg.cedar_train, progress=False) + load_svc2004(
-            self.data, self.cfg.svc_train, progress=False)
-        train = mirror_identities(train, self.cfg.mirror_identities)
+        train = sigdata.mirror_identities(self.samples(self.cfg.cedar_train, self.cfg.svc_train),
+                                          self.cfg.mirror_identities)
         for m in avg.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.reset_running_stats()
                 m.momentum = None  # a plain average over the batches below
-        rng, aug = np.random.default_rng(0), Augmenter()
+        rng, aug = np.random.default_rng(0), sigdata.Augmenter()
         pick = rng.permutation(len(train))[:images]
         avg.train()
         with torch.no_grad():
@@ -106,12 +103,10 @@ class Fold:
 
 def score(val: Sequence[SignatureSample], emb: np.ndarray) -> dict[str, float | str]:
     """The fold's validation figures of one set of embeddings, with the aggregate training would choose."""
-    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
-    scores = [protocol_scores(val, emb, source=src) for src in sorted({s.source for s in val})]
-    by_agg = {agg: {ps.source: summarize(ps, agg) for ps in scores} for agg in AGGREGATES}
-    agg = min(AGGREGATES, key=lambda a: validation_metric(by_agg[a]))
+    by_agg = summaries_of(val, emb / np.linalg.norm(emb, axis=1, keepdims=True))
+    agg, metrics = best_aggregate(by_agg)
     s = by_agg[agg]
-    return {"aggregate": agg, "metric": validation_metric(s),
+    return {"aggregate": agg, "metric": metrics[agg],
             "cedar_skilled": s["cedar"]["skilled_eer"], "cedar_random": s["cedar"]["random_eer"],
             "svc_random": s["svc2004"]["random_eer"], "svc_skilled": s["svc2004"]["skilled_eer"]}
 
@@ -145,7 +140,7 @@ def main() -> int:
     ap.add_argument("--run", type=Path, required=True, help="the cross-validation folder (<out_dir> of the config)")
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--epoch", type=int, default=12)
-    ap.add_argument("--data", type=Path, default=default_data_root())
+    ap.add_argument("--data", type=Path, default=sigdata.default_data_root())
     ap.add_argument("--spread", action="store_true", help="also print the embedding spread of each fold")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()

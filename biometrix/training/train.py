@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,8 +131,19 @@ def validate(model: torch.nn.Module, samples: list[SignatureSample], cfg: TrainC
     x = to_tensor_batch([s.ink for s in samples], height=cfg.input_height, width=cfg.input_width)
     with torch.no_grad():
         emb = embed_all(lambda b: model(torch.from_numpy(b)).numpy(), x)
-    scores = [protocol_scores(samples, emb, source=src) for src in sorted({s.source for s in samples})]
+    return summaries_of(samples, emb)
+
+
+def summaries_of(samples: Sequence[SignatureSample], embeddings: np.ndarray) -> dict[str, dict[str, dict[str, float]]]:
+    """Protocol EERs of the embeddings of ``samples`` (one row each): {aggregate: {source: summary}}."""
+    scores = [protocol_scores(samples, embeddings, source=src) for src in sorted({s.source for s in samples})]
     return {agg: {ps.source: summarize(ps, agg) for ps in scores} for agg in AGGREGATES}
+
+
+def best_aggregate(by_aggregate: dict[str, dict[str, dict[str, float]]]) -> tuple[str, dict[str, float]]:
+    """The aggregate with the lowest validation metric (how each epoch is scored), and every aggregate's metric."""
+    metrics = {agg: validation_metric(v) for agg, v in by_aggregate.items()}
+    return min(metrics, key=metrics.__getitem__), metrics
 
 
 def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path:
@@ -208,8 +220,7 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
             losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
         by_aggregate = validate(model, val, cfg)
-        metrics = {agg: validation_metric(v) for agg, v in by_aggregate.items()}
-        aggregate = min(metrics, key=metrics.__getitem__)
+        aggregate, metrics = best_aggregate(by_aggregate)
         metric, summaries = metrics[aggregate], by_aggregate[aggregate]
         state["epoch"] = epoch + 1
         state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_metric": metric,
