@@ -9,6 +9,10 @@ weights) and scores each fold's validation signers under the protocol (5 referen
     training images of the fold (stochastic weight averaging);
   - ``tta N``: epoch N with test-time augmentation, the embeddings of 5 fixed warps of every sample
     averaged (no warp, rotations of -3 and +3 degrees, scales 0.95 and 1.05);
+  - ``wccn N``, ``lda32 N``, ``flda32 N``: epoch N followed by a linear projection fitted on the fold's
+    *training* signers (``biometrix.training.projection``; each training sample embedded clean and as 2
+    augmented copies): within-signer whitening; LDA to 32 dimensions; forgery-aware LDA to 32 dimensions
+    (between-signer plus forgery scatter against within-signer scatter).
 
 Each row gives the metric training selects by (mean of the four EERs, with its best aggregate), then the
 three EERs issue 2 sets targets on (CEDAR skilled, CEDAR random, SVC2004 random) and SVC2004 skilled.
@@ -16,6 +20,7 @@ three EERs issue 2 sets targets on (CEDAR skilled, CEDAR random, SVC2004 random)
 and pairs of two signers, which shows whether the embeddings fill the sphere or sit in a narrow cone.
 
     python bench/cv_posthoc.py --run runs/signature_triplet_cv [--folds 3] [--epoch 12] [--spread]
+                               [--methods epoch wccn lda32 flda32]
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from biometrix.preprocess.signature import crop_to_ink
 from biometrix.training import data as sigdata
 from biometrix.training.data import SignatureSample, to_tensor_batch
 from biometrix.training.evaluate import embed_all
+from biometrix.training.projection import fit_projection
 from biometrix.training.train import TrainConfig, best_aggregate, build_model, summaries_of
 
 TTA_WARPS = ((0.0, 1.0), (-3.0, 1.0), (3.0, 1.0), (0.0, 0.95), (0.0, 1.05))
@@ -56,6 +62,7 @@ class Fold:
         self.data = data
         self.val = self.samples(self.cfg.cedar_validation, self.cfg.svc_validation)
         self._weights: dict[int, dict[str, torch.Tensor]] = {}
+        self._train: list[SignatureSample] | None = None
 
     def samples(self, cedar: Sequence[int], svc: Sequence[int]) -> list[SignatureSample]:
         return sigdata.load_cedar(self.data, cedar, progress=False) + sigdata.load_svc2004(self.data, svc,
@@ -100,6 +107,18 @@ class Fold:
                                                      width=self.cfg.input_width)))
         return avg.eval()
 
+    def projected(self, epoch: int, **options: float | int | bool) -> np.ndarray:
+        """Validation embeddings of ``epoch`` through a projection fitted on the fold's training signers."""
+        model = self.model(epoch)
+        if self._train is None:
+            self._train = self.samples(self.cfg.cedar_train, self.cfg.svc_train)
+        rng, aug = np.random.default_rng(0), sigdata.Augmenter()
+        copies = [[s.ink for s in self._train]] + [[aug(s.ink, rng) for s in self._train] for _ in range(2)]
+        emb = np.concatenate([self.embed(model, masks) for masks in copies])
+        signer = [f"{s.source}:{s.subject}" for s in self._train] * len(copies)
+        genuine = [s.genuine for s in self._train] * len(copies)
+        return fit_projection(emb, signer, genuine, **options)(self.embed(model))  # type: ignore[arg-type]
+
 
 def score(val: Sequence[SignatureSample], emb: np.ndarray) -> dict[str, float | str]:
     """The fold's validation figures of one set of embeddings, with the aggregate training would choose."""
@@ -132,6 +151,9 @@ def methods(fold: Fold, epoch: int) -> dict[str, Callable[[], np.ndarray]]:
         f"swa {first}-{epoch}": lambda: fold.embed(fold.swa(range(first, epoch + 1))),
         f"tta {epoch}": lambda: sum(fold.embed(fold.model(epoch), [warp(s.ink, a, k) for s in fold.val])
                                     for a, k in TTA_WARPS),
+        f"wccn {epoch}": lambda: fold.projected(epoch, dims=fold.cfg.embedding_dim, whiten_only=True),
+        f"lda32 {epoch}": lambda: fold.projected(epoch, dims=32),
+        f"flda32 {epoch}": lambda: fold.projected(epoch, dims=32, forgery_weight=1.0),
     }
 
 
@@ -143,6 +165,8 @@ def main() -> int:
     ap.add_argument("--data", type=Path, default=sigdata.default_data_root())
     ap.add_argument("--spread", action="store_true", help="also print the embedding spread of each fold")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--methods", nargs="+", default=["epoch", "snapshot", "swa", "tta"],
+                    help="which rows to compute (first word of the method names); also: wccn lda32 flda32")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cols = ("metric", "cedar_skilled", "cedar_random", "svc_random", "svc_skilled")
@@ -152,6 +176,8 @@ def main() -> int:
     for f in range(1, args.folds + 1):
         fold = Fold(args.run / f"fold{f}of{args.folds}", args.data)
         for name, run in methods(fold, args.epoch).items():
+            if name.split()[0] not in args.methods:
+                continue
             emb = run()
             row = score(fold.val, emb)
             totals.setdefault(name, []).append(row)
