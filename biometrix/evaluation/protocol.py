@@ -122,3 +122,36 @@ def rates_at(scores: ProtocolScores, aggregate: str, threshold: float) -> dict[s
         out[f"{kind}_fmr"] = fmr
         out["fnmr"] = fnmr
     return out
+
+
+def subject_bootstrap_eer(scores: ProtocolScores, aggregate: str, kind: str, *, n_resamples: int = 2000,
+                          level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """A percentile confidence interval of the ``kind`` EER ("skilled" or "random"), resampling subjects.
+
+    The comparisons of one claimed subject share its references and its handwriting, so they are not
+    independent; the subject is the unit that was sampled. Each resample draws as many claimed subjects as
+    there are, with replacement, and pools their genuine and ``kind`` comparisons (a subject drawn twice
+    counts twice); the EER of every resample is computed as ``core.metrics.eer`` does, and the interval is
+    the (1 - level)/2 and (1 + level)/2 quantiles of those EERs.
+    """
+    if kind not in ("skilled", "random"):
+        raise ValueError(f"kind must be 'skilled' or 'random', got {kind!r}")
+    if not 0.0 < level < 1.0 or n_resamples < 1:
+        raise ValueError("level must lie in (0, 1) and n_resamples be at least 1")
+    per: dict[str, tuple[list[float], list[float]]] = {}
+    for c in scores.comparisons:
+        if c.kind in ("genuine", kind):
+            per.setdefault(c.claimed, ([], []))[c.kind != "genuine"].append(c.distances[aggregate])
+    subjects = [s for s in sorted(per) if per[s][0] and per[s][1]]
+    if not subjects:
+        raise ValueError(f"no subject has both genuine and {kind} comparisons")
+    gen = [np.asarray(per[s][0]) for s in subjects]
+    imp = [np.asarray(per[s][1]) for s in subjects]
+    rng = np.random.default_rng(seed)
+    eers = np.empty(n_resamples)
+    for b in range(n_resamples):
+        pick = rng.integers(0, len(subjects), len(subjects))
+        eers[b] = eer(genuine=np.concatenate([gen[i] for i in pick]),
+                      impostor=np.concatenate([imp[i] for i in pick])).eer
+    lo, hi = np.quantile(eers, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
