@@ -47,8 +47,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"model {card.model_id} (sha256 {card.sha256[:12]}...) on {args.dataset}, subjects "
               f"{subjects[0]}-{subjects[-1]}, {s['n_references']} references, aggregate {rep.aggregate}, FTA {rep.fta}")
         for kind in ("skilled", "random"):
+            lo, hi = rep.eer_ci95[kind]
             print(f"  {kind:7s} forgeries: EER {100 * s[f'{kind}_eer']:.2f} % "
-                  f"(threshold {s[f'{kind}_eer_threshold']:.4f}; {s['n_genuine']} genuine / {s[f'n_{kind}']} "
+                  f"(95 % CI {100 * lo:.1f}-{100 * hi:.1f} % by subject bootstrap; "
+                  f"threshold {s[f'{kind}_eer_threshold']:.4f}; {s['n_genuine']} genuine / {s[f'n_{kind}']} "
                   f"impostor), FNMR at FMR 1 % {100 * s[f'{kind}_fnmr_at_fmr1']:.1f} %")
         at = rep.at_threshold
         print(f"  at the default threshold {thr.value:.4f}: FNMR {100 * at['fnmr']:.1f} %, skilled FMR "

@@ -15,7 +15,13 @@ from tqdm import tqdm
 from biometrix.core.errors import InvalidInput
 from biometrix.core.metrics import det_curve
 from biometrix.evaluation.datasets import SignatureRecord, iter_source
-from biometrix.evaluation.protocol import ProtocolScores, protocol_scores, rates_at, summarize
+from biometrix.evaluation.protocol import (
+    ProtocolScores,
+    protocol_scores,
+    rates_at,
+    subject_bootstrap_eer,
+    summarize,
+)
 from biometrix.evaluation.scores import ScoreRow, write_scores
 
 log = logging.getLogger(__name__)
@@ -51,7 +57,8 @@ def embed_source(embed: Callable[[np.ndarray], np.ndarray], dim: int, source: st
 
 @dataclass(frozen=True)
 class SignatureReport:
-    """Figures for one source and aggregate; ``at_threshold`` holds the rates at a frozen threshold."""
+    """Figures for one source and aggregate; ``at_threshold`` holds the rates at a frozen threshold;
+    ``eer_ci95`` the 95 % subject-bootstrap interval of each EER (``subject_bootstrap_eer``)."""
 
     model_id: str
     source: str
@@ -62,6 +69,7 @@ class SignatureReport:
     fta: int
     threshold: float | None = None
     at_threshold: dict[str, float] = field(default_factory=dict)
+    eer_ci95: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +82,7 @@ def report(scores: ProtocolScores, embedded: EmbeddedSet, *, model_id: str, subj
         model_id=model_id, source=scores.source, subjects=tuple(subjects), aggregate=aggregate,
         summary=summarize(scores, aggregate), n_samples=len(embedded.records), fta=len(embedded.failures),
         threshold=threshold, at_threshold=rates_at(scores, aggregate, threshold) if threshold is not None else {},
+        eer_ci95={kind: subject_bootstrap_eer(scores, aggregate, kind) for kind in ("skilled", "random")},
     )
 
 

@@ -34,10 +34,14 @@ def test_evaluate_writes_scores_report_and_det(tmp_path: Path, capsys: pytest.Ca
         assert genuine.size == 57 and impostor.size == s[f"n_{kind}"]
         # the EER in the report equals one recomputed from the score file
         assert eer(genuine=genuine, impostor=impostor).eer == pytest.approx(s[f"{kind}_eer"], abs=1e-6)
+        # a subject-bootstrap interval around it (3 signers resampled)
+        lo, hi = report["eer_ci95"][kind]
+        assert 0.0 <= lo <= s[f"{kind}_eer"] <= hi <= 1.0
     png = (out / "det.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
     printed = capsys.readouterr().out
     assert "skilled forgeries: EER" in printed and "random  forgeries: EER" in printed
+    assert printed.count("% by subject bootstrap") == 2
 
 
 def test_evaluate_bad_subject_list_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
