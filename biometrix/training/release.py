@@ -214,7 +214,7 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
                                    progress=progress)
         entry = dict(rep.summary)
         entry.update({"subjects": f"{subjects[0]}-{subjects[-1]}", "fta": rep.fta, "n_samples": rep.n_samples,
-                      "at_default_threshold": rep.at_threshold})
+                      "at_default_threshold": rep.at_threshold, "eer_ci95_subject_bootstrap": rep.eer_ci95})
         evaluation["heldout"][source] = entry
         log.info("held-out %s: %s", source, entry)
     final = ModelCard.from_dict(_card_dict(cfg, model_id, sha, embedding_dim=dim, aggregate=aggregate,

@@ -200,6 +200,8 @@ def test_release_an_ensemble_with_fp16_weights(straight_run: Path, second_run: P
     assert "--checkpoint" in card.evaluation["command"] and "--fp16-weights" in card.evaluation["command"]
     cedar = card.evaluation["heldout"]["cedar"]
     assert (cedar["n_genuine"], cedar["n_skilled"], cedar["n_random"]) == (190, 240, 90)
+    lo, hi = cedar["eer_ci95_subject_bootstrap"]["skilled"]
+    assert 0.0 <= lo <= cedar["skilled_eer"] <= hi <= 1.0
     # the shipped file, run by the app's encoder, is the ensemble of the two rounded models
     want_model = round_to_fp16(EnsembleEncoder([trained_model(straight_run), trained_model(second_run)]).eval())
     with torch.no_grad():
