@@ -15,9 +15,10 @@ genuine embeddings (training signers only):
 The projection ``P`` (D x d) holds the top-d generalised eigenvectors of ``(S_b + α S_f) v = λ S_w' v`` with
 ``S_w' = S_w + ε tr(S_w)/D I`` (shrinkage, as few signers make S_w noisy), scaled so that ``Pᵀ S_w' P = I``:
 after it, within-signer variation is white and the directions that separate signers (and forgeries,
-with ``α > 0``) come first. ``dims = D, α = 0`` with ``S_b`` dropped is WCCN (within-class covariance
-normalisation: whitening only). The output ``y = Pᵀ(x - μ)`` is L2-normalised again, so the runtime's
-cosine distance and aggregates apply unchanged.
+with ``α > 0``) come first. ``whiten_only`` keeps every direction and only whitens (``P = S_w'^(-1/2)``,
+WCCN: within-class covariance normalisation). The output ``y = Pᵀ(x - μ)`` is L2-normalised again, so the runtime's
+cosine distance and aggregates apply unchanged. ``bench/cv_posthoc.py --methods wccn lda32 flda32`` scores it
+on cross-validation folds; no shipped model uses it (README: "A linear back end").
 """
 
 from __future__ import annotations
@@ -26,9 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from torch import nn
-from torch.nn import functional as F
 
 from biometrix.core.errors import InvalidInput
 
@@ -100,16 +98,3 @@ def fit_projection(emb: np.ndarray, signer: Sequence[object], genuine: Sequence[
     order = np.argsort(lam)[::-1][:dims]
     return Projection(mu, inv.T @ u[:, order])
 
-
-class ProjectedEncoder(nn.Module):
-    """An encoder followed by a fitted projection, in one graph: (N, ...) -> (N, d) unit vectors."""
-
-    def __init__(self, encoder: nn.Module, projection: Projection) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.register_buffer("mean", torch.as_tensor(projection.mean, dtype=torch.float32))
-        self.register_buffer("matrix", torch.as_tensor(projection.matrix, dtype=torch.float32))
-        self.embedding_dim = projection.matrix.shape[1]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize((self.encoder(x) - self.mean) @ self.matrix, dim=1)
