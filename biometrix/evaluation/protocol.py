@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from biometrix.core.distances import get_distance
+from biometrix.core.errors import InvalidInput
 from biometrix.core.matcher import AGGREGATES, reference_spread  # noqa: E402
 from biometrix.core.metrics import eer, fmr_fnmr, fnmr_at_fmr
 from biometrix.core.templates import l2_normalize, prototype
@@ -144,7 +145,7 @@ def subject_bootstrap_eer(scores: ProtocolScores, aggregate: str, kind: str, *, 
             per.setdefault(c.claimed, ([], []))[c.kind != "genuine"].append(c.distances[aggregate])
     subjects = [s for s in sorted(per) if per[s][0] and per[s][1]]
     if not subjects:
-        raise ValueError(f"no subject has both genuine and {kind} comparisons")
+        raise InvalidInput(f"no subject has both genuine and {kind} comparisons")
     gen = [np.asarray(per[s][0]) for s in subjects]
     imp = [np.asarray(per[s][1]) for s in subjects]
     rng = np.random.default_rng(seed)

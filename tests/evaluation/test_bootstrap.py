@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from biometrix.core.errors import InvalidInput
 from biometrix.core.metrics import eer
 from biometrix.evaluation.protocol import Comparison, ProtocolScores, subject_bootstrap_eer
 
@@ -56,5 +57,5 @@ def test_the_same_seed_gives_the_same_interval_and_bad_arguments_are_refused() -
         subject_bootstrap_eer(scores, "mean", "genuine")
     with pytest.raises(ValueError, match="level"):
         subject_bootstrap_eer(scores, "mean", "skilled", level=1.0)
-    with pytest.raises(ValueError, match="no subject has both"):
+    with pytest.raises(InvalidInput, match="no subject has both"):
         subject_bootstrap_eer(scores, "mean", "random")
