@@ -62,7 +62,8 @@ class Fold:
         self.data = data
         self.val = self.samples(self.cfg.cedar_validation, self.cfg.svc_validation)
         self._weights: dict[int, dict[str, torch.Tensor]] = {}
-        self._train: list[SignatureSample] | None = None
+        self._train: tuple[list[list[np.ndarray]], list[str], list[bool]] | None = None
+        self._train_emb: dict[int, np.ndarray] = {}
 
     def samples(self, cedar: Sequence[int], svc: Sequence[int]) -> list[SignatureSample]:
         return sigdata.load_cedar(self.data, cedar, progress=False) + sigdata.load_svc2004(self.data, svc,
@@ -111,13 +112,14 @@ class Fold:
         """Validation embeddings of ``epoch`` through a projection fitted on the fold's training signers."""
         model = self.model(epoch)
         if self._train is None:
-            self._train = self.samples(self.cfg.cedar_train, self.cfg.svc_train)
-        rng, aug = np.random.default_rng(0), sigdata.Augmenter()
-        copies = [[s.ink for s in self._train]] + [[aug(s.ink, rng) for s in self._train] for _ in range(2)]
-        emb = np.concatenate([self.embed(model, masks) for masks in copies])
-        signer = [f"{s.source}:{s.subject}" for s in self._train] * len(copies)
-        genuine = [s.genuine for s in self._train] * len(copies)
-        return fit_projection(emb, signer, genuine, **options)(self.embed(model))  # type: ignore[arg-type]
+            train = self.samples(self.cfg.cedar_train, self.cfg.svc_train)
+            rng, aug = np.random.default_rng(0), sigdata.Augmenter()
+            copies = [[s.ink for s in train]] + [[aug(s.ink, rng) for s in train] for _ in range(2)]
+            self._train = (copies, [s.key for s in train] * len(copies), [s.genuine for s in train] * len(copies))
+        copies, signer, genuine = self._train
+        if epoch not in self._train_emb:  # each variant of one epoch is fitted on the same embeddings
+            self._train_emb[epoch] = np.concatenate([self.embed(model, masks) for masks in copies])
+        return fit_projection(self._train_emb[epoch], signer, genuine, **options)(self.embed(model))  # type: ignore[arg-type]
 
 
 def score(val: Sequence[SignatureSample], emb: np.ndarray) -> dict[str, float | str]:
