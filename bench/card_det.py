@@ -13,14 +13,13 @@ stay as they are. The validation scores are those the card's default threshold w
 As a check, the threshold at the card's default target FMR is recomputed from the same impostor scores
 (core.metrics.threshold_at_fmr) and compared with the card's; so is the DET threshold at that FMR.
 
-    python bench/card_det.py --model signature-v2 [--models-dir assets/models] [--data ../shared/data]
+    python bench/card_det.py --model signature-v3 [--models-dir assets/models] [--data ../shared/data]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -135,7 +134,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if before != after:
         raise InvalidInput("refusing to write: something besides evaluation.validation_det would change")
     new.save(path)
-    os.chmod(path, 0o644)
     print(f"  wrote {path}")
     return 0
 

@@ -19,8 +19,8 @@ from bundle_rules import FORBIDDEN_FILES, FORBIDDEN_MODULES
 
 #: Files the app opens at run time, relative to the bundle's _internal folder (sys._MEIPASS).
 REQUIRED = (
-    "assets/models/signature-v2.json",
-    "assets/models/signature-v2.onnx",
+    "assets/models/signature-v3.json",
+    "assets/models/signature-v3.onnx",
     "assets/models/face-dlib-resnet-v1.onnx",
     "assets/models/face-detector-mtcnn-v1/detector.json",
     "assets/models/face-detector-mtcnn-v1/pnet.onnx",

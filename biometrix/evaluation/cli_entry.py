@@ -61,8 +61,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_calibrate(args: argparse.Namespace) -> int:
     """``biometrix calibrate``: threshold on validation faces, figures on held-out faces, into the card."""
-    import os
-
     from biometrix.evaluation.face_report import calibrate_card, card_summary
     from biometrix.runtime.face_detector import make_detector
     from biometrix.runtime.pipelines import FacePipeline
@@ -79,7 +77,6 @@ def run_calibrate(args: argparse.Namespace) -> int:
                          progress=sys.stderr.isatty())
     path = folder / f"{card.model_id}.json"
     new.save(path)
-    os.chmod(path, 0o644)  # a shipped card is readable by every user of the app
     thr = new.default_threshold()
     print(f"{card.model_id}: default threshold {thr.value:.4f} ({thr.source})")
     for line in card_summary(new.evaluation):

@@ -21,7 +21,7 @@ from biometrix.core.types import Modality, Threshold
 DEFAULT_THRESHOLD_NAME = "default"
 #: The model used for a modality when the models folder holds several and none is named (--face-model etc.):
 #: dlib's ResNet is the production face encoder; face-siamese-v1 shows the training path and is opt-in.
-PREFERRED_MODELS: dict[Modality, str] = {Modality.FACE: "face-dlib-resnet-v1", Modality.SIGNATURE: "signature-v2"}
+PREFERRED_MODELS: dict[Modality, str] = {Modality.FACE: "face-dlib-resnet-v1", Modality.SIGNATURE: "signature-v3"}
 DISTANCES = frozenset({"cosine", "euclidean"})
 AGGREGATES = frozenset({"mean", "min", "centroid", "normalized"})
 INPUT_DTYPES = frozenset({"float32"})
@@ -200,7 +200,10 @@ class ModelCard:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the card atomically (temp file + rename) after re-validating it; returns the path."""
+        """Write the card atomically (temp file + rename) after re-validating it; returns the path.
+
+        The file is readable by every user (0644): a card holds no secret, and an app installed for all users
+        must read it."""
         text = self.to_json()
         ModelCard.from_dict(json.loads(text), source=f"card of {self.model_id}")
         p = Path(path)
@@ -211,6 +214,7 @@ class ModelCard:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)  # mkstemp creates 0600
             os.replace(tmp, p)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from biometrix.core.errors import InvalidInput
-from biometrix.core.metrics import threshold_at_fmr
+from biometrix.core.metrics import det_points, threshold_at_fmr
 from biometrix.evaluation.datasets import (
     CEDAR_HELDOUT,
     SVC_HELDOUT,
@@ -181,6 +181,7 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
     mean_eer = {a: float(np.mean([summarize(s, a)[k] for s in val_scores for k in ("skilled_eer", "random_eer")]))
                 for a in AGGREGATES}
     aggregate = min(mean_eer, key=mean_eer.__getitem__)
+    genuine = np.concatenate([s.scores("genuine", aggregate) for s in val_scores])
     skilled = np.concatenate([s.scores("skilled", aggregate) for s in val_scores])
     random_ = np.concatenate([s.scores("random", aggregate) for s in val_scores])
     thr_skilled = threshold_at_fmr(impostor=skilled, target_fmr=target_fmr)
@@ -204,6 +205,12 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
         "validation": {"mean_eer_by_aggregate": mean_eer, "aggregate": aggregate,
                        "by_source": {s.source: summarize(s, aggregate) for s in val_scores}},
         "heldout": {},
+        # the curve the default threshold was set on, for the Settings page (as bench/card_det.py writes it)
+        "validation_det": {**det_points(genuine=genuine, impostor=skilled, max_points=200),
+                           "source": f"validation signers (CEDAR {cfg.cedar_validation[0]}-{cfg.cedar_validation[-1]}, "
+                                     f"SVC2004 {cfg.svc_validation[0]}-{cfg.svc_validation[-1]}) through the app's "
+                                     f"SignaturePipeline, aggregate {aggregate}; genuine probes against references 1-5 "
+                                     "as genuine, the subject's skilled forgeries as impostors"},
         "command": f"biometrix export {' '.join(f'--checkpoint {c}' for c in checkpoints)} --model-id {model_id}"
                    + (f" --hog-weight {hog_weight:g}" if hog_weight is not None else "")
                    + (" --fp16-weights" if fp16_weights else ""),

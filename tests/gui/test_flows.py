@@ -17,7 +17,9 @@ from biometrix.gui.qt import Qt
 from biometrix.gui.settings import GuiSettings
 from tests.gui.conftest import WAIT_MS, draw_on_pad
 
-SIGNER = 3  # SVC2004 user 3: references S1-S5; S6 genuine, S21 skilled forgery (distances 0.51 / 0.95, thr 0.60)
+#: SVC2004 user 15: references S1-S5; S6 genuine, S26 skilled forgery (signature-v3: distances 0.27 / 0.65,
+#: threshold 0.535, so the forgery lies inside a refer band of 0.9)
+SIGNER, GENUINE, FORGERY = 15, 6, 26
 
 
 def _window(qtbot, settings: GuiSettings, tmp_path: Path) -> MainWindow:
@@ -55,7 +57,7 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
     w = _window(qtbot, settings, tmp_path)
     try:
         enroll = w.show_page("enroll")
-        enroll.subject_edit.setText("svc-3")
+        enroll.subject_edit.setText("svc-15")
         enroll.name_edit.setText("Signer Three")
         for n in range(1, 6):
             draw_on_pad(enroll.pad, svc_strokes(SIGNER, n), stylus)
@@ -75,9 +77,9 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
 
         verify = w.show_page("verify")
         _select(qtbot, verify, "three")  # by name, case-insensitive
-        assert verify.finder.selected_id == "svc-3"
+        assert verify.finder.selected_id == "svc-15"
         labels = []
-        for sample in (6, 21):  # genuine, skilled forgery
+        for sample in (GENUINE, FORGERY):
             draw_on_pad(verify.input.pad, svc_strokes(SIGNER, sample), stylus)
             _click(qtbot, verify.verify_button)
             qtbot.waitUntil(lambda: verify.result.shown_label != "" and not verify.busy, timeout=WAIT_MS)
@@ -88,7 +90,7 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
 
         # the supervisor band: the forgery's distance within threshold x (1 +- 0.9) is referred
         w.ctx.apply_settings(settings.replace(refer_band=0.9), save=False)
-        draw_on_pad(verify.input.pad, svc_strokes(SIGNER, 21), stylus)
+        draw_on_pad(verify.input.pad, svc_strokes(SIGNER, FORGERY), stylus)
         _click(qtbot, verify.verify_button)
         qtbot.waitUntil(lambda: verify.result.shown_label != "" and not verify.busy, timeout=WAIT_MS)
         assert verify.result.shown_label == "Refer"
@@ -106,14 +108,14 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
         draw_on_pad(identify.input.pad, svc_strokes(SIGNER, 7), stylus)
         _click(qtbot, identify.identify_button)
         qtbot.waitUntil(lambda: bool(identify.rows) and not identify.busy, timeout=WAIT_MS)
-        assert [r.candidate.subject_id for r in identify.rows] == ["svc-3", "svc-1"]
+        assert [r.candidate.subject_id for r in identify.rows] == ["svc-15", "svc-1"]
         assert identify.rows[0].display_name == "Signer Three" and identify.rows[0].thumbnail is not None
         assert identify.table.rowCount() == 2
 
         rows = _audit(settings.db_path)
         assert [(e, s, d) for e, s, d, _ in rows] == [
-            ("enroll", "svc-3", "enrolled"), ("enroll", "svc-1", "enrolled"), ("verify", "svc-3", "accept"),
-            ("verify", "svc-3", "reject"), ("verify", "svc-3", "refer"), ("identify", "svc-3", "match")]
+            ("enroll", "svc-15", "enrolled"), ("enroll", "svc-1", "enrolled"), ("verify", "svc-15", "accept"),
+            ("verify", "svc-15", "reject"), ("verify", "svc-15", "refer"), ("identify", "svc-15", "match")]
         assert rows[2][3] < rows[3][3]
 
         audit = w.show_page("audit")

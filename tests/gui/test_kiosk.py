@@ -84,13 +84,13 @@ def test_kiosk_needs_a_pin(tmp_path: Path, monkeypatch) -> None:
 def test_customer_signs_and_sees_the_result(kiosk, qtbot, stylus, svc_strokes) -> None:
     kiosk.ctx.settings = kiosk.ctx.settings.replace(kiosk_idle_s=600.0, refer_band=0.0)
     done = []
-    kiosk.ctx.run(None, lambda bx: bx.enroll("777", signatures=[svc_strokes(3, n) for n in range(1, 6)]),
+    kiosk.ctx.run(None, lambda bx: bx.enroll("777", signatures=[svc_strokes(15, n) for n in range(1, 6)]),
                   on_success=done.append)
     qtbot.waitUntil(lambda: bool(done), timeout=WAIT_MS)
     for key in "777":
         qtbot.keyClicks(kiosk.id_edit, key)
     kiosk.to_capture()
-    draw_on_pad(kiosk.pad, svc_strokes(3, 6), stylus)
+    draw_on_pad(kiosk.pad, svc_strokes(15, 6), stylus)  # SVC2004 user 15: genuine S6 at 0.27 (signature-v3, 0.535)
     qtbot.mouseClick(kiosk.verify_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: kiosk.screen_name == "result", timeout=WAIT_MS)
     assert kiosk.last_label == "Accept" and "verified" in kiosk.result_label.text()

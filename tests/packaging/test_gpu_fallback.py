@@ -37,10 +37,10 @@ def test_encoder_asked_for_cuda_runs_on_cpu_and_warns(caplog: pytest.LogCaptureF
     caplog.set_level(logging.WARNING, logger=providers.__name__)
     with warnings.catch_warnings():  # onnxruntime's own UserWarning about the provider it does not have
         warnings.simplefilter("ignore", UserWarning)
-        encoder = OnnxEncoder.from_dir(models_dir(), model_id="signature-v2", prefer_gpu=True)
+        encoder = OnnxEncoder.from_dir(models_dir(), model_id="signature-v3", prefer_gpu=True)
     assert encoder.providers == (CPU,)
     (message,) = _fallback_warnings(caplog)
-    assert "model signature-v2" in message and CPU in message
+    assert "model signature-v3" in message and CPU in message
     x = np.random.default_rng(0).standard_normal((1, *encoder.input_shape)).astype(np.float32)
     assert encoder.embed(x).shape == (1, encoder.embedding_dim)  # and it still works, on the CPU
 
@@ -62,6 +62,6 @@ def test_face_detector_asked_for_cuda_warns_for_each_network(caplog: pytest.LogC
 
 def test_no_warning_when_cpu_was_all_that_was_asked(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger=providers.__name__)
-    OnnxEncoder.from_dir(models_dir(), model_id="signature-v2", prefer_gpu=False)
+    OnnxEncoder.from_dir(models_dir(), model_id="signature-v3", prefer_gpu=False)
     assert not _fallback_warnings(caplog)
     assert providers.warn_if_cpu_fallback([CUDA, CPU], [CUDA, CPU], what="x") is False

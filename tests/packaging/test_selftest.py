@@ -14,7 +14,7 @@ from biometrix.selftest import CLEARED_ENV, SCRATCH_DIRS, draw_signature, run_se
 
 from .conftest import PACKAGING, REPO, load_script
 
-EXPECTED_CHECKS = ["model face-dlib-resnet-v1", "model face-siamese-v1", "model signature-v2",
+EXPECTED_CHECKS = ["model face-dlib-resnet-v1", "model face-siamese-v1", "model signature-v3",
                    "face detector face-detector-mtcnn-v1", "haar cascades", "enroll", "verify", "audit",
                    "close database", "main window", "kiosk window"]
 

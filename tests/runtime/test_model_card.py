@@ -61,6 +61,7 @@ def test_roundtrip_save_and_load(tmp_path: Path) -> None:
     assert ModelCard.load(path) == card
     assert json.loads(card.to_json()) == card_dict("m", SHA)
     assert not list(path.parent.glob("*.tmp"))
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's 0600: every user of the app reads it
 
 
 def test_sha256_file(tmp_path: Path) -> None:

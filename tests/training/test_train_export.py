@@ -202,6 +202,15 @@ def test_release_an_ensemble_with_fp16_weights(straight_run: Path, second_run: P
     assert (cedar["n_genuine"], cedar["n_skilled"], cedar["n_random"]) == (190, 240, 90)
     lo, hi = cedar["eer_ci95_subject_bootstrap"]["skilled"]
     assert 0.0 <= lo <= cedar["skilled_eer"] <= hi <= 1.0
+    # the card carries the validation DET curve its default threshold was set on, as the Settings page reads it
+    from biometrix.gui.det import card_det, point_at_fmr
+
+    det = card_det(card.evaluation)
+    default = card.default_threshold()
+    assert det is not None and f"; {det.n_impostor} impostor comparisons" in default.source
+    at = point_at_fmr(det, default.target_fmr)
+    assert at.fmr <= default.target_fmr and at.threshold >= default.value - 1e-9  # the largest such threshold
+    assert (tmp_path / "sig-ens.json").stat().st_mode & 0o777 == 0o644  # every user of the app reads the card
     # the shipped file, run by the app's encoder, is the ensemble of the two rounded models
     want_model = round_to_fp16(EnsembleEncoder([trained_model(straight_run), trained_model(second_run)]).eval())
     with torch.no_grad():
