@@ -12,7 +12,12 @@ weights) and scores each fold's validation signers under the protocol (5 referen
   - ``wccn N``, ``lda32 N``, ``flda32 N``: epoch N followed by a linear projection fitted on the fold's
     *training* signers (``biometrix.training.projection``; each training sample embedded clean and as 2
     augmented copies): within-signer whitening; LDA to 32 dimensions; forgery-aware LDA to 32 dimensions
-    (between-signer plus forgery scatter against within-signer scatter).
+    (between-signer plus forgery scatter against within-signer scatter);
+  - ``znorm N``, ``wdlin N``, ``wdrbf N``: epoch N, each claimed subject's comparisons scored against a
+    cohort: the genuine signatures of the fold's *training* signers (clean). ``znorm``: each aggregate's
+    distance minus its mean over the cohort, divided by its standard deviation (Z-norm); ``wdlin`` /
+    ``wdrbf``: a writer-dependent SVM (linear; RBF with gamma "scale"; C = 1, classes balanced) trained on
+    the subject's 5 references against the cohort, the distance being minus its decision value.
 
 Each row gives the metric training selects by (mean of the four EERs, with its best aggregate), then the
 three EERs issue 2 sets targets on (CEDAR skilled, CEDAR random, SVC2004 random) and SVC2004 skilled.
@@ -20,7 +25,7 @@ three EERs issue 2 sets targets on (CEDAR skilled, CEDAR random, SVC2004 random)
 and pairs of two signers, which shows whether the embeddings fill the sphere or sit in a narrow cone.
 
     python bench/cv_posthoc.py --run runs/signature_triplet_cv [--folds 3] [--epoch 12] [--spread]
-                               [--methods epoch wccn lda32 flda32]
+                               [--methods epoch wccn lda32 flda32 znorm wdlin wdrbf]
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ import cv2
 import numpy as np
 import torch
 
+from biometrix.core.matcher import reference_spread
+from biometrix.core.metrics import eer
+from biometrix.evaluation.protocol import PROTOCOL, protocol_scores
 from biometrix.preprocess.signature import crop_to_ink
 from biometrix.training import data as sigdata
 from biometrix.training.data import SignatureSample, to_tensor_batch
@@ -64,6 +72,7 @@ class Fold:
         self._weights: dict[int, dict[str, torch.Tensor]] = {}
         self._train: tuple[list[list[np.ndarray]], list[str], list[bool]] | None = None
         self._train_emb: dict[int, np.ndarray] = {}
+        self._cohort: dict[int, np.ndarray] = {}
 
     def samples(self, cedar: Sequence[int], svc: Sequence[int]) -> list[SignatureSample]:
         return sigdata.load_cedar(self.data, cedar, progress=False) + sigdata.load_svc2004(self.data, svc,
@@ -122,6 +131,74 @@ class Fold:
         return fit_projection(self._train_emb[epoch], signer, genuine, **options)(self.embed(model))  # type: ignore[arg-type]
 
 
+    def cohort(self, epoch: int) -> np.ndarray:
+        """Unit-norm embeddings of the fold's training signers' genuine signatures (clean), at ``epoch``."""
+        if epoch not in self._cohort:
+            genuine = [s.ink for s in self.samples(self.cfg.cedar_train, self.cfg.svc_train) if s.genuine]
+            emb = self.embed(self.model(epoch), genuine)
+            self._cohort[epoch] = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+        return self._cohort[epoch]
+
+
+#: scorer(references (K, D), probes (M, D)) -> M distances, lower = the claimed signer; unit-norm rows.
+Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def aggregates(refs: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Each aggregate of biometrix.core.matcher for probes ``x`` against ``refs`` (cosine distance)."""
+    d = 1.0 - x @ refs.T
+    proto = refs.mean(axis=0)
+    proto /= np.linalg.norm(proto)
+    spread = reference_spread(refs)
+    return {"mean": d.mean(axis=1), "min": d.min(axis=1), "centroid": 1.0 - x @ proto,
+            "normalized": d.mean(axis=1) / spread}
+
+
+def znorm_scorers(cohort: np.ndarray) -> dict[str, Scorer]:
+    def make(agg: str) -> Scorer:
+        def scorer(refs: np.ndarray, x: np.ndarray) -> np.ndarray:
+            c = aggregates(refs, cohort)[agg]
+            return (aggregates(refs, x)[agg] - c.mean()) / max(float(c.std()), 1e-9)
+        return scorer
+    return {f"z-{agg}": make(agg) for agg in ("mean", "min", "centroid", "normalized")}
+
+
+def svm_scorer(cohort: np.ndarray, kernel: str) -> dict[str, Scorer]:
+    from sklearn.svm import SVC
+
+    def scorer(refs: np.ndarray, x: np.ndarray) -> np.ndarray:
+        y = np.r_[np.ones(len(refs)), np.zeros(len(cohort))]
+        svm = SVC(kernel=kernel, C=1.0, gamma="scale", class_weight="balanced").fit(np.r_[refs, cohort], y)
+        return -svm.decision_function(x)
+    return {f"svm-{kernel}": scorer}
+
+
+def rescore(val: Sequence[SignatureSample], emb: np.ndarray, scorers: dict[str, Scorer]) -> dict[str, float | str]:
+    """As ``score``, with every claimed subject's comparisons scored by each scorer; the best scorer is reported."""
+    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    row = {s.sample_id: i for i, s in enumerate(val)}
+    figures: dict[str, dict[str, float]] = {}
+    for name, scorer in scorers.items():
+        eers: dict[str, float] = {}
+        for source in sorted({s.source for s in val}):
+            refs_idx = PROTOCOL[source][0]
+            kinds: dict[str, list[float]] = {"genuine": [], "skilled": [], "random": []}
+            comps = protocol_scores(val, emb, source=source).comparisons
+            for claimed in dict.fromkeys(c.claimed for c in comps):
+                mine = [c for c in comps if c.claimed == claimed]
+                refs = emb[[row[f"{claimed}:g{i}"] for i in refs_idx]]
+                d = scorer(refs, emb[[row[c.probe] for c in mine]])
+                for c, v in zip(mine, d, strict=True):
+                    kinds[c.kind].append(float(v))
+            g = np.array(kinds["genuine"])
+            for kind in ("skilled", "random"):
+                eers[f"{'svc' if source == 'svc2004' else source}_{kind}"] = eer(
+                    genuine=g, impostor=np.array(kinds[kind])).eer
+        figures[name] = {"metric": float(np.mean(list(eers.values()))), **eers}
+    best = min(figures, key=lambda n: figures[n]["metric"])
+    return {"aggregate": best, **figures[best]}
+
+
 def score(val: Sequence[SignatureSample], emb: np.ndarray) -> dict[str, float | str]:
     """The fold's validation figures of one set of embeddings, with the aggregate training would choose."""
     by_agg = summaries_of(val, emb / np.linalg.norm(emb, axis=1, keepdims=True))
@@ -159,6 +236,24 @@ def methods(fold: Fold, epoch: int) -> dict[str, Callable[[], np.ndarray]]:
     }
 
 
+def cohort_methods(fold: Fold, epoch: int) -> dict[str, Callable[[], dict[str, Scorer]]]:
+    """Score-level methods: the epoch's embeddings, scored per claimed subject against the training cohort."""
+    return {
+        f"znorm {epoch}": lambda: znorm_scorers(fold.cohort(epoch)),
+        f"wdlin {epoch}": lambda: svm_scorer(fold.cohort(epoch), "linear"),
+        f"wdrbf {epoch}": lambda: svm_scorer(fold.cohort(epoch), "rbf"),
+    }
+
+
+def rows(fold: Fold, epoch: int) -> dict[str, Callable[[], dict[str, float | str]]]:
+    """Every method's row of figures for one fold, computed when called."""
+    out: dict[str, Callable[[], dict[str, float | str]]] = {
+        name: (lambda run=run: score(fold.val, run())) for name, run in methods(fold, epoch).items()}
+    out.update({name: (lambda make=make: rescore(fold.val, fold.embed(fold.model(epoch)), make()))
+                for name, make in cohort_methods(fold, epoch).items()})
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", type=Path, required=True, help="the cross-validation folder (<out_dir> of the config)")
@@ -168,31 +263,31 @@ def main() -> int:
     ap.add_argument("--spread", action="store_true", help="also print the embedding spread of each fold")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--methods", nargs="+", default=["epoch", "snapshot", "swa", "tta"],
-                    help="which rows to compute (first word of the method names); also: wccn lda32 flda32")
+                    help="which rows to compute (first word of the method names); also: wccn lda32 flda32 "
+                         "znorm wdlin wdrbf")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cols = ("metric", "cedar_skilled", "cedar_random", "svc_random", "svc_skilled")
     print(f"# {args.run}: validation EER (%) per fold; metric = mean of the four, best aggregate")
-    print(f"{'fold':4s} {'method':14s} {'aggregate':10s} " + " ".join(f"{c:>13s}" for c in cols))
+    print(f"{'fold':4s} {'method':14s} {'aggregate':12s} " + " ".join(f"{c:>13s}" for c in cols))
     totals: dict[str, list[dict[str, float | str]]] = {}
     for f in range(1, args.folds + 1):
         fold = Fold(args.run / f"fold{f}of{args.folds}", args.data)
-        for name, run in methods(fold, args.epoch).items():
+        for name, run in rows(fold, args.epoch).items():
             if name.split()[0] not in args.methods:
                 continue
-            emb = run()
-            row = score(fold.val, emb)
+            row = run()
             totals.setdefault(name, []).append(row)
-            print(f"{f:<4d} {name:14s} {row['aggregate']:10s} "
+            print(f"{f:<4d} {name:14s} {row['aggregate']:12s} "
                   + " ".join(f"{100 * float(row[c]):13.2f}" for c in cols), flush=True)
             if args.spread and name.startswith("epoch"):
-                g, s, o = spread(fold.val, emb)
+                g, s, o = spread(fold.val, fold.embed(fold.model(args.epoch)))
                 print(f"     median cosine distance: genuine {g:.4f}  skilled forgery {s:.4f}  "
                       f"other signer {o:.4f}")
     print("# mean over folds")
-    for name, rows in totals.items():
-        print(f"{'all':4s} {name:14s} {'':10s} "
-              + " ".join(f"{100 * np.mean([float(r[c]) for r in rows]):13.2f}" for c in cols))
+    for name, done in totals.items():
+        print(f"{'all':4s} {name:14s} {'':12s} "
+              + " ".join(f"{100 * np.mean([float(r[c]) for r in done]):13.2f}" for c in cols))
     return 0
 
 

@@ -48,3 +48,52 @@ def test_the_identity_warp_keeps_the_mask_and_others_stay_ink() -> None:
         out = posthoc.warp(ink, angle, scale)
         assert out.any(1).all() and out.any(0).all()  # cropped to the ink again
         assert 0.8 < out.sum() / ink.sum() < 1.25
+
+
+def _clustered(n_subjects: int = 4, dim: int = 16, seed: int = 0) -> tuple[list[SignatureSample], np.ndarray]:
+    """CEDAR-shaped samples (genuine 1-24, forgeries 1-6 per subject) around one direction per subject."""
+    rng = np.random.default_rng(seed)
+    samples, rows = [], []
+    for s in range(1, n_subjects + 1):
+        centre = rng.normal(size=dim)
+        for genuine, count, noise in ((True, 24, 0.6), (False, 6, 0.9)):
+            for i in range(1, count + 1):
+                samples.append(SignatureSample("cedar", s, i, genuine))
+                rows.append(centre + noise * rng.normal(size=dim))
+    return samples, np.array(rows)
+
+
+def test_rescore_with_an_aggregate_as_scorer_gives_the_protocol_figures() -> None:
+    from biometrix.training.train import summaries_of, validation_metric
+
+    samples, emb = _clustered()
+    by_agg = summaries_of(samples, emb / np.linalg.norm(emb, axis=1, keepdims=True))
+    for agg in ("mean", "min", "centroid", "normalized"):
+        row = posthoc.rescore(samples, emb, {agg: lambda r, x, agg=agg: posthoc.aggregates(r, x)[agg]})
+        want = by_agg[agg]["cedar"]
+        assert row["aggregate"] == agg
+        np.testing.assert_allclose(row["cedar_skilled"], want["skilled_eer"], atol=1e-9)
+        np.testing.assert_allclose(row["cedar_random"], want["random_eer"], atol=1e-9)
+        np.testing.assert_allclose(row["metric"], validation_metric(by_agg[agg]), atol=1e-9)
+
+
+def test_znorm_puts_the_cohort_at_mean_0_and_deviation_1_and_keeps_each_subjects_order() -> None:
+    rng = np.random.default_rng(1)
+    unit_rows = lambda a: a / np.linalg.norm(a, axis=1, keepdims=True)  # noqa: E731
+    cohort, refs, probes = (unit_rows(rng.normal(size=(n, 8))) for n in (50, 5, 7))
+    for name, scorer in posthoc.znorm_scorers(cohort).items():
+        z = scorer(refs, cohort)
+        np.testing.assert_allclose([z.mean(), z.std()], [0.0, 1.0], atol=1e-9, err_msg=name)
+        raw = posthoc.aggregates(refs, probes)[name.removeprefix("z-")]
+        assert (np.argsort(scorer(refs, probes)) == np.argsort(raw)).all()
+
+
+def test_writer_dependent_svm_scores_the_writer_below_the_cohort() -> None:
+    rng = np.random.default_rng(2)
+    centre = rng.normal(size=8)
+    refs = centre + 0.1 * rng.normal(size=(5, 8))
+    probes = centre + 0.1 * rng.normal(size=(4, 8))
+    cohort = rng.normal(size=(60, 8)) * 2.0
+    for kernel in ("linear", "rbf"):
+        (scorer,) = posthoc.svm_scorer(cohort, kernel).values()
+        assert scorer(refs, probes).max() < np.median(scorer(refs, cohort))
