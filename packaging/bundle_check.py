@@ -17,11 +17,14 @@ from pathlib import Path
 
 from bundle_rules import FORBIDDEN_FILES, FORBIDDEN_MODULES
 
+from biometrix.core.types import Modality
+from biometrix.runtime.model_card import PREFERRED_MODELS
+
 #: Files the app opens at run time, relative to the bundle's _internal folder (sys._MEIPASS).
 REQUIRED = (
-    "assets/models/signature-v3.json",
-    "assets/models/signature-v3.onnx",
-    "assets/models/face-dlib-resnet-v1.onnx",
+    f"assets/models/{PREFERRED_MODELS[Modality.SIGNATURE]}.json",
+    f"assets/models/{PREFERRED_MODELS[Modality.SIGNATURE]}.onnx",
+    f"assets/models/{PREFERRED_MODELS[Modality.FACE]}.onnx",
     "assets/models/face-detector-mtcnn-v1/detector.json",
     "assets/models/face-detector-mtcnn-v1/pnet.onnx",
     "cv2/data/haarcascade_frontalface_default.xml",

@@ -12,9 +12,11 @@ import pytest
 pytest.importorskip("PySide6", reason="the GUI tests need PySide6 (pip install PySide6-Essentials)")
 
 from biometrix.capture.pen import Stroke, read_svc2004  # noqa: E402
+from biometrix.core.types import Modality  # noqa: E402
 from biometrix.gui.qt import QPointingDevice  # noqa: E402
 from biometrix.gui.replay import replay_strokes, synthetic_stylus  # noqa: E402
 from biometrix.gui.settings import GuiSettings  # noqa: E402
+from biometrix.runtime.model_card import PREFERRED_MODELS  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -23,7 +25,7 @@ ATT_ZIP = SHARED_DATA / "att_faces" / "att_faces.zip"
 #: Long waits: model loading and encoding share 2 busy CPU cores with other jobs.
 WAIT_MS = 120_000
 #: The shipped models the expected decisions were measured with.
-FACE_MODEL, SIGNATURE_MODEL = "face-dlib-resnet-v1", "signature-v3"
+FACE_MODEL, SIGNATURE_MODEL = PREFERRED_MODELS[Modality.FACE], PREFERRED_MODELS[Modality.SIGNATURE]
 
 
 def _require(path: Path) -> Path:

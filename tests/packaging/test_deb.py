@@ -38,7 +38,7 @@ def fake_bundle(root: Path) -> Path:
     exe = bundle / "biometrix"
     exe.write_text("#!/bin/sh\necho fake biometrix \"$@\"\n")
     exe.chmod(0o755)
-    (bundle / "_internal" / "assets" / "models" / "signature-v3.json").write_text("{}")
+    (bundle / "_internal" / "assets" / "models" / "signature-x.json").write_text("{}")
     return bundle
 
 

@@ -10,11 +10,15 @@ import onnxruntime
 import pytest
 
 from biometrix.core.errors import InvalidInput
+from biometrix.core.types import Modality
 from biometrix.runtime import providers
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.face_detector import MTCNN_MODEL_ID, MtcnnDetector
+from biometrix.runtime.model_card import PREFERRED_MODELS
 from biometrix.runtime.paths import models_dir
 from biometrix.runtime.providers import CPU, CUDA
+
+SIGNATURE_MODEL = PREFERRED_MODELS[Modality.SIGNATURE]
 
 
 @pytest.fixture
@@ -37,10 +41,10 @@ def test_encoder_asked_for_cuda_runs_on_cpu_and_warns(caplog: pytest.LogCaptureF
     caplog.set_level(logging.WARNING, logger=providers.__name__)
     with warnings.catch_warnings():  # onnxruntime's own UserWarning about the provider it does not have
         warnings.simplefilter("ignore", UserWarning)
-        encoder = OnnxEncoder.from_dir(models_dir(), model_id="signature-v3", prefer_gpu=True)
+        encoder = OnnxEncoder.from_dir(models_dir(), model_id=SIGNATURE_MODEL, prefer_gpu=True)
     assert encoder.providers == (CPU,)
     (message,) = _fallback_warnings(caplog)
-    assert "model signature-v3" in message and CPU in message
+    assert f"model {SIGNATURE_MODEL}" in message and CPU in message
     x = np.random.default_rng(0).standard_normal((1, *encoder.input_shape)).astype(np.float32)
     assert encoder.embed(x).shape == (1, encoder.embedding_dim)  # and it still works, on the CPU
 
@@ -62,6 +66,6 @@ def test_face_detector_asked_for_cuda_warns_for_each_network(caplog: pytest.LogC
 
 def test_no_warning_when_cpu_was_all_that_was_asked(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger=providers.__name__)
-    OnnxEncoder.from_dir(models_dir(), model_id="signature-v3", prefer_gpu=False)
+    OnnxEncoder.from_dir(models_dir(), model_id=SIGNATURE_MODEL, prefer_gpu=False)
     assert not _fallback_warnings(caplog)
     assert providers.warn_if_cpu_fallback([CUDA, CPU], [CUDA, CPU], what="x") is False

@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from biometrix.core.types import Modality
+from biometrix.runtime.model_card import PREFERRED_MODELS
 from biometrix.selftest import CLEARED_ENV, SCRATCH_DIRS, draw_signature, run_selftest
 
 from .conftest import PACKAGING, REPO, load_script
 
-EXPECTED_CHECKS = ["model face-dlib-resnet-v1", "model face-siamese-v1", "model signature-v3",
+EXPECTED_CHECKS = ["model face-dlib-resnet-v1", "model face-siamese-v1",
+                   f"model {PREFERRED_MODELS[Modality.SIGNATURE]}",
                    "face detector face-detector-mtcnn-v1", "haar cascades", "enroll", "verify", "audit",
                    "close database", "main window", "kiosk window"]
 
