@@ -13,6 +13,9 @@ weights) and scores each fold's validation signers under the protocol (5 referen
     *training* signers (``biometrix.training.projection``; each training sample embedded clean and as 2
     augmented copies): within-signer whitening; LDA to 32 dimensions; forgery-aware LDA to 32 dimensions
     (between-signer plus forgery scatter against within-signer scatter);
+  - ``hyb20 N``, ``hyb40 N``: epoch N inside the hybrid encoder ``biometrix export --hog-weight W`` ships
+    (``HybridSignatureEncoder``: the cosine similarity is (1 - W) x the CNN's + W x a fixed HOG
+    descriptor's), W = 0.2 and 0.4;
   - ``znorm N``, ``wdlin N``, ``wdrbf N``: epoch N, each claimed subject's comparisons scored against a
     cohort: the genuine signatures of the fold's *training* signers (clean). ``znorm``: each aggregate's
     distance minus its mean over the cohort, divided by its standard deviation (Z-norm); ``wdlin`` /
@@ -25,7 +28,7 @@ three EERs issue 2 sets targets on (CEDAR skilled, CEDAR random, SVC2004 random)
 and pairs of two signers, which shows whether the embeddings fill the sphere or sit in a narrow cone.
 
     python bench/cv_posthoc.py --run runs/signature_triplet_cv [--folds 3] [--epoch 12] [--spread]
-                               [--methods epoch wccn lda32 flda32 znorm wdlin wdrbf]
+                               [--methods epoch wccn lda32 flda32 hyb20 hyb40 znorm wdlin wdrbf]
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from biometrix.evaluation.protocol import PROTOCOL, protocol_scores
 from biometrix.preprocess.signature import crop_to_ink
 from biometrix.training import data as sigdata
 from biometrix.training.data import SignatureSample, to_tensor_batch
+from biometrix.training.encoder import HybridSignatureEncoder
 from biometrix.training.evaluate import embed_all
 from biometrix.training.projection import fit_projection
 from biometrix.training.train import TrainConfig, best_aggregate, build_model, summaries_of
@@ -233,6 +237,10 @@ def methods(fold: Fold, epoch: int) -> dict[str, Callable[[], np.ndarray]]:
         f"wccn {epoch}": lambda: fold.projected(epoch, dims=fold.cfg.embedding_dim, whiten_only=True),
         f"lda32 {epoch}": lambda: fold.projected(epoch, dims=32),
         f"flda32 {epoch}": lambda: fold.projected(epoch, dims=32, forgery_weight=1.0),
+        f"hyb20 {epoch}": lambda: fold.embed(HybridSignatureEncoder(fold.model(epoch), cnn_weight=0.8,
+                                                                    hog_cell=fold.cfg.hog_cell).eval()),
+        f"hyb40 {epoch}": lambda: fold.embed(HybridSignatureEncoder(fold.model(epoch), cnn_weight=0.6,
+                                                                    hog_cell=fold.cfg.hog_cell).eval()),
     }
 
 
@@ -264,7 +272,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--methods", nargs="+", default=["epoch", "snapshot", "swa", "tta"],
                     help="which rows to compute (first word of the method names); also: wccn lda32 flda32 "
-                         "znorm wdlin wdrbf")
+                         "hyb20 hyb40 znorm wdlin wdrbf")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cols = ("metric", "cedar_skilled", "cedar_random", "svc_random", "svc_skilled")
