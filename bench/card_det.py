@@ -110,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         subjects = card.training.get("validation_subjects") or FACE_VALIDATION
         genuine, impostor, src = face_scores(card, onnx, root, {s: tuple(v) for s, v in subjects.items()})
-    det = det_points(genuine=genuine, impostor=impostor, max_points=args.max_points)
+    det = det_points(genuine=genuine, impostor=impostor, max_points=args.max_points,
+                     keep_thresholds=[t.value for t in card.thresholds])
     det["source"] = src
     default = card.default_threshold()
     print(f"{card.model_id}: {genuine.size} genuine / {impostor.size} impostor comparisons; "

@@ -7,6 +7,7 @@ All functions take keyword-only ``genuine=`` and ``impostor=`` 1-D arrays of dis
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,17 +125,22 @@ def fnmr_at_fmr(*, genuine: np.ndarray, impostor: np.ndarray, target_fmr: float)
 DET_TARGETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
 
 
-def det_points(*, genuine: np.ndarray, impostor: np.ndarray, max_points: int = 200) -> dict[str, object]:
+def det_points(*, genuine: np.ndarray, impostor: np.ndarray, max_points: int = 200,
+               keep_thresholds: Sequence[float] = ()) -> dict[str, object]:
     """A downsampled DET curve for a model card: at most ``max_points`` points of ``det_curve``.
 
     Kept: both extremes (FMR 0 / FNMR 1 and FMR 1 / FNMR 0), the operating point of each ``DET_TARGETS``
-    FMR (the last point, i.e. the largest threshold, whose FMR <= target), and points spread over FMR on a
-    log scale (densest between 1e-3 and 1e-1) and over FNMR. Every point is a point of the full curve, so
-    thresholds ascend, FMR rises and FNMR falls. Returns JSON-ready lists and the comparison counts."""
-    if max_points < len(DET_TARGETS) + 2:
-        raise InvalidInput(f"max_points must be at least {len(DET_TARGETS) + 2}, got {max_points}")
+    FMR (the last point, i.e. the largest threshold, whose FMR <= target), the point of each value in
+    ``keep_thresholds`` (the card's own thresholds: the last point whose threshold <= the value, which has
+    exactly the FMR and FNMR at that value), and points spread over FMR on a log scale (densest between 1e-3
+    and 1e-1) and over FNMR. Every point is a point of the full curve, so thresholds ascend, FMR rises and
+    FNMR falls. Returns JSON-ready lists and the comparison counts."""
+    if max_points < len(DET_TARGETS) + len(keep_thresholds) + 2:
+        raise InvalidInput(f"max_points must be at least {len(DET_TARGETS) + len(keep_thresholds) + 2}, "
+                           f"got {max_points}")
     det = det_curve(genuine=genuine, impostor=impostor)
     n = det.thresholds.size
+    at_values = np.searchsorted(det.thresholds, np.asarray(keep_thresholds, dtype=np.float64), side="right") - 1
 
     def last_at(fmr_targets: np.ndarray) -> np.ndarray:
         # FMR is non-decreasing: the last index whose FMR <= t
@@ -144,7 +150,7 @@ def det_points(*, genuine: np.ndarray, impostor: np.ndarray, max_points: int = 2
         # FNMR is non-increasing: the first index whose FNMR <= f
         return np.minimum(np.searchsorted(-det.fnmr, -np.asarray(fnmr_targets) - 1e-12, side="left"), n - 1)
 
-    fixed = np.unique(np.concatenate([[0, n - 1], last_at(np.array(DET_TARGETS))]))
+    fixed = np.unique(np.concatenate([[0, n - 1], last_at(np.array(DET_TARGETS)), np.maximum(at_values, 0)]))
     if n <= max_points:
         keep = np.arange(n)
     else:

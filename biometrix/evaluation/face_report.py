@@ -66,7 +66,7 @@ def calibrate_card(card: ModelCard, embed: Callable[[np.ndarray], np.ndarray], r
     genuine = np.concatenate([s.genuine[np.isfinite(s.genuine)] for s, _ in val.values()])
     value = threshold_at_fmr(impostor=impostor, target_fmr=target_fmr)
     names = ", ".join(val)
-    det = det_points(genuine=genuine, impostor=impostor)
+    det = det_points(genuine=genuine, impostor=impostor, keep_thresholds=(value,))
     det["source"] = (f"validation subjects ({names}) through the app's FacePipeline, aggregate {card.aggregate}; "
                      f"comparisons with a failure to acquire on either side excluded")
     held = measure(embed, root, heldout, aggregate=card.aggregate, progress=progress)

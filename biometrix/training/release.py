@@ -206,7 +206,8 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
                        "by_source": {s.source: summarize(s, aggregate) for s in val_scores}},
         "heldout": {},
         # the curve the default threshold was set on, for the Settings page (as bench/card_det.py writes it)
-        "validation_det": {**det_points(genuine=genuine, impostor=skilled, max_points=200),
+        "validation_det": {**det_points(genuine=genuine, impostor=skilled, max_points=200,
+                                        keep_thresholds=(thr_skilled, thr_random)),
                            "source": f"validation signers (CEDAR {cfg.cedar_validation[0]}-{cfg.cedar_validation[-1]}, "
                                      f"SVC2004 {cfg.svc_validation[0]}-{cfg.svc_validation[-1]}) through the app's "
                                      f"SignaturePipeline, aggregate {aggregate}; genuine probes against references 1-5 "

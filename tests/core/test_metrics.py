@@ -341,6 +341,25 @@ def test_det_points_keep_the_operating_points_of_the_standard_targets() -> None:
     assert np.count_nonzero((fmr >= 1e-3) & (fmr <= 1e-1)) >= 60
 
 
+def test_det_points_keep_the_exact_rates_at_the_cards_thresholds() -> None:
+    """The Settings page reads a card threshold's rates from the last kept point at or below it: with the
+    threshold kept, those are the rates at the threshold itself (fmr_fnmr, the independent oracle)."""
+    rng = np.random.default_rng(11)
+    g, i = rng.normal(0.3, 0.1, 265), rng.normal(0.8, 0.15, 340)
+    values = [threshold_at_fmr(impostor=i, target_fmr=0.01), threshold_at_fmr(impostor=i, target_fmr=0.05), 0.5,
+              -1.0, 9.0]  # midpoints between impostor scores, an arbitrary value, below and above every score
+    for keep, exact in (((), False), (values, True)):
+        pts = det_points(genuine=g, impostor=i, max_points=40, keep_thresholds=keep)
+        _on_curve(det_curve(genuine=g, impostor=i), pts)
+        thr = np.array(pts["thresholds"])
+        hits = []
+        for v in values:
+            j = max(int(np.searchsorted(thr, v, side="right")) - 1, 0)
+            fmr, fnmr = fmr_fnmr(genuine=g, impostor=i, threshold=v)
+            hits.append((pts["fmr"][j], pts["fnmr"][j]) == pytest.approx((fmr, fnmr), abs=1e-12))
+        assert all(hits) if exact else not all(hits)  # without them, 40 points miss some (so the test can fail)
+
+
 def test_det_points_refuses_too_few_points() -> None:
     with pytest.raises(InvalidInput):
         det_points(genuine=np.array([0.1, 0.2]), impostor=np.array([0.5, 0.6]), max_points=3)
