@@ -58,7 +58,7 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
     try:
         enroll = w.show_page("enroll")
         enroll.subject_edit.setText("svc-15")
-        enroll.name_edit.setText("Signer Three")
+        enroll.name_edit.setText("Signer Fifteen")
         for n in range(1, 6):
             draw_on_pad(enroll.pad, svc_strokes(SIGNER, n), stylus)
             _click(qtbot, enroll.add_button)
@@ -76,7 +76,7 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
         qtbot.waitUntil(lambda: bool(done), timeout=WAIT_MS)
 
         verify = w.show_page("verify")
-        _select(qtbot, verify, "three")  # by name, case-insensitive
+        _select(qtbot, verify, "fifteen")  # by name, case-insensitive
         assert verify.finder.selected_id == "svc-15"
         labels = []
         for sample in (GENUINE, FORGERY):
@@ -109,7 +109,7 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
         _click(qtbot, identify.identify_button)
         qtbot.waitUntil(lambda: bool(identify.rows) and not identify.busy, timeout=WAIT_MS)
         assert [r.candidate.subject_id for r in identify.rows] == ["svc-15", "svc-1"]
-        assert identify.rows[0].display_name == "Signer Three" and identify.rows[0].thumbnail is not None
+        assert identify.rows[0].display_name == "Signer Fifteen" and identify.rows[0].thumbnail is not None
         assert identify.table.rowCount() == 2
 
         rows = _audit(settings.db_path)
