@@ -31,8 +31,8 @@ from biometrix.core.metrics import det_points, threshold_at_fmr
 from biometrix.core.types import Modality
 from biometrix.evaluation.datasets import CEDAR_VALIDATION, SVC_VALIDATION, default_data_root
 from biometrix.evaluation.faces import FaceSet, score_faces
-from biometrix.evaluation.protocol import protocol_scores
-from biometrix.evaluation.report import embed_source
+from biometrix.evaluation.protocol import ProtocolScores, protocol_scores
+from biometrix.evaluation.report import embed_source, validation_det
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import ModelCard
 from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline
@@ -40,18 +40,14 @@ from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline
 FACE_VALIDATION = {"att": tuple(range(26, 31)), "yaleb": tuple(range(24, 29))}
 
 
-def signature_scores(card: ModelCard, onnx: Path, root: Path) -> tuple[np.ndarray, np.ndarray, str]:
+def signature_scores(card: ModelCard, onnx: Path, root: Path) -> list[ProtocolScores]:
+    """The validation signers' comparisons through the app's SignaturePipeline, as biometrix export scores them."""
     pipe = SignaturePipeline(OnnxEncoder(card, onnx, prefer_gpu=False))
-    genuine, impostor = [], []
+    scores = []
     for source, subjects in (("cedar", CEDAR_VALIDATION), ("svc2004", SVC_VALIDATION)):
         emb = embed_source(pipe.embed, card.embedding_dim, source, root, subjects, progress=sys.stderr.isatty())
-        s = protocol_scores(emb.records, emb.embeddings, source=source, failed=frozenset(emb.failures))
-        genuine.append(s.scores("genuine", card.aggregate))
-        impostor.append(s.scores("skilled", card.aggregate))
-    src = (f"validation signers (CEDAR {CEDAR_VALIDATION[0]}-{CEDAR_VALIDATION[-1]}, SVC2004 {SVC_VALIDATION[0]}-"
-           f"{SVC_VALIDATION[-1]}) through the app's SignaturePipeline, aggregate {card.aggregate}; genuine probes "
-           "against references 1-5 as genuine, the subject's skilled forgeries as impostors (bench/card_det.py)")
-    return np.concatenate(genuine), np.concatenate(impostor), src
+        scores.append(protocol_scores(emb.records, emb.embeddings, source=source, failed=frozenset(emb.failures)))
+    return scores
 
 
 def _face_embeddings(pipe: FacePipeline, faces: FaceSet) -> list[np.ndarray | None]:
@@ -103,16 +99,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     card = ModelCard.load(path)
     root = Path(args.data) if args.data else default_data_root()
     onnx = card.onnx_path(folder)
+    keep = [t.value for t in card.thresholds]
     if card.modality is Modality.SIGNATURE:
-        genuine, impostor, src = signature_scores(card, onnx, root)
+        scores = signature_scores(card, onnx, root)
+        genuine = np.concatenate([s.scores("genuine", card.aggregate) for s in scores])
+        impostor = np.concatenate([s.scores("skilled", card.aggregate) for s in scores])
+        det = validation_det(scores, card.aggregate, cedar=CEDAR_VALIDATION, svc=SVC_VALIDATION,
+                             keep_thresholds=keep, max_points=args.max_points)
     elif card.model_id == "face-dlib-resnet-v1":
         raise SystemExit("face-dlib-resnet-v1: run `biometrix calibrate --model face-dlib-resnet-v1` instead")
     else:
         subjects = card.training.get("validation_subjects") or FACE_VALIDATION
         genuine, impostor, src = face_scores(card, onnx, root, {s: tuple(v) for s, v in subjects.items()})
-    det = det_points(genuine=genuine, impostor=impostor, max_points=args.max_points,
-                     keep_thresholds=[t.value for t in card.thresholds])
-    det["source"] = src
+        det = det_points(genuine=genuine, impostor=impostor, max_points=args.max_points, keep_thresholds=keep)
+        det["source"] = src
     default = card.default_threshold()
     print(f"{card.model_id}: {genuine.size} genuine / {impostor.size} impostor comparisons; "
           f"{len(det['fmr'])} DET points")

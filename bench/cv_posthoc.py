@@ -43,9 +43,8 @@ import cv2
 import numpy as np
 import torch
 
-from biometrix.core.matcher import reference_spread
 from biometrix.core.metrics import eer
-from biometrix.evaluation.protocol import PROTOCOL, protocol_scores
+from biometrix.evaluation.protocol import PROTOCOL, Comparison, aggregate_distances, protocol_scores
 from biometrix.preprocess.signature import crop_to_ink
 from biometrix.training import data as sigdata
 from biometrix.training.data import SignatureSample, to_tensor_batch
@@ -148,21 +147,11 @@ class Fold:
 Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def aggregates(refs: np.ndarray, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Each aggregate of biometrix.core.matcher for probes ``x`` against ``refs`` (cosine distance)."""
-    d = 1.0 - x @ refs.T
-    proto = refs.mean(axis=0)
-    proto /= np.linalg.norm(proto)
-    spread = reference_spread(refs)
-    return {"mean": d.mean(axis=1), "min": d.min(axis=1), "centroid": 1.0 - x @ proto,
-            "normalized": d.mean(axis=1) / spread}
-
-
 def znorm_scorers(cohort: np.ndarray) -> dict[str, Scorer]:
     def make(agg: str) -> Scorer:
         def scorer(refs: np.ndarray, x: np.ndarray) -> np.ndarray:
-            c = aggregates(refs, cohort)[agg]
-            return (aggregates(refs, x)[agg] - c.mean()) / max(float(c.std()), 1e-9)
+            c = aggregate_distances(cohort, refs)[agg]
+            return (aggregate_distances(x, refs)[agg] - c.mean()) / max(float(c.std()), 1e-9)
         return scorer
     return {f"z-{agg}": make(agg) for agg in ("mean", "min", "centroid", "normalized")}
 
@@ -181,23 +170,23 @@ def rescore(val: Sequence[SignatureSample], emb: np.ndarray, scorers: dict[str, 
     """As ``score``, with every claimed subject's comparisons scored by each scorer; the best scorer is reported."""
     emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
     row = {s.sample_id: i for i, s in enumerate(val)}
+    # the protocol's comparisons, once: source -> [(reference rows, probe rows, kinds)] per claimed subject
+    subjects: dict[str, list[tuple[list[int], list[int], list[str]]]] = {}
+    for source in sorted({s.source for s in val}):
+        mine: dict[str, list[Comparison]] = {}
+        for c in protocol_scores(val, emb, source=source).comparisons:
+            mine.setdefault(c.claimed, []).append(c)
+        subjects[source] = [([row[f"{claimed}:g{i}"] for i in PROTOCOL[source][0]], [row[c.probe] for c in comps],
+                             [c.kind for c in comps]) for claimed, comps in mine.items()]
     figures: dict[str, dict[str, float]] = {}
     for name, scorer in scorers.items():
         eers: dict[str, float] = {}
-        for source in sorted({s.source for s in val}):
-            refs_idx = PROTOCOL[source][0]
-            kinds: dict[str, list[float]] = {"genuine": [], "skilled": [], "random": []}
-            comps = protocol_scores(val, emb, source=source).comparisons
-            for claimed in dict.fromkeys(c.claimed for c in comps):
-                mine = [c for c in comps if c.claimed == claimed]
-                refs = emb[[row[f"{claimed}:g{i}"] for i in refs_idx]]
-                d = scorer(refs, emb[[row[c.probe] for c in mine]])
-                for c, v in zip(mine, d, strict=True):
-                    kinds[c.kind].append(float(v))
-            g = np.array(kinds["genuine"])
+        for source, claims in subjects.items():
+            d = np.concatenate([scorer(emb[refs], emb[probes]) for refs, probes, _ in claims])
+            kinds = np.array([k for _, _, ks in claims for k in ks])
             for kind in ("skilled", "random"):
                 eers[f"{'svc' if source == 'svc2004' else source}_{kind}"] = eer(
-                    genuine=g, impostor=np.array(kinds[kind])).eer
+                    genuine=d[kinds == "genuine"], impostor=d[kinds == kind]).eer
         figures[name] = {"metric": float(np.mean(list(eers.values()))), **eers}
     best = min(figures, key=lambda n: figures[n]["metric"])
     return {"aggregate": best, **figures[best]}

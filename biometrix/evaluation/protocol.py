@@ -51,6 +51,19 @@ class ProtocolScores:
 FTA_DISTANCE = 4.0
 
 
+def aggregate_distances(probes: np.ndarray, refs: np.ndarray, distance: str = "cosine", *,
+                        proto: np.ndarray | None = None, spread: float | None = None) -> dict[str, np.ndarray]:
+    """Each aggregate of ``core.matcher`` for unit-norm probes (M, D) against one subject's references (K, D):
+    {aggregate: (M,) distances}, vectorised (``Matcher`` scores one probe at a time)."""
+    dist = get_distance(distance)
+    proto = prototype(refs)[None] if proto is None else proto
+    if spread is None:
+        spread = reference_spread(refs, distance) if len(refs) >= 2 else 1.0
+    d = dist.pairwise(probes, refs)
+    return {"mean": d.mean(axis=1), "min": d.min(axis=1), "centroid": dist.pairwise(probes, proto)[:, 0],
+            "normalized": d.mean(axis=1) / spread}
+
+
 def protocol_scores(records: Sequence[SignatureRecord], embeddings: np.ndarray, *, source: str,
                     distance: str = "cosine", failed: frozenset[int] = frozenset()) -> ProtocolScores:
     """records[i] is embedded as embeddings[i]; compare each subject's probes with its references.
@@ -61,7 +74,6 @@ def protocol_scores(records: Sequence[SignatureRecord], embeddings: np.ndarray, 
     FTA_DISTANCE; a subject with a failed reference is enrolled from the references that remain.
     """
     refs_idx, gen_idx, rand_index = PROTOCOL[source]
-    dist = get_distance(distance)
     emb = np.asarray(embeddings, dtype=np.float32).copy()
     for i in failed:
         emb[i] = 1.0  # placeholder, never compared: failed probes get FTA_DISTANCE
@@ -86,15 +98,12 @@ def protocol_scores(records: Sequence[SignatureRecord], embeddings: np.ndarray, 
                    if o != s and (True, rand_index) in by[o]]
         if not probes:
             continue
-        idx = [p for p, _ in probes]
-        d = dist.pairwise(emb[idx], refs)
-        dc = dist.pairwise(emb[idx], proto)[:, 0]
+        by_agg = aggregate_distances(emb[[p for p, _ in probes]], refs, distance, proto=proto, spread=spread)
         for row, (p, kind) in enumerate(probes):
             if p in failed:
                 dists = dict.fromkeys(AGGREGATES, FTA_DISTANCE)
             else:
-                dists = {"mean": float(d[row].mean()), "min": float(d[row].min()), "centroid": float(dc[row]),
-                         "normalized": float(d[row].mean()) / spread}
+                dists = {agg: float(v[row]) for agg, v in by_agg.items()}
             comps.append(Comparison(claimed=f"{source}:{s}", real=records[p].key, probe=records[p].sample_id,
                                     kind=kind, distances=dists))
     return ProtocolScores(source, tuple(comps), len(subjects), len(refs_idx))

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from biometrix.core.errors import InvalidInput
-from biometrix.core.metrics import det_curve
+from biometrix.core.metrics import det_curve, det_points
 from biometrix.evaluation.datasets import SignatureRecord, iter_source
 from biometrix.evaluation.protocol import (
     ProtocolScores,
@@ -73,6 +73,20 @@ class SignatureReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def validation_det(scores: Sequence[ProtocolScores], aggregate: str, *, cedar: Sequence[int], svc: Sequence[int],
+                   keep_thresholds: Sequence[float] = (), max_points: int = 200) -> dict[str, object]:
+    """A signature card's ``validation_det``: the DET curve of the validation comparisons its default threshold
+    is set on (genuine probes against references 1-5 as genuine, the subject's skilled forgeries as impostors),
+    keeping the point of each of the card's thresholds (``core.metrics.det_points``)."""
+    det = det_points(genuine=np.concatenate([s.scores("genuine", aggregate) for s in scores]),
+                     impostor=np.concatenate([s.scores("skilled", aggregate) for s in scores]),
+                     max_points=max_points, keep_thresholds=keep_thresholds)
+    det["source"] = (f"validation signers (CEDAR {cedar[0]}-{cedar[-1]}, SVC2004 {svc[0]}-{svc[-1]}) through the "
+                     f"app's SignaturePipeline, aggregate {aggregate}; genuine probes against references 1-5 as "
+                     "genuine, the subject's skilled forgeries as impostors")
+    return det
 
 
 def report(scores: ProtocolScores, embedded: EmbeddedSet, *, model_id: str, subjects: Sequence[int],

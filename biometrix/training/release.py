@@ -21,14 +21,14 @@ import numpy as np
 import torch
 
 from biometrix.core.errors import InvalidInput
-from biometrix.core.metrics import det_points, threshold_at_fmr
+from biometrix.core.metrics import threshold_at_fmr
 from biometrix.evaluation.datasets import (
     CEDAR_HELDOUT,
     SVC_HELDOUT,
     default_data_root,
 )
 from biometrix.evaluation.protocol import AGGREGATES, protocol_scores, summarize
-from biometrix.evaluation.report import embed_source, evaluate_pipeline
+from biometrix.evaluation.report import embed_source, evaluate_pipeline, validation_det
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import ModelCard, sha256_file
 from biometrix.runtime.pipelines import SignaturePipeline
@@ -181,7 +181,6 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
     mean_eer = {a: float(np.mean([summarize(s, a)[k] for s in val_scores for k in ("skilled_eer", "random_eer")]))
                 for a in AGGREGATES}
     aggregate = min(mean_eer, key=mean_eer.__getitem__)
-    genuine = np.concatenate([s.scores("genuine", aggregate) for s in val_scores])
     skilled = np.concatenate([s.scores("skilled", aggregate) for s in val_scores])
     random_ = np.concatenate([s.scores("random", aggregate) for s in val_scores])
     thr_skilled = threshold_at_fmr(impostor=skilled, target_fmr=target_fmr)
@@ -205,13 +204,9 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
         "validation": {"mean_eer_by_aggregate": mean_eer, "aggregate": aggregate,
                        "by_source": {s.source: summarize(s, aggregate) for s in val_scores}},
         "heldout": {},
-        # the curve the default threshold was set on, for the Settings page (as bench/card_det.py writes it)
-        "validation_det": {**det_points(genuine=genuine, impostor=skilled, max_points=200,
-                                        keep_thresholds=(thr_skilled, thr_random)),
-                           "source": f"validation signers (CEDAR {cfg.cedar_validation[0]}-{cfg.cedar_validation[-1]}, "
-                                     f"SVC2004 {cfg.svc_validation[0]}-{cfg.svc_validation[-1]}) through the app's "
-                                     f"SignaturePipeline, aggregate {aggregate}; genuine probes against references 1-5 "
-                                     "as genuine, the subject's skilled forgeries as impostors"},
+        # the curve the default threshold was set on, for the Settings page
+        "validation_det": validation_det(val_scores, aggregate, cedar=cfg.cedar_validation, svc=cfg.svc_validation,
+                                         keep_thresholds=(thr_skilled, thr_random)),
         "command": f"biometrix export {' '.join(f'--checkpoint {c}' for c in checkpoints)} --model-id {model_id}"
                    + (f" --hog-weight {hog_weight:g}" if hog_weight is not None else "")
                    + (" --fp16-weights" if fp16_weights else ""),

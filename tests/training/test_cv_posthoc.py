@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from biometrix.evaluation.protocol import aggregate_distances
 from biometrix.training.data import SignatureSample
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "cv_posthoc.py"
@@ -69,7 +70,7 @@ def test_rescore_with_an_aggregate_as_scorer_gives_the_protocol_figures() -> Non
     samples, emb = _clustered()
     by_agg = summaries_of(samples, emb / np.linalg.norm(emb, axis=1, keepdims=True))
     for agg in ("mean", "min", "centroid", "normalized"):
-        row = posthoc.rescore(samples, emb, {agg: lambda r, x, agg=agg: posthoc.aggregates(r, x)[agg]})
+        row = posthoc.rescore(samples, emb, {agg: lambda r, x, agg=agg: aggregate_distances(x, r)[agg]})
         want = by_agg[agg]["cedar"]
         assert row["aggregate"] == agg
         np.testing.assert_allclose(row["cedar_skilled"], want["skilled_eer"], atol=1e-9)
@@ -84,7 +85,7 @@ def test_znorm_puts_the_cohort_at_mean_0_and_deviation_1_and_keeps_each_subjects
     for name, scorer in posthoc.znorm_scorers(cohort).items():
         z = scorer(refs, cohort)
         np.testing.assert_allclose([z.mean(), z.std()], [0.0, 1.0], atol=1e-9, err_msg=name)
-        raw = posthoc.aggregates(refs, probes)[name.removeprefix("z-")]
+        raw = aggregate_distances(probes, refs)[name.removeprefix("z-")]
         assert (np.argsort(scorer(refs, probes)) == np.argsort(raw)).all()
 
 
