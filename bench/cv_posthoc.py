@@ -20,7 +20,10 @@ weights) and scores each fold's validation signers under the protocol (5 referen
     cohort: the genuine signatures of the fold's *training* signers (clean). ``znorm``: each aggregate's
     distance minus its mean over the cohort, divided by its standard deviation (Z-norm); ``wdlin`` /
     ``wdrbf``: a writer-dependent SVM (linear; RBF with gamma "scale"; C = 1, classes balanced) trained on
-    the subject's 5 references against the cohort, the distance being minus its decision value.
+    the subject's 5 references against the cohort, the distance being minus its decision value;
+  - ``ens N`` (with ``--ensemble OTHER_RUN``): epoch N of this run and epoch N of the other run's same fold
+    as one ``EnsembleEncoder`` (what ``biometrix export --checkpoint A B`` ships): each member's unit
+    embedding side by side, scaled by 1/sqrt(2), so a cosine similarity is the mean of the members'.
 
 Each row gives the metric training selects by (mean of the four EERs, with its best aggregate), then the
 three EERs issue 2 sets targets on (CEDAR skilled, CEDAR random, SVC2004 random) and SVC2004 skilled.
@@ -28,7 +31,8 @@ three EERs issue 2 sets targets on (CEDAR skilled, CEDAR random, SVC2004 random)
 and pairs of two signers, which shows whether the embeddings fill the sphere or sit in a narrow cone.
 
     python bench/cv_posthoc.py --run runs/signature_triplet_cv [--folds 3] [--epoch 12] [--spread]
-                               [--methods epoch wccn lda32 flda32 hyb20 hyb40 znorm wdlin wdrbf]
+                               [--methods epoch wccn lda32 flda32 hyb20 hyb40 znorm wdlin wdrbf ens]
+                               [--ensemble runs/OTHER_CV_RUN]
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from biometrix.evaluation.protocol import PROTOCOL, Comparison, aggregate_distan
 from biometrix.preprocess.signature import crop_to_ink
 from biometrix.training import data as sigdata
 from biometrix.training.data import SignatureSample, to_tensor_batch
-from biometrix.training.encoder import HybridSignatureEncoder
+from biometrix.training.encoder import EnsembleEncoder, HybridSignatureEncoder
 from biometrix.training.evaluate import embed_all
 from biometrix.training.projection import fit_projection
 from biometrix.training.train import TrainConfig, best_aggregate, build_model, summaries_of
@@ -215,9 +219,9 @@ def spread(val: Sequence[SignatureSample], emb: np.ndarray) -> tuple[float, floa
     return tuple(float(np.median(d[p])) for p in pairs)  # type: ignore[return-value]
 
 
-def methods(fold: Fold, epoch: int) -> dict[str, Callable[[], np.ndarray]]:
+def methods(fold: Fold, epoch: int, partner: Fold | None = None) -> dict[str, Callable[[], np.ndarray]]:
     first = max(1, epoch - 4)
-    return {
+    out: dict[str, Callable[[], np.ndarray]] = {
         f"epoch {epoch}": lambda: fold.embed(fold.model(epoch)),
         f"snapshot {first}-{epoch}": lambda: sum(fold.embed(fold.model(e)) for e in range(first, epoch + 1)),
         f"swa {first}-{epoch}": lambda: fold.embed(fold.swa(range(first, epoch + 1))),
@@ -231,6 +235,9 @@ def methods(fold: Fold, epoch: int) -> dict[str, Callable[[], np.ndarray]]:
         f"hyb40 {epoch}": lambda: fold.embed(HybridSignatureEncoder(fold.model(epoch), cnn_weight=0.6,
                                                                     hog_cell=fold.cfg.hog_cell).eval()),
     }
+    if partner is not None:
+        out[f"ens {epoch}"] = lambda: fold.embed(EnsembleEncoder([fold.model(epoch), partner.model(epoch)]).eval())
+    return out
 
 
 def cohort_methods(fold: Fold, epoch: int) -> dict[str, Callable[[], dict[str, Scorer]]]:
@@ -242,10 +249,10 @@ def cohort_methods(fold: Fold, epoch: int) -> dict[str, Callable[[], dict[str, S
     }
 
 
-def rows(fold: Fold, epoch: int) -> dict[str, Callable[[], dict[str, float | str]]]:
-    """Every method's row of figures for one fold, computed when called."""
+def rows(fold: Fold, epoch: int, partner: Fold | None = None) -> dict[str, Callable[[], dict[str, float | str]]]:
+    """Every method's row of figures for one fold, computed when called (``ens`` only with a partner fold)."""
     out: dict[str, Callable[[], dict[str, float | str]]] = {
-        name: (lambda run=run: score(fold.val, run())) for name, run in methods(fold, epoch).items()}
+        name: (lambda run=run: score(fold.val, run())) for name, run in methods(fold, epoch, partner).items()}
     out.update({name: (lambda make=make: rescore(fold.val, fold.embed(fold.model(epoch)), make()))
                 for name, make in cohort_methods(fold, epoch).items()})
     return out
@@ -261,7 +268,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--methods", nargs="+", default=["epoch", "snapshot", "swa", "tta"],
                     help="which rows to compute (first word of the method names); also: wccn lda32 flda32 "
-                         "hyb20 hyb40 znorm wdlin wdrbf")
+                         "hyb20 hyb40 znorm wdlin wdrbf ens")
+    ap.add_argument("--ensemble", type=Path, default=None, metavar="OTHER_RUN",
+                    help="a second cross-validation folder over the same folds: the ens row ensembles the two")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cols = ("metric", "cedar_skilled", "cedar_random", "svc_random", "svc_skilled")
@@ -270,7 +279,11 @@ def main() -> int:
     totals: dict[str, list[dict[str, float | str]]] = {}
     for f in range(1, args.folds + 1):
         fold = Fold(args.run / f"fold{f}of{args.folds}", args.data)
-        for name, run in rows(fold, args.epoch).items():
+        partner = None if args.ensemble is None else Fold(args.ensemble / f"fold{f}of{args.folds}", args.data)
+        if partner is not None and (partner.cfg.cedar_validation, partner.cfg.svc_validation) != (
+                fold.cfg.cedar_validation, fold.cfg.svc_validation):
+            ap.error(f"{partner.folder} validates on other subjects than {fold.folder}")
+        for name, run in rows(fold, args.epoch, partner).items():
             if name.split()[0] not in args.methods:
                 continue
             row = run()

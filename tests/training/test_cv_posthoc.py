@@ -98,3 +98,38 @@ def test_writer_dependent_svm_scores_the_writer_below_the_cohort() -> None:
     for kernel in ("linear", "rbf"):
         (scorer,) = posthoc.svm_scorer(cohort, kernel).values()
         assert scorer(refs, probes).max() < np.median(scorer(refs, cohort))
+
+
+class _LinearFold:
+    """What ``methods`` uses of a fold: ``model(epoch)`` (a seeded linear map to unit vectors) and
+    ``embed(model)``, on the same fixed inputs for every fold (folds of two runs share validation samples)."""
+
+    def __init__(self, seed: int) -> None:
+        import torch
+
+        self.x = torch.randn(5, 6, generator=torch.Generator().manual_seed(99))
+        torch.manual_seed(seed)
+        self.net = torch.nn.Linear(6, 4)
+        self.cfg = type("Cfg", (), {"hog_cell": 16})()
+
+    def model(self, epoch: int):  # type: ignore[no-untyped-def]
+        import torch
+
+        return torch.nn.Sequential(self.net, type("Unit", (torch.nn.Module,), {
+            "forward": lambda self, v: torch.nn.functional.normalize(v, dim=1)})())
+
+    def embed(self, model) -> np.ndarray:  # type: ignore[no-untyped-def]
+        import torch
+
+        with torch.no_grad():
+            return model(self.x).numpy()
+
+
+def test_the_ensemble_row_averages_the_two_runs_cosine_similarities() -> None:
+    a, b = _LinearFold(0), _LinearFold(1)
+    assert "ens 12" not in posthoc.methods(a, 12)
+    ens = posthoc.methods(a, 12, b)["ens 12"]()
+    cos = lambda e: e @ e.T  # noqa: E731 - unit rows
+    want = (cos(a.embed(a.model(12))) + cos(b.embed(b.model(12)))) / 2
+    np.testing.assert_allclose(ens @ ens.T, want, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(ens, axis=1), 1.0, atol=1e-6)
