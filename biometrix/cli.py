@@ -358,9 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("export", parents=[verbose], help="export a checkpoint to ONNX + model card",
                             description="Export a trained checkpoint as <model_id>.onnx and <model_id>.json.")
-    p.add_argument("--checkpoint", required=True, nargs="+", metavar="FILE",
-                   help="training checkpoint; several (signature models) make one ensemble encoder whose "
-                        "cosine similarities are averaged")
+    p.add_argument("--checkpoint", required=True, nargs="+", action="extend", metavar="FILE",
+                   help="training checkpoint; several (signature models; after one --checkpoint or each after "
+                        "its own) make one ensemble encoder whose cosine similarities are averaged")
     p.add_argument("--model-id", required=True, metavar="ID", help="model_id of the exported model")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default: the app's models folder, assets/models)")

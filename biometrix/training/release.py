@@ -207,7 +207,7 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
         # the curve the default threshold was set on, for the Settings page
         "validation_det": validation_det(val_scores, aggregate, cedar=cfg.cedar_validation, svc=cfg.svc_validation,
                                          keep_thresholds=(thr_skilled, thr_random)),
-        "command": f"biometrix export {' '.join(f'--checkpoint {c}' for c in checkpoints)} --model-id {model_id}"
+        "command": f"biometrix export --checkpoint {' '.join(str(c) for c in checkpoints)} --model-id {model_id}"
                    + (f" --hog-weight {hog_weight:g}" if hog_weight is not None else "")
                    + (" --fp16-weights" if fp16_weights else ""),
     }

@@ -267,6 +267,9 @@ def test_lazy_commands_pass_their_arguments(monkeypatch: pytest.MonkeyPatch) -> 
     assert main(["export", "--checkpoint", "a.pt", "b.pt", "--model-id", "sig-v3", "--fp16-weights"]) == 0
     ex = seen["export"]
     assert (ex.checkpoint, ex.fp16_weights) == (["a.pt", "b.pt"], True)
+    # a repeated --checkpoint adds to the list instead of replacing it (argparse's default would keep b.pt only)
+    assert main(["export", "--checkpoint", "a.pt", "--checkpoint", "b.pt", "c.pt", "--model-id", "sig-v4"]) == 0
+    assert seen["export"].checkpoint == ["a.pt", "b.pt", "c.pt"]
 
 
 @pytest.mark.parametrize("command", ["evaluate", "train", "export"])

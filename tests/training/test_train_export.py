@@ -197,7 +197,13 @@ def test_release_an_ensemble_with_fp16_weights(straight_run: Path, second_run: P
     assert card.embedding_dim == 32 and card.sha256 == sha256_file(onnx_path)
     assert card.training["weights"].startswith("float16")
     assert len(card.training["checkpoint_epoch"]) == 2 and len(card.training["config"]) == 2
-    assert "--checkpoint" in card.evaluation["command"] and "--fp16-weights" in card.evaluation["command"]
+    # the card's command, parsed by the CLI, exports the same two checkpoints again
+    import shlex
+
+    from biometrix.cli import build_parser
+
+    again = build_parser().parse_args(shlex.split(card.evaluation["command"])[1:])
+    assert (again.checkpoint, again.model_id, again.fp16_weights) == ([str(c) for c in checkpoints], "sig-ens", True)
     cedar = card.evaluation["heldout"]["cedar"]
     assert (cedar["n_genuine"], cedar["n_skilled"], cedar["n_random"]) == (190, 240, 90)
     lo, hi = cedar["eer_ci95_subject_bootstrap"]["skilled"]
