@@ -13,7 +13,7 @@ stay as they are. The validation scores are those the card's default threshold w
 As a check, the threshold at the card's default target FMR is recomputed from the same impostor scores
 (core.metrics.threshold_at_fmr) and compared with the card's; so is the DET threshold at that FMR.
 
-    python bench/card_det.py --model signature-v3 [--models-dir assets/models] [--data ../shared/data]
+    python bench/card_det.py --model signature-v4 [--models-dir assets/models] [--data ../shared/data]
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from biometrix.core.errors import InvalidInput
 from biometrix.service import Biometrix
 from tests.cli.conftest import Cedar, Run
 
-#: CEDAR signer 46 against its references 1-5 (signature-v3, threshold 0.535): genuine 9 is accepted at
-#: distance 0.47, skilled forgery 2 is rejected at 5.0, far beyond any band.
+#: CEDAR signer 46 against its references 1-5 (signature-v4, threshold 0.499): genuine 9 is accepted at
+#: distance 0.42, skilled forgery 2 is rejected at 4.6, far beyond any band.
 GENUINE, FORGERY = 9, 2
 
 

@@ -17,8 +17,8 @@ from biometrix.gui.qt import Qt
 from biometrix.gui.settings import GuiSettings
 from tests.gui.conftest import WAIT_MS, draw_on_pad
 
-#: SVC2004 user 15: references S1-S5; S6 genuine, S26 skilled forgery (signature-v3: distances 0.27 / 0.65,
-#: threshold 0.535, so the forgery lies inside a refer band of 0.9)
+#: SVC2004 user 15: references S1-S5; S6 genuine, S26 skilled forgery (signature-v4: distances 0.26 / 0.67,
+#: threshold 0.499, so the forgery lies inside a refer band of 0.9)
 SIGNER, GENUINE, FORGERY = 15, 6, 26
 
 
