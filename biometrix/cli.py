@@ -431,7 +431,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         _print_json({"subject_id": decision.subject_id, "decision": decision.label.lower(),
                      "accepted": decision.accepted, "refer": decision.refer, "distance": decision.distance,
                      "threshold": threshold.value, "band": decision.band, "model_id": decision.model_id,
-                     "reference_distances": list(decision.reference_distances), "target_fmr": threshold.target_fmr})
+                     "reference_distances": list(decision.reference_distances),
+                     "reference_scale": decision.reference_scale, "target_fmr": threshold.target_fmr})
     else:
         band = f" band=±{decision.band:.4f}" if decision.band else ""
         print(f"{decision.label:<7} subject={decision.subject_id} distance={decision.distance:.4f} "

@@ -377,6 +377,7 @@ class Biometrix:
                           model_id=decision.model_id, distance=decision.distance,
                           threshold=decision.threshold.value, decision=decision.label.lower(),
                           details={"reference_distances": list(decision.reference_distances),
+                                   "reference_scale": decision.reference_scale,
                                    "aggregate": card.aggregate, "refer_band": fraction, "band": band,
                                    "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
         return decision

@@ -51,21 +51,28 @@ class Matcher:
 
     def score(self, probe: np.ndarray, template: Template) -> tuple[float, np.ndarray]:
         """probe (D,) -> (aggregate distance, per-reference distances (K,))."""
+        agg, per_ref, _ = self._score(probe, template)
+        return agg, per_ref
+
+    def _score(self, probe: np.ndarray, template: Template) -> tuple[float, np.ndarray, float]:
+        """As ``score``, with the reference scale (see ``Decision.reference_scale``)."""
         per_ref = self._reference_distances(probe, template)
+        scale = 1.0
         if self.aggregate == "mean":
             agg = float(per_ref.mean())
         elif self.aggregate == "normalized":
-            agg = float(per_ref.mean()) / reference_spread(template.references, self.distance.name)
+            scale = reference_spread(template.references, self.distance.name)
+            agg = float(per_ref.mean()) / scale
         elif self.aggregate == "min":
             agg = float(per_ref.min())
         else:
             centroid = template.centroid[None]
             agg = float(self.distance.pairwise(np.asarray(probe, dtype=np.float32).reshape(1, -1), centroid)[0, 0])
-        return agg, per_ref
+        return agg, per_ref, scale
 
     def verify(self, probe: np.ndarray, template: Template) -> Decision:
         """1:1: accept when the aggregate distance is <= the threshold."""
-        agg, per_ref = self.score(probe, template)
+        agg, per_ref, scale = self._score(probe, template)
         return Decision(
             subject_id=template.subject_id,
             modality=template.modality,
@@ -73,6 +80,7 @@ class Matcher:
             distance=agg,
             threshold=self.threshold,
             reference_distances=tuple(float(d) for d in per_ref),
+            reference_scale=scale,
         )
 
     def identify(self, probe: np.ndarray, gallery: Sequence[Template], *, top_k: int = 5) -> list[Candidate]:

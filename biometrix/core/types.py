@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import NewType
 
@@ -68,7 +69,9 @@ class Decision:
     """The answer of a 1:1 verification.
 
     ``distance`` is the aggregate distance the threshold was applied to; ``reference_distances``
-    holds the probe's distance to each enrolled reference, in enrollment order.
+    holds the probe's distance to each enrolled reference, in enrollment order. ``reference_scale`` is
+    what those are divided by to sit on the threshold's scale: the references' mean pairwise distance
+    under the ``normalized`` aggregate (whose distance is the mean of ``reference_scores``), 1 otherwise.
 
     ``band`` is the supervisor band in force (a distance, 0 = none: see ``core.decision_band``) and
     ``refer`` says the distance fell inside it: the label is then "Refer" and ``accepted`` is False, so
@@ -84,14 +87,22 @@ class Decision:
     reference_distances: tuple[float, ...] = field(default_factory=tuple)
     band: float = 0.0
     refer: bool = False
+    reference_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.refer and self.accepted:
             raise InvalidInput("a referred decision cannot be accepted")
+        if not (self.reference_scale > 0 and math.isfinite(self.reference_scale)):
+            raise InvalidInput(f"reference_scale must be a positive number, got {self.reference_scale!r}")
 
     @property
     def model_id(self) -> str:
         return self.threshold.model_id
+
+    @property
+    def reference_scores(self) -> tuple[float, ...]:
+        """Each reference's distance on the threshold's scale (``reference_distances`` / ``reference_scale``)."""
+        return tuple(d / self.reference_scale for d in self.reference_distances)
 
     @property
     def label(self) -> str:

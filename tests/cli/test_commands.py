@@ -16,7 +16,7 @@ from biometrix.store import SqliteStore
 from tests.cli.conftest import GALLERY, Cedar, Run, Svc, assert_one_error_line, canonical_dump
 
 VERIFY_KEYS = {"subject_id", "decision", "accepted", "refer", "distance", "threshold", "band", "model_id",
-               "reference_distances", "target_fmr"}
+               "reference_distances", "reference_scale", "target_fmr"}
 
 
 def _default_threshold(card: dict[str, object]) -> dict[str, object]:
@@ -42,6 +42,10 @@ def _check_verify_json(run: Run, *, subject: str, card: dict[str, object]) -> di
         assert doc["distance"] == pytest.approx(min(refs), abs=1e-6)
     elif card["aggregate"] == "mean":
         assert doc["distance"] == pytest.approx(sum(refs) / len(refs), abs=1e-6)
+    if card["aggregate"] == "normalized":  # the distance is the mean of the references' scaled distances
+        assert doc["distance"] == pytest.approx(sum(refs) / len(refs) / doc["reference_scale"], rel=1e-5)
+    else:
+        assert doc["reference_scale"] == 1.0
     return doc
 
 

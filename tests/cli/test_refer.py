@@ -44,6 +44,11 @@ def test_service_refers_within_the_band_and_audits_it(bank_db: Path, cedar: Ceda
         assert refer.band == pytest.approx(inside * thr)
         decision, distance, threshold, details = _last_verify(bank_db)
         assert decision == "refer" and distance == pytest.approx(plain.distance) and threshold == pytest.approx(thr)
+        # the audit keeps what puts each reference's distance on the threshold's scale (normalized aggregate)
+        assert details["aggregate"] == "normalized"
+        assert details["reference_scale"] == pytest.approx(plain.reference_scale)
+        raw = details["reference_distances"]
+        assert distance == pytest.approx(sum(raw) / len(raw) / details["reference_scale"], rel=1e-6)
         assert details["refer_band"] == pytest.approx(inside) and details["band"] == pytest.approx(inside * thr)
 
         outside = margin / 2  # a narrower band leaves the distance outside: a plain accept, band still recorded

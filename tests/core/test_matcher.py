@@ -61,6 +61,12 @@ def test_verify_distance_matches_brute_force(aggregate, metric):
         want = cdist(probe[None].astype(np.float64), t.references.astype(np.float64), metric=metric)[0]
         assert isinstance(dec.reference_distances, tuple) and len(dec.reference_distances) == t.n_references
         np.testing.assert_allclose(dec.reference_distances, want, atol=1e-9)
+        # on the threshold's scale: the normalized aggregate is the mean of the scaled distances; others unscaled
+        if aggregate == "normalized":
+            assert np.mean(dec.reference_scores) == pytest.approx(dec.distance, abs=1e-9)
+            np.testing.assert_allclose(np.array(dec.reference_scores) * dec.reference_scale, want, atol=1e-9)
+        else:
+            assert dec.reference_scale == 1.0 and dec.reference_scores == dec.reference_distances
 
 
 @pytest.mark.parametrize("aggregate", AGGREGATES)
@@ -214,3 +220,12 @@ def test_normalized_needs_two_references():
     m = Matcher(Threshold(value=1.0, model_id=t.model_id), aggregate="normalized")
     with pytest.raises(InvalidInput, match="at least 2 references"):
         m.verify(np.ones(4), t)
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, float("nan"), float("inf")])
+def test_decision_refuses_a_reference_scale_that_is_not_a_positive_number(scale):
+    from biometrix.core.types import Decision
+
+    with pytest.raises(InvalidInput, match="reference_scale"):
+        Decision(subject_id="a", modality=Modality.FACE, accepted=False, distance=1.0,
+                 threshold=Threshold(value=0.5, model_id=MODEL), reference_distances=(0.1,), reference_scale=scale)

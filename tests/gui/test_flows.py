@@ -8,6 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from biometrix.core.types import Modality
@@ -87,6 +88,15 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
             assert verify.result.references.count() == 5  # the enrolled references, drawn from stroke JSON
         assert labels == ["Accept", "Reject"]
         assert verify.result.gauge.distance == pytest.approx(verify.last.decision.distance)
+        # each reference's figure is on the threshold's scale: its cosine distance over the references' spread,
+        # so under the normalized aggregate the five average to the distance shown (raw cosine distances would not)
+        last = verify.last.decision
+        items = [verify.result.references.item(i) for i in range(5)]
+        shown = np.array([float(it.text().split("d=")[1]) for it in items])
+        np.testing.assert_allclose(shown, np.array(last.reference_distances) / last.reference_scale, atol=5e-4)
+        if last.reference_scale != 1.0:
+            assert shown.mean() == pytest.approx(last.distance, abs=5e-4)
+            assert f"({last.reference_distances[0]:.3g})" in items[0].toolTip()
 
         # the supervisor band: the forgery's distance within threshold x (1 +- 0.9) is referred
         w.ctx.apply_settings(settings.replace(refer_band=0.9), save=False)

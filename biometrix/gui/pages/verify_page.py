@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from biometrix.core.errors import BiometrixError
-from biometrix.core.types import Modality
+from biometrix.core.types import Decision, Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
 from biometrix.gui.pages.base import Page, Thumbnails, service_detector
@@ -207,9 +207,9 @@ class ResultPanel(QGroupBox):
         self.probe_label.setPixmap(to_pixmap(outcome.probe, size=140))
         self.references.clear()
         for i, img in enumerate(outcome.references):
-            dist = d.reference_distances[i] if i < len(d.reference_distances) else None
-            self.references.add_image(img, f"#{i + 1}" + (f"  d={dist:.3g}" if dist is not None else ""),
-                                      tooltip="cosine distance of the probe to this reference")
+            has = i < len(d.reference_distances)
+            self.references.add_image(img, f"#{i + 1}" + (f"  d={d.reference_scores[i]:.3f}" if has else ""),
+                                      tooltip=_reference_tooltip(d, i) if has else "no distance for this reference")
 
     def clear(self) -> None:
         self.shown_label = ""
@@ -219,6 +219,15 @@ class ResultPanel(QGroupBox):
         self.gauge.set_values(None, 1.0)
         self.probe_label.clear()
         self.references.clear()
+
+
+def _reference_tooltip(d: Decision, i: int) -> str:
+    """What the i-th reference's figure is: on the threshold's scale, with the raw distance it comes from."""
+    raw = f"{d.threshold.distance} distance of the probe to this reference"
+    if d.reference_scale == 1.0:
+        return raw
+    return (f"{raw} ({d.reference_distances[i]:.3g}) divided by the references' mean distance to each other "
+            f"({d.reference_scale:.3g}), the threshold's scale: the distance above is the mean of these")
 
 
 class VerifyPage(Page):
