@@ -208,7 +208,7 @@ class ResultPanel(QGroupBox):
         self.references.clear()
         for i, img in enumerate(outcome.references):
             has = i < len(d.reference_distances)
-            self.references.add_image(img, f"#{i + 1}" + (f"  d={d.reference_scores[i]:.4g}" if has else ""),
+            self.references.add_image(img, f"#{i + 1}" + (f"  d={d.reference_scores[i]:.3g}" if has else ""),
                                       tooltip=_reference_tooltip(d, i) if has else "no distance for this reference")
 
     def clear(self) -> None:
