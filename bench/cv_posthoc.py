@@ -272,6 +272,12 @@ def main() -> int:
     ap.add_argument("--ensemble", type=Path, default=None, metavar="OTHER_RUN",
                     help="a second cross-validation folder over the same folds: the ens row ensembles the two")
     args = ap.parse_args()
+    for run in (args.run, args.ensemble):
+        missing = [] if run is None else [f for f in range(1, args.folds + 1)
+                                           if not (run / f"fold{f}of{args.folds}" / "config.json").is_file()]
+        if missing:
+            ap.error(f"{run} has no fold{missing[0]}of{args.folds}/config.json: train its folds first "
+                     f"(biometrix train --config ... --folds {args.folds})")
     torch.set_num_threads(args.threads)
     cols = ("metric", "cedar_skilled", "cedar_random", "svc_random", "svc_skilled")
     print(f"# {args.run}: validation EER (%) per fold; metric = mean of the four, best aggregate")

@@ -133,3 +133,23 @@ def test_the_ensemble_row_averages_the_two_runs_cosine_similarities() -> None:
     want = (cos(a.embed(a.model(12))) + cos(b.embed(b.model(12)))) / 2
     np.testing.assert_allclose(ens @ ens.T, want, atol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(ens, axis=1), 1.0, atol=1e-6)
+
+
+def test_a_run_without_its_folds_is_one_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    (tmp_path / "run" / "fold1of3").mkdir(parents=True)
+    (tmp_path / "run" / "fold1of3" / "config.json").write_text("{}")
+    cases = ((["--run", str(tmp_path / "run")], "run has no fold2of3", None),
+             (["--run", str(tmp_path / "run"), "--ensemble", str(tmp_path / "none")], "none has no fold1of3", "run"))
+    for argv, missing, complete in cases:
+        if complete:  # every fold of --run present: the error names the --ensemble folder
+            for f in (2, 3):
+                (tmp_path / complete / f"fold{f}of3").mkdir()
+                (tmp_path / complete / f"fold{f}of3" / "config.json").write_text("{}")
+        monkeypatch.setattr("sys.argv", ["cv_posthoc.py", *argv])
+        with pytest.raises(SystemExit) as exit_info:
+            posthoc.main()
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert missing in err and "train its folds first" in err and "Traceback" not in err
