@@ -47,8 +47,9 @@ import cv2
 import numpy as np
 import torch
 
+from biometrix.core.matcher import aggregate_distances
 from biometrix.core.metrics import eer
-from biometrix.evaluation.protocol import PROTOCOL, Comparison, aggregate_distances, protocol_scores
+from biometrix.evaluation.protocol import PROTOCOL, Comparison, protocol_scores
 from biometrix.preprocess.signature import crop_to_ink
 from biometrix.training import data as sigdata
 from biometrix.training.data import SignatureSample, to_tensor_batch

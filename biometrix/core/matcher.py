@@ -8,6 +8,7 @@ import numpy as np
 
 from biometrix.core.distances import get_distance
 from biometrix.core.errors import InvalidInput, ModelMismatch
+from biometrix.core.templates import prototype
 from biometrix.core.thresholds import check_model
 from biometrix.core.types import Candidate, Decision, SubjectId, Template, Threshold
 
@@ -24,6 +25,23 @@ def reference_spread(references: np.ndarray, distance: str = "cosine") -> float:
         raise InvalidInput("the 'normalized' aggregate needs at least 2 references per subject")
     d = get_distance(distance).pairwise(references, references)
     return max(float(d[np.triu_indices(k, 1)].mean()), MIN_SPREAD)
+
+
+def aggregate_distances(probes: np.ndarray, refs: np.ndarray, distance: str = "cosine", *,
+                        proto: np.ndarray | None = None, spread: float | None = None) -> dict[str, np.ndarray]:
+    """Every aggregate for probes (M, D) against one subject's references (K, D): {aggregate: (M,) distances}.
+
+    ``proto`` (1, D) is the subject's prototype (default: ``prototype(refs)``); ``spread`` the divisor of the
+    ``normalized`` aggregate (default: ``reference_spread(refs)``, 1 for a single reference). ``Matcher``
+    verifies with it; the evaluation protocol scores many probes of a subject at once with it.
+    """
+    dist = get_distance(distance)
+    proto = prototype(refs)[None] if proto is None else proto
+    if spread is None:
+        spread = reference_spread(refs, distance) if len(refs) >= 2 else 1.0
+    d = dist.pairwise(probes, refs)
+    return {"mean": d.mean(axis=1), "min": d.min(axis=1), "centroid": dist.pairwise(probes, proto)[:, 0],
+            "normalized": d.mean(axis=1) / spread}
 
 
 class Matcher:
@@ -57,18 +75,11 @@ class Matcher:
     def _score(self, probe: np.ndarray, template: Template) -> tuple[float, np.ndarray, float]:
         """As ``score``, with the reference scale (see ``Decision.reference_scale``)."""
         per_ref = self._reference_distances(probe, template)
-        scale = 1.0
-        if self.aggregate == "mean":
-            agg = float(per_ref.mean())
-        elif self.aggregate == "normalized":
-            scale = reference_spread(template.references, self.distance.name)
-            agg = float(per_ref.mean()) / scale
-        elif self.aggregate == "min":
-            agg = float(per_ref.min())
-        else:
-            centroid = template.centroid[None]
-            agg = float(self.distance.pairwise(np.asarray(probe, dtype=np.float32).reshape(1, -1), centroid)[0, 0])
-        return agg, per_ref, scale
+        # the normalized aggregate's divisor (raises for a single reference); the others are not scaled
+        scale = reference_spread(template.references, self.distance.name) if self.aggregate == "normalized" else 1.0
+        aggs = aggregate_distances(np.asarray(probe, dtype=np.float32).reshape(1, -1), template.references,
+                                   self.distance.name, proto=template.centroid[None], spread=scale)
+        return float(aggs[self.aggregate][0]), per_ref, scale
 
     def verify(self, probe: np.ndarray, template: Template) -> Decision:
         """1:1: accept when the aggregate distance is <= the threshold."""

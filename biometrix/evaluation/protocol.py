@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from biometrix.core.distances import get_distance
 from biometrix.core.errors import InvalidInput
-from biometrix.core.matcher import AGGREGATES, reference_spread  # noqa: E402
+from biometrix.core.matcher import AGGREGATES, aggregate_distances, reference_spread  # noqa: E402
 from biometrix.core.metrics import eer, fmr_fnmr, fnmr_at_fmr
 from biometrix.core.templates import l2_normalize, prototype
 from biometrix.evaluation.datasets import SignatureRecord
@@ -49,19 +48,6 @@ class ProtocolScores:
 #: The distance given to a probe that failed to acquire (larger than any cosine distance): in 1:1
 #: figures it counts as a rejection, as EVALUATION.md requires.
 FTA_DISTANCE = 4.0
-
-
-def aggregate_distances(probes: np.ndarray, refs: np.ndarray, distance: str = "cosine", *,
-                        proto: np.ndarray | None = None, spread: float | None = None) -> dict[str, np.ndarray]:
-    """Each aggregate of ``core.matcher`` for unit-norm probes (M, D) against one subject's references (K, D):
-    {aggregate: (M,) distances}, vectorised (``Matcher`` scores one probe at a time)."""
-    dist = get_distance(distance)
-    proto = prototype(refs)[None] if proto is None else proto
-    if spread is None:
-        spread = reference_spread(refs, distance) if len(refs) >= 2 else 1.0
-    d = dist.pairwise(probes, refs)
-    return {"mean": d.mean(axis=1), "min": d.min(axis=1), "centroid": dist.pairwise(probes, proto)[:, 0],
-            "normalized": d.mean(axis=1) / spread}
 
 
 def protocol_scores(records: Sequence[SignatureRecord], embeddings: np.ndarray, *, source: str,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from biometrix.evaluation.protocol import aggregate_distances
+from biometrix.core.matcher import aggregate_distances
 from biometrix.training.data import SignatureSample
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "cv_posthoc.py"
