@@ -21,9 +21,9 @@ weights) and scores each fold's validation signers under the protocol (5 referen
     distance minus its mean over the cohort, divided by its standard deviation (Z-norm); ``wdlin`` /
     ``wdrbf``: a writer-dependent SVM (linear; RBF with gamma "scale"; C = 1, classes balanced) trained on
     the subject's 5 references against the cohort, the distance being minus its decision value;
-  - ``ens N`` (with ``--ensemble OTHER_RUN``): epoch N of this run and epoch N of the other run's same fold
-    as one ``EnsembleEncoder`` (what ``biometrix export --checkpoint A B`` ships): each member's unit
-    embedding side by side, scaled by 1/sqrt(2), so a cosine similarity is the mean of the members'.
+  - ``ens N`` (with ``--ensemble OTHER_RUN [...]``): epoch N of this run and epoch N of each other run's same
+    fold as one ``EnsembleEncoder`` (what ``biometrix export --checkpoint A B ...`` ships): each member's unit
+    embedding side by side, scaled by 1/sqrt(members), so a cosine similarity is the mean of the members'.
 
 Each row gives the metric training selects by (mean of the four EERs, with its best aggregate), then the
 three EERs issue 2 sets targets on (CEDAR skilled, CEDAR random, SVC2004 random) and SVC2004 skilled.
@@ -32,7 +32,7 @@ and pairs of two signers, which shows whether the embeddings fill the sphere or 
 
     python bench/cv_posthoc.py --run runs/signature_triplet_cv [--folds 3] [--epoch 12] [--spread]
                                [--methods epoch wccn lda32 flda32 hyb20 hyb40 znorm wdlin wdrbf ens]
-                               [--ensemble runs/OTHER_CV_RUN]
+                               [--ensemble runs/OTHER_CV_RUN [runs/THIRD_CV_RUN ...]]
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def spread(val: Sequence[SignatureSample], emb: np.ndarray) -> tuple[float, floa
     return tuple(float(np.median(d[p])) for p in pairs)  # type: ignore[return-value]
 
 
-def methods(fold: Fold, epoch: int, partner: Fold | None = None) -> dict[str, Callable[[], np.ndarray]]:
+def methods(fold: Fold, epoch: int, partners: Sequence[Fold] = ()) -> dict[str, Callable[[], np.ndarray]]:
     first = max(1, epoch - 4)
     out: dict[str, Callable[[], np.ndarray]] = {
         f"epoch {epoch}": lambda: fold.embed(fold.model(epoch)),
@@ -236,8 +236,9 @@ def methods(fold: Fold, epoch: int, partner: Fold | None = None) -> dict[str, Ca
         f"hyb40 {epoch}": lambda: fold.embed(HybridSignatureEncoder(fold.model(epoch), cnn_weight=0.6,
                                                                     hog_cell=fold.cfg.hog_cell).eval()),
     }
-    if partner is not None:
-        out[f"ens {epoch}"] = lambda: fold.embed(EnsembleEncoder([fold.model(epoch), partner.model(epoch)]).eval())
+    if partners:
+        out[f"ens {epoch}"] = lambda: fold.embed(
+            EnsembleEncoder([fold.model(epoch)] + [p.model(epoch) for p in partners]).eval())
     return out
 
 
@@ -250,10 +251,10 @@ def cohort_methods(fold: Fold, epoch: int) -> dict[str, Callable[[], dict[str, S
     }
 
 
-def rows(fold: Fold, epoch: int, partner: Fold | None = None) -> dict[str, Callable[[], dict[str, float | str]]]:
-    """Every method's row of figures for one fold, computed when called (``ens`` only with a partner fold)."""
+def rows(fold: Fold, epoch: int, partners: Sequence[Fold] = ()) -> dict[str, Callable[[], dict[str, float | str]]]:
+    """Every method's row of figures for one fold, computed when called (``ens`` only with partner folds)."""
     out: dict[str, Callable[[], dict[str, float | str]]] = {
-        name: (lambda run=run: score(fold.val, run())) for name, run in methods(fold, epoch, partner).items()}
+        name: (lambda run=run: score(fold.val, run())) for name, run in methods(fold, epoch, partners).items()}
     out.update({name: (lambda make=make: rescore(fold.val, fold.embed(fold.model(epoch)), make()))
                 for name, make in cohort_methods(fold, epoch).items()})
     return out
@@ -270,12 +271,12 @@ def main() -> int:
     ap.add_argument("--methods", nargs="+", default=["epoch", "snapshot", "swa", "tta"],
                     help="which rows to compute (first word of the method names); also: wccn lda32 flda32 "
                          "hyb20 hyb40 znorm wdlin wdrbf ens")
-    ap.add_argument("--ensemble", type=Path, default=None, metavar="OTHER_RUN",
-                    help="a second cross-validation folder over the same folds: the ens row ensembles the two")
+    ap.add_argument("--ensemble", type=Path, nargs="+", default=[], metavar="OTHER_RUN",
+                    help="other cross-validation folders over the same folds: the ens row ensembles them all")
     args = ap.parse_args()
-    for run in (args.run, args.ensemble):
-        missing = [] if run is None else [f for f in range(1, args.folds + 1)
-                                           if not (run / f"fold{f}of{args.folds}" / "config.json").is_file()]
+    for run in (args.run, *args.ensemble):
+        missing = [f for f in range(1, args.folds + 1)
+                   if not (run / f"fold{f}of{args.folds}" / "config.json").is_file()]
         if missing:
             ap.error(f"{run} has no fold{missing[0]}of{args.folds}/config.json: train its folds first "
                      f"(biometrix train --config ... --folds {args.folds})")
@@ -286,11 +287,12 @@ def main() -> int:
     totals: dict[str, list[dict[str, float | str]]] = {}
     for f in range(1, args.folds + 1):
         fold = Fold(args.run / f"fold{f}of{args.folds}", args.data)
-        partner = None if args.ensemble is None else Fold(args.ensemble / f"fold{f}of{args.folds}", args.data)
-        if partner is not None and (partner.cfg.cedar_validation, partner.cfg.svc_validation) != (
-                fold.cfg.cedar_validation, fold.cfg.svc_validation):
-            ap.error(f"{partner.folder} validates on other subjects than {fold.folder}")
-        for name, run in rows(fold, args.epoch, partner).items():
+        partners = [Fold(other / f"fold{f}of{args.folds}", args.data) for other in args.ensemble]
+        for partner in partners:
+            if (partner.cfg.cedar_validation, partner.cfg.svc_validation) != (
+                    fold.cfg.cedar_validation, fold.cfg.svc_validation):
+                ap.error(f"{partner.folder} validates on other subjects than {fold.folder}")
+        for name, run in rows(fold, args.epoch, partners).items():
             if name.split()[0] not in args.methods:
                 continue
             row = run()

@@ -128,11 +128,22 @@ class _LinearFold:
 def test_the_ensemble_row_averages_the_two_runs_cosine_similarities() -> None:
     a, b = _LinearFold(0), _LinearFold(1)
     assert "ens 12" not in posthoc.methods(a, 12)
-    ens = posthoc.methods(a, 12, b)["ens 12"]()
+    ens = posthoc.methods(a, 12, [b])["ens 12"]()
     cos = lambda e: e @ e.T  # noqa: E731 - unit rows
     want = (cos(a.embed(a.model(12))) + cos(b.embed(b.model(12)))) / 2
     np.testing.assert_allclose(ens @ ens.T, want, atol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(ens, axis=1), 1.0, atol=1e-6)
+
+
+def test_the_ensemble_row_of_several_runs_averages_all_their_cosine_similarities() -> None:
+    folds = [_LinearFold(seed) for seed in range(4)]
+    ens = posthoc.methods(folds[0], 12, folds[1:])["ens 12"]()
+    cos = lambda e: e @ e.T  # noqa: E731 - unit rows
+    want = sum(cos(f.embed(f.model(12))) for f in folds) / 4
+    np.testing.assert_allclose(ens @ ens.T, want, atol=1e-6)
+    # not the mean of a pair: the other members count
+    assert np.abs(ens @ ens.T - (cos(folds[0].embed(folds[0].model(12))) + cos(folds[1].embed(folds[1].model(12))))
+                  / 2).max() > 1e-3
 
 
 def test_a_run_without_its_folds_is_one_clear_error(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
