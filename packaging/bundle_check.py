@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bundle_rules import FORBIDDEN_FILES, FORBIDDEN_MODULES
+from elf_strip import is_elf, segments_loadable
 
 from biometrix.core.types import Modality
 from biometrix.runtime.model_card import PREFERRED_MODELS
@@ -61,6 +62,13 @@ def missing_files(internal: Path, *, variant: str) -> list[str]:
     return [rel for rel in wanted if not (internal / rel).is_file()]
 
 
+def unloadable_libraries(bundle: Path) -> tuple[int, list[str]]:
+    """How many ELF files the bundle holds, and those whose loadable segments the dynamic loader would refuse (a
+    library strip broke: packaging/elf_strip.py)."""
+    elf = [p for p in bundle.rglob("*") if p.is_file() and not p.is_symlink() and is_elf(p)]
+    return len(elf), sorted(p.relative_to(bundle).as_posix() for p in elf if not segments_loadable(p))
+
+
 def frozen_modules(executable: Path) -> list[str]:
     """Every entry of the executable's archive and of the PYZ inside it: the frozen modules (needs PyInstaller)."""
     from PyInstaller.archive.readers import pkg_archive_contents
@@ -94,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     wanted = len(REQUIRED) + (len(GPU_REQUIRED) if args.variant == "gpu" else 0)
     report(not lost, f"{wanted} run-time files present (models, cascades, Qt platforms)" if not lost
            else f"missing: {', '.join(lost)}")
+    n_elf, broken = unloadable_libraries(bundle)
+    report(not broken, f"{n_elf} executables and libraries, every loadable segment mappable" if not broken
+           else f"the loader would refuse: {', '.join(broken[:20])}")
     size = bundle_size(bundle)
     mb, mib = size / 1e6, size / 2**20
     verdict = "met" if mb <= args.max_mb else "MISSED"
