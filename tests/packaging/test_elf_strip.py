@@ -73,6 +73,16 @@ def test_a_library_strip_keeps_loadable_is_stripped_and_still_loads(elf_strip, t
     assert out.stat().st_mode == imaging.stat().st_mode
 
 
+def test_a_library_strip_barely_shrinks_is_collected_unchanged(elf_strip, tmp_path: Path) -> None:
+    site = Path(PIL.__file__).parent.parent
+    (imaging,) = (site / "PIL").glob("_imaging.cpython-*.so")
+    once = tmp_path / "once" / imaging.name
+    assert elf_strip.strip_copy(imaging, once) is True
+    twice = tmp_path / "twice" / imaging.name  # stripping a stripped library saves (nearly) nothing
+    assert elf_strip.strip_copy(once, twice) is False
+    assert twice.read_bytes() == once.read_bytes()
+
+
 def test_files_that_are_not_elf_are_copied_and_never_loadable(elf_strip, tmp_path: Path) -> None:
     src = tmp_path / "haarcascade.xml"
     src.write_text("<opencv_storage/>")
