@@ -35,22 +35,26 @@ def is_elf(path: Path) -> bool:
 
 def segments_loadable(path: Path) -> bool:
     """Whether every PT_LOAD segment of a 64-bit little-endian ELF file is one the loader can map: its file offset
-    and virtual address congruent modulo the page size and modulo its own alignment, and its bytes inside the file."""
-    data = Path(path).read_bytes()
-    if data[:4] != _ELF_MAGIC or data[4] != 2 or data[5] != 1:  # ELFCLASS64, ELFDATA2LSB
-        return False
-    phoff, = struct.unpack_from("<Q", data, 32)
-    phentsize, phnum = struct.unpack_from("<HH", data, 54)
-    if phoff + phnum * phentsize > len(data):
-        return False
+    and virtual address congruent modulo the page size (what glibc checks) and modulo its own alignment (what the
+    ELF specification asks), and its bytes inside the file. Reads the headers only."""
+    size = Path(path).stat().st_size
+    with open(path, "rb") as f:
+        header = f.read(64)
+        if len(header) < 64 or header[:4] != _ELF_MAGIC or header[4] != 2 or header[5] != 1:  # ELFCLASS64, LSB
+            return False
+        phoff, = struct.unpack_from("<Q", header, 32)
+        phentsize, phnum = struct.unpack_from("<HH", header, 54)
+        if phentsize < 56 or phoff + phnum * phentsize > size:
+            return False
+        f.seek(phoff)
+        table = f.read(phnum * phentsize)
     for i in range(phnum):
-        p_type, _, p_offset, p_vaddr, _, p_filesz, _, p_align = struct.unpack_from("<IIQQQQQQ", data,
-                                                                                   phoff + i * phentsize)
+        p_type, _, p_offset, p_vaddr, _, p_filesz, _, p_align = struct.unpack_from("<IIQQQQQQ", table, i * phentsize)
         if p_type != _PT_LOAD:
             continue
         if (p_vaddr - p_offset) % _PAGE or (p_align > 1 and (p_vaddr - p_offset) % p_align):
             return False
-        if p_offset + p_filesz > len(data):
+        if p_offset + p_filesz > size:
             return False
     return True
 
