@@ -78,6 +78,37 @@ def mirror_identities(samples: Sequence[SignatureSample], n: int) -> list[Signat
     return out
 
 
+#: Offset of the synthetic signers made by ``stretch_identities`` (subject + offset * j for the j-th factor);
+#: above every mirrored subject, so the two can be combined.
+STRETCH_OFFSET = 10_000
+
+
+def stretch_identities(samples: Sequence[SignatureSample], factors: Sequence[float]) -> list[SignatureSample]:
+    """The samples plus one copy of every signer per factor, its ink stretched horizontally by it, each a new signer.
+
+    A signature drawn 0.7 or 1.4 times as wide keeps its letters, its stroke quality and its skilled forgeries
+    (stretched alike), but its proportions are no longer the signer's: a near miss of the signer, as a skilled
+    forgery is. The augmentation's small scale and shear changes teach the encoder to ignore what a signer varies;
+    these copies, far outside that range, ask it to tell proportions apart. Thin strokes survive the narrowing
+    (area interpolation, any covered pixel kept). Training only.
+    """
+    for f in factors:
+        if not (0.25 <= f <= 4.0 and abs(np.log(f)) >= np.log(1.15)):
+            raise InvalidInput(f"stretch_identities factors must be in [0.25, 4] and at least 15 % from 1, got {f}")
+    out = list(samples)
+    for j, f in enumerate(factors, start=1):
+        out.extend(SignatureSample(s.source, s.subject + STRETCH_OFFSET * j, s.index, s.genuine,
+                                   ink=stretch(s.ink, f)) for s in samples)
+    return out
+
+
+def stretch(ink: np.ndarray, factor: float) -> np.ndarray:
+    """An ink mask ``factor`` times as wide (the height kept)."""
+    h, w = ink.shape
+    wide = cv2.resize(ink.astype(np.float32), (max(1, round(w * factor)), h), interpolation=cv2.INTER_AREA)
+    return wide > 0.25
+
+
 class Augmenter:
     """Random small affine warps and stroke-width changes of an ink mask (training only)."""
 

@@ -29,6 +29,7 @@ from biometrix.training.data import (
     load_cedar,
     load_svc2004,
     mirror_identities,
+    stretch_identities,
     to_tensor_batch,
 )
 from biometrix.training.encoder import EnsembleEncoder, HybridSignatureEncoder, build_backbone
@@ -62,6 +63,7 @@ class TrainConfig:
     augment: bool = True
     augment_strength: float = 1.0
     mirror_identities: int = 1  # 1 = none; 2-4 add mirrored copies of the training signers as new signers
+    stretch_identities: tuple[float, ...] = ()  # horizontal factors: a stretched copy of every signer per factor
     dropout: float = 0.3
     embedding_bn: bool = False  # batch-norm the embedding before it is normalised (centres it: no narrow cone)
     hog_weight: float = 0.0  # > 0: the encoder is HybridSignatureEncoder (learned CNN + fixed HOG, this weight)
@@ -160,6 +162,8 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     val = load_cedar(root, cfg.cedar_validation, progress=progress) + load_svc2004(
         root, cfg.svc_validation, progress=progress
     )
+    if cfg.stretch_identities:
+        train = stretch_identities(train, cfg.stretch_identities)
     if cfg.mirror_identities > 1:
         train = mirror_identities(train, cfg.mirror_identities)
     log.info("training on %d samples, validating on %d", len(train), len(val))

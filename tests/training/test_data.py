@@ -196,3 +196,34 @@ def test_mirror_identities_are_new_signers_with_flipped_ink() -> None:
     assert mirror_identities(base, 1) == base
     with pytest.raises(InvalidInput):
         mirror_identities(base, 5)
+
+
+def test_stretch_identities_are_new_signers_with_wider_or_narrower_ink() -> None:
+    from biometrix.training.data import (
+        MIRROR_OFFSET,
+        STRETCH_OFFSET,
+        SignatureSample,
+        mirror_identities,
+        stretch_identities,
+    )
+
+    ink = np.zeros((20, 40), bool)
+    ink[2:18, 10] = True            # a 1-pixel vertical stroke: it must survive the narrowing
+    ink[10, 5:35] = True            # a horizontal stroke 30 pixels long
+    base = [SignatureSample("cedar", 7, 1, True, ink=ink), SignatureSample("cedar", 7, 1, False, ink=ink)]
+    out = stretch_identities(base, [0.7, 1.4])
+    assert len(out) == 6 and out[:2] == base
+    by_key = {(s.subject, s.genuine): s.ink for s in out}
+    narrow, wide = by_key[(7 + STRETCH_OFFSET, True)], by_key[(7 + 2 * STRETCH_OFFSET, False)]  # forgeries follow
+    assert narrow.shape == (20, 28) and wide.shape == (20, 56)
+    for m, f in ((narrow, 0.7), (wide, 1.4)):
+        row = np.flatnonzero(m[10])
+        assert abs((row[-1] - row[0] + 1) - 30 * f) <= 2          # the horizontal stroke scales with the factor
+        assert m[2:18, int(10 * f) - 1:int(10 * f) + 2].any(axis=1).all()  # the vertical stroke is still whole
+    assert len({s.key for s in out}) == 3
+    both = mirror_identities(out, 4)                              # combined: every subject stays distinct
+    assert len({s.key for s in both}) == 12 and max(s.subject for s in both) == 7 + 2 * STRETCH_OFFSET \
+        + 3 * MIRROR_OFFSET
+    for bad in ([1.0], [1.1], [0.2], [5.0]):
+        with pytest.raises(InvalidInput, match="stretch_identities"):
+            stretch_identities(base, bad)
