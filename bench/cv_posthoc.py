@@ -109,8 +109,10 @@ class Fold:
             if v.is_floating_point():
                 state[k] = sum(m.state_dict()[k] for m in models) / len(models)
         avg.load_state_dict(state)
-        train = sigdata.mirror_identities(self.samples(self.cfg.cedar_train, self.cfg.svc_train),
-                                          self.cfg.mirror_identities)
+        train = self.samples(self.cfg.cedar_train, self.cfg.svc_train)
+        if self.cfg.stretch_identities:  # the training set as fit() built it
+            train = sigdata.stretch_identities(train, self.cfg.stretch_identities)
+        train = sigdata.mirror_identities(train, self.cfg.mirror_identities)
         for m in avg.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.reset_running_stats()
