@@ -56,7 +56,13 @@ from biometrix.training.data import SignatureSample, to_tensor_batch
 from biometrix.training.encoder import EnsembleEncoder, HybridSignatureEncoder
 from biometrix.training.evaluate import embed_all
 from biometrix.training.projection import fit_projection
-from biometrix.training.train import TrainConfig, best_aggregate, build_model, summaries_of
+from biometrix.training.train import (
+    TrainConfig,
+    best_aggregate,
+    build_model,
+    summaries_of,
+    with_synthetic_identities,
+)
 
 TTA_WARPS = ((0.0, 1.0), (-3.0, 1.0), (3.0, 1.0), (0.0, 0.95), (0.0, 1.05))
 
@@ -109,10 +115,7 @@ class Fold:
             if v.is_floating_point():
                 state[k] = sum(m.state_dict()[k] for m in models) / len(models)
         avg.load_state_dict(state)
-        train = self.samples(self.cfg.cedar_train, self.cfg.svc_train)
-        if self.cfg.stretch_identities:  # the training set as fit() built it
-            train = sigdata.stretch_identities(train, self.cfg.stretch_identities)
-        train = sigdata.mirror_identities(train, self.cfg.mirror_identities)
+        train = with_synthetic_identities(self.samples(self.cfg.cedar_train, self.cfg.svc_train), self.cfg)
         for m in avg.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.reset_running_stats()

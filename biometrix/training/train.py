@@ -119,6 +119,16 @@ def build_card_model(config: dict[str, Any] | list[dict[str, Any]]) -> torch.nn.
     return build_model(TrainConfig(**{k: v for k, v in config.items() if k in known}))
 
 
+def with_synthetic_identities(samples: list[SignatureSample], cfg: TrainConfig) -> list[SignatureSample]:
+    """The training samples plus the new signers the config asks for: stretched copies, then mirrored copies of
+    every signer (stretched ones included), as ``fit`` trains on."""
+    if cfg.stretch_identities:
+        samples = stretch_identities(samples, cfg.stretch_identities)
+    if cfg.mirror_identities > 1:
+        samples = mirror_identities(samples, cfg.mirror_identities)
+    return samples
+
+
 def validation_metric(summaries: dict[str, dict[str, float]]) -> float:
     """Mean of the validation EERs (skilled and random, each source) of one aggregate: lower is better.
     Each epoch is scored with its best aggregate, the one ``export`` would choose on the same data."""
@@ -162,10 +172,7 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     val = load_cedar(root, cfg.cedar_validation, progress=progress) + load_svc2004(
         root, cfg.svc_validation, progress=progress
     )
-    if cfg.stretch_identities:
-        train = stretch_identities(train, cfg.stretch_identities)
-    if cfg.mirror_identities > 1:
-        train = mirror_identities(train, cfg.mirror_identities)
+    train = with_synthetic_identities(train, cfg)
     log.info("training on %d samples, validating on %d", len(train), len(val))
     model = build_model(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

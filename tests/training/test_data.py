@@ -227,3 +227,20 @@ def test_stretch_identities_are_new_signers_with_wider_or_narrower_ink() -> None
     for bad in ([1.0], [1.1], [0.2], [5.0]):
         with pytest.raises(InvalidInput, match="stretch_identities"):
             stretch_identities(base, bad)
+
+
+def test_fit_trains_on_stretched_then_mirrored_signers() -> None:
+    from biometrix.training.data import MIRROR_OFFSET, STRETCH_OFFSET, SignatureSample
+    from biometrix.training.train import TrainConfig, with_synthetic_identities
+
+    ink = np.zeros((10, 20), bool)
+    ink[5, 2:18] = True
+    base = [SignatureSample("svc2004", 3, i, True, ink=ink) for i in (1, 2)]
+    plain = with_synthetic_identities(base, TrainConfig())
+    assert plain == base
+    both = with_synthetic_identities(base, TrainConfig(stretch_identities=(0.7, 1.4), mirror_identities=4))
+    subjects = {s.subject for s in both}
+    assert len(both) == 24 and len(subjects) == 12
+    assert 3 + STRETCH_OFFSET + MIRROR_OFFSET in subjects  # the stretched signer's mirror: a signer of its own
+    wide_mirrored = [s.ink for s in both if s.subject == 3 + 2 * STRETCH_OFFSET + MIRROR_OFFSET]
+    assert all(m.shape == (10, 28) for m in wide_mirrored)
