@@ -63,7 +63,7 @@ class TrainConfig:
     augment: bool = True
     augment_strength: float = 1.0
     mirror_identities: int = 1  # 1 = none; 2-4 add mirrored copies of the training signers as new signers
-    stretch_identities: tuple[float, ...] = ()  # horizontal factors: a stretched copy of every signer per factor
+    stretch_identities: list[float] = field(default_factory=list)  # horizontal factors: a new signer per factor
     dropout: float = 0.3
     embedding_bn: bool = False  # batch-norm the embedding before it is normalised (centres it: no narrow cone)
     hog_weight: float = 0.0  # > 0: the encoder is HybridSignatureEncoder (learned CNN + fixed HOG, this weight)

@@ -238,7 +238,7 @@ def test_fit_trains_on_stretched_then_mirrored_signers() -> None:
     base = [SignatureSample("svc2004", 3, i, True, ink=ink) for i in (1, 2)]
     plain = with_synthetic_identities(base, TrainConfig())
     assert plain == base
-    both = with_synthetic_identities(base, TrainConfig(stretch_identities=(0.7, 1.4), mirror_identities=4))
+    both = with_synthetic_identities(base, TrainConfig(stretch_identities=[0.7, 1.4], mirror_identities=4))
     subjects = {s.subject for s in both}
     assert len(both) == 24 and len(subjects) == 12
     assert 3 + STRETCH_OFFSET + MIRROR_OFFSET in subjects  # the stretched signer's mirror: a signer of its own
