@@ -94,7 +94,8 @@ def stretch_identities(samples: Sequence[SignatureSample], factors: Sequence[flo
     """
     for f in factors:
         if not (0.25 <= f <= 4.0 and abs(np.log(f)) >= np.log(1.15)):
-            raise InvalidInput(f"stretch_identities factors must be in [0.25, 4] and at least 15 % from 1, got {f}")
+            raise InvalidInput(f"stretch_identities factors must be in [0.25, 4], at most 0.87 or at least 1.15 "
+                               f"(a stretch a signer's own variation does not reach), got {f}")
     out = list(samples)
     for j, f in enumerate(factors, start=1):
         out.extend(SignatureSample(s.source, s.subject + STRETCH_OFFSET * j, s.index, s.genuine,
