@@ -60,22 +60,22 @@ def segments_loadable(path: Path) -> bool:
 
 
 def strip_copy(src: Path, out: Path, *, strip: str | None = None) -> bool:
-    """Write ``src`` to ``out`` with its unneeded symbols stripped when the stripped copy is still loadable and
-    at least ``MIN_SAVING`` bytes smaller; otherwise an exact copy. Returns whether the copy is the stripped one.
-    Non-ELF files are copied."""
+    """Write ``src`` to ``out`` with its unneeded symbols stripped, when that copy is still loadable and at least
+    ``MIN_SAVING`` bytes smaller; return whether it was written. Otherwise (and for a non-ELF file) nothing is
+    written: the caller collects ``src`` itself."""
     src, out = Path(src), Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     strip = strip or shutil.which("strip")
-    if strip is not None and is_elf(src):
-        trial = out.with_name(out.name + ".stripping")
-        done = subprocess.run([strip, "--strip-unneeded", "-o", str(trial), str(src)], capture_output=True)
-        if (done.returncode == 0 and segments_loadable(trial)
-                and trial.stat().st_size <= src.stat().st_size - MIN_SAVING):
-            shutil.copymode(src, trial)
-            trial.replace(out)
-            return True
-        trial.unlink(missing_ok=True)
-    shutil.copy2(src, out)
+    if strip is None or not is_elf(src):
+        return False
+    out.parent.mkdir(parents=True, exist_ok=True)
+    trial = out.with_name(out.name + ".stripping")
+    done = subprocess.run([strip, "--strip-unneeded", "-o", str(trial), str(src)], capture_output=True)
+    if (done.returncode == 0 and segments_loadable(trial)
+            and trial.stat().st_size <= src.stat().st_size - MIN_SAVING):
+        shutil.copymode(src, trial)
+        trial.replace(out)
+        return True
+    trial.unlink(missing_ok=True)
     return False
 
 
@@ -88,7 +88,7 @@ def main(argv: list[str]) -> int:
             src = Path(name)
             out = Path(tmp) / src.name
             stripped = strip_copy(src, out)
-            saved = src.stat().st_size - out.stat().st_size
+            saved = src.stat().st_size - out.stat().st_size if stripped else 0
             print(f"{src}: {'stripped' if stripped else 'kept as it is'}, {saved / 1e6:.2f} MB saved")
     return 0
 

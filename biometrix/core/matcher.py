@@ -28,18 +28,20 @@ def reference_spread(references: np.ndarray, distance: str = "cosine") -> float:
 
 
 def aggregate_distances(probes: np.ndarray, refs: np.ndarray, distance: str = "cosine", *,
-                        proto: np.ndarray | None = None, spread: float | None = None) -> dict[str, np.ndarray]:
+                        proto: np.ndarray | None = None, spread: float | None = None,
+                        pairwise: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Every aggregate for probes (M, D) against one subject's references (K, D): {aggregate: (M,) distances}.
 
     ``proto`` (1, D) is the subject's prototype (default: ``prototype(refs)``); ``spread`` the divisor of the
-    ``normalized`` aggregate (default: ``reference_spread(refs)``, 1 for a single reference). ``Matcher``
-    verifies with it; the evaluation protocol scores many probes of a subject at once with it.
+    ``normalized`` aggregate (default: ``reference_spread(refs)``, 1 for a single reference); ``pairwise`` the
+    (M, K) probe-to-reference distances when the caller has them already. ``Matcher`` verifies with it; the
+    evaluation protocol scores many probes of a subject at once with it.
     """
     dist = get_distance(distance)
     proto = prototype(refs)[None] if proto is None else proto
     if spread is None:
         spread = reference_spread(refs, distance) if len(refs) >= 2 else 1.0
-    d = dist.pairwise(probes, refs)
+    d = dist.pairwise(probes, refs) if pairwise is None else pairwise
     return {"mean": d.mean(axis=1), "min": d.min(axis=1), "centroid": dist.pairwise(probes, proto)[:, 0],
             "normalized": d.mean(axis=1) / spread}
 
@@ -78,7 +80,8 @@ class Matcher:
         # the normalized aggregate's divisor (raises for a single reference); the others are not scaled
         scale = reference_spread(template.references, self.distance.name) if self.aggregate == "normalized" else 1.0
         aggs = aggregate_distances(np.asarray(probe, dtype=np.float32).reshape(1, -1), template.references,
-                                   self.distance.name, proto=template.centroid[None], spread=scale)
+                                   self.distance.name, proto=template.centroid[None], spread=scale,
+                                   pairwise=per_ref[None])
         return float(aggs[self.aggregate][0]), per_ref, scale
 
     def verify(self, probe: np.ndarray, template: Template) -> Decision:

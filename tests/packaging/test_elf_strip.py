@@ -56,9 +56,8 @@ def test_a_library_strip_breaks_is_refused_as_the_loader_refuses_it(elf_strip, t
     assert not elf_strip.segments_loadable(broken)
 
     out = tmp_path / "collected" / lib.name
-    assert elf_strip.strip_copy(lib, out) is False
-    assert out.read_bytes() == lib.read_bytes()  # collected unchanged
-    assert not list(out.parent.glob("*.stripping"))
+    assert elf_strip.strip_copy(lib, out) is False  # the caller collects the library unchanged
+    assert not out.exists() and not list(out.parent.glob("*.stripping"))
 
 
 def test_a_library_strip_keeps_loadable_is_stripped_and_still_loads(elf_strip, tmp_path: Path) -> None:
@@ -79,16 +78,15 @@ def test_a_library_strip_barely_shrinks_is_collected_unchanged(elf_strip, tmp_pa
     once = tmp_path / "once" / imaging.name
     assert elf_strip.strip_copy(imaging, once) is True
     twice = tmp_path / "twice" / imaging.name  # stripping a stripped library saves (nearly) nothing
-    assert elf_strip.strip_copy(once, twice) is False
-    assert twice.read_bytes() == once.read_bytes()
+    assert elf_strip.strip_copy(once, twice) is False and not twice.exists()
 
 
-def test_files_that_are_not_elf_are_copied_and_never_loadable(elf_strip, tmp_path: Path) -> None:
+def test_files_that_are_not_elf_are_left_alone_and_never_loadable(elf_strip, tmp_path: Path) -> None:
     src = tmp_path / "haarcascade.xml"
     src.write_text("<opencv_storage/>")
     assert not elf_strip.is_elf(src) and not elf_strip.segments_loadable(src)
     assert elf_strip.strip_copy(src, tmp_path / "out" / src.name) is False
-    assert (tmp_path / "out" / src.name).read_text() == "<opencv_storage/>"
+    assert not (tmp_path / "out" / src.name).exists()
     truncated = tmp_path / "truncated.so"
     truncated.write_bytes(vendored(tmp_path).read_bytes()[:2000])  # the header, not the segments' bytes
     assert not elf_strip.segments_loadable(truncated) and not loads(truncated)[0]
