@@ -7,7 +7,7 @@ runs it (the app's SignaturePipeline, the card's aggregate, the card's ``random_
   - intruder: genuine 1-4 and the next subject's genuine 1 as the fifth; flagged = the intruder is caught;
   - forgery:  genuine 1-4 and the subject's skilled forgery 1 as the fifth; flagged = the forgery is caught.
 
-    python bench/consistency_check.py [--model signature-v4] [--source svc2004] [--subjects 1-10]
+    python bench/consistency_check.py [--model signature-v5] [--source svc2004] [--subjects 1-10]
 """
 
 from __future__ import annotations

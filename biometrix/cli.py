@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from biometrix.core.errors import BiometrixError
@@ -423,6 +424,8 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from biometrix.core.distances import format_distance
+
     with _open(args, create=False) as bx:
         face = _face_probe(bx, args)
         decision = bx.verify(args.subject, signature=args.signature, face=face, refer_band=args.refer_band)
@@ -434,15 +437,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                      "reference_distances": list(decision.reference_distances),
                      "reference_scale": decision.reference_scale, "target_fmr": threshold.target_fmr})
     else:
-        band = f" band=±{decision.band:.4f}" if decision.band else ""
-        print(f"{decision.label:<7} subject={decision.subject_id} distance={decision.distance:.4f} "
-              f"threshold={threshold.value:.4f}{band} model={decision.model_id}")
+        fmt = partial(format_distance, scale=threshold.value)
+        band = f" band=±{fmt(decision.band)}" if decision.band else ""
+        print(f"{decision.label:<7} subject={decision.subject_id} distance={fmt(decision.distance)} "
+              f"threshold={fmt(threshold.value)}{band} model={decision.model_id}")
     if decision.refer:
         return EXIT_REFER
     return EXIT_OK if decision.accepted else EXIT_REJECT
 
 
 def _cmd_identify(args: argparse.Namespace) -> int:
+    from biometrix.core.distances import format_distance
     from biometrix.core.types import Modality
 
     with _open(args, create=False) as bx:
@@ -457,11 +462,13 @@ def _cmd_identify(args: argparse.Namespace) -> int:
         print(f"No subject is enrolled with model {threshold.model_id}.")
         return EXIT_OK
     width = max(len("subject"), *(len(c.subject_id) for c in candidates))
-    print(f"{'rank':>4}  {'subject':<{width}}  {'distance':>8}")
+    fmt = partial(format_distance, scale=threshold.value)
+    column = max(len("distance"), *(len(fmt(c.distance)) for c in candidates))
+    print(f"{'rank':>4}  {'subject':<{width}}  {'distance':>{column}}")
     for c in candidates:
         mark = "  *" if c.below_threshold else ""
-        print(f"{c.rank:>4}  {c.subject_id:<{width}}  {c.distance:>8.4f}{mark}")
-    print(f"* below the threshold {threshold.value:.4f} (model {threshold.model_id})")
+        print(f"{c.rank:>4}  {c.subject_id:<{width}}  {fmt(c.distance):>{column}}{mark}")
+    print(f"* below the threshold {fmt(threshold.value)} (model {threshold.model_id})")
     return EXIT_OK
 
 

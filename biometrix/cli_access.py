@@ -222,6 +222,8 @@ def _resolve(args: argparse.Namespace, opener: Callable[[argparse.Namespace], Bi
 
 
 def _audit_list(args: argparse.Namespace, opener: Callable[[argparse.Namespace], Biometrix]) -> int:
+    from biometrix.core.distances import format_distance
+
     with opener(args) as bx:
         rows = bx.audit(subject_id=args.subject, event=args.event, limit=max(0, args.limit))
     if getattr(args, "json", False):
@@ -231,7 +233,7 @@ def _audit_list(args: argparse.Namespace, opener: Callable[[argparse.Namespace],
                          ensure_ascii=False))
         return 0
     for e in rows:
-        dist = "" if e.distance is None else f" d={e.distance:.4f}"
+        dist = "" if e.distance is None else f" d={format_distance(e.distance, scale=e.threshold)}"
         print(f"{e.event_id:>6} {e.at:%Y-%m-%d %H:%M:%S} {e.event:<12} {e.operator or '-':<14} "
               f"{e.subject_id or '-':<20} {e.decision or '':<9}{dist}")
     return 0

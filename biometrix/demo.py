@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
+from functools import partial
 from pathlib import Path
 
+from biometrix.core.distances import format_distance
 from biometrix.core.errors import InvalidInput
 from biometrix.service import Biometrix
 
@@ -37,10 +39,11 @@ def run_demo(*, data_root: Path, db: str | None, signer: int = 46, service: Biom
             for label, path in (("genuine signature 6", extract("original", 6)),
                                 ("skilled forgery 1", extract("forgeries", 1))):
                 d = bx.verify(subject, signature=path)
-                lines.append(f"verify {label:20s} -> {d.label:6s} distance {d.distance:.4f} "
-                             f"threshold {d.threshold.value:.4f}")
+                fmt = partial(format_distance, scale=d.threshold.value)
+                lines.append(f"verify {label:20s} -> {d.label:6s} distance {fmt(d.distance)} "
+                             f"threshold {fmt(d.threshold.value)}")
             top = bx.identify(signature=extract("original", 7), top_k=3)
             lines.append("identify genuine signature 7 -> " + ", ".join(
-                f"#{c.rank} {c.subject_id} ({c.distance:.4f})" for c in top))
+                f"#{c.rank} {c.subject_id} ({format_distance(c.distance, scale=bx.threshold().value)})" for c in top))
             lines.append(f"audit log: {bx.info().n_audit} records")
     return lines

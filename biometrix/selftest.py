@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
+from biometrix.core.distances import format_distance
 from biometrix.core.errors import BiometrixError
 
 if TYPE_CHECKING:
@@ -220,12 +221,13 @@ def service_checks(scratch: Path, *, models_dir: Path, prefer_gpu: bool) -> Iter
                 raise SelftestFailure(f"decision without a finite distance/threshold: {d}")
             if d.threshold.model_id != model_id or len(d.reference_distances) != 5:
                 raise SelftestFailure(f"decision does not carry the model's threshold and 5 reference distances: {d}")
+        fmt = partial(format_distance, scale=genuine.threshold.value)
         if not (genuine.accepted and not other.accepted and genuine.distance < other.distance):
             raise SelftestFailure(f"expected the same signer accepted and another rejected: got {genuine.label} at "
-                                  f"{genuine.distance:.4f} and {other.label} at {other.distance:.4f} "
-                                  f"(threshold {genuine.threshold.value:.4f})")
-        return (f"same signer {genuine.label} (distance {genuine.distance:.4f}), other signer {other.label} "
-                f"(distance {other.distance:.4f}); threshold {genuine.threshold.value:.4f} of {model_id}")
+                                  f"{fmt(genuine.distance)} and {other.label} at {fmt(other.distance)} "
+                                  f"(threshold {fmt(genuine.threshold.value)})")
+        return (f"same signer {genuine.label} (distance {fmt(genuine.distance)}), other signer {other.label} "
+                f"(distance {fmt(other.distance)}); threshold {fmt(genuine.threshold.value)} of {model_id}")
 
     def audit() -> str:
         bx = session.need_enrolled()

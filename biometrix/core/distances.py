@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 import numpy as np
@@ -66,3 +67,24 @@ def get_distance(name: str) -> Distance:
         return DISTANCES[name]
     except KeyError:
         raise InvalidInput(f"unknown distance {name!r}; known: {', '.join(sorted(DISTANCES))}") from None
+
+
+def format_distance(value: float, *, scale: float | None = None, digits: int = 4) -> str:
+    """``value`` as fixed-point text with ``digits`` significant digits of ``scale`` (default: of itself).
+
+    Models' distances live on very different scales: a ``normalized`` aggregate's threshold is near 0.5, a ``min``
+    of cosine distances near 0.001, where a fixed ``.3f`` shows every genuine signature as ``0.001``. Pass the
+    threshold as ``scale`` so that a distance and its threshold show the same number of decimals and read side by
+    side: ``format_distance(0.000712, scale=0.0011)`` is ``'0.000712'``; ``format_distance(4.598, scale=0.4994)``
+    is ``'4.5980'``. Zero, NaN and infinities are shown as ``'0'``, ``'nan'``, ``'inf'``.
+    """
+    if digits < 1:
+        raise InvalidInput(f"digits must be at least 1, got {digits}")
+    value = float(value)
+    if not math.isfinite(value):
+        return f"{value}"
+    ref = abs(float(scale)) if scale is not None and math.isfinite(scale) and scale != 0 else abs(value)
+    if ref == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(ref)))
+    return f"{value:.{decimals}f}"

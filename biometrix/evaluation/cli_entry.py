@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from biometrix.core.distances import format_distance
 from biometrix.core.types import Modality
 from biometrix.evaluation.datasets import HELDOUT, default_data_root, parse_subjects
 from biometrix.evaluation.report import evaluate_pipeline, write_outputs
@@ -50,10 +51,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
             lo, hi = rep.eer_ci95[kind]
             print(f"  {kind:7s} forgeries: EER {100 * s[f'{kind}_eer']:.2f} % "
                   f"(95 % CI {100 * lo:.1f}-{100 * hi:.1f} % by subject bootstrap; "
-                  f"threshold {s[f'{kind}_eer_threshold']:.4f}; {s['n_genuine']} genuine / {s[f'n_{kind}']} "
+                  f"threshold {format_distance(s[f'{kind}_eer_threshold'], scale=thr.value)}; "
+                  f"{s['n_genuine']} genuine / {s[f'n_{kind}']} "
                   f"impostor), FNMR at FMR 1 % {100 * s[f'{kind}_fnmr_at_fmr1']:.1f} %")
         at = rep.at_threshold
-        print(f"  at the default threshold {thr.value:.4f}: FNMR {100 * at['fnmr']:.1f} %, skilled FMR "
+        print(f"  at the default threshold {format_distance(thr.value)}: FNMR {100 * at['fnmr']:.1f} %, skilled FMR "
               f"{100 * at['skilled_fmr']:.1f} %, random FMR {100 * at['random_fmr']:.1f} %")
         print("  wrote " + ", ".join(str(f) for f in files))
     return 0
@@ -78,7 +80,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     path = folder / f"{card.model_id}.json"
     new.save(path)
     thr = new.default_threshold()
-    print(f"{card.model_id}: default threshold {thr.value:.4f} ({thr.source})")
+    print(f"{card.model_id}: default threshold {format_distance(thr.value)} ({thr.source})")
     for line in card_summary(new.evaluation):
         print(line)
     return 0

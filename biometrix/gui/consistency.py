@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
+from biometrix.core.distances import format_distance
 from biometrix.core.errors import InvalidInput
 from biometrix.core.matcher import Matcher
 from biometrix.core.templates import make_template
@@ -36,9 +38,9 @@ def check_references(embeddings: np.ndarray, *, threshold: Threshold, aggregate:
     A reference is flagged when its leave-one-out distance is both above ``threshold`` (pass the card's
     most lenient calibrated threshold, e.g. the random-forgery one: beyond it a sample looks like another
     person's) and a robust outlier among the N (robust z-score > ``ROBUST_Z_LIMIT``). Either test alone
-    flags too many genuine sets. With signature-v4 and references 1-5 (``python bench/consistency_check.py``)
-    the pair flagged, on SVC2004 users 1-10 / held-out users 31-40 / held-out CEDAR signers 46-55: 2 / 4 / 2 of
-    50 genuine references; 10 / 8 / 10 of 10 other signers' signatures put in as the fifth reference; 7 / 5 / 6
+    flags too many genuine sets. With signature-v5 and references 1-5 (``python bench/consistency_check.py``)
+    the pair flagged, on SVC2004 users 1-10 / held-out users 31-40 / held-out CEDAR signers 46-55: 0 / 0 / 0 of
+    50 genuine references; 10 / 9 / 10 of 10 other signers' signatures put in as the fifth reference; 2 / 3 / 3
     of 10 skilled forgeries put in as the fifth.
     """
     emb = np.asarray(embeddings, dtype=np.float32)
@@ -57,7 +59,8 @@ def check_references(embeddings: np.ndarray, *, threshold: Threshold, aggregate:
     out = []
     for i, (d, zi) in enumerate(zip(loo, z, strict=True)):
         flagged = bool(d > threshold.value and zi > ROBUST_Z_LIMIT)
-        reason = (f"distance {d:.2f} to the other references is above {threshold.value:.2f} and far from "
+        fmt = partial(format_distance, scale=threshold.value, digits=3)
+        reason = (f"distance {fmt(d)} to the other references is above {fmt(threshold.value)} and far from "
                   f"theirs (robust z = {zi:.1f})") if flagged else ""
         out.append(ReferenceCheck(index=i, distance=float(d), robust_z=float(zi), flagged=flagged, reason=reason))
     return out

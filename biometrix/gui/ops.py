@@ -54,6 +54,7 @@ class IdentifyRow:
     candidate: Candidate
     display_name: str | None
     thumbnail: np.ndarray | None
+    threshold: float  # the modality's threshold in force, whose scale the distance is shown on
 
 
 def face_hint(bx: Biometrix, rgb: np.ndarray) -> FaceHint:
@@ -117,11 +118,12 @@ def identify(bx: Biometrix, modality: Modality, probe: Any, top_k: int) -> list[
     kw = {"signature": probe} if modality is Modality.SIGNATURE else {"face": probe}
     candidates = bx.identify(top_k=top_k, **kw)
     names = {s.subject_id: s.display_name for s in bx.subjects()}
+    threshold = bx.threshold(modality).value
     rows = []
     for c in candidates:
         samples = bx.samples(c.subject_id, modality=modality)
         thumb = stored_sample_input(samples[0]) if samples else None
-        rows.append(IdentifyRow(c, names.get(c.subject_id), thumb))
+        rows.append(IdentifyRow(c, names.get(c.subject_id), thumb, threshold))
     return rows
 
 

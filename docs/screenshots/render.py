@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent
@@ -29,6 +30,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else
 import numpy as np  # noqa: E402
 
 from biometrix.capture.pen import PenPoint, Stroke  # noqa: E402
+from biometrix.core.distances import format_distance  # noqa: E402
 from biometrix.core.types import Modality  # noqa: E402
 from biometrix.gui.context import AppContext  # noqa: E402
 from biometrix.gui.qt import (  # noqa: E402
@@ -134,8 +136,8 @@ def synthetic_signature(seed: int, *, forgery: bool = False, jitter: float = 1.0
 SUBJECT, NAME = "c-1042", "Sam Morrow"
 OTHERS = ((1, "c-2001", "Lee Park"), (2, "c-2002", "Ana Ruiz"), (3, "c-2003", "Ola Berg"))
 #: Probes: a genuine variant; a sloppier one whose distance falls inside the 10 % supervisor band (measured
-#: with signature-v4: about 0.51 against the threshold 0.499); a different name as the forgery.
-GENUINE_SEED, REFER_SEED, REFER_JITTER, FORGERY_SEED = 6, 10, 4.0, 99
+#: with signature-v5: about 1.02 times the threshold 0.001128); a different name as the forgery.
+GENUINE_SEED, REFER_SEED, REFER_JITTER, FORGERY_SEED = 6, 11, 4.0, 99
 
 
 # --- driving the app ------------------------------------------------------------------------------
@@ -167,7 +169,7 @@ def main() -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     tmp = Path(tempfile.mkdtemp(prefix="bx-shots-"))
     settings = GuiSettings(db_path=str(tmp / "shots.db"), camera=str(tmp / "no-camera.avi"),
-                           face_model="face-dlib-resnet-v1", signature_model="signature-v4", refer_band=0.10,
+                           face_model="face-dlib-resnet-v1", signature_model="signature-v5", refer_band=0.10,
                            kiosk_modality="signature").with_pin("2468")
     ctx = AppContext(settings, settings_path=tmp / "gui.json")
     device = synthetic_stylus()
@@ -205,7 +207,8 @@ def main() -> None:
         page.verify()
         wait_until(app, lambda: page.result.shown_label != "" and not page.busy, "a decision")
         d = page.last.decision
-        print(f"  verify: {d.label} distance {d.distance:.3f} threshold {d.threshold.value:.3f} band {d.band:.3f}")
+        fmt = partial(format_distance, scale=d.threshold.value)
+        print(f"  verify: {d.label} distance {fmt(d.distance)} threshold {fmt(d.threshold.value)} band {fmt(d.band)}")
         return page.result.shown_label
 
     done: list = []

@@ -14,8 +14,8 @@ from biometrix.core.errors import InvalidInput
 from biometrix.service import Biometrix
 from tests.cli.conftest import Cedar, Run
 
-#: CEDAR signer 46 against its references 1-5 (signature-v4, threshold 0.499): genuine 9 is accepted at
-#: distance 0.42, skilled forgery 2 is rejected at 4.6, far beyond any band.
+#: CEDAR signer 46 against its references 1-5 (signature-v5, threshold 0.001128): genuine 9 is accepted at
+#: distance 0.000694, skilled forgery 2 is rejected at 0.01568, far beyond any band.
 GENUINE, FORGERY = 9, 2
 
 
@@ -44,11 +44,16 @@ def test_service_refers_within_the_band_and_audits_it(bank_db: Path, cedar: Ceda
         assert refer.band == pytest.approx(inside * thr)
         decision, distance, threshold, details = _last_verify(bank_db)
         assert decision == "refer" and distance == pytest.approx(plain.distance) and threshold == pytest.approx(thr)
-        # the audit keeps what puts each reference's distance on the threshold's scale (normalized aggregate)
-        assert details["aggregate"] == "normalized"
+        # the audit keeps what puts each reference's distance on the threshold's scale, for the card's aggregate
+        assert details["aggregate"] == bx.card().aggregate
         assert details["reference_scale"] == pytest.approx(plain.reference_scale)
         raw = details["reference_distances"]
-        assert distance == pytest.approx(sum(raw) / len(raw) / details["reference_scale"], rel=1e-6)
+        assert len(raw) == 5
+        expected = {"min": min(raw), "mean": sum(raw) / len(raw),
+                    "normalized": sum(raw) / len(raw) / details["reference_scale"]}
+        assert distance == pytest.approx(expected[details["aggregate"]], rel=1e-6)
+        if details["aggregate"] != "normalized":
+            assert details["reference_scale"] == 1.0
         assert details["refer_band"] == pytest.approx(inside) and details["band"] == pytest.approx(inside * thr)
 
         outside = margin / 2  # a narrower band leaves the distance outside: a plain accept, band still recorded

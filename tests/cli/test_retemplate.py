@@ -22,12 +22,13 @@ from tests.cli.conftest import Cedar, Run, Svc, copy_model_as
 
 @pytest.fixture
 def models(tmp_path: Path, model_card: dict[str, object]) -> Path:
-    """A models folder: the shipped signature model as "sig-old" and as "sig-new" (the same weights), and
-    "sig-mean" (the same weights, the mean aggregate, which accepts a single reference)."""
+    """A models folder: the shipped signature model as "sig-old" and as "sig-new" (the same weights, both with
+    the normalized aggregate, which needs at least 2 references), and "sig-mean" (the same weights, the mean
+    aggregate, which accepts a single reference)."""
     folder = tmp_path / "models"
     folder.mkdir()
-    copy_model_as(model_card, folder, "sig-old")
-    copy_model_as(model_card, folder, "sig-new")
+    copy_model_as(model_card, folder, "sig-old", aggregate="normalized")
+    copy_model_as(model_card, folder, "sig-new", aggregate="normalized")
     copy_model_as(model_card, folder, "sig-mean", aggregate="mean")
     return folder
 

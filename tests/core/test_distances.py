@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import cdist
 
-from biometrix.core.distances import DISTANCES, CosineDistance, EuclideanDistance, get_distance
+from biometrix.core.distances import DISTANCES, CosineDistance, EuclideanDistance, format_distance, get_distance
 from biometrix.core.errors import InvalidInput
 
 finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False, width=32)
@@ -111,3 +111,36 @@ def test_get_distance_known_and_unknown():
     assert "manhattan" in str(err.value) and "cosine" in str(err.value) and "euclidean" in str(err.value)
     with pytest.raises(ValueError):  # InvalidInput is also a ValueError
         get_distance("")
+
+
+@pytest.mark.parametrize(("value", "scale", "digits", "text"), [
+    (0.4994, None, 4, "0.4994"),          # v4's threshold: as before, 4 decimals
+    (4.598, 0.4994, 4, "4.5980"),         # a forgery far beyond it: the threshold's decimals
+    (0.0011, None, 4, "0.001100"),        # a `min` aggregate's threshold: 4 significant digits, not "0.0011"
+    (0.000712, 0.0011, 4, "0.000712"),    # a genuine distance under it: comparable digit for digit
+    (0.000712, 0.0011, 3, "0.00071"),
+    (123.4, None, 4, "123.4"),
+    (1234.5, None, 4, "1234"),            # never fewer than 0 decimals, never exponent notation
+    (0.0, None, 4, "0"),
+    (0.0, 0.0011, 4, "0.000000"),
+    (0.5, 0.0, 4, "0.5000"),              # a zero scale falls back to the value's own
+    (float("inf"), None, 4, "inf"),
+])
+def test_format_distance_by_hand(value: float, scale: float | None, digits: int, text: str) -> None:
+    assert format_distance(value, scale=scale, digits=digits) == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(1e-7, 1e3), st.integers(1, 6))
+def test_format_distance_keeps_its_significant_digits(value: float, digits: int) -> None:
+    """Read back, the text is the value to within half a unit of its last digit, and shows `digits` digits."""
+    text = format_distance(value, digits=digits)
+    assert "e" not in text
+    decimals = len(text.partition(".")[2])
+    assert abs(float(text) - value) <= 0.5 * 10 ** -decimals * (1 + 1e-9)
+    assert len(text.replace(".", "").lstrip("0")) >= digits
+
+
+def test_format_distance_refuses_no_digits() -> None:
+    with pytest.raises(InvalidInput, match="digits"):
+        format_distance(0.5, digits=0)

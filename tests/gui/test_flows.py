@@ -18,8 +18,8 @@ from biometrix.gui.qt import Qt
 from biometrix.gui.settings import GuiSettings
 from tests.gui.conftest import WAIT_MS, draw_on_pad
 
-#: SVC2004 user 15: references S1-S5; S6 genuine, S26 skilled forgery (signature-v4: distances 0.26 / 0.67,
-#: threshold 0.499, so the forgery lies inside a refer band of 0.9)
+#: SVC2004 user 15: references S1-S5; S6 genuine, S26 skilled forgery (signature-v5: distances 0.000414 /
+#: 0.001616, threshold 0.001128, so the forgery lies inside a refer band of 0.9)
 SIGNER, GENUINE, FORGERY = 15, 6, 26
 
 
@@ -88,12 +88,17 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
             assert verify.result.references.count() == 5  # the enrolled references, drawn from stroke JSON
         assert labels == ["Accept", "Reject"]
         assert verify.result.gauge.distance == pytest.approx(verify.last.decision.distance)
-        # each reference's figure is on the threshold's scale: its cosine distance over the references' spread,
-        # so under the normalized aggregate the five average to the distance shown (raw cosine distances would not)
+        # each reference's figure is on the threshold's scale (under the normalized aggregate its cosine distance
+        # over the references' spread, so the five average to the distance shown), with the threshold's decimals:
+        # 3 significant digits of the threshold, whatever the model's scale
         last = verify.last.decision
         items = [verify.result.references.item(i) for i in range(5)]
-        shown = np.array([float(it.text().split("d=")[1]) for it in items])  # 3 significant digits
-        np.testing.assert_allclose(shown, np.array(last.reference_distances) / last.reference_scale, rtol=5e-3)
+        texts = [it.text().split("d=")[1] for it in items]
+        decimals = len(format(last.threshold.value, ".3g").partition(".")[2])
+        assert {len(t.partition(".")[2]) for t in texts} == {decimals}, texts
+        shown = np.array([float(t) for t in texts])
+        np.testing.assert_allclose(shown, np.array(last.reference_distances) / last.reference_scale,
+                                   rtol=0, atol=0.51 * 10 ** -decimals)
         if last.reference_scale != 1.0:
             assert shown.mean() == pytest.approx(last.distance, rel=5e-3)
             assert f"({last.reference_distances[0]:.3g})" in items[0].toolTip()
@@ -121,6 +126,11 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
         assert [r.candidate.subject_id for r in identify.rows] == ["svc-15", "svc-1"]
         assert identify.rows[0].display_name == "Signer Fifteen" and identify.rows[0].thumbnail is not None
         assert identify.table.rowCount() == 2
+        # the distance column on the threshold's scale too: never a row of "0.000" for a small-scale model
+        for i, r in enumerate(identify.rows):
+            text = identify.table.item(i, 4).text()
+            assert len(text.partition(".")[2]) == decimals
+            assert float(text) == pytest.approx(r.candidate.distance, abs=0.51 * 10 ** -decimals)
 
         rows = _audit(settings.db_path)
         assert [(e, s, d) for e, s, d, _ in rows] == [

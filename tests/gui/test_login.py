@@ -109,14 +109,14 @@ def _window_as(qtbot, ctx: AppContext, name: str, password: str) -> MainWindow:
 
 
 def test_a_supervisor_settles_a_refer_on_the_audit_page(qtbot, gui_settings: GuiSettings, tmp_path: Path) -> None:
-    from tests.test_access_control import drawn
+    from tests.test_access_control import drawn, redrawn
 
     with Biometrix(gui_settings.db_path) as bx:
         bx.add_operator("root", "admin", ADMIN_PW)
         bx.login("root", ADMIN_PW)
         bx.add_operator("sue", "supervisor", "supervisor-pw-2")
         bx.enroll("alice", signatures=[drawn(i) for i in range(3)])
-        assert bx.verify("alice", signature=drawn(1), refer_band=0.99).refer
+        assert bx.verify("alice", signature=redrawn(1), refer_band=0.99).refer
         bx.verify("alice", signature=drawn(2))
     ctx = AppContext(gui_settings, settings_path=tmp_path / "gui.json")
     w = _window_as(qtbot, ctx, "sue", "supervisor-pw-2")

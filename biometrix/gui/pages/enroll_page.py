@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from biometrix.core.distances import format_distance
 from biometrix.core.errors import BiometrixError
 from biometrix.gui import ops
 from biometrix.gui.consistency import ReferenceCheck
@@ -184,7 +185,7 @@ class EnrollPage(Page):
         for c in checks:
             item = self.strip.item(c.index)
             item.setBackground(QColor("#ffcdd2") if c.flagged else QColor("#c8e6c9"))
-            item.setToolTip(c.reason or f"distance to the others {c.distance:.3f}")
+            item.setToolTip(c.reason or f"distance to the others {format_distance(c.distance, digits=3)}")
         if flagged:
             text = "; ".join(f"reference #{c.index + 1}: {c.reason}" for c in flagged)
             self.messages.show_message(f"Outlying reference — remove it and sign again. {text}", "warn")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from biometrix.core.distances import format_distance
 from biometrix.core.errors import BiometrixError
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
@@ -92,8 +93,9 @@ class IdentifyPage(Page):
             thumb = QTableWidgetItem()
             if r.thumbnail is not None:
                 thumb.setIcon(QIcon(to_pixmap(r.thumbnail, size=96)))
+            distance = format_distance(c.distance, scale=r.threshold, digits=3)
             cells = [QTableWidgetItem(str(c.rank)), thumb, QTableWidgetItem(c.subject_id),
-                     QTableWidgetItem(r.display_name or ""), QTableWidgetItem(f"{c.distance:.3f}"),
+                     QTableWidgetItem(r.display_name or ""), QTableWidgetItem(distance),
                      QTableWidgetItem("yes" if c.below_threshold else "no")]
             for j, cell in enumerate(cells):
                 self.table.setItem(i, j, cell)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from biometrix.core.distances import format_distance
 from biometrix.core.errors import BiometrixError
 from biometrix.core.types import Modality
 from biometrix.gui import ops
@@ -39,7 +40,7 @@ CARD_THRESHOLD = "the card's threshold above"
 
 def threshold_text(t: ops.CardThresholdInfo) -> str:
     fmr = f"FMR {t.target_fmr:.2%}" if t.target_fmr is not None else "set by hand"
-    return f"{t.name}: {t.value:.4f} ({fmr})"
+    return f"{t.name}: {format_distance(t.value)} ({fmr})"
 
 
 class PinDialog(QDialog):
@@ -148,8 +149,8 @@ class ModalityBox(QGroupBox):
         if target is not None and self.curve is not None:
             pt = point_at_fmr(self.curve, target)
             state = "in force" if target == self.saved_target else "press Apply and save"
-            self.source.setText(f"threshold {pt.threshold:.4f}: FMR {pt.fmr:.2%}, FNMR {pt.fnmr:.2%} on the "
-                                f"validation comparisons (target FMR {target:.1%}; {state})")
+            self.source.setText(f"threshold {format_distance(pt.threshold)}: FMR {pt.fmr:.2%}, FNMR {pt.fnmr:.2%} "
+                                f"on the validation comparisons (target FMR {target:.1%}; {state})")
             self.plot.set_point(pt.fmr, pt.fnmr)
             return
         if 0 <= index < len(self.thresholds):

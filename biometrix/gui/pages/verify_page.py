@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from biometrix.core.distances import format_distance
 from biometrix.core.errors import BiometrixError
 from biometrix.core.types import Decision, Modality
 from biometrix.gui import ops
@@ -199,16 +201,17 @@ class ResultPanel(QGroupBox):
         self.label.setText(LABEL_TEXT[label])
         self.label.setStyleSheet(f"QLabel {{ font-size: 20pt; font-weight: 700; {LABEL_STYLE[label]} }}")
         self.gauge.set_values(d.distance, d.threshold.value, band)
+        fmt = partial(format_distance, scale=d.threshold.value, digits=3)
         fmr = f", set at FMR {d.threshold.target_fmr:.2%}" if d.threshold.target_fmr is not None else ""
         self.details.setText(
-            f"Subject {d.subject_id}: distance {d.distance:.3f}, threshold {d.threshold.value:.3f}{fmr} "
-            f"(model {d.model_id}); Refer band ±{band:.3f}. Audited by the service as "
+            f"Subject {d.subject_id}: distance {fmt(d.distance)}, threshold {fmt(d.threshold.value)}{fmr} "
+            f"(model {d.model_id}); Refer band ±{fmt(band)}. Audited by the service as "
             f"'{d.label.lower()}'.")
         self.probe_label.setPixmap(to_pixmap(outcome.probe, size=140))
         self.references.clear()
         for i, img in enumerate(outcome.references):
             has = i < len(d.reference_distances)
-            self.references.add_image(img, f"#{i + 1}" + (f"  d={d.reference_scores[i]:.3g}" if has else ""),
+            self.references.add_image(img, f"#{i + 1}" + (f"  d={fmt(d.reference_scores[i])}" if has else ""),
                                       tooltip=_reference_tooltip(d, i) if has else "no distance for this reference")
 
     def clear(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from biometrix.core.distances import format_distance
 from biometrix.gui.qt import QColor, QFont, QPainter, QPen, QRectF, QSize, QSizePolicy, Qt, QWidget
 
 ACCEPT, REFER, REJECT = QColor("#2e7d32"), QColor("#f9a825"), QColor("#c62828")
@@ -61,7 +62,7 @@ class DistanceGauge(QWidget):
         font.setPointSizeF(max(font.pointSizeF() * 0.9, 7.0))
         p.setFont(font)
         p.drawText(QRectF(x(self._threshold) - 80, top + h + 4, 160, 18), Qt.AlignmentFlag.AlignHCenter,
-                   f"threshold {self._threshold:.3f}")
+                   f"threshold {format_distance(self._threshold, digits=3)}")
         if self._distance is not None:
             d = self._distance
             colour = ACCEPT if d < lo else REJECT if d > hi else REFER
@@ -73,5 +74,6 @@ class DistanceGauge(QWidget):
             anchor = Qt.AlignmentFlag.AlignLeft if x(d) < left + width / 2 else Qt.AlignmentFlag.AlignRight
             box = QRectF(x(d) + 6, top, 150, h) if anchor == Qt.AlignmentFlag.AlignLeft else \
                 QRectF(x(d) - 156, top, 150, h)
-            p.drawText(box, anchor | Qt.AlignmentFlag.AlignVCenter, f"distance {d:.3f}")
+            text = f"distance {format_distance(d, scale=self._threshold, digits=3)}"
+            p.drawText(box, anchor | Qt.AlignmentFlag.AlignVCenter, text)
         p.end()
