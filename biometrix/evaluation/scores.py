@@ -31,7 +31,7 @@ def write_scores(path: Path, rows: Iterable[ScoreRow]) -> int:
             for v in (r.claimed_id, r.real_id, r.probe_id):
                 if not v or any(c.isspace() for c in v):
                     raise InvalidInput(f"score file ids must be non-empty and without spaces: {v!r}")
-            f.write(f"{r.claimed_id} {r.real_id} {r.probe_id} {r.distance:.8f}\n")
+            f.write(f"{r.claimed_id} {r.real_id} {r.probe_id} {float(r.distance)!r}\n")  # exact: repr round-trips
             n += 1
     return n
 
