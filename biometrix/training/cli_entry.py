@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+from biometrix.core.distances import format_distance
 from biometrix.core.errors import InvalidInput
 from biometrix.runtime.paths import models_dir
 from biometrix.training.release import release_signature_model
@@ -113,7 +114,7 @@ def _export_face(args: argparse.Namespace, checkpoints: list[Path], out: Path) -
             raise InvalidInput(f"{option} applies to signature models only; a face checkpoint was given")
     card = release_face_model(checkpoints[0], model_id=args.model_id, out_dir=out)
     print(f"wrote {out / card.onnx_file} and {out / (card.model_id + '.json')}; default threshold "
-          f"{card.default_threshold().value:.4f} (FMR 1 % on validation subjects)")
+          f"{format_distance(card.default_threshold().value)} (FMR 1 % on validation subjects)")
     baseline = card.evaluation["baseline_raw_pixels"]["heldout"]
     for source, e in card.evaluation["heldout"].items():
         for name, fig in (("model", e), ("raw pixels", baseline[source])):
