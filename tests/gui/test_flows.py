@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import sqlite3
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
         last = verify.last.decision
         items = [verify.result.references.item(i) for i in range(5)]
         texts = [it.text().split("d=")[1] for it in items]
-        decimals = len(format(last.threshold.value, ".3g").partition(".")[2])
+        decimals = max(0, 2 - math.floor(math.log10(last.threshold.value)))  # 3 significant digits of it
         assert {len(t.partition(".")[2]) for t in texts} == {decimals}, texts
         shown = np.array([float(t) for t in texts])
         np.testing.assert_allclose(shown, np.array(last.reference_distances) / last.reference_scale,
