@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from biometrix.core.distances import format_distance
 from biometrix.core.types import Modality
 from biometrix.evaluation.datasets import default_data_root, iter_source, parse_subjects
 from biometrix.gui.consistency import check_references
@@ -64,7 +65,7 @@ def main() -> int:
         forgeries += flags(genuine[:4] + [emb[(s, False, 1)]])[4]
     n = len(subjects)
     print(f"{card.model_id}, {args.source} subjects {args.subjects}, threshold {CONSISTENCY_THRESHOLD} "
-          f"{threshold.value:.4f}, aggregate {card.aggregate}:")
+          f"{format_distance(threshold.value)}, aggregate {card.aggregate}:")
     print(f"  genuine references flagged: {false_alarms} of {5 * n}")
     print(f"  another signer's signature as the fifth reference, flagged: {intruders} of {n}")
     print(f"  a skilled forgery as the fifth reference, flagged: {forgeries} of {n}")

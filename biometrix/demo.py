@@ -36,14 +36,15 @@ def run_demo(*, data_root: Path, db: str | None, signer: int = 46, service: Biom
             lines.append(f"database: {bx.location.path} ({bx.location.reason})")
             (tpl,) = bx.enroll(subject, signatures=refs, display_name=f"CEDAR signer {signer}", replace=True)
             lines.append(f"enrolled {subject}: {tpl.n_references} reference signatures, model {tpl.model_id}")
+            thr = bx.threshold().value
+            fmt = partial(format_distance, scale=thr)
             for label, path in (("genuine signature 6", extract("original", 6)),
                                 ("skilled forgery 1", extract("forgeries", 1))):
                 d = bx.verify(subject, signature=path)
-                fmt = partial(format_distance, scale=d.threshold.value)
                 lines.append(f"verify {label:20s} -> {d.label:6s} distance {fmt(d.distance)} "
                              f"threshold {fmt(d.threshold.value)}")
             top = bx.identify(signature=extract("original", 7), top_k=3)
             lines.append("identify genuine signature 7 -> " + ", ".join(
-                f"#{c.rank} {c.subject_id} ({format_distance(c.distance, scale=bx.threshold().value)})" for c in top))
+                f"#{c.rank} {c.subject_id} ({fmt(c.distance)})" for c in top))
             lines.append(f"audit log: {bx.info().n_audit} records")
     return lines
