@@ -33,14 +33,27 @@ def fold_configs(cfg: TrainConfig, folds: int) -> list[TrainConfig]:
     if min(len(cedar), len(svc)) < folds:
         raise InvalidInput(f"{folds} folds need at least {folds} subjects of each source; the config has "
                            f"{len(cedar)} CEDAR and {len(svc)} SVC2004 subjects")
+    if not 0.0 < cfg.train_fraction <= 1.0:
+        raise InvalidInput(f"train_fraction must lie in (0, 1], got {cfg.train_fraction}")
     out = []
     for f in range(folds):
         cedar_val, svc_val = cedar[f::folds], svc[f::folds]
+        cedar_train = _share([s for s in cedar if s not in cedar_val], cfg.train_fraction, fold=f)
+        svc_train = _share([s for s in svc if s not in svc_val], cfg.train_fraction, fold=f)
         out.append(dataclasses.replace(
             cfg, out_dir=str(Path(cfg.out_dir) / f"fold{f + 1}of{folds}"),
-            cedar_train=[s for s in cedar if s not in cedar_val], cedar_validation=cedar_val,
-            svc_train=[s for s in svc if s not in svc_val], svc_validation=svc_val))
+            cedar_train=cedar_train, cedar_validation=cedar_val, svc_train=svc_train, svc_validation=svc_val))
     return out
+
+
+def _share(subjects: list[int], fraction: float, *, fold: int) -> list[int]:
+    """``fraction`` of ``subjects`` (at least one), drawn by a permutation fixed by the fold alone, so that every
+    seed of a recipe trains a fold on the same subjects; sorted."""
+    if fraction >= 1.0:
+        return subjects
+    keep = max(1, round(fraction * len(subjects)))
+    order = np.random.default_rng(fold).permutation(len(subjects))[:keep]
+    return sorted(subjects[i] for i in order)
 
 
 def cv_summary(cfg: TrainConfig, folds: int) -> dict[str, Any]:

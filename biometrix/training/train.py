@@ -75,6 +75,7 @@ class TrainConfig:
     threads: int = 2
     patience: int = 8
     max_minutes: float = 0.0  # 0 = no wall-clock budget
+    train_fraction: float = 1.0  # cross-validation only: each fold trains on this share of its training subjects
     cedar_train: list[int] = field(default_factory=lambda: list(CEDAR_TRAIN))
     cedar_validation: list[int] = field(default_factory=lambda: list(CEDAR_VALIDATION))
     svc_train: list[int] = field(default_factory=lambda: list(SVC_TRAIN))

@@ -39,6 +39,23 @@ def test_fold_counts_are_checked(tmp_path: Path) -> None:
         fold_configs(TrainConfig(svc_train=[1, 2], svc_validation=[3]), 4)
 
 
+def test_train_fraction_keeps_a_share_of_each_folds_training_subjects(tmp_path: Path) -> None:
+    full = fold_configs(TrainConfig(out_dir=str(tmp_path / "a")), 3)
+    part = fold_configs(TrainConfig(out_dir=str(tmp_path / "b"), train_fraction=2 / 3), 3)
+    other_seed = fold_configs(TrainConfig(out_dir=str(tmp_path / "c"), train_fraction=2 / 3, seed=1), 3)
+    for f, p, s in zip(full, part, other_seed, strict=True):
+        # 30 CEDAR and 20 SVC2004 training subjects per fold: 2/3 of them is 20 and 13 (round(13.33))
+        assert (len(p.cedar_train), len(p.svc_train)) == (20, 13)
+        assert set(p.cedar_train) < set(f.cedar_train) and set(p.svc_train) < set(f.svc_train)
+        assert p.cedar_train == sorted(p.cedar_train)
+        # validation is untouched, and the subset depends on the fold only, not on the seed
+        assert (p.cedar_validation, p.svc_validation) == (f.cedar_validation, f.svc_validation)
+        assert (s.cedar_train, s.svc_train) == (p.cedar_train, p.svc_train)
+    for bad in (0.0, 1.5):
+        with pytest.raises(InvalidInput, match="train_fraction"):
+            fold_configs(TrainConfig(train_fraction=bad), 3)
+
+
 def _write_history(cfg: TrainConfig, k: int, metrics: list[list[float]]) -> None:
     for fold, values in zip(fold_configs(cfg, k), metrics, strict=True):
         Path(fold.out_dir).mkdir(parents=True)
