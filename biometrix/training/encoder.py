@@ -12,16 +12,40 @@ def _conv(cin: int, cout: int, k: int = 3) -> nn.Sequential:
     return nn.Sequential(conv, nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
+class CovariancePool(nn.Module):
+    """Second-order pooling, a position-free texture descriptor: (N, C, H, W) -> (N, c(c+1)/2).
+
+    A 1x1 convolution reduces the map to ``channels`` non-negative features; their Gram matrix averaged over
+    the H*W positions says which features occur together anywhere in the image (as a contour-hinge histogram
+    counts pairs of stroke directions), and its square root (element-wise) keeps a few strong co-occurrences
+    from drowning the rest. Only the upper triangle is kept (the matrix is symmetric).
+    """
+
+    def __init__(self, in_channels: int, channels: int) -> None:
+        super().__init__()
+        self.reduce = _conv(in_channels, channels, 1)
+        rows, cols = torch.triu_indices(channels, channels)
+        self.register_buffer("upper", rows * channels + cols, persistent=False)
+        self.out_dim = channels * (channels + 1) // 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.reduce(x).flatten(2)  # (N, c, HW), >= 0 after the ReLU
+        gram = torch.bmm(z, z.transpose(1, 2)) / z.shape[2]
+        return torch.sqrt(gram.flatten(1).index_select(1, self.upper) + 1e-6)
+
+
 class SignatureCNN(nn.Module):
     """A small VGG-style CNN for (N, 1, H, W) ink images -> (N, embedding_dim) unit vectors.
 
     Four conv stages with max pooling, then an adaptive average pool to a (3, 6) grid so that the
     layout of the signature (which part is where) survives into the embedding. ``embedding_bn`` adds a batch
     norm before the normalisation: it centres the embeddings, so they cannot all point one way (a narrow cone).
+    ``texture_channels`` > 0 adds a :class:`CovariancePool` of the last feature map beside the grid: what the
+    strokes are like, wherever they are (a skilled forger copies the layout, not the stroke quality).
     """
 
     def __init__(self, *, embedding_dim: int = 128, width: int = 32, dropout: float = 0.3,
-                 embedding_bn: bool = False) -> None:
+                 embedding_bn: bool = False, texture_channels: int = 0) -> None:
         super().__init__()
         w = width
         self.features = nn.Sequential(
@@ -31,14 +55,19 @@ class SignatureCNN(nn.Module):
             _conv(4 * w, 8 * w), _conv(8 * w, 8 * w), nn.MaxPool2d(2),
         )
         self.pool = nn.AdaptiveAvgPool2d((3, 6))
-        head: list[nn.Module] = [nn.Flatten(), nn.Dropout(dropout), nn.Linear(8 * w * 18, embedding_dim)]
+        self.texture = CovariancePool(8 * w, texture_channels) if texture_channels > 0 else None
+        extra = self.texture.out_dim if self.texture is not None else 0
+        head: list[nn.Module] = [nn.Flatten(), nn.Dropout(dropout), nn.Linear(8 * w * 18 + extra, embedding_dim)]
         if embedding_bn:
             head.append(nn.BatchNorm1d(embedding_dim))
         self.head = nn.Sequential(*head)
         self.embedding_dim = embedding_dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.head(self.pool(self.features(x))), dim=1)
+        f = self.features(x)
+        if self.texture is None:
+            return F.normalize(self.head(self.pool(f)), dim=1)
+        return F.normalize(self.head(torch.cat([self.pool(f).flatten(1), self.texture(f)], dim=1)), dim=1)
 
 
 class SiameseEncoder(nn.Module):

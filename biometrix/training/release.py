@@ -88,9 +88,10 @@ def _load_member(checkpoint: Path, hog_weight: float | None) -> tuple[TrainConfi
 
 
 def _architecture(cfg: TrainConfig) -> str:
+    texture = f", {cfg.texture_channels}-channel covariance pooling" if cfg.texture_channels else ""
     if cfg.hog_weight <= 0:
-        return f"SignatureCNN (width {cfg.width}, {cfg.embedding_dim}-d)"
-    return (f"HybridSignatureEncoder: SignatureCNN (width {cfg.width}, {cfg.embedding_dim}-d, weight "
+        return f"SignatureCNN (width {cfg.width}, {cfg.embedding_dim}-d{texture})"
+    return (f"HybridSignatureEncoder: SignatureCNN (width {cfg.width}, {cfg.embedding_dim}-d{texture}, weight "
             f"{1 - cfg.hog_weight:g}) + fixed HOG ({cfg.hog_cell}-px cells, weight {cfg.hog_weight:g})")
 
 

@@ -66,6 +66,7 @@ class TrainConfig:
     stretch_identities: list[float] = field(default_factory=list)  # horizontal factors: a new signer per factor
     dropout: float = 0.3
     embedding_bn: bool = False  # batch-norm the embedding before it is normalised (centres it: no narrow cone)
+    texture_channels: int = 0  # > 0: a second-order (texture) pooling of this many channels beside the grid
     hog_weight: float = 0.0  # > 0: the encoder is HybridSignatureEncoder (learned CNN + fixed HOG, this weight)
     hog_cell: int = 16
     keep_every_epoch: bool = False
@@ -103,7 +104,9 @@ def batch_labels(samples: list[SignatureSample], images: list[int]) -> torch.Ten
 
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
     """The encoder the config describes: the backbone, wrapped with the fixed HOG branch when hog_weight > 0."""
-    extra = {"embedding_bn": True} if cfg.embedding_bn else {}
+    extra: dict[str, int | float] = {"embedding_bn": True} if cfg.embedding_bn else {}
+    if cfg.texture_channels:
+        extra["texture_channels"] = cfg.texture_channels
     cnn = build_backbone(cfg.backbone, embedding_dim=cfg.embedding_dim, width=cfg.width, dropout=cfg.dropout,
                          **extra)
     if cfg.hog_weight <= 0:

@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from biometrix.training.encoder import EnsembleEncoder, SignatureCNN
+from biometrix.training.encoder import CovariancePool, EnsembleEncoder, SignatureCNN
 from biometrix.training.export import (
     check_parity,
     export_onnx,
@@ -135,3 +135,56 @@ def test_an_embedding_batch_norm_centres_the_embeddings() -> None:
         mean_cos[bn] = float(((e @ e.T).sum() - n) / (n * n - n))
     assert mean_cos[False] > 0.5
     assert abs(mean_cos[True]) < 0.1
+
+
+def test_covariance_pool_is_the_gram_matrix_of_the_reduced_map() -> None:
+    """Checked against a loop over positions: mean over (y, x) of z_i * z_j, upper triangle, square root."""
+    torch.manual_seed(0)
+    pool = CovariancePool(6, 3).eval()
+    x = torch.randn(2, 6, 4, 5)
+    with torch.no_grad():
+        got = pool(x)
+        z = pool.reduce(x)
+    assert got.shape == (2, 6) and pool.out_dim == 6
+    for n in range(2):
+        want = []
+        for i in range(3):
+            for j in range(i, 3):
+                want.append(float(sum(z[n, i, y, xx] * z[n, j, y, xx] for y in range(4) for xx in range(5)) / 20))
+        assert np.allclose(got[n].numpy() ** 2 - 1e-6, want, atol=1e-5)
+
+
+def test_texture_branch_changes_the_embedding_and_exports_with_parity(batch: np.ndarray, tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    model = SignatureCNN(width=4, embedding_dim=16, texture_channels=4)
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model((torch.rand(8, *SHAPE) > 0.85).float())
+    model.eval()
+    assert model.head[2].in_features == 32 * 18 + 10  # grid features + the 4-channel upper triangle
+    x = torch.from_numpy(batch)
+    with torch.no_grad():
+        e = model(x)
+        zeroed = copy.deepcopy(model)
+        zeroed.head[2].weight[:, 32 * 18:] = 0  # the texture part silenced: a different embedding
+        assert (zeroed(x) - e).abs().max() > 1e-3
+    assert torch.allclose(e.norm(dim=1), torch.ones(6), atol=1e-5)
+    path = tmp_path / "texture.onnx"
+    export_onnx(fuse_batch_norm(copy.deepcopy(model)), path, input_shape=SHAPE)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    out = session.run(None, {session.get_inputs()[0].name: batch})[0]
+    assert np.abs(out - e.numpy()).max() <= 1e-4
+
+
+def test_the_config_builds_the_texture_branch_and_the_card_names_it() -> None:
+    from biometrix.training.release import _architecture
+    from biometrix.training.train import TrainConfig, build_card_model, build_model
+
+    cfg = TrainConfig(width=4, embedding_dim=16, texture_channels=4)
+    model = build_model(cfg)
+    assert isinstance(model.texture, CovariancePool) and model.texture.out_dim == 10
+    assert build_model(TrainConfig(width=4, embedding_dim=16)).texture is None
+    assert _architecture(cfg) == "SignatureCNN (width 4, 16-d, 4-channel covariance pooling)"
+    rebuilt = build_card_model({"width": 4, "embedding_dim": 16, "texture_channels": 4})
+    assert rebuilt.state_dict().keys() == model.state_dict().keys()
