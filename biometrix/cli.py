@@ -328,11 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     p.set_defaults(handler=_cmd_evaluate)
 
-    p = commands.add_parser("calibrate", parents=[verbose], help="set a face model's threshold on validation faces",
+    p = commands.add_parser("calibrate", parents=[verbose], help="set a model's thresholds on validation subjects",
                             description="Set a face model's default threshold at a target FMR on the validation "
-                                        "subjects of AT&T and Extended Yale B, measure the held-out subjects, and "
-                                        "write both into the model card (the ONNX file is not touched).")
-    p.add_argument("--model", required=True, metavar="MODEL_ID", help="face model to calibrate")
+                                        "subjects of AT&T and Extended Yale B, or a signature model's scan and "
+                                        "pen thresholds on the validation forgeries of CEDAR and SVC2004 "
+                                        "(each capture apart); measure the held-out subjects, and write both "
+                                        "into the model card (the ONNX file is not touched).")
+    p.add_argument("--model", required=True, metavar="MODEL_ID", help="model to calibrate")
     p.add_argument("--models-dir", default=None, metavar="DIR", help="models folder (default: assets/models)")
     p.add_argument("--data", default=None, metavar="DIR", help="shared data folder (default: ../shared/data)")
     p.add_argument("--target-fmr", type=float, default=0.01, metavar="F", help="false match rate (default 0.01)")
@@ -449,11 +451,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_identify(args: argparse.Namespace) -> int:
     from biometrix.core.distances import format_distance
     from biometrix.core.types import Modality
+    from biometrix.service import signature_capture
 
     with _open(args, create=False) as bx:
         face = _face_probe(bx, args)
         candidates = bx.identify(signature=args.signature, face=face, top_k=args.top_k)
-        threshold = bx.threshold(Modality.SIGNATURE if face is None else Modality.FACE)
+        if face is None:
+            threshold = bx.threshold(Modality.SIGNATURE, capture=signature_capture(args.signature))
+        else:
+            threshold = bx.threshold(Modality.FACE)
     if args.json:
         _print_json([{"rank": c.rank, "subject_id": c.subject_id, "distance": c.distance,
                       "below_threshold": c.below_threshold} for c in candidates])

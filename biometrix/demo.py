@@ -36,7 +36,7 @@ def run_demo(*, data_root: Path, db: str | None, signer: int = 46, service: Biom
             lines.append(f"database: {bx.location.path} ({bx.location.reason})")
             (tpl,) = bx.enroll(subject, signatures=refs, display_name=f"CEDAR signer {signer}", replace=True)
             lines.append(f"enrolled {subject}: {tpl.n_references} reference signatures, model {tpl.model_id}")
-            thr = bx.threshold().value
+            thr = bx.threshold(capture="scan").value  # the demo's signatures are scans
             fmt = partial(format_distance, scale=thr)
             for label, path in (("genuine signature 6", extract("original", 6)),
                                 ("skilled forgery 1", extract("forgeries", 1))):

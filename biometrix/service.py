@@ -101,6 +101,22 @@ def load_face(sample: FaceInput) -> tuple[np.ndarray, SampleIn]:
     raise InvalidInput(f"a face must be an image file path or an image array, got {type(sample).__name__}")
 
 
+def signature_capture(sample: SignatureInput) -> str:
+    """How a signature given to ``load_signature`` was captured: "pen" for a pen file or strokes, else "scan"
+    (what ``capture_of`` says of the sample it loads, known before loading it)."""
+    if isinstance(sample, (str, os.PathLike)):
+        return "pen" if Path(sample).suffix.lower() in PEN_SUFFIXES else "scan"
+    return "scan" if isinstance(sample, np.ndarray) else "pen"
+
+
+def capture_of(modality: Modality, raw: SampleIn) -> str | None:
+    """How a probe was captured, which picks its threshold (``ModelCard.capture_threshold``): "pen" for pen
+    strokes, "scan" for a signature image (a scan or a photo of paper); None for a face."""
+    if modality is not Modality.SIGNATURE:
+        return None
+    return "pen" if raw.media_type == STROKES_MEDIA_TYPE else "scan"
+
+
 def stored_sample_input(sample: StoredSample) -> np.ndarray:
     """A raw sample kept in the store as its pipeline's input: pen strokes drawn as the signature pad draws
     them, images decoded (grey for signatures, RGB for faces) as the loaders decode files."""
@@ -301,13 +317,15 @@ class Biometrix:
                 self._pipelines[modality] = SignaturePipeline(encoder)
         return self._pipelines[modality]
 
-    def threshold(self, modality: Modality = Modality.SIGNATURE) -> Threshold:
-        """The threshold in force for ``modality``: the one given at construction, else the card's default."""
+    def threshold(self, modality: Modality = Modality.SIGNATURE, *, capture: str | None = None) -> Threshold:
+        """The threshold in force for ``modality``: the one given at construction, else the card's threshold for
+        the probe's ``capture`` ("scan" or "pen", see ``capture_of``; the card's default when it has none for
+        that capture, or when ``capture`` is None)."""
         override = self._thresholds[modality]
-        return override if override is not None else self.card(modality).default_threshold()
+        return override if override is not None else self.card(modality).capture_threshold(capture)
 
-    def _matcher(self, modality: Modality) -> Matcher:
-        return Matcher(self.threshold(modality), aggregate=self.card(modality).aggregate)
+    def _matcher(self, modality: Modality, capture: str | None) -> Matcher:
+        return Matcher(self.threshold(modality, capture=capture), aggregate=self.card(modality).aggregate)
 
     def _probe(self, signature: SignatureInput | None, face: FaceInput | None
                ) -> tuple[Modality, np.ndarray, SampleIn]:
@@ -368,7 +386,8 @@ class Biometrix:
         card = self.card(modality)
         template = self._template(subject_id, modality, card.model_id)
         modality, probe, raw = self._probe(signature, face)
-        decision = self._matcher(modality).verify(probe, template)
+        capture = capture_of(modality, raw)
+        decision = self._matcher(modality, capture).verify(probe, template)
         band = abs(decision.threshold.value) * fraction
         if band > 0:
             refer = band_label(decision.distance, decision.threshold, band) == "Refer"
@@ -379,6 +398,7 @@ class Biometrix:
                           details={"reference_distances": list(decision.reference_distances),
                                    "reference_scale": decision.reference_scale,
                                    "aggregate": card.aggregate, "refer_band": fraction, "band": band,
+                                   "capture": capture, "threshold_source": decision.threshold.source,
                                    "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
         return decision
 
@@ -403,14 +423,17 @@ class Biometrix:
         modality, probe, raw = self._probe(signature, face)
         card = self.card(modality)
         gallery = self.store.gallery(modality=modality, model_id=card.model_id)
-        candidates = self._matcher(modality).identify(probe, gallery, top_k=top_k)
+        capture = capture_of(modality, raw)
+        threshold = self.threshold(modality, capture=capture)
+        candidates = Matcher(threshold, aggregate=card.aggregate).identify(probe, gallery, top_k=top_k)
         best = candidates[0] if candidates else None
         self.store.record("identify", subject_id=best.subject_id if best else None,
                           modality=modality.value, model_id=card.model_id,
-                          distance=best.distance if best else None, threshold=self.threshold(modality).value,
+                          distance=best.distance if best else None, threshold=threshold.value,
                           decision="match" if best and best.below_threshold else "no-match",
                           details={"candidates": [[c.subject_id, c.distance] for c in candidates],
-                                   "gallery_size": len(gallery),
+                                   "gallery_size": len(gallery), "capture": capture,
+                                   "threshold_source": threshold.source,
                                    "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
         return candidates
 

@@ -13,6 +13,10 @@ from biometrix.core.errors import InvalidInput
 
 SubjectId = NewType("SubjectId", str)
 
+#: How a signature reached the app: scanned from paper (an image) or drawn on a pen pad (strokes). A signature
+#: model card may carry a threshold set on each (named after it); a probe is judged by its capture's.
+CAPTURES = ("scan", "pen")
+
 
 class Modality(enum.Enum):
     """What kind of sample an embedding came from."""

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 from biometrix.core.distances import format_distance
-from biometrix.core.types import Modality
+from biometrix.core.types import Modality, Threshold
 from biometrix.evaluation.datasets import HELDOUT, default_data_root, parse_subjects
+from biometrix.evaluation.protocol import rates_at
 from biometrix.evaluation.report import evaluate_pipeline, write_outputs
 from biometrix.runtime.encoder import OnnxEncoder
-from biometrix.runtime.model_card import load_card_for
+from biometrix.runtime.model_card import ModelCard, load_card_for
 from biometrix.runtime.paths import models_dir
 from biometrix.runtime.pipelines import SignaturePipeline
 
@@ -30,6 +31,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
         raise InvalidInput("the fixed protocol uses 5 references per subject (EVALUATION.md)")
     thr = card.default_threshold()
+    capture = {"cedar": "scan", "svc2004": "pen"}[args.dataset]
+    capture_thr: Threshold | None = card.capture_threshold(capture)
+    if capture_thr is not None and capture_thr.value == thr.value:
+        capture_thr = None  # the app uses the default for this capture: nothing more to print
     rep, scores = evaluate_pipeline(pipe.embed, card.embedding_dim, model_id=card.model_id, source=args.dataset,
                                     root=data, subjects=subjects, aggregate=card.aggregate,
                                     threshold=thr.value, progress=sys.stderr.isatty())
@@ -57,24 +62,34 @@ def run_evaluate(args: argparse.Namespace) -> int:
         at = rep.at_threshold
         print(f"  at the default threshold {format_distance(thr.value)}: FNMR {100 * at['fnmr']:.1f} %, skilled FMR "
               f"{100 * at['skilled_fmr']:.1f} %, random FMR {100 * at['random_fmr']:.1f} %")
+        if capture_thr is not None:
+            at = rates_at(scores, card.aggregate, capture_thr.value)
+            print(f"  at the {capture} threshold {format_distance(capture_thr.value)} (what the app uses for "
+                  f"{capture} probes, stricter than the default): FNMR {100 * at['fnmr']:.1f} %, "
+                  f"skilled FMR {100 * at['skilled_fmr']:.1f} %, random FMR {100 * at['random_fmr']:.1f} %")
         print("  wrote " + ", ".join(str(f) for f in files))
     return 0
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    """``biometrix calibrate``: threshold on validation faces, figures on held-out faces, into the card."""
+    """``biometrix calibrate``: thresholds on validation subjects, figures on held-out subjects, into the card.
+
+    A face model gets its default threshold; a signature model gets one threshold per capture (``scan`` on
+    CEDAR, ``pen`` on SVC2004; ``evaluation.signature_calibration``), its other thresholds untouched."""
     from biometrix.evaluation.face_report import calibrate_card, card_summary
     from biometrix.runtime.face_detector import make_detector
     from biometrix.runtime.pipelines import FacePipeline
 
     folder = Path(args.models_dir) if getattr(args, "models_dir", None) else models_dir()
-    card = load_card_for(folder, model_id=args.model, modality=Modality.FACE)
-    detector = card.preprocessing.get("detector", "mtcnn")
-    pipe = FacePipeline(OnnxEncoder(card, card.onnx_path(folder), prefer_gpu=False), make_detector(detector))
+    card = load_card_for(folder, model_id=args.model)
     data = Path(args.data) if getattr(args, "data", None) else default_data_root()
     command = f"biometrix calibrate --model {card.model_id}"
     if args.target_fmr != 0.01:
         command += f" --target-fmr {args.target_fmr:g}"
+    if card.modality is Modality.SIGNATURE:
+        return _calibrate_signature(card, folder, data, args.target_fmr, command)
+    detector = card.preprocessing.get("detector", "mtcnn")
+    pipe = FacePipeline(OnnxEncoder(card, card.onnx_path(folder), prefer_gpu=False), make_detector(detector))
     new = calibrate_card(card, pipe.embed, data, target_fmr=args.target_fmr, command=command,
                          progress=sys.stderr.isatty())
     path = folder / f"{card.model_id}.json"
@@ -82,5 +97,19 @@ def run_calibrate(args: argparse.Namespace) -> int:
     thr = new.default_threshold()
     print(f"{card.model_id}: default threshold {format_distance(thr.value)} ({thr.source})")
     for line in card_summary(new.evaluation):
+        print(line)
+    return 0
+
+
+def _calibrate_signature(card: ModelCard, folder: Path, data: Path, target_fmr: float, command: str) -> int:
+    from biometrix.evaluation.signature_calibration import calibrate_signature_card, capture_summary
+
+    pipe = SignaturePipeline(OnnxEncoder(card, card.onnx_path(folder), prefer_gpu=False))
+    new = calibrate_signature_card(card, pipe.embed, data, target_fmr=target_fmr, command=command,
+                                   progress=sys.stderr.isatty())
+    new.save(folder / f"{card.model_id}.json")
+    print(f"{card.model_id}: one threshold per capture (the default {format_distance(new.default_threshold().value)} "
+          "stays for probes of unknown capture)")
+    for line in capture_summary(new):
         print(line)
     return 0

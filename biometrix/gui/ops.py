@@ -113,12 +113,13 @@ def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any, *,
 
 def identify(bx: Biometrix, modality: Modality, probe: Any, top_k: int) -> list[IdentifyRow]:
     """1:N search (audited by the service), each candidate with its name and first enrolled sample."""
-    from biometrix.service import stored_sample_input
+    from biometrix.service import signature_capture, stored_sample_input
 
     kw = {"signature": probe} if modality is Modality.SIGNATURE else {"face": probe}
     candidates = bx.identify(top_k=top_k, **kw)
     names = {s.subject_id: s.display_name for s in bx.subjects()}
-    threshold = bx.threshold(modality).value
+    capture = signature_capture(probe) if modality is Modality.SIGNATURE else None
+    threshold = bx.threshold(modality, capture=capture).value
     rows = []
     for c in candidates:
         samples = bx.samples(c.subject_id, modality=modality)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from biometrix.core.errors import ModelIntegrityError
-from biometrix.core.types import Modality, Threshold
+from biometrix.core.types import CAPTURES, Modality, Threshold
 
 DEFAULT_THRESHOLD_NAME = "default"
 #: The model used for a modality when the models folder holds several and none is named (--face-model etc.):
@@ -240,6 +240,19 @@ class ModelCard:
     def default_threshold(self) -> Threshold:
         """The threshold named 'default', bound to this model and distance."""
         return self.threshold(DEFAULT_THRESHOLD_NAME)
+
+    def capture_threshold(self, capture: str | None) -> Threshold:
+        """The threshold for a probe captured as ``capture`` ("scan" or "pen"): the card's threshold of that
+        name where it is stricter (smaller) than the default, else the default. A capture's own threshold only
+        ever tightens the default: it rests on one source's validation subjects (10 CEDAR signers, 5 SVC2004
+        users), and loosening a threshold on so few was seen not to hold on new signers (README, "Thresholds")."""
+        if capture is not None and capture not in CAPTURES:
+            raise ValueError(f"capture must be one of {', '.join(CAPTURES)}, got {capture!r}")
+        default = self.default_threshold()
+        if capture not in {t.name for t in self.thresholds}:
+            return default
+        own = self.threshold(capture)
+        return own if own.value < default.value else default
 
     def onnx_path(self, models_dir: str | os.PathLike[str]) -> Path:
         """Where this card's ONNX file lives in ``models_dir``."""

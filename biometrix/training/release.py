@@ -27,8 +27,13 @@ from biometrix.evaluation.datasets import (
     SVC_HELDOUT,
     default_data_root,
 )
-from biometrix.evaluation.protocol import AGGREGATES, protocol_scores, summarize
+from biometrix.evaluation.protocol import AGGREGATES, protocol_scores, rates_at, summarize
 from biometrix.evaluation.report import embed_source, evaluate_pipeline, validation_det
+from biometrix.evaluation.signature_calibration import (
+    CAPTURE_SOURCE,
+    capture_thresholds,
+    leave_one_subject_out,
+)
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import ModelCard, sha256_file
 from biometrix.runtime.pipelines import SignaturePipeline
@@ -189,11 +194,14 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
     val_source = (f"FMR {100 * target_fmr:g} % against {{}} forgeries of validation subjects "
                   f"(CEDAR {cfg.cedar_validation[0]}-{cfg.cedar_validation[-1]}, "
                   f"SVC2004 {cfg.svc_validation[0]}-{cfg.svc_validation[-1]}; {{}} impostor comparisons)")
+    captures = capture_thresholds(val_scores, aggregate, target_fmr=target_fmr,
+                                  subjects={"cedar": cfg.cedar_validation, "svc2004": cfg.svc_validation})
     thresholds = [
         {"name": "default", "value": thr_skilled, "target_fmr": target_fmr,
          "source": val_source.format("skilled", skilled.size)},
         {"name": "random_fmr1", "value": thr_random, "target_fmr": target_fmr,
          "source": val_source.format("random", random_.size)},
+        *captures,
     ]
     log.info("validation mean EER by aggregate: %s -> %s; thresholds %.4f (skilled) %.4f (random)",
              mean_eer, aggregate, thr_skilled, thr_random)
@@ -211,14 +219,23 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
         "command": f"biometrix export --checkpoint {' '.join(str(c) for c in checkpoints)} --model-id {model_id}"
                    + (f" --hog-weight {hog_weight:g}" if hog_weight is not None else "")
                    + (" --fp16-weights" if fp16_weights else ""),
+        "capture_calibration": {"command": "biometrix export", "target_fmr": target_fmr, "aggregate": aggregate,
+                                "validation_leave_one_subject_out": leave_one_subject_out(
+                                    val_scores, aggregate, target_fmr=target_fmr)},
     }
+    capture_of_source = {CAPTURE_SOURCE[c["name"]]: c for c in captures}
     for source, subjects in (("cedar", CEDAR_HELDOUT), ("svc2004", SVC_HELDOUT)):
-        rep, _ = evaluate_pipeline(pipe.embed, card.embedding_dim, model_id=model_id, source=source, root=root,
-                                   subjects=subjects, aggregate=aggregate, threshold=thr_skilled,
-                                   progress=progress)
+        rep, held_scores = evaluate_pipeline(pipe.embed, card.embedding_dim, model_id=model_id, source=source,
+                                             root=root, subjects=subjects, aggregate=aggregate,
+                                             threshold=thr_skilled, progress=progress)
         entry = dict(rep.summary)
+        cap = capture_of_source[source]
         entry.update({"subjects": f"{subjects[0]}-{subjects[-1]}", "fta": rep.fta, "n_samples": rep.n_samples,
-                      "at_default_threshold": rep.at_threshold, "eer_ci95_subject_bootstrap": rep.eer_ci95})
+                      "at_default_threshold": rep.at_threshold, "eer_ci95_subject_bootstrap": rep.eer_ci95,
+                      "at_capture_threshold": {"capture": cap["name"], "threshold": cap["value"],
+                                               "in_use": cap["value"] < thr_skilled,
+                                               "subjects": f"{subjects[0]}-{subjects[-1]}",
+                                               **rates_at(held_scores, aggregate, cap["value"])}})
         evaluation["heldout"][source] = entry
         log.info("held-out %s: %s", source, entry)
     final = ModelCard.from_dict(_card_dict(cfg, model_id, sha, embedding_dim=dim, aggregate=aggregate,

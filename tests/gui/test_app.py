@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from biometrix.core.distances import format_distance
 from biometrix.core.types import Modality
 from biometrix.gui.context import AppContext
 from biometrix.gui.main_window import PAGES, MainWindow
@@ -88,11 +89,21 @@ def test_errors_are_messages_not_tracebacks(window, qtbot) -> None:
     assert page.messages.kind in ("warn", "error")
 
 
+def window_card_thresholds(box) -> dict[str, float]:
+    return {t.name: t.value for t in box.thresholds}
+
+
 def test_settings_page_shows_cards_and_saves(window, qtbot) -> None:
     page = window.show_page("settings")
     qtbot.waitUntil(lambda: page.info is not None, timeout=WAIT_MS)
     sig = page.boxes[Modality.SIGNATURE]
     assert sig.threshold_combo.count() >= 1 and "FMR" in sig.threshold_combo.itemText(0)
+    # the default entry says that pen probes use the card's stricter pen threshold (read from the card here)
+    card = window_card_thresholds(sig)
+    default_text = sig.threshold_combo.itemText(sig.threshold_combo.findData("default"))
+    if card["pen"] < card["default"]:
+        assert f"pen probes: pen {format_distance(card['pen'])}" in default_text
+    assert "scan probes" not in default_text  # the shipped scan threshold is looser: not used
     assert "DET" in sig.det.text()
     page.band.setValue(25.0)
     page.set_pin("2468")

@@ -217,6 +217,16 @@ def test_release_an_ensemble_with_fp16_weights(straight_run: Path, second_run: P
     at = point_at_fmr(det, default.target_fmr)
     assert at.fmr <= default.target_fmr and at.threshold >= default.value - 1e-9  # the largest such threshold
     assert (tmp_path / "sig-ens.json").stat().st_mode & 0o777 == 0o644  # every user of the app reads the card
+    # one threshold per capture, each on its own source's validation forgeries, with the held-out rates at it
+    scan, pen = card.threshold("scan"), card.threshold("pen")
+    assert "CEDAR 36-38; 72 impostor comparisons" in scan.source and "SVC2004 26-28" in pen.source
+    for source, thr in (("cedar", scan), ("svc2004", pen)):
+        at = card.evaluation["heldout"][source]["at_capture_threshold"]
+        assert at["threshold"] == thr.value and at["in_use"] == (thr.value < default.value)
+        assert 0.0 <= at["skilled_fmr"] <= 1.0 and 0.0 <= at["fnmr"] <= 1.0
+        assert card.capture_threshold(at["capture"]).value == min(thr.value, default.value)
+    loso = card.evaluation["capture_calibration"]["validation_leave_one_subject_out"]
+    assert loso["cedar"]["per_source"]["n_skilled"] == 72 and loso["svc2004"]["pooled"]["n_genuine"] == 45
     # the shipped file, run by the app's encoder, is the ensemble of the two rounded models
     want_model = round_to_fp16(EnsembleEncoder([trained_model(straight_run), trained_model(second_run)]).eval())
     with torch.no_grad():

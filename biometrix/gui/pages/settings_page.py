@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from biometrix.core.distances import format_distance
 from biometrix.core.errors import BiometrixError
-from biometrix.core.types import Modality
+from biometrix.core.types import CAPTURES, Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
 from biometrix.gui.det import TARGET_FMRS, DetCurve, point_at_fmr, point_at_threshold
@@ -38,9 +38,16 @@ NO_DET = ("This model card holds no DET points, so no DET curve is drawn and no 
 CARD_THRESHOLD = "the card's threshold above"
 
 
-def threshold_text(t: ops.CardThresholdInfo) -> str:
+def threshold_text(t: ops.CardThresholdInfo, all_thresholds: tuple[ops.CardThresholdInfo, ...] = ()) -> str:
+    """One entry of the threshold list. Choosing ``default`` lets each signature probe use its capture's
+    threshold where the card's is stricter (``ModelCard.capture_threshold``): its entry says so."""
     fmr = f"FMR {t.target_fmr:.2%}" if t.target_fmr is not None else "set by hand"
-    return f"{t.name}: {format_distance(t.value)} ({fmr})"
+    text = f"{t.name}: {format_distance(t.value)} ({fmr})"
+    if t.name == "default":
+        stricter = [c for c in all_thresholds if c.name in CAPTURES and c.value < t.value]
+        if stricter:
+            text += "; " + ", ".join(f"{c.name} probes: {c.name} {format_distance(c.value)}" for c in stricter)
+    return text
 
 
 class PinDialog(QDialog):
@@ -110,7 +117,7 @@ class ModalityBox(QGroupBox):
             combo.blockSignals(True)
         self.threshold_combo.clear()
         for t in info.thresholds:
-            self.threshold_combo.addItem(threshold_text(t), t.name)
+            self.threshold_combo.addItem(threshold_text(t, info.thresholds), t.name)
         idx = self.threshold_combo.findData(chosen_threshold)
         self.threshold_combo.setCurrentIndex(idx if idx >= 0 else 0)
         fidx = self.fmr_combo.findData(chosen_target) if chosen_target is not None and self.curve else 0
