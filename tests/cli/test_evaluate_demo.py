@@ -63,3 +63,27 @@ def test_demo_enrolls_verifies_and_audits(tmp_path: Path, capsys: pytest.Capture
         n_refs = conn.execute("SELECT COUNT(*) FROM template_references").fetchone()[0]
     assert events == ["enroll", "verify", "verify", "identify"]
     assert n_refs == 5
+
+
+def test_evaluate_pen_data_reports_the_pen_threshold_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SVC2004 probes are pen probes: besides the default, the report prints the rates at the pen threshold the
+    app judges them by, recomputed here from the score file."""
+    from biometrix.runtime.model_card import load_card_for
+    from biometrix.runtime.paths import models_dir
+
+    out = tmp_path / "eval-svc"
+    rc = main(["evaluate", "--dataset", "svc2004", "--data", str(SHARED_DATA), "--subjects", "31-33",
+               "--out", str(out)])
+    assert rc == 0
+    card = load_card_for(models_dir(), modality="signature", prefer="signature-v5")
+    pen = card.capture_threshold("pen")
+    printed = capsys.readouterr().out
+    if pen.value == card.default_threshold().value:
+        assert "at the pen threshold" not in printed
+        return
+    (line,) = [x for x in printed.splitlines() if "at the pen threshold" in x]
+    rows = [r.split() for r in (out / "scores-skilled.txt").read_text().splitlines()]
+    genuine = np.array([float(r[3]) for r in rows if r[0] == r[1]])
+    skilled = np.array([float(r[3]) for r in rows if r[0] != r[1]])
+    fnmr, fmr = np.mean(genuine > pen.value), np.mean(skilled <= pen.value)
+    assert f"FNMR {100 * fnmr:.1f} %, skilled FMR {100 * fmr:.1f} %" in line
