@@ -319,8 +319,8 @@ class Biometrix:
 
     def threshold(self, modality: Modality = Modality.SIGNATURE, *, capture: str | None = None) -> Threshold:
         """The threshold in force for ``modality``: the one given at construction, else the card's threshold for
-        the probe's ``capture`` ("scan" or "pen", see ``capture_of``; the card's default when it has none for
-        that capture, or when ``capture`` is None)."""
+        the probe's ``capture`` ("scan" or "pen", see ``capture_of``) where it is stricter than the card's
+        default, else that default (``ModelCard.capture_threshold``)."""
         override = self._thresholds[modality]
         return override if override is not None else self.card(modality).capture_threshold(capture)
 

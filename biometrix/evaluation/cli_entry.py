@@ -33,8 +33,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     thr = card.default_threshold()
     capture = {"cedar": "scan", "svc2004": "pen"}[args.dataset]
     capture_thr: Threshold | None = card.capture_threshold(capture)
-    if capture_thr is not None and capture_thr.value == thr.value:
-        capture_thr = None  # the app uses the default for this capture: nothing more to print
+    if capture_thr is not None and capture_thr.value == thr.value:  # the app uses the default for these probes
+        capture_thr = None
     rep, scores = evaluate_pipeline(pipe.embed, card.embedding_dim, model_id=card.model_id, source=args.dataset,
                                     root=data, subjects=subjects, aggregate=card.aggregate,
                                     threshold=thr.value, progress=sys.stderr.isatty())
@@ -108,8 +108,8 @@ def _calibrate_signature(card: ModelCard, folder: Path, data: Path, target_fmr: 
     new = calibrate_signature_card(card, pipe.embed, data, target_fmr=target_fmr, command=command,
                                    progress=sys.stderr.isatty())
     new.save(folder / f"{card.model_id}.json")
-    print(f"{card.model_id}: one threshold per capture (the default {format_distance(new.default_threshold().value)} "
-          "stays for probes of unknown capture)")
+    print(f"{card.model_id}: one threshold per capture, each used only where it is stricter than the default "
+          f"{format_distance(new.default_threshold().value)}")
     for line in capture_summary(new):
         print(line)
     return 0

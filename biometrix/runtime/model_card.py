@@ -245,7 +245,8 @@ class ModelCard:
         """The threshold for a probe captured as ``capture`` ("scan" or "pen"): the card's threshold of that
         name where it is stricter (smaller) than the default, else the default. A capture's own threshold only
         ever tightens the default: it rests on one source's validation subjects (10 CEDAR signers, 5 SVC2004
-        users), and loosening a threshold on so few was seen not to hold on new signers (README, "Thresholds")."""
+        users), and loosening a threshold on so few was seen not to hold on new signers (README, "One threshold
+        per capture")."""
         if capture is not None and capture not in CAPTURES:
             raise ValueError(f"capture must be one of {', '.join(CAPTURES)}, got {capture!r}")
         default = self.default_threshold()
