@@ -31,7 +31,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
         raise InvalidInput("the fixed protocol uses 5 references per subject (EVALUATION.md)")
     thr = card.default_threshold()
-    capture = {"cedar": "scan", "svc2004": "pen"}[args.dataset]
+    from biometrix.evaluation.signature_calibration import CAPTURE_SOURCE
+
+    capture = {source: c for c, source in CAPTURE_SOURCE.items()}[args.dataset]
     capture_thr: Threshold | None = card.capture_threshold(capture)
     if capture_thr is not None and capture_thr.value == thr.value:  # the app uses the default for these probes
         capture_thr = None
