@@ -163,7 +163,8 @@ def best_aggregate(by_aggregate: dict[str, dict[str, dict[str, float]]]) -> tupl
 
 
 def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path:
-    """Train, validate every epoch, keep ``best.pt`` (lowest validation metric) and ``last.pt``."""
+    """Train, validate every epoch, keep ``best.pt`` (lowest validation metric) and ``last.pt``. With no validation
+    subjects (a config whose validation lists are empty) every epoch trains and ``best.pt`` is the last one."""
     pair_loss = ContrastiveLoss(margin=cfg.margin, nonzero_negatives=cfg.nonzero_negatives)
     batch_loss = None if cfg.loss == "contrastive_pairs" else build_loss(cfg.loss, **cfg.loss_options)
     out = Path(cfg.out_dir)
@@ -173,11 +174,19 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     torch.set_num_threads(cfg.threads)
     root = Path(cfg.data_root) if cfg.data_root else default_data_root()
     train = load_cedar(root, cfg.cedar_train, progress=progress) + load_svc2004(root, cfg.svc_train, progress=progress)
+    if bool(cfg.cedar_validation) != bool(cfg.svc_validation):
+        raise InvalidInput("validation subjects must be given for both sources or for neither")
     val = load_cedar(root, cfg.cedar_validation, progress=progress) + load_svc2004(
         root, cfg.svc_validation, progress=progress
-    )
+    ) if cfg.cedar_validation else []
     train = with_synthetic_identities(train, cfg)
-    log.info("training on %d samples, validating on %d", len(train), len(val))
+    if val:
+        log.info("training on %d samples, validating on %d", len(train), len(val))
+    else:
+        # No validation subjects (every development subject trains): nothing can choose an epoch, so the
+        # model is the last epoch's, and the number of epochs must have been fixed beforehand (by
+        # cross-validation of the same recipe).
+        log.info("training on %d samples with no validation subjects: the last epoch is the model", len(train))
     model = build_model(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total_steps = cfg.epochs * cfg.batches_per_epoch
@@ -234,16 +243,23 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
             sched.step()
             losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-        by_aggregate = validate(model, val, cfg)
-        aggregate, metrics = best_aggregate(by_aggregate)
-        metric, summaries = metrics[aggregate], by_aggregate[aggregate]
+        if val:
+            by_aggregate = validate(model, val, cfg)
+            aggregate, metrics = best_aggregate(by_aggregate)
+            metric, summaries = metrics[aggregate], by_aggregate[aggregate]
+        else:  # every epoch improves on the one before: best.pt ends as the last epoch's
+            aggregate, metrics, metric, summaries = None, {}, -float(epoch + 1), {}
         state["epoch"] = epoch + 1
-        state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_metric": metric,
-                                 "aggregate": aggregate, "val": summaries, "val_metric_by_aggregate": metrics})
-        msg = " ".join(f"{src}: skilled {s['skilled_eer']:.3f} random {s['random_eer']:.3f}"
-                       for src, s in summaries.items())
-        log.info("epoch %d loss %.4f val %.4f with the %s aggregate (%s)", epoch + 1, np.mean(losses), metric,
-                 aggregate, msg)
+        state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
+                                 "val_metric": metric if val else None, "aggregate": aggregate, "val": summaries,
+                                 "val_metric_by_aggregate": metrics})
+        if val:
+            msg = " ".join(f"{src}: skilled {s['skilled_eer']:.3f} random {s['random_eer']:.3f}"
+                           for src, s in summaries.items())
+            log.info("epoch %d loss %.4f val %.4f with the %s aggregate (%s)", epoch + 1, np.mean(losses), metric,
+                     aggregate, msg)
+        else:
+            log.info("epoch %d loss %.4f (no validation)", epoch + 1, np.mean(losses))
         if metric < state["best"]:
             state.update(best=metric, best_epoch=epoch + 1, bad_epochs=0)
             torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg), "epoch": epoch + 1,
