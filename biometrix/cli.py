@@ -372,6 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: as trained)")
     p.add_argument("--fp16-weights", action="store_true",
                    help="store the weights as float16: half the file, computed in float32 (signature models)")
+    p.add_argument("--thresholds-from", default=None, metavar="CARD",
+                   help="signature checkpoints trained with no validation subjects: transfer the thresholds (and "
+                        "use the aggregate) of this model card, a model of the same recipe calibrated on "
+                        "validation subjects, by the ratio of thresholds on subjects both trained on")
     p.set_defaults(handler=_cmd_export)
     return parser
 

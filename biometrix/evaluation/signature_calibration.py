@@ -107,11 +107,10 @@ def calibrate_signature_card(card: ModelCard, embed: Callable[[np.ndarray], np.n
     training = card.training
     subjects = {"cedar": [int(s) for s in training["validation_subjects"]],
                 "svc2004": [int(s) for s in training["svc2004_validation_users"]]}
-    val_scores = []
-    for source, subj in subjects.items():
-        emb = embed_source(embed, card.embedding_dim, source, root, subj, progress=progress)
-        val_scores.append(protocol_scores(emb.records, emb.embeddings, source=source, distance=card.distance,
-                                          failed=frozenset(emb.failures)))
+    if not all(subjects.values()):
+        raise InvalidInput(f"{card.model_id} was trained with no validation subjects, so there are none to set "
+                           "capture thresholds on: its thresholds were transferred when it was exported")
+    val_scores = source_scores(embed, card.embedding_dim, root, subjects, distance=card.distance, progress=progress)
     entries = capture_thresholds(val_scores, card.aggregate, target_fmr=target_fmr, subjects=subjects)
     raw = with_capture_thresholds(card.to_dict(), entries)
     evaluation = dict(raw.get("evaluation") or {})
@@ -161,3 +160,81 @@ def capture_summary(card: ModelCard) -> list[str]:
                                           f"{100 * f['fnmr']:.1f} % ({f['n_skilled']} skilled / {f['n_genuine']} "
                                           "genuine)" for way, f in ways.items()))
     return lines
+
+
+#: What each transferable threshold is set against: (the sources pooled, the kind of forgery).
+TRANSFER_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "default": (("cedar", "svc2004"), "skilled"),
+    "random_fmr1": (("cedar", "svc2004"), "random"),
+    "scan": (("cedar",), "skilled"),
+    "pen": (("svc2004",), "skilled"),
+}
+
+
+def transfer_thresholds(reference: ModelCard, reference_scores: Sequence[ProtocolScores],
+                        new_scores: Sequence[ProtocolScores], *, aggregate: str,
+                        subjects: Mapping[str, Sequence[int]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Thresholds for a model trained with no validation subjects, transferred from ``reference``, a model of the
+    same recipe whose thresholds were set on validation subjects.
+
+    Both models have been trained on ``subjects`` (source -> subject numbers); ``reference_scores`` and
+    ``new_scores`` are each model's protocol scores on them. For each of the reference's thresholds t named in
+    ``TRANSFER_KINDS``, q is the threshold at the same target FMR against the same kind of comparison on those
+    trained-on subjects; the new threshold is t_ref × q_new / q_ref: the reference's ratio of a validation
+    threshold to a trained-on one is assumed to hold for the new model. Returns the card entries and a record
+    of every t, q and ratio for the card's evaluation."""
+    if aggregate != reference.aggregate:
+        raise InvalidInput(f"thresholds transfer between models of one aggregate: the reference "
+                           f"{reference.model_id} uses {reference.aggregate!r}, the new model {aggregate!r}")
+    ref_by, new_by = ({s.source: s for s in scores} for scores in (reference_scores, new_scores))
+    names = {t.name for t in reference.thresholds}
+    entries: list[dict[str, Any]] = []
+    record: dict[str, Any] = {"reference": reference.model_id, "reference_sha256": reference.sha256,
+                              "aggregate": aggregate,
+                              "subjects": {src: [int(s) for s in subj] for src, subj in subjects.items()},
+                              "rule": "t_new = t_reference * q_new / q_reference; q = the threshold at the same "
+                                      "target FMR against the same comparisons of subjects both models trained on",
+                              "thresholds": {}}
+    for name, (sources, kind) in TRANSFER_KINDS.items():
+        if name not in names:
+            continue
+        ref_t = reference.threshold(name)
+        fmr = ref_t.target_fmr
+        if fmr is None:
+            raise InvalidInput(f"{reference.model_id}'s {name!r} threshold has no target FMR: it cannot be transferred")
+        missing = [src for src in sources if src not in ref_by or src not in new_by]
+        if missing:
+            raise InvalidInput(f"transferring {name!r} needs scores of {', '.join(missing)}")
+        ref_imp = np.concatenate([ref_by[src].scores(kind, aggregate) for src in sources])
+        new_imp = np.concatenate([new_by[src].scores(kind, aggregate) for src in sources])
+        q_ref = threshold_at_fmr(impostor=ref_imp, target_fmr=fmr)
+        q_new = threshold_at_fmr(impostor=new_imp, target_fmr=fmr)
+        if not q_ref > 0:
+            raise InvalidInput(f"{reference.model_id}'s threshold at FMR {100 * fmr:g} % against {kind} forgeries "
+                               f"of the trained-on subjects is {q_ref}: no ratio can be taken")
+        value = ref_t.value * q_new / q_ref
+        where = " + ".join(f"{SOURCE_NAME[src]} {subjects[src][0]}-{subjects[src][-1]}" for src in sources)
+        entries.append({
+            "name": name, "value": float(value), "target_fmr": fmr,
+            "source": (f"transferred from {reference.model_id} ({name} {ref_t.value:.6g}, set on its validation "
+                       f"subjects) by the ratio of thresholds at FMR {100 * fmr:g} % against {kind} forgeries of "
+                       f"subjects both trained on ({where}; {new_imp.size} impostor comparisons): "
+                       f"x {q_new:.6g} / {q_ref:.6g}")})
+        record["thresholds"][name] = {"reference": ref_t.value, "q_reference": q_ref, "q_new": q_new,
+                                      "ratio": q_new / q_ref, "value": float(value), "kind": kind,
+                                      "sources": list(sources), "n_impostor": int(new_imp.size)}
+    if "default" not in record["thresholds"]:
+        raise InvalidInput(f"{reference.model_id} has no default threshold to transfer")
+    return entries, record
+
+
+def source_scores(embed: Callable[[np.ndarray], np.ndarray], dim: int, root: Path,
+                      subjects: Mapping[str, Sequence[int]], *, distance: str = "cosine",
+                      progress: bool = True) -> list[ProtocolScores]:
+    """Protocol scores of one model on ``subjects`` (source -> subject numbers), each source apart."""
+    out = []
+    for source, subj in subjects.items():
+        emb = embed_source(embed, dim, source, root, subj, progress=progress)
+        out.append(protocol_scores(emb.records, emb.embeddings, source=source, distance=distance,
+                                   failed=frozenset(emb.failures)))
+    return out

@@ -84,8 +84,13 @@ def run_export(args: argparse.Namespace) -> int:
         return _export_face(args, checkpoints, out)
     card = release_signature_model(checkpoints, model_id=args.model_id, out_dir=out,
                                    hog_weight=getattr(args, "hog_weight", None),
-                                   fp16_weights=getattr(args, "fp16_weights", False))
+                                   fp16_weights=getattr(args, "fp16_weights", False),
+                                   thresholds_from=getattr(args, "thresholds_from", None))
     print(f"wrote {out / card.onnx_file} and {out / (card.model_id + '.json')}")
+    transfer = card.evaluation.get("threshold_transfer")
+    if transfer:
+        print(f"  thresholds transferred from {transfer['reference']} (no validation subjects): " + "; ".join(
+            f"{name} {format_distance(t['value'])} (x {t['ratio']:.3f})" for name, t in transfer["thresholds"].items()))
     for source, e in card.evaluation["heldout"].items():
         print(f"  held-out {source}: skilled EER {100 * e['skilled_eer']:.2f} %, random EER "
               f"{100 * e['random_eer']:.2f} % ({e['n_genuine']} genuine, {e['n_skilled']} skilled, "
@@ -109,7 +114,8 @@ def _export_face(args: argparse.Namespace, checkpoints: list[Path], out: Path) -
 
     for option, given in (("--hog-weight", getattr(args, "hog_weight", None) is not None),
                           ("--fp16-weights", getattr(args, "fp16_weights", False)),
-                          ("several --checkpoint files", len(checkpoints) > 1)):
+                          ("several --checkpoint files", len(checkpoints) > 1),
+                          ("--thresholds-from", getattr(args, "thresholds_from", None) is not None)):
         if given:
             raise InvalidInput(f"{option} applies to signature models only; a face checkpoint was given")
     card = release_face_model(checkpoints[0], model_id=args.model_id, out_dir=out)

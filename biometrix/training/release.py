@@ -22,17 +22,20 @@ import torch
 
 from biometrix.core.errors import InvalidInput
 from biometrix.core.metrics import threshold_at_fmr
+from biometrix.core.types import Modality
 from biometrix.evaluation.datasets import (
     CEDAR_HELDOUT,
     SVC_HELDOUT,
     default_data_root,
 )
-from biometrix.evaluation.protocol import AGGREGATES, protocol_scores, rates_at, summarize
-from biometrix.evaluation.report import embed_source, evaluate_pipeline, validation_det
+from biometrix.evaluation.protocol import AGGREGATES, rates_at, summarize
+from biometrix.evaluation.report import evaluate_pipeline, validation_det
 from biometrix.evaluation.signature_calibration import (
     CAPTURE_SOURCE,
     capture_thresholds,
     leave_one_subject_out,
+    source_scores,
+    transfer_thresholds,
 )
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import ModelCard, sha256_file
@@ -110,10 +113,75 @@ def _member_config(cfg: TrainConfig) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(cfg).items() if not k.startswith(("cedar_", "svc_"))}
 
 
+PROTOCOL = ("../shared/design/EVALUATION.md: references genuine 1-5; skilled = the subject's forgeries; "
+            "random = one genuine of every other subject of the same set; cosine distance")
+
+
+def _calibrate_on_validation(embed: Any, dim: int, cfg: TrainConfig, root: Path, *, target_fmr: float,
+                             progress: bool) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """Choose the aggregate (lowest mean EER) and set every threshold on the validation subjects."""
+    subjects = {"cedar": cfg.cedar_validation, "svc2004": cfg.svc_validation}
+    val_scores = source_scores(embed, dim, root, subjects, progress=progress)
+    mean_eer = {a: float(np.mean([summarize(s, a)[k] for s in val_scores for k in ("skilled_eer", "random_eer")]))
+                for a in AGGREGATES}
+    aggregate = min(mean_eer, key=mean_eer.__getitem__)
+    skilled = np.concatenate([s.scores("skilled", aggregate) for s in val_scores])
+    random_ = np.concatenate([s.scores("random", aggregate) for s in val_scores])
+    thr_skilled = threshold_at_fmr(impostor=skilled, target_fmr=target_fmr)
+    thr_random = threshold_at_fmr(impostor=random_, target_fmr=target_fmr)
+    val_source = (f"FMR {100 * target_fmr:g} % against {{}} forgeries of validation subjects "
+                  f"(CEDAR {cfg.cedar_validation[0]}-{cfg.cedar_validation[-1]}, "
+                  f"SVC2004 {cfg.svc_validation[0]}-{cfg.svc_validation[-1]}; {{}} impostor comparisons)")
+    thresholds = [
+        {"name": "default", "value": thr_skilled, "target_fmr": target_fmr,
+         "source": val_source.format("skilled", skilled.size)},
+        {"name": "random_fmr1", "value": thr_random, "target_fmr": target_fmr,
+         "source": val_source.format("random", random_.size)},
+        *capture_thresholds(val_scores, aggregate, target_fmr=target_fmr, subjects=subjects),
+    ]
+    log.info("validation mean EER by aggregate: %s -> %s; thresholds %.4f (skilled) %.4f (random)",
+             mean_eer, aggregate, thr_skilled, thr_random)
+    evaluation: dict[str, Any] = {
+        "protocol": PROTOCOL,
+        "validation": {"mean_eer_by_aggregate": mean_eer, "aggregate": aggregate,
+                       "by_source": {s.source: summarize(s, aggregate) for s in val_scores}},
+        # the curve the default threshold was set on, for the Settings page
+        "validation_det": validation_det(val_scores, aggregate, cedar=cfg.cedar_validation, svc=cfg.svc_validation,
+                                         keep_thresholds=(thr_skilled, thr_random)),
+        "capture_calibration": {"command": "biometrix export", "target_fmr": target_fmr, "aggregate": aggregate,
+                                "validation_leave_one_subject_out": leave_one_subject_out(
+                                    val_scores, aggregate, target_fmr=target_fmr)},
+    }
+    return aggregate, thresholds, evaluation
+
+
+def _transfer_from(card_path: Path, embed: Any, dim: int, cfg: TrainConfig, root: Path, *,
+                   progress: bool) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """The reference card's aggregate, and its thresholds transferred to the new model on the subjects both
+    trained on (``signature_calibration.transfer_thresholds``)."""
+    reference = ModelCard.load(card_path)
+    if reference.modality != Modality.SIGNATURE:
+        raise InvalidInput(f"--thresholds-from {card_path}: a signature model's card is needed, got a "
+                           f"{reference.modality.value} model")
+    ref_train = reference.training or {}
+    subjects = {"cedar": sorted(set(cfg.cedar_train) & set(ref_train.get("train_subjects", []))),
+                "svc2004": sorted(set(cfg.svc_train) & set(ref_train.get("svc2004_train_users", [])))}
+    if not all(subjects.values()):
+        raise InvalidInput(f"--thresholds-from {card_path}: the two models share no trained-on subjects of "
+                           f"{' and '.join(k for k, v in subjects.items() if not v)}")
+    ref_pipe = SignaturePipeline(OnnxEncoder(reference, reference.onnx_path(card_path.parent), prefer_gpu=False))
+    ref_scores = source_scores(ref_pipe.embed, reference.embedding_dim, root, subjects, progress=progress)
+    new_scores = source_scores(embed, dim, root, subjects, progress=progress)
+    thresholds, record = transfer_thresholds(reference, ref_scores, new_scores, aggregate=reference.aggregate,
+                                             subjects=subjects)
+    log.info("thresholds transferred from %s: %s", reference.model_id, record["thresholds"])
+    return reference.aggregate, thresholds, {"protocol": PROTOCOL, "threshold_transfer": record}
+
+
 def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str, out_dir: Path,
                             data_root: Path | None = None, target_fmr: float = DEFAULT_TARGET_FMR,
                             progress: bool = True, hog_weight: float | None = None,
-                            fp16_weights: bool = False) -> ModelCard:
+                            fp16_weights: bool = False, thresholds_from: Path | None = None) -> ModelCard:
     """Export, calibrate on validation subjects, evaluate on held-out subjects, write ONNX + card.
 
     Several checkpoints make one ``EnsembleEncoder`` (their cosine similarities averaged); they must share
@@ -121,6 +189,9 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
     ``hog_weight`` overrides the checkpoint's: a CNN trained alone can be shipped inside the hybrid
     encoder (learned CNN + fixed HOG), with that weight chosen on validation subjects. ``fp16_weights``
     stores the weights as float16 (half the file; the model is rounded to them before anything is measured).
+    Checkpoints trained with no validation subjects need ``thresholds_from``: the card of a model of the same
+    recipe whose thresholds were set on validation subjects; its aggregate is used and its thresholds are
+    transferred (``signature_calibration.transfer_thresholds``).
     """
     root = data_root or default_data_root()
     checkpoints = [Path(checkpoint)] if isinstance(checkpoint, (str, Path)) else [Path(c) for c in checkpoint]
@@ -130,6 +201,15 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
         if _split_and_shape(other) != _split_and_shape(cfg):
             raise InvalidInput(f"{path} was trained on other subjects or another input size than "
                                f"{checkpoints[0]}: an ensemble's members must share both")
+    if cfg.cedar_validation and thresholds_from is not None:
+        raise InvalidInput("--thresholds-from is for models trained with no validation subjects; these have "
+                           "validation subjects, and their thresholds are set on them")
+    if not cfg.cedar_validation and thresholds_from is None:
+        raise InvalidInput("the checkpoints were trained with no validation subjects, so no threshold can be set on "
+                           "them: give --thresholds-from CARD, a model of the same recipe whose thresholds were set "
+                           "on validation subjects")
+    if thresholds_from is not None and not Path(thresholds_from).is_file():
+        raise InvalidInput(f"--thresholds-from {thresholds_from}: no such model card")
     model = members[0][1] if len(members) == 1 else EnsembleEncoder([m for _, m, _ in members]).eval()
     if fp16_weights:
         round_to_fp16(model)
@@ -178,51 +258,21 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
                                           thresholds=provisional, training=training, evaluation={}))
     pipe = SignaturePipeline(OnnxEncoder(card, onnx_path, prefer_gpu=False))
 
-    # --- validation: choose the aggregate and the threshold ---------------------------------------
-    val_scores = []
-    for source, subjects in (("cedar", cfg.cedar_validation), ("svc2004", cfg.svc_validation)):
-        emb = embed_source(pipe.embed, card.embedding_dim, source, root, subjects, progress=progress)
-        val_scores.append(protocol_scores(emb.records, emb.embeddings, source=source,
-                                          failed=frozenset(emb.failures)))
-    mean_eer = {a: float(np.mean([summarize(s, a)[k] for s in val_scores for k in ("skilled_eer", "random_eer")]))
-                for a in AGGREGATES}
-    aggregate = min(mean_eer, key=mean_eer.__getitem__)
-    skilled = np.concatenate([s.scores("skilled", aggregate) for s in val_scores])
-    random_ = np.concatenate([s.scores("random", aggregate) for s in val_scores])
-    thr_skilled = threshold_at_fmr(impostor=skilled, target_fmr=target_fmr)
-    thr_random = threshold_at_fmr(impostor=random_, target_fmr=target_fmr)
-    val_source = (f"FMR {100 * target_fmr:g} % against {{}} forgeries of validation subjects "
-                  f"(CEDAR {cfg.cedar_validation[0]}-{cfg.cedar_validation[-1]}, "
-                  f"SVC2004 {cfg.svc_validation[0]}-{cfg.svc_validation[-1]}; {{}} impostor comparisons)")
-    captures = capture_thresholds(val_scores, aggregate, target_fmr=target_fmr,
-                                  subjects={"cedar": cfg.cedar_validation, "svc2004": cfg.svc_validation})
-    thresholds = [
-        {"name": "default", "value": thr_skilled, "target_fmr": target_fmr,
-         "source": val_source.format("skilled", skilled.size)},
-        {"name": "random_fmr1", "value": thr_random, "target_fmr": target_fmr,
-         "source": val_source.format("random", random_.size)},
-        *captures,
-    ]
-    log.info("validation mean EER by aggregate: %s -> %s; thresholds %.4f (skilled) %.4f (random)",
-             mean_eer, aggregate, thr_skilled, thr_random)
+    if cfg.cedar_validation:
+        aggregate, thresholds, evaluation = _calibrate_on_validation(pipe.embed, dim, cfg, root,
+                                                                     target_fmr=target_fmr, progress=progress)
+    else:
+        aggregate, thresholds, evaluation = _transfer_from(Path(thresholds_from), pipe.embed, dim, cfg, root,
+                                                           progress=progress)
+    thr_skilled = next(t["value"] for t in thresholds if t["name"] == "default")
+    evaluation["command"] = (f"biometrix export --checkpoint {' '.join(str(c) for c in checkpoints)} --model-id "
+                             f"{model_id}" + (f" --hog-weight {hog_weight:g}" if hog_weight is not None else "")
+                             + (" --fp16-weights" if fp16_weights else "")
+                             + (f" --thresholds-from {thresholds_from}" if thresholds_from is not None else ""))
 
     # --- held out: everything frozen ----------------------------------------------------------------
-    evaluation: dict[str, Any] = {
-        "protocol": "../shared/design/EVALUATION.md: references genuine 1-5; skilled = the subject's forgeries; "
-                    "random = one genuine of every other held-out subject; cosine distance",
-        "validation": {"mean_eer_by_aggregate": mean_eer, "aggregate": aggregate,
-                       "by_source": {s.source: summarize(s, aggregate) for s in val_scores}},
-        "heldout": {},
-        # the curve the default threshold was set on, for the Settings page
-        "validation_det": validation_det(val_scores, aggregate, cedar=cfg.cedar_validation, svc=cfg.svc_validation,
-                                         keep_thresholds=(thr_skilled, thr_random)),
-        "command": f"biometrix export --checkpoint {' '.join(str(c) for c in checkpoints)} --model-id {model_id}"
-                   + (f" --hog-weight {hog_weight:g}" if hog_weight is not None else "")
-                   + (" --fp16-weights" if fp16_weights else ""),
-        "capture_calibration": {"command": "biometrix export", "target_fmr": target_fmr, "aggregate": aggregate,
-                                "validation_leave_one_subject_out": leave_one_subject_out(
-                                    val_scores, aggregate, target_fmr=target_fmr)},
-    }
+    evaluation["heldout"] = {}
+    captures = [t for t in thresholds if t["name"] in CAPTURE_SOURCE]
     capture_of_source = {CAPTURE_SOURCE[c["name"]]: c for c in captures}
     for source, subjects in (("cedar", CEDAR_HELDOUT), ("svc2004", SVC_HELDOUT)):
         rep, held_scores = evaluate_pipeline(pipe.embed, card.embedding_dim, model_id=model_id, source=source,

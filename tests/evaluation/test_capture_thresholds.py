@@ -12,8 +12,10 @@ import pytest
 from biometrix.core.errors import InvalidInput
 from biometrix.evaluation.protocol import Comparison, ProtocolScores
 from biometrix.evaluation.signature_calibration import (
+    calibrate_signature_card,
     capture_thresholds,
     leave_one_subject_out,
+    transfer_thresholds,
     with_capture_thresholds,
 )
 from biometrix.runtime.model_card import ModelCard
@@ -106,3 +108,71 @@ def test_leave_one_subject_out_needs_two_subjects_per_source() -> None:
     lone = _scores("svc2004", {"c": ([0.1], [0.25])})
     with pytest.raises(InvalidInput, match="at least 2 validation subjects"):
         leave_one_subject_out([lone], "min", target_fmr=0.01)
+
+
+def _with_random(scores: ProtocolScores, random: list[float]) -> ProtocolScores:
+    extra = tuple(Comparison("s0", f"other{i}", f"r{i}", "random", {"min": d}) for i, d in enumerate(random))
+    return ProtocolScores(source=scores.source, comparisons=scores.comparisons + extra,
+                          n_subjects=scores.n_subjects, n_references=5)
+
+
+def _two_sources(rng: np.random.Generator, scale: float) -> list[ProtocolScores]:
+    out = []
+    for source, n in (("cedar", 6), ("svc2004", 4)):
+        subjects = {f"s{k}": (list(scale * rng.uniform(0, 1, 5)), list(scale * rng.uniform(0.5, 2, 30)))
+                    for k in range(n)}
+        out.append(_with_random(_scores(source, subjects), list(scale * rng.uniform(1, 3, 50))))
+    return out
+
+
+def test_transferred_thresholds_follow_the_ratio_on_trained_subjects() -> None:
+    """A new model whose distances on the shared subjects are exactly twice the reference's gets every
+    threshold doubled; and each value is t_ref × q_new / q_ref with q counted by brute force."""
+    ref_card = _card([_t("default", 0.4), _t("random_fmr1", 0.9), _t("scan", 0.5), _t("pen", 0.3)])
+    ref_card = ModelCard.from_dict({**ref_card.to_dict(), "aggregate": "min"})
+    ref = _two_sources(np.random.default_rng(1), 1.0)
+    doubled = _two_sources(np.random.default_rng(1), 2.0)
+    subjects = {"cedar": list(range(1, 36)), "svc2004": list(range(1, 26))}
+    entries, record = transfer_thresholds(ref_card, ref, doubled, aggregate="min", subjects=subjects)
+    by_name = {e["name"]: e for e in entries}
+    assert set(by_name) == {"default", "random_fmr1", "scan", "pen"}
+    for name, value in (("default", 0.4), ("random_fmr1", 0.9), ("scan", 0.5), ("pen", 0.3)):
+        assert by_name[name]["value"] == pytest.approx(2 * value, rel=1e-9), name
+        assert record["thresholds"][name]["ratio"] == pytest.approx(2.0, rel=1e-9)
+    assert "transferred from sig-capture-v1" in by_name["pen"]["source"]
+    assert "SVC2004 1-25" in by_name["pen"]["source"] and "CEDAR" not in by_name["pen"]["source"]
+
+    other = _two_sources(np.random.default_rng(2), 1.0)
+    entries, record = transfer_thresholds(ref_card, ref, other, aggregate="min", subjects=subjects)
+    for name, sources, kind in (("default", ("cedar", "svc2004"), "skilled"), ("scan", ("cedar",), "skilled"),
+                                ("random_fmr1", ("cedar", "svc2004"), "random")):
+        got = record["thresholds"][name]
+        for scores, q in ((ref, got["q_reference"]), (other, got["q_new"])):
+            imp = np.concatenate([s.scores(kind, "min") for s in scores if s.source in sources])
+            # brute force: q accepts at most 1 % of these impostors, and the next impostor above it would not
+            assert _fmr(imp, q) <= 0.01
+            assert _fmr(imp, float(np.min(imp[imp > q]))) > 0.01
+        assert got["value"] == pytest.approx(ref_card.threshold(name).value * got["q_new"] / got["q_reference"])
+
+
+def test_transfer_refuses_another_aggregate_and_a_card_without_a_target() -> None:
+    ref_card = ModelCard.from_dict({**_card([_t("default", 0.4)]).to_dict(), "aggregate": "min"})
+    scores = _two_sources(np.random.default_rng(1), 1.0)
+    subjects = {"cedar": [1, 2], "svc2004": [1, 2]}
+    with pytest.raises(InvalidInput, match="one aggregate"):
+        transfer_thresholds(ref_card, scores, scores, aggregate="mean", subjects=subjects)
+    no_target = ModelCard.from_dict({**ref_card.to_dict(), "thresholds": [{**_t("default", 0.4), "target_fmr": None}]})
+    with pytest.raises(InvalidInput, match="no target FMR"):
+        transfer_thresholds(no_target, scores, scores, aggregate="min", subjects=subjects)
+
+
+def test_a_card_with_no_validation_subjects_cannot_be_calibrated(tmp_path) -> None:
+    raw = _card([_t("default", 0.4)]).to_dict()
+    raw["training"] = {"validation_subjects": [], "svc2004_validation_users": []}
+    card = ModelCard.from_dict(raw)
+
+    def embed(_: np.ndarray) -> np.ndarray:
+        raise AssertionError("nothing may be embedded")
+
+    with pytest.raises(InvalidInput, match="no validation subjects.*transferred when it was exported"):
+        calibrate_signature_card(card, embed, tmp_path, progress=False)

@@ -140,6 +140,70 @@ def test_resume_with_more_epochs(tmp_path: Path, caplog: pytest.LogCaptureFixtur
     assert any(not torch.equal(first[k], second[k]) for k in first if first[k].is_floating_point())
 
 
+
+def test_training_with_no_validation_subjects_keeps_the_last_epoch(tmp_path: Path) -> None:
+    """Every development subject trains: no epoch can be chosen, so best.pt is the last epoch's model, and the
+    run goes on to its last epoch however the loss moves."""
+    from biometrix.core.errors import InvalidInput
+
+    cfg = tiny_config(tmp_path, cedar_train=list(range(1, 7)) + [36, 37, 38], cedar_validation=[],
+                      svc_train=list(range(1, 7)) + [26, 27, 28], svc_validation=[], patience=1)
+    fit(cfg, progress=False)
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert all(h["val_metric"] is None and h["val"] == {} and np.isfinite(h["loss"]) for h in history)
+    best = torch.load(tmp_path / "best.pt", weights_only=False)
+    assert best["epoch"] == 2 and best["aggregate"] is None
+    assert_same_weights(best["model"], weights(tmp_path / "last.pt"))
+    with pytest.raises(InvalidInput, match="both sources or for neither"):
+        fit(tiny_config(tmp_path / "half", cedar_validation=[]), progress=False)
+
+
+def test_release_with_thresholds_transferred_from_a_reference(straight_run: Path, tmp_path: Path) -> None:
+    """A checkpoint trained with no validation subjects takes its thresholds from a reference card. Oracle: the
+    straight run's own weights, declared as trained with no validation subjects, are the reference's model, so
+    every ratio is 1 and every transferred threshold is the reference's own."""
+    import shlex
+
+    from biometrix.cli import build_parser
+    from biometrix.core.errors import InvalidInput
+    from biometrix.training.release import release_signature_model
+
+    ref = release_signature_model(straight_run / "best.pt", model_id="sig-ref", out_dir=tmp_path / "ref",
+                                  data_root=DATA, progress=False)
+    same = tmp_path / "same"
+    same.mkdir()
+    ck = torch.load(straight_run / "best.pt", map_location="cpu", weights_only=False)
+    ck["config"].update(cedar_validation=[], svc_validation=[])
+    torch.save(ck, same / "best.pt")
+    with pytest.raises(InvalidInput, match="give --thresholds-from CARD"):
+        release_signature_model(same / "best.pt", model_id="x", out_dir=tmp_path / "none", data_root=DATA,
+                                progress=False)
+    with pytest.raises(InvalidInput, match="these have validation subjects"):
+        release_signature_model(straight_run / "best.pt", model_id="x", out_dir=tmp_path / "none", data_root=DATA,
+                                progress=False, thresholds_from=tmp_path / "ref" / "sig-ref.json")
+    assert not (tmp_path / "none").exists()  # refused before anything was written
+
+    card = release_signature_model(same / "best.pt", model_id="sig-dev", out_dir=tmp_path / "dev", data_root=DATA,
+                                   progress=False, thresholds_from=tmp_path / "ref" / "sig-ref.json")
+    transfer = card.evaluation["threshold_transfer"]
+    assert transfer["reference"] == "sig-ref" and transfer["reference_sha256"] == ref.sha256
+    assert transfer["subjects"] == {"cedar": list(range(1, 7)), "svc2004": list(range(1, 7))}
+    assert card.aggregate == ref.aggregate
+    assert {t.name for t in card.thresholds} == {"default", "random_fmr1", "scan", "pen"}
+    for t in ref.thresholds:
+        assert transfer["thresholds"][t.name]["ratio"] == pytest.approx(1.0, abs=1e-6)
+        assert card.threshold(t.name).value == pytest.approx(t.value, rel=1e-6)
+        assert card.threshold(t.name).source.startswith("transferred from sig-ref")
+    assert "validation_det" not in card.evaluation and card.training["validation_subjects"] == []
+    # the held-out figures are the reference's: the same model, the same subjects
+    for source in ("cedar", "svc2004"):
+        got, want = card.evaluation["heldout"][source], ref.evaluation["heldout"][source]
+        assert got["skilled_eer"] == pytest.approx(want["skilled_eer"])
+        assert got["at_default_threshold"] == pytest.approx(want["at_default_threshold"])
+    again = build_parser().parse_args(shlex.split(card.evaluation["command"])[1:])
+    assert again.thresholds_from == str(tmp_path / "ref" / "sig-ref.json")
+
 def test_export_onnx_parity_on_real_signatures(straight_run: Path, real_batch: np.ndarray, tmp_path: Path) -> None:
     model = trained_model(straight_run)
     path = export_onnx(model, tmp_path / "onnx" / "sig.onnx", input_shape=(1, HEIGHT, WIDTH))
