@@ -228,6 +228,18 @@ def transfer_thresholds(reference: ModelCard, reference_scores: Sequence[Protoco
     return entries, record
 
 
+def transfer_det(reference: ModelCard, ratio: float) -> dict[str, Any] | None:
+    """The reference card's validation DET curve for a model whose thresholds were transferred by ``ratio`` (the
+    default threshold's): each threshold × ratio, the rates the reference's, under the same assumption as the
+    thresholds. Lets the Settings page turn a target FMR into a threshold; None when the reference has none."""
+    det = (reference.evaluation or {}).get("validation_det")
+    if not isinstance(det, Mapping) or not ratio > 0:
+        return None
+    return {**det, "thresholds": [float(t) * ratio for t in det["thresholds"]],
+            "source": f"{reference.model_id}'s {det.get('source', 'validation DET curve')}; thresholds x {ratio:.6g} "
+                      "(the ratio its default threshold was transferred by), rates as measured on it"}
+
+
 def source_scores(embed: Callable[[np.ndarray], np.ndarray], dim: int, root: Path,
                       subjects: Mapping[str, Sequence[int]], *, distance: str = "cosine",
                       progress: bool = True) -> list[ProtocolScores]:

@@ -35,6 +35,7 @@ from biometrix.evaluation.signature_calibration import (
     capture_thresholds,
     leave_one_subject_out,
     source_scores,
+    transfer_det,
     transfer_thresholds,
 )
 from biometrix.runtime.encoder import OnnxEncoder
@@ -175,7 +176,11 @@ def _transfer_from(card_path: Path, embed: Any, dim: int, cfg: TrainConfig, root
     thresholds, record = transfer_thresholds(reference, ref_scores, new_scores, aggregate=reference.aggregate,
                                              subjects=subjects)
     log.info("thresholds transferred from %s: %s", reference.model_id, record["thresholds"])
-    return reference.aggregate, thresholds, {"protocol": PROTOCOL, "threshold_transfer": record}
+    evaluation: dict[str, Any] = {"protocol": PROTOCOL, "threshold_transfer": record}
+    det = transfer_det(reference, record["thresholds"]["default"]["ratio"])
+    if det is not None:  # for the Settings page's target FMR
+        evaluation["validation_det"] = det
+    return reference.aggregate, thresholds, evaluation
 
 
 def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str, out_dir: Path,

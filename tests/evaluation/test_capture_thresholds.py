@@ -14,6 +14,7 @@ from biometrix.evaluation.protocol import Comparison, ProtocolScores
 from biometrix.evaluation.signature_calibration import (
     calibrate_signature_card,
     capture_thresholds,
+    transfer_det,
     leave_one_subject_out,
     transfer_thresholds,
     with_capture_thresholds,
@@ -176,3 +177,15 @@ def test_a_card_with_no_validation_subjects_cannot_be_calibrated(tmp_path) -> No
 
     with pytest.raises(InvalidInput, match="no validation subjects.*transferred when it was exported"):
         calibrate_signature_card(card, embed, tmp_path, progress=False)
+
+
+def test_a_transferred_det_scales_only_the_thresholds() -> None:
+    raw = _card([_t("default", 0.4)]).to_dict()
+    raw["evaluation"] = {"validation_det": {"fmr": [0.0, 0.5, 1.0], "fnmr": [1.0, 0.2, 0.0],
+                                            "thresholds": [0.1, 0.3, 0.9], "n_genuine": 10, "n_impostor": 20,
+                                            "source": "validation signers"}}
+    det = transfer_det(ModelCard.from_dict(raw), 2.5)
+    assert det is not None and det["thresholds"] == pytest.approx([0.25, 0.75, 2.25])
+    assert (det["fmr"], det["fnmr"], det["n_impostor"]) == ([0.0, 0.5, 1.0], [1.0, 0.2, 0.0], 20)
+    assert "x 2.5 " in det["source"]
+    assert transfer_det(_card([_t("default", 0.4)]), 2.5) is None  # no curve on the reference: none here

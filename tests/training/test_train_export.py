@@ -195,7 +195,11 @@ def test_release_with_thresholds_transferred_from_a_reference(straight_run: Path
         assert transfer["thresholds"][t.name]["ratio"] == pytest.approx(1.0, abs=1e-6)
         assert card.threshold(t.name).value == pytest.approx(t.value, rel=1e-6)
         assert card.threshold(t.name).source.startswith("transferred from sig-ref")
-    assert "validation_det" not in card.evaluation and card.training["validation_subjects"] == []
+    assert card.training["validation_subjects"] == []
+    # the reference's validation DET, its thresholds scaled by the default's ratio (here 1), for the Settings page
+    det, ref_det = card.evaluation["validation_det"], ref.evaluation["validation_det"]
+    assert det["fmr"] == ref_det["fmr"] and det["source"].startswith("sig-ref's validation signers")
+    np.testing.assert_allclose(det["thresholds"], ref_det["thresholds"], rtol=1e-6)
     # the held-out figures are the reference's: the same model, the same subjects
     for source in ("cedar", "svc2004"):
         got, want = card.evaluation["heldout"][source], ref.evaluation["heldout"][source]
