@@ -263,7 +263,7 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
                                           thresholds=provisional, training=training, evaluation={}))
     pipe = SignaturePipeline(OnnxEncoder(card, onnx_path, prefer_gpu=False))
 
-    if cfg.cedar_validation:
+    if thresholds_from is None:
         aggregate, thresholds, evaluation = _calibrate_on_validation(pipe.embed, dim, cfg, root,
                                                                      target_fmr=target_fmr, progress=progress)
     else:
