@@ -25,7 +25,7 @@ from biometrix.evaluation.datasets import default_data_root, iter_source, parse_
 from biometrix.gui.consistency import check_references
 from biometrix.gui.ops import CONSISTENCY_THRESHOLD
 from biometrix.runtime.encoder import OnnxEncoder
-from biometrix.runtime.model_card import load_card_for
+from biometrix.runtime.model_card import PREFERRED_MODELS, load_card_for
 from biometrix.runtime.paths import models_dir
 from biometrix.runtime.pipelines import SignaturePipeline
 
@@ -40,7 +40,8 @@ def main() -> int:
     subjects = parse_subjects(args.subjects)
     if len(subjects) < 2:
         raise SystemExit("--subjects needs at least two subjects (the intruder is the next subject's signature)")
-    card = load_card_for(models_dir(), model_id=args.model, modality=Modality.SIGNATURE)
+    card = load_card_for(models_dir(), model_id=args.model, modality=Modality.SIGNATURE,
+                         prefer=PREFERRED_MODELS[Modality.SIGNATURE])
     pipe = SignaturePipeline(OnnxEncoder(card, card.onnx_path(models_dir()), prefer_gpu=False))
     threshold = card.threshold(CONSISTENCY_THRESHOLD)
     root = Path(args.data) if args.data else default_data_root()

@@ -23,7 +23,7 @@ import torch
 
 from biometrix.core.types import Modality
 from biometrix.runtime.encoder import OnnxEncoder
-from biometrix.runtime.model_card import load_card_for
+from biometrix.runtime.model_card import PREFERRED_MODELS, load_card_for
 from biometrix.runtime.paths import models_dir
 from biometrix.training.export import export_onnx
 from biometrix.training.train import build_card_model
@@ -47,7 +47,7 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     folder = models_dir()
-    card = load_card_for(folder, modality=Modality.SIGNATURE)
+    card = load_card_for(folder, modality=Modality.SIGNATURE, prefer=PREFERRED_MODELS[Modality.SIGNATURE])
     model = build_card_model(card.training.get("config", {})).eval()
     c, h, w = card.input_shape
     with tempfile.TemporaryDirectory() as tmp:

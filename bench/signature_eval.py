@@ -28,7 +28,7 @@ from biometrix.evaluation.protocol import subject_bootstrap_eer
 from biometrix.evaluation.report import evaluate_pipeline
 from biometrix.preprocess.signature import preprocess_signature
 from biometrix.runtime.encoder import OnnxEncoder
-from biometrix.runtime.model_card import load_card_for
+from biometrix.runtime.model_card import PREFERRED_MODELS, load_card_for
 from biometrix.runtime.paths import models_dir
 
 
@@ -48,10 +48,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=default_data_root())
     ap.add_argument("--split", choices=("heldout", "validation"), default="heldout")
-    ap.add_argument("--model", default=None, help="model_id (default: the only signature model)")
+    ap.add_argument("--model", default=None, help="model_id (default: the app's signature model)")
     args = ap.parse_args()
     folder = models_dir()
-    card = load_card_for(folder, model_id=args.model, modality=Modality.SIGNATURE)
+    card = load_card_for(folder, model_id=args.model, modality=Modality.SIGNATURE,
+                         prefer=PREFERRED_MODELS[Modality.SIGNATURE])
     from biometrix.runtime.pipelines import SignaturePipeline
 
     pipe = SignaturePipeline(OnnxEncoder(card, card.onnx_path(folder), prefer_gpu=False))

@@ -13,7 +13,7 @@ from biometrix.evaluation.datasets import HELDOUT, default_data_root, parse_subj
 from biometrix.evaluation.protocol import rates_at
 from biometrix.evaluation.report import evaluate_pipeline, write_outputs
 from biometrix.runtime.encoder import OnnxEncoder
-from biometrix.runtime.model_card import ModelCard, load_card_for
+from biometrix.runtime.model_card import PREFERRED_MODELS, ModelCard, load_card_for
 from biometrix.runtime.paths import models_dir
 from biometrix.runtime.pipelines import SignaturePipeline
 
@@ -21,7 +21,8 @@ from biometrix.runtime.pipelines import SignaturePipeline
 def run_evaluate(args: argparse.Namespace) -> int:
     """Evaluate, print a summary, write scores-*.txt, report.json and det.png into --out."""
     folder = models_dir()
-    card = load_card_for(folder, model_id=getattr(args, "model", None), modality=Modality.SIGNATURE)
+    card = load_card_for(folder, model_id=getattr(args, "model", None), modality=Modality.SIGNATURE,
+                         prefer=PREFERRED_MODELS[Modality.SIGNATURE])
     pipe = SignaturePipeline(OnnxEncoder(card, card.onnx_path(folder)))
     data = Path(args.data) if getattr(args, "data", None) else default_data_root()
     subjects = parse_subjects(args.subjects) if getattr(args, "subjects", None) else HELDOUT[args.dataset]

@@ -76,15 +76,16 @@ def _require(path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def model_card() -> dict[str, object]:
-    """The card of the one signature model in assets/models (the default models folder), read as plain JSON."""
-    cards = []
-    for path in sorted(MODELS_DIR.glob("*.json")):
-        card = json.loads(path.read_text(encoding="utf-8"))
-        if card.get("modality") == "signature":
-            cards.append(card)
-    if len(cards) != 1:
-        pytest.fail(f"expected exactly one signature model in {MODELS_DIR}, found {len(cards)}")
-    return cards[0]
+    """The card of the app's signature model in assets/models (the default models folder), read as plain JSON."""
+    from biometrix.core.types import Modality
+    from biometrix.runtime.model_card import PREFERRED_MODELS
+
+    path = MODELS_DIR / f"{PREFERRED_MODELS[Modality.SIGNATURE]}.json"
+    if not path.is_file():
+        pytest.fail(f"the app's signature model {path.name} is not in {MODELS_DIR}")
+    card = json.loads(path.read_text(encoding="utf-8"))
+    assert card["modality"] == "signature"
+    return card
 
 
 @pytest.fixture(scope="session")

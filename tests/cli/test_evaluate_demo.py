@@ -68,14 +68,15 @@ def test_demo_enrolls_verifies_and_audits(tmp_path: Path, capsys: pytest.Capture
 def test_evaluate_pen_data_reports_the_pen_threshold_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """SVC2004 probes are pen probes: besides the default, the report prints the rates at the pen threshold the
     app judges them by, recomputed here from the score file."""
-    from biometrix.runtime.model_card import load_card_for
+    from biometrix.core.types import Modality
+    from biometrix.runtime.model_card import PREFERRED_MODELS, load_card_for
     from biometrix.runtime.paths import models_dir
 
     out = tmp_path / "eval-svc"
     rc = main(["evaluate", "--dataset", "svc2004", "--data", str(SHARED_DATA), "--subjects", "31-33",
                "--out", str(out)])
     assert rc == 0
-    card = load_card_for(models_dir(), modality="signature", prefer="signature-v5")
+    card = load_card_for(models_dir(), model_id=PREFERRED_MODELS[Modality.SIGNATURE])
     pen = card.capture_threshold("pen")
     printed = capsys.readouterr().out
     if pen.value == card.default_threshold().value:

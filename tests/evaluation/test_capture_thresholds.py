@@ -14,8 +14,8 @@ from biometrix.evaluation.protocol import Comparison, ProtocolScores
 from biometrix.evaluation.signature_calibration import (
     calibrate_signature_card,
     capture_thresholds,
-    transfer_det,
     leave_one_subject_out,
+    transfer_det,
     transfer_thresholds,
     with_capture_thresholds,
 )

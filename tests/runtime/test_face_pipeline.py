@@ -13,7 +13,7 @@ from biometrix.core.errors import LowQuality, ModelMismatch, MultipleFaces, NoFa
 from biometrix.core.types import Modality
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.face_detector import make_detector
-from biometrix.runtime.model_card import load_card_for
+from biometrix.runtime.model_card import PREFERRED_MODELS, load_card_for
 from biometrix.runtime.paths import models_dir
 from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline
 
@@ -102,7 +102,7 @@ def test_a_face_cropped_at_its_edges_is_found_through_the_border_retry(pipe: Fac
 
 
 def test_a_signature_model_is_not_a_face_model(pipe: FacePipeline) -> None:
-    sig = load_card_for(models_dir(), modality=Modality.SIGNATURE)
+    sig = load_card_for(models_dir(), modality=Modality.SIGNATURE, prefer=PREFERRED_MODELS[Modality.SIGNATURE])
     with pytest.raises(ModelMismatch, match="not a face model"):
         FacePipeline(OnnxEncoder(sig, sig.onnx_path(models_dir()), prefer_gpu=False), pipe.detector)
     with pytest.raises(ModelMismatch, match="not a signature model"):
