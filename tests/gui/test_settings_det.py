@@ -155,3 +155,21 @@ def test_target_fmr_sets_uses_and_keeps_the_threshold(qtbot, gui_settings: GuiSe
         assert thr.value == json.loads(CARD.read_text())["thresholds"][0]["value"]
     finally:
         _close(w)
+
+
+def test_long_threshold_sources_scroll_instead_of_overlapping(qtbot, gui_settings: GuiSettings,
+                                                               tmp_path: Path) -> None:
+    """The shipped signature card's transferred threshold source wraps to several lines: at the window's size the
+    page scrolls, and the curve, its caption and the operating point never overlap."""
+    w = _open(qtbot, gui_settings, tmp_path / "gui.json")
+    try:
+        page = w.show_page("settings")
+        qtbot.waitUntil(lambda: page.info is not None, timeout=WAIT_MS)
+        qtbot.wait(50)  # one layout pass after the labels were filled
+        for box in page.boxes.values():
+            source, plot, det = (x.geometry() for x in (box.source, box.plot, box.det))
+            assert source.bottom() < plot.top() and plot.bottom() < det.top(), (source, plot, det)
+            assert box.det.height() >= box.det.heightForWidth(box.det.width()) - 1  # the caption is not cut
+        assert page.apply_button.isVisible() and page.scroll.widget().height() >= page.scroll.viewport().height()
+    finally:
+        _close(w)

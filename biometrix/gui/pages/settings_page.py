@@ -24,6 +24,7 @@ from biometrix.gui.qt import (
     QObject,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -127,7 +128,7 @@ class ModalityBox(QGroupBox):
             combo.blockSignals(False)
         if self.curve is not None:
             self.plot.set_curve(self.curve.fmr, self.curve.fnmr)
-            self.det.setText(f"Validation DET of {info.model_id}: {len(self.curve.fmr)} points, "
+            self.det.setText(f"Validation DET on {info.model_id}'s card: {len(self.curve.fmr)} points, "
                              f"{self.curve.n_genuine} genuine / {self.curve.n_impostor} impostor comparisons "
                              f"({self.curve.source}).")
         else:
@@ -280,9 +281,19 @@ class SettingsPage(Page):
         buttons.addStretch(1)
         buttons.addWidget(self.revert_button)
         buttons.addWidget(self.apply_button)
+        # The boxes scroll when they need more height than the window has (long threshold sources wrap to
+        # several lines); the buttons stay in view below them.
+        content = QWidget()
+        inner = QVBoxLayout(content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addLayout(grid)
+        inner.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setWidget(content)
         col = QVBoxLayout()
-        col.addLayout(grid)
-        col.addStretch(1)
+        col.addWidget(self.scroll, 1)
         col.addLayout(buttons)
         self.outer.addLayout(col, 1)
         self._pending_pin: GuiSettings | None = None
