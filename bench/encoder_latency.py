@@ -40,6 +40,20 @@ def median_ms(fn, x, repeats: int) -> float:
     return statistics.median(times)
 
 
+def cpu_description() -> str:
+    """The CPU's model name and the vector extensions that decide these timings (the ratio moves with them)."""
+    import platform
+
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "")
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    wanted = [f for f in ("avx2", "avx512f", "avx512_vnni", "amx_tile") if f in flags]
+    return f"{name or platform.machine()}; {' '.join(wanted) or 'no AVX2'}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
@@ -60,6 +74,7 @@ def main() -> int:
         shipped = OnnxEncoder(card, card.onnx_path(folder), prefer_gpu=False, intra_op_threads=args.threads)
         print(f"# {card.model_id}: input {c}x{h}x{w}, {args.threads} threads, median of {args.repeats} runs; "
               f"providers {sess.get_providers()}")
+        print(f"# cpu: {cpu_description()}")
         print(f"{'batch':>5s} {'torch eager ms':>15s} {'onnxruntime ms':>15s} {'shipped onnx ms':>16s} "
               f"{'speed-up (torch/ort)':>21s}")
         rng = np.random.default_rng(0)

@@ -113,3 +113,31 @@ def test_a_template_made_meanwhile_by_another_session_counts_as_up_to_date(
         kept = bx.store.template("s", modality=Modality.SIGNATURE, model_id="sig-new")
         fresh = bx.pipeline(Modality.SIGNATURE).embed_many([load_gray(p) for p in cedar.references(52)])
         np.testing.assert_allclose(kept.references, fresh, atol=1e-5)  # the other session's template stands
+
+
+def test_upgrading_from_signature_v5_to_the_app_model(cedar: Cedar, tmp_path: Path) -> None:
+    """The upgrade a bank makes now: a database enrolled with signature-v5 (kept in assets/models) opened with the
+    app's model refuses to verify until `db retemplate`; then every decision equals that of an enrollment made
+    with the new model directly from the original files."""
+    from biometrix.runtime.model_card import PREFERRED_MODELS
+    from biometrix.runtime.paths import models_dir
+
+    new_model = PREFERRED_MODELS[Modality.SIGNATURE]
+    if not (models_dir() / "signature-v5.json").is_file() or new_model == "signature-v5":
+        pytest.skip("signature-v5 is not beside a newer app model in assets/models")
+    db, fresh = tmp_path / "bank.db", tmp_path / "fresh.db"
+    with Biometrix(db, signature_model="signature-v5", prefer_gpu=False) as bx:
+        bx.enroll("C-46", signatures=cedar.references(46))
+    with Biometrix(db, prefer_gpu=False) as bx:
+        assert bx.card(Modality.SIGNATURE).model_id == new_model
+        with pytest.raises(NotEnrolled, match=f"no signature template for model '{new_model}'.*retemplate"):
+            bx.verify("C-46", signature=cedar.genuine(46, 10))
+        (report,) = bx.retemplate()
+        assert (report.model_id, report.made) == (new_model, ("C-46",))
+        upgraded = [bx.verify("C-46", signature=p) for p in (cedar.genuine(46, 10), cedar.forgery(46, 1))]
+    with Biometrix(fresh, prefer_gpu=False) as bx:
+        bx.enroll("C-46", signatures=cedar.references(46))
+        direct = [bx.verify("C-46", signature=p) for p in (cedar.genuine(46, 10), cedar.forgery(46, 1))]
+    for a, b in zip(upgraded, direct, strict=True):
+        assert a.distance == pytest.approx(b.distance, abs=1e-6) and a.accepted == b.accepted
+        assert a.threshold.value == b.threshold.value and a.threshold.model_id == new_model
