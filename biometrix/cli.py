@@ -322,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--references", type=_positive_int, default=5, metavar="N",
                    help="enrollment references per subject (default 5)")
     p.add_argument("--model", default=None, metavar="MODEL_ID",
-                   help="model to evaluate (default: the app's signature model, signature-v6)")
+                   help="model to evaluate (default: the app's signature model)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="folder for scores and the report (default: evaluation/<model_id>-<dataset>)")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")

@@ -3,7 +3,9 @@
 Steps: export to ONNX and check parity with torch; load it through the app's own runtime
 (OnnxEncoder + SignaturePipeline); on the validation subjects pick the aggregate (lowest mean EER)
 and the default threshold (FMR = 1 % against skilled forgeries); then, with everything frozen,
-measure the held-out subjects of each source. The card records all of it.
+measure the held-out subjects of each source. The card records all of it. A model trained with no
+validation subjects takes a reference model's aggregate and transfers its thresholds instead
+(``thresholds_from``; ``signature_calibration.transfer_thresholds``).
 """
 
 from __future__ import annotations
@@ -156,22 +158,34 @@ def _calibrate_on_validation(embed: Any, dim: int, cfg: TrainConfig, root: Path,
     return aggregate, thresholds, evaluation
 
 
-def _transfer_from(card_path: Path, embed: Any, dim: int, cfg: TrainConfig, root: Path, *,
+class _Reference:
+    """The model whose validation thresholds a model trained with no validation subjects takes over: its card,
+    its encoder (sha256 checked against the card) and the trained-on subjects both models share. Made before
+    anything is written, so a wrong or tampered reference costs nothing."""
+
+    def __init__(self, card_path: Path, cfg: TrainConfig) -> None:
+        if not card_path.is_file():
+            raise InvalidInput(f"--thresholds-from {card_path}: no such model card")
+        self.card = ModelCard.load(card_path)
+        if self.card.modality != Modality.SIGNATURE:
+            raise InvalidInput(f"--thresholds-from {card_path}: a signature model's card is needed, got a "
+                               f"{self.card.modality.value} model")
+        trained = self.card.training or {}
+        self.subjects = {"cedar": sorted(set(cfg.cedar_train) & set(trained.get("train_subjects", []))),
+                         "svc2004": sorted(set(cfg.svc_train) & set(trained.get("svc2004_train_users", [])))}
+        if not all(self.subjects.values()):
+            raise InvalidInput(f"--thresholds-from {card_path}: the two models share no trained-on subjects of "
+                               f"{' and '.join(k for k, v in self.subjects.items() if not v)}")
+        self.pipe = SignaturePipeline(OnnxEncoder(self.card, self.card.onnx_path(card_path.parent),
+                                                  prefer_gpu=False))
+
+
+def _transfer_from(ref: _Reference, embed: Any, dim: int, root: Path, *,
                    progress: bool) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     """The reference card's aggregate, and its thresholds transferred to the new model on the subjects both
     trained on (``signature_calibration.transfer_thresholds``)."""
-    reference = ModelCard.load(card_path)
-    if reference.modality != Modality.SIGNATURE:
-        raise InvalidInput(f"--thresholds-from {card_path}: a signature model's card is needed, got a "
-                           f"{reference.modality.value} model")
-    ref_train = reference.training or {}
-    subjects = {"cedar": sorted(set(cfg.cedar_train) & set(ref_train.get("train_subjects", []))),
-                "svc2004": sorted(set(cfg.svc_train) & set(ref_train.get("svc2004_train_users", [])))}
-    if not all(subjects.values()):
-        raise InvalidInput(f"--thresholds-from {card_path}: the two models share no trained-on subjects of "
-                           f"{' and '.join(k for k, v in subjects.items() if not v)}")
-    ref_pipe = SignaturePipeline(OnnxEncoder(reference, reference.onnx_path(card_path.parent), prefer_gpu=False))
-    ref_scores = source_scores(ref_pipe.embed, reference.embedding_dim, root, subjects, progress=progress)
+    reference, subjects = ref.card, ref.subjects
+    ref_scores = source_scores(ref.pipe.embed, reference.embedding_dim, root, subjects, progress=progress)
     new_scores = source_scores(embed, dim, root, subjects, progress=progress)
     thresholds, record = transfer_thresholds(reference, ref_scores, new_scores, aggregate=reference.aggregate,
                                              subjects=subjects)
@@ -213,8 +227,7 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
         raise InvalidInput("the checkpoints were trained with no validation subjects, so no threshold can be set on "
                            "them: give --thresholds-from CARD, a model of the same recipe whose thresholds were set "
                            "on validation subjects")
-    if thresholds_from is not None and not Path(thresholds_from).is_file():
-        raise InvalidInput(f"--thresholds-from {thresholds_from}: no such model card")
+    reference = _Reference(Path(thresholds_from), cfg) if thresholds_from is not None else None
     model = members[0][1] if len(members) == 1 else EnsembleEncoder([m for _, m, _ in members]).eval()
     if fp16_weights:
         round_to_fp16(model)
@@ -263,12 +276,11 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
                                           thresholds=provisional, training=training, evaluation={}))
     pipe = SignaturePipeline(OnnxEncoder(card, onnx_path, prefer_gpu=False))
 
-    if thresholds_from is None:
+    if reference is None:
         aggregate, thresholds, evaluation = _calibrate_on_validation(pipe.embed, dim, cfg, root,
                                                                      target_fmr=target_fmr, progress=progress)
     else:
-        aggregate, thresholds, evaluation = _transfer_from(Path(thresholds_from), pipe.embed, dim, cfg, root,
-                                                           progress=progress)
+        aggregate, thresholds, evaluation = _transfer_from(reference, pipe.embed, dim, root, progress=progress)
     thr_skilled = next(t["value"] for t in thresholds if t["name"] == "default")
     evaluation["command"] = (f"biometrix export --checkpoint {' '.join(str(c) for c in checkpoints)} --model-id "
                              f"{model_id}" + (f" --hog-weight {hog_weight:g}" if hog_weight is not None else "")

@@ -165,6 +165,8 @@ def best_aggregate(by_aggregate: dict[str, dict[str, dict[str, float]]]) -> tupl
 def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path:
     """Train, validate every epoch, keep ``best.pt`` (lowest validation metric) and ``last.pt``. With no validation
     subjects (a config whose validation lists are empty) every epoch trains and ``best.pt`` is the last one."""
+    if bool(cfg.cedar_validation) != bool(cfg.svc_validation):
+        raise InvalidInput("validation subjects must be given for both sources or for neither")
     pair_loss = ContrastiveLoss(margin=cfg.margin, nonzero_negatives=cfg.nonzero_negatives)
     batch_loss = None if cfg.loss == "contrastive_pairs" else build_loss(cfg.loss, **cfg.loss_options)
     out = Path(cfg.out_dir)
@@ -174,8 +176,6 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     torch.set_num_threads(cfg.threads)
     root = Path(cfg.data_root) if cfg.data_root else default_data_root()
     train = load_cedar(root, cfg.cedar_train, progress=progress) + load_svc2004(root, cfg.svc_train, progress=progress)
-    if bool(cfg.cedar_validation) != bool(cfg.svc_validation):
-        raise InvalidInput("validation subjects must be given for both sources or for neither")
     val = load_cedar(root, cfg.cedar_validation, progress=progress) + load_svc2004(
         root, cfg.svc_validation, progress=progress
     ) if cfg.cedar_validation else []

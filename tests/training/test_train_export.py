@@ -157,6 +157,7 @@ def test_training_with_no_validation_subjects_keeps_the_last_epoch(tmp_path: Pat
     assert_same_weights(best["model"], weights(tmp_path / "last.pt"))
     with pytest.raises(InvalidInput, match="both sources or for neither"):
         fit(tiny_config(tmp_path / "half", cedar_validation=[]), progress=False)
+    assert not (tmp_path / "half").exists()  # refused before anything was written
 
 
 def test_release_with_thresholds_transferred_from_a_reference(straight_run: Path, tmp_path: Path) -> None:
@@ -182,7 +183,23 @@ def test_release_with_thresholds_transferred_from_a_reference(straight_run: Path
     with pytest.raises(InvalidInput, match="these have validation subjects"):
         release_signature_model(straight_run / "best.pt", model_id="x", out_dir=tmp_path / "none", data_root=DATA,
                                 progress=False, thresholds_from=tmp_path / "ref" / "sig-ref.json")
-    assert not (tmp_path / "none").exists()  # refused before anything was written
+    # a face model's card, and a reference whose ONNX file no longer matches its card's sha256
+    from biometrix.core.errors import ModelIntegrityError
+    from biometrix.runtime.paths import models_dir
+
+    with pytest.raises(InvalidInput, match="a signature model's card is needed"):
+        release_signature_model(same / "best.pt", model_id="x", out_dir=tmp_path / "none", data_root=DATA,
+                                progress=False, thresholds_from=models_dir() / "face-dlib-resnet-v1.json")
+    tampered = tmp_path / "tampered"
+    tampered.mkdir()
+    for name in ("sig-ref.json", "sig-ref.onnx"):
+        (tampered / name).write_bytes((tmp_path / "ref" / name).read_bytes())
+    with (tampered / "sig-ref.onnx").open("ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        release_signature_model(same / "best.pt", model_id="x", out_dir=tmp_path / "none", data_root=DATA,
+                                progress=False, thresholds_from=tampered / "sig-ref.json")
+    assert not (tmp_path / "none").exists()  # each refused before anything was written
 
     card = release_signature_model(same / "best.pt", model_id="sig-dev", out_dir=tmp_path / "dev", data_root=DATA,
                                    progress=False, thresholds_from=tmp_path / "ref" / "sig-ref.json")
