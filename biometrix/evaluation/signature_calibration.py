@@ -7,6 +7,10 @@ or pen strokes), so each capture gets the threshold set at the target FMR on its
 forgeries: ``scan`` on CEDAR, ``pen`` on SVC2004. ``ModelCard.capture_threshold`` uses a capture's own
 threshold only where it is stricter than the pooled ``default``, which stays on the card for everything else:
 a threshold loosened on one source's few validation subjects was seen not to hold on new signers.
+
+A model trained on every development subject has no validation subjects: ``transfer_thresholds`` carries a
+reference model's validation thresholds over to it by the ratio of the two models' thresholds on subjects both
+trained on (``biometrix export --thresholds-from``), and ``transfer_det`` its validation DET curve.
 """
 
 from __future__ import annotations
