@@ -1,0 +1,148 @@
+"""What int8 quantization would do to the signature model: latency and held-out accuracy, against float32.
+
+A probe for the latency target of issue 2, not a shipped model. onnxruntime's static quantization (QDQ, int8
+weights per channel, uint8 activations) is calibrated on training subjects (every 4th sample of CEDAR 1-10 and
+SVC2004 1-5, which every signature model here trained on), never on the held-out ones. Prints, measured in this
+run: batch-1 latency of the shipped file and of its int8 copy; the cosine distance between the two embeddings of
+the same held-out samples (against the model's default threshold, the scale a decision is made on); the
+held-out EERs of both under the protocol, with the card's aggregate; and, with the ``train`` extra, torch
+eager's batch-1 latency on the same architecture and the speed-up of each file over it.
+
+    python bench/int8_probe.py [--model signature-v6] [--threads 2] [--repeats 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
+
+from biometrix.core.types import Modality
+from biometrix.evaluation.datasets import HELDOUT, default_data_root, iter_source
+from biometrix.evaluation.report import evaluate_pipeline
+from biometrix.preprocess.signature import preprocess_signature
+from biometrix.runtime.encoder import OnnxEncoder
+from biometrix.runtime.model_card import PREFERRED_MODELS, ModelCard, load_card_for, sha256_file
+from biometrix.runtime.paths import models_dir
+from biometrix.runtime.pipelines import SignaturePipeline
+
+CALIBRATION = {"cedar": list(range(1, 11)), "svc2004": list(range(1, 6))}
+
+
+def calibration_batches(root: Path, height: int, width: int) -> list[np.ndarray]:
+    out = []
+    for source, subjects in CALIBRATION.items():
+        for i, (_, img) in enumerate(iter_source(source, root, subjects)):
+            if i % 4 == 0:
+                out.append(preprocess_signature(img, height=height, width=width)[None, None].astype(np.float32))
+    return out
+
+
+class _Reader(CalibrationDataReader):
+    def __init__(self, batches: list[np.ndarray]) -> None:
+        self._it = iter(batches)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        x = next(self._it, None)
+        return None if x is None else {"input": x}
+
+
+def median_ms(encoder: OnnxEncoder, x: np.ndarray, repeats: int) -> float:
+    for _ in range(10):
+        encoder.embed(x)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        encoder.embed(x)
+        times.append(time.perf_counter() - t)
+    return 1000 * statistics.median(times)
+
+
+def torch_eager_ms(card: ModelCard, x: np.ndarray, threads: int, repeats: int) -> float | None:
+    """Batch-1 latency of torch eager on the card's architecture (untrained weights, as bench/encoder_latency.py
+    times it), or None without the ``train`` extra."""
+    try:
+        import torch
+
+        from biometrix.training.train import build_card_model
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    model = build_card_model(card.training.get("config", {})).eval()
+    xt = torch.from_numpy(x)
+    with torch.no_grad():
+        for _ in range(10):
+            model(xt)
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            model(xt)
+            times.append(time.perf_counter() - t)
+    return 1000 * statistics.median(times)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=100)
+    ap.add_argument("--data", type=Path, default=default_data_root())
+    args = ap.parse_args()
+    folder = models_dir()
+    card = load_card_for(folder, model_id=args.model, modality=Modality.SIGNATURE,
+                         prefer=PREFERRED_MODELS[Modality.SIGNATURE])
+    c, h, w = card.input_shape
+    ort.set_default_logger_severity(3)
+    with tempfile.TemporaryDirectory() as tmp:
+        pre, int8 = Path(tmp) / "pre.onnx", Path(tmp) / f"{card.model_id}-int8.onnx"
+        quant_pre_process(str(card.onnx_path(folder)), str(pre), skip_symbolic_shape=True)
+        batches = calibration_batches(args.data, h, w)
+        quantize_static(str(pre), str(int8), _Reader(batches), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
+        raw = json.loads(card.to_json())
+        raw.update(model_id=f"{card.model_id}-int8", onnx_file=int8.name, sha256=sha256_file(int8))
+        int8_card = ModelCard.from_dict(raw)
+        encoders = {"float32 (shipped)": OnnxEncoder(card, card.onnx_path(folder), prefer_gpu=False,
+                                                     intra_op_threads=args.threads),
+                    "int8 (QDQ, static)": OnnxEncoder(int8_card, int8, prefer_gpu=False,
+                                                      intra_op_threads=args.threads)}
+        x = batches[0]
+        print(f"# {card.model_id}: {len(batches)} calibration images (CEDAR 1-10, SVC2004 1-5, every 4th); "
+              f"{args.threads} threads; batch-1 median of {args.repeats} runs; held-out protocol, "
+              f"aggregate {card.aggregate}, default threshold {card.default_threshold().value:.6g}")
+        print(f"{'model':20s} {'batch-1 ms':>10s} {'source':>8s} {'skilled EER':>12s} {'random EER':>11s}")
+        embeddings, latency = {}, {}
+        for name, enc in encoders.items():
+            ms = latency[name] = median_ms(enc, x, args.repeats)
+            pipe = SignaturePipeline(enc)
+            for source in ("cedar", "svc2004"):
+                rep, _ = evaluate_pipeline(pipe.embed, card.embedding_dim, model_id=enc.model_id, source=source,
+                                           root=args.data, subjects=HELDOUT[source], aggregate=card.aggregate,
+                                           progress=False)
+                s = rep.summary
+                print(f"{name:20s} {ms:10.2f} {source:>8s} {100 * s['skilled_eer']:11.2f}% "
+                      f"{100 * s['random_eer']:10.2f}%  ({s['n_genuine']}/{s['n_skilled']}/{s['n_random']})")
+            probes = np.concatenate([preprocess_signature(img, height=h, width=w)[None, None].astype(np.float32)
+                                     for _, img in iter_source("cedar", args.data, HELDOUT["cedar"][:2])])
+            embeddings[name] = enc.embed(probes)
+        eager = torch_eager_ms(card, x, args.threads, args.repeats)
+        if eager is not None:
+            print(f"torch eager (float32, the same architecture) {eager:.2f} ms at batch 1: "
+                  + ", ".join(f"{name} {eager / t:.2f}x faster" for name, t in latency.items()))
+        a, b = embeddings.values()
+        drift = 1.0 - np.sum(a * b, axis=1)
+        print(f"cosine distance between the float32 and int8 embeddings of {len(drift)} held-out CEDAR samples: "
+              f"median {np.median(drift):.3g}, max {drift.max():.3g} (default threshold "
+              f"{card.default_threshold().value:.3g})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
