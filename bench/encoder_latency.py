@@ -6,7 +6,7 @@ identical weights. The shipped ONNX file is
 timed as well. Prints median milliseconds per batch and the speed-up (torch / onnxruntime) per batch size.
 Needs the ``train`` extra (torch).
 
-    python bench/encoder_latency.py [--threads 2] [--repeats 50]
+    python bench/encoder_latency.py [--threads 2] [--repeats 50] [--profile]
 """
 
 from __future__ import annotations
@@ -54,10 +54,46 @@ def cpu_description() -> str:
     return f"{name or platform.machine()}; {' '.join(wanted) or 'no AVX2'}"
 
 
+def profile_shipped(onnx_path: Path, x: np.ndarray, threads: int, repeats: int) -> None:
+    """Where onnxruntime spends the shipped file's batch-1 time (its profiler, by operator type), and the
+    latency of running the ensemble's members side by side (ORT_PARALLEL) against one after the other."""
+    import collections
+    import json
+
+    def session(**opts: object) -> ort.InferenceSession:
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        for key, value in opts.items():
+            setattr(so, key, value)
+        return ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sess = session(intra_op_num_threads=threads, inter_op_num_threads=1, enable_profiling=True,
+                       profile_file_prefix=str(Path(tmp) / "ort"))
+        for _ in range(repeats):
+            sess.run(None, {"input": x})
+        events = json.loads(Path(sess.end_profiling()).read_text())
+    by_op: collections.Counter[str] = collections.Counter()
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            by_op[e["args"].get("op_name", "?")] += e["dur"]
+    total = sum(by_op.values())
+    print("# shipped file, batch 1, share of kernel time by operator: "
+          + ", ".join(f"{op} {100 * us / total:.1f} %" for op, us in by_op.most_common(4)))
+    for label, opts in (("members one after the other", dict(intra_op_num_threads=threads, inter_op_num_threads=1)),
+                        ("members side by side (ORT_PARALLEL)",
+                         dict(intra_op_num_threads=max(1, threads // 2), inter_op_num_threads=2,
+                              execution_mode=ort.ExecutionMode.ORT_PARALLEL))):
+        s = session(**opts)
+        print(f"# {label}: {median_ms(lambda a, s=s: s.run(None, {'input': a}), x, repeats):.2f} ms")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=50)
+    ap.add_argument("--profile", action="store_true",
+                    help="also profile the shipped file at batch 1 and time its members run side by side")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     folder = models_dir()
@@ -90,6 +126,8 @@ def main() -> int:
             t_ort = median_ms(lambda a: sess.run(None, {"input": a}), x, args.repeats)
             t_ship = median_ms(shipped.embed, x, args.repeats)
             print(f"{n:5d} {t_torch:15.2f} {t_ort:15.2f} {t_ship:16.2f} {t_torch / t_ort:20.2f}x")
+            if args.profile and n == 1:
+                profile_shipped(card.onnx_path(folder), x, args.threads, args.repeats)
     return 0
 
 

@@ -18,6 +18,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -54,13 +55,13 @@ class _Reader(CalibrationDataReader):
         return None if x is None else {"input": x}
 
 
-def median_ms(encoder: OnnxEncoder, x: np.ndarray, repeats: int) -> float:
+def median_ms(fn: Callable[[], object], repeats: int) -> float:
     for _ in range(10):
-        encoder.embed(x)
+        fn()
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
-        encoder.embed(x)
+        fn()
         times.append(time.perf_counter() - t)
     return 1000 * statistics.median(times)
 
@@ -78,14 +79,7 @@ def torch_eager_ms(card: ModelCard, x: np.ndarray, threads: int, repeats: int) -
     model = build_card_model(card.training.get("config", {})).eval()
     xt = torch.from_numpy(x)
     with torch.no_grad():
-        for _ in range(10):
-            model(xt)
-        times = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            model(xt)
-            times.append(time.perf_counter() - t)
-    return 1000 * statistics.median(times)
+        return median_ms(lambda: model(xt), repeats)
 
 
 def main() -> int:
@@ -120,7 +114,7 @@ def main() -> int:
         print(f"{'model':20s} {'batch-1 ms':>10s} {'source':>8s} {'skilled EER':>12s} {'random EER':>11s}")
         embeddings, latency = {}, {}
         for name, enc in encoders.items():
-            ms = latency[name] = median_ms(enc, x, args.repeats)
+            ms = latency[name] = median_ms(lambda enc=enc: enc.embed(x), args.repeats)
             pipe = SignaturePipeline(enc)
             for source in ("cedar", "svc2004"):
                 rep, _ = evaluate_pipeline(pipe.embed, card.embedding_dim, model_id=enc.model_id, source=source,
