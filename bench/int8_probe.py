@@ -1,12 +1,13 @@
-"""What int8 quantization would do to the signature model: latency and held-out accuracy, against float32.
+"""What int8 quantization does to a float32 signature model: latency and held-out accuracy, side by side.
 
-A probe for the latency target of issue 2, not a shipped model. onnxruntime's static quantization (QDQ, int8
-weights per channel, uint8 activations) is calibrated on training subjects (every 4th sample of CEDAR 1-10 and
-SVC2004 1-5, which every signature model here trained on), never on the held-out ones. Prints, measured in this
-run: batch-1 latency of the shipped file and of its int8 copy; the cosine distance between the two embeddings of
-the same held-out samples (against the model's default threshold, the scale a decision is made on); the
-held-out EERs of both under the protocol, with the card's aggregate; and, with the ``train`` extra, torch
-eager's batch-1 latency on the same architecture and the speed-up of each file over it.
+``biometrix export --int8`` ships such a copy (``signature-v6-int8``, the app's signature model, is
+``signature-v6`` so quantized); this bench quantizes a float32 model's file the same way
+(``biometrix.training.quantize``: static QDQ, 7-bit int8 weights per channel, uint8 activations, calibrated on
+every 4th sample of CEDAR 1-10 and SVC2004 1-5, which every signature model here trained on) and measures both
+in one run: batch-1 latency through the app's encoder; the cosine distance between the two embeddings of the
+same held-out samples (against the model's default threshold, the scale a decision is made on); the held-out
+EERs of both under the protocol, with the card's aggregate; and, with the ``train`` extra, torch eager's
+batch-1 latency on the same architecture and the speed-up of each file over it.
 
     python bench/int8_probe.py [--model signature-v6] [--threads 2] [--repeats 100]
 """
@@ -23,36 +24,19 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quant_pre_process, quantize_static
 
 from biometrix.core.types import Modality
 from biometrix.evaluation.datasets import HELDOUT, default_data_root, iter_source
 from biometrix.evaluation.report import evaluate_pipeline
 from biometrix.preprocess.signature import preprocess_signature
 from biometrix.runtime.encoder import OnnxEncoder
-from biometrix.runtime.model_card import PREFERRED_MODELS, ModelCard, load_card_for, sha256_file
+from biometrix.runtime.model_card import ModelCard, load_card_for, sha256_file
 from biometrix.runtime.paths import models_dir
 from biometrix.runtime.pipelines import SignaturePipeline
+from biometrix.training.quantize import calibration_images, quantize_int8
 
 CALIBRATION = {"cedar": list(range(1, 11)), "svc2004": list(range(1, 6))}
-
-
-def calibration_batches(root: Path, height: int, width: int) -> list[np.ndarray]:
-    out = []
-    for source, subjects in CALIBRATION.items():
-        for i, (_, img) in enumerate(iter_source(source, root, subjects)):
-            if i % 4 == 0:
-                out.append(preprocess_signature(img, height=height, width=width)[None, None].astype(np.float32))
-    return out
-
-
-class _Reader(CalibrationDataReader):
-    def __init__(self, batches: list[np.ndarray]) -> None:
-        self._it = iter(batches)
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        x = next(self._it, None)
-        return None if x is None else {"input": x}
+FLOAT_MODEL = "signature-v6"
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -84,28 +68,27 @@ def torch_eager_ms(card: ModelCard, x: np.ndarray, threads: int, repeats: int) -
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=None)
+    ap.add_argument("--model", default=FLOAT_MODEL, help=f"a float32 signature model (default {FLOAT_MODEL})")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=100)
     ap.add_argument("--data", type=Path, default=default_data_root())
     args = ap.parse_args()
     folder = models_dir()
-    card = load_card_for(folder, model_id=args.model, modality=Modality.SIGNATURE,
-                         prefer=PREFERRED_MODELS[Modality.SIGNATURE])
+    card = load_card_for(folder, model_id=args.model, modality=Modality.SIGNATURE)
+    if "quantization" in card.training:
+        ap.error(f"{card.model_id} is already int8: give a float32 model, e.g. --model {FLOAT_MODEL}")
     c, h, w = card.input_shape
     ort.set_default_logger_severity(3)
     with tempfile.TemporaryDirectory() as tmp:
-        pre, int8 = Path(tmp) / "pre.onnx", Path(tmp) / f"{card.model_id}-int8.onnx"
-        quant_pre_process(str(card.onnx_path(folder)), str(pre), skip_symbolic_shape=True)
-        batches = calibration_batches(args.data, h, w)
-        quantize_static(str(pre), str(int8), _Reader(batches), quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
+        int8 = Path(tmp) / f"{card.model_id}-int8.onnx"
+        batches, _ = calibration_images(args.data, CALIBRATION, height=h, width=w)
+        quantize_int8(card.onnx_path(folder), int8, batches)
         raw = json.loads(card.to_json())
         raw.update(model_id=f"{card.model_id}-int8", onnx_file=int8.name, sha256=sha256_file(int8))
         int8_card = ModelCard.from_dict(raw)
-        encoders = {"float32 (shipped)": OnnxEncoder(card, card.onnx_path(folder), prefer_gpu=False,
+        encoders = {"float32 (the file)": OnnxEncoder(card, card.onnx_path(folder), prefer_gpu=False,
                                                      intra_op_threads=args.threads),
-                    "int8 (QDQ, static)": OnnxEncoder(int8_card, int8, prefer_gpu=False,
+                    "int8 (QDQ, 7-bit w)": OnnxEncoder(int8_card, int8, prefer_gpu=False,
                                                       intra_op_threads=args.threads)}
         x = batches[0]
         print(f"# {card.model_id}: {len(batches)} calibration images (CEDAR 1-10, SVC2004 1-5, every 4th); "

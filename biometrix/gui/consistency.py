@@ -38,9 +38,9 @@ def check_references(embeddings: np.ndarray, *, threshold: Threshold, aggregate:
     A reference is flagged when its leave-one-out distance is both above ``threshold`` (pass the card's
     most lenient calibrated threshold, e.g. the random-forgery one: beyond it a sample looks like another
     person's) and a robust outlier among the N (robust z-score > ``ROBUST_Z_LIMIT``). Either test alone
-    flags too many genuine sets. With signature-v6 and references 1-5 (``python bench/consistency_check.py``)
+    flags too many genuine sets. With signature-v6-int8 and references 1-5 (``python bench/consistency_check.py``)
     the pair flagged, on SVC2004 users 1-10 / held-out users 31-40 / held-out CEDAR signers 46-55: 0 / 0 / 0 of
-    50 genuine references; 9 / 9 / 10 of 10 other signers' signatures put in as the fifth reference; 1 / 1 / 4
+    50 genuine references; 9 / 9 / 10 of 10 other signers' signatures put in as the fifth reference; 2 / 1 / 3
     of 10 skilled forgeries put in as the fifth.
     """
     emb = np.asarray(embeddings, dtype=np.float32)

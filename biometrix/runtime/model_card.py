@@ -21,7 +21,7 @@ from biometrix.core.types import CAPTURES, Modality, Threshold
 DEFAULT_THRESHOLD_NAME = "default"
 #: The model used for a modality when the models folder holds several and none is named (--face-model etc.):
 #: dlib's ResNet is the production face encoder; face-siamese-v1 shows the training path and is opt-in.
-PREFERRED_MODELS: dict[Modality, str] = {Modality.FACE: "face-dlib-resnet-v1", Modality.SIGNATURE: "signature-v6"}
+PREFERRED_MODELS: dict[Modality, str] = {Modality.FACE: "face-dlib-resnet-v1", Modality.SIGNATURE: "signature-v6-int8"}
 DISTANCES = frozenset({"cosine", "euclidean"})
 AGGREGATES = frozenset({"mean", "min", "centroid", "normalized"})
 INPUT_DTYPES = frozenset({"float32"})

@@ -85,8 +85,15 @@ def run_export(args: argparse.Namespace) -> int:
     card = release_signature_model(checkpoints, model_id=args.model_id, out_dir=out,
                                    hog_weight=getattr(args, "hog_weight", None),
                                    fp16_weights=getattr(args, "fp16_weights", False),
-                                   thresholds_from=getattr(args, "thresholds_from", None))
+                                   thresholds_from=getattr(args, "thresholds_from", None),
+                                   int8=getattr(args, "int8", False))
     print(f"wrote {out / card.onnx_file} and {out / (card.model_id + '.json')}")
+    quant = card.training.get("quantization")
+    if quant:
+        d = quant["drift_cosine"]
+        print(f"  int8, calibrated on {quant['calibration']['n_images']} training-subject images; drift from "
+              f"float32 on {d['n_images']} others: median {d['median']:.3g}, max {d['max']:.3g} cosine "
+              f"({100 * d['max_fraction_of_default_threshold']:.1f} % of the default threshold)")
     transfer = card.evaluation.get("threshold_transfer")
     if transfer:
         print(f"  thresholds transferred from {transfer['reference']} (no validation subjects): " + "; ".join(
@@ -115,7 +122,8 @@ def _export_face(args: argparse.Namespace, checkpoints: list[Path], out: Path) -
     for option, given in (("--hog-weight", getattr(args, "hog_weight", None) is not None),
                           ("--fp16-weights", getattr(args, "fp16_weights", False)),
                           ("several --checkpoint files", len(checkpoints) > 1),
-                          ("--thresholds-from", getattr(args, "thresholds_from", None) is not None)):
+                          ("--thresholds-from", getattr(args, "thresholds_from", None) is not None),
+                          ("--int8", getattr(args, "int8", False))):
         if given:
             raise InvalidInput(f"{option} applies to signature models only; a face checkpoint was given")
     card = release_face_model(checkpoints[0], model_id=args.model_id, out_dir=out)

@@ -45,6 +45,16 @@ from biometrix.runtime.model_card import ModelCard, sha256_file
 from biometrix.runtime.pipelines import SignaturePipeline
 from biometrix.training.encoder import EnsembleEncoder
 from biometrix.training.export import check_parity, export_onnx, round_to_fp16, store_weights_fp16
+from biometrix.training.quantize import (
+    DRIFT_OFFSET,
+    MAX_DRIFT_FRACTION,
+    STRIDE,
+    QuantizationError,
+    calibration_images,
+    calibration_subjects,
+    embedding_drift,
+    quantize_int8,
+)
 from biometrix.training.train import TrainConfig, build_model
 
 log = logging.getLogger(__name__)
@@ -200,7 +210,8 @@ def _transfer_from(ref: _Reference, embed: Any, dim: int, root: Path, *,
 def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str, out_dir: Path,
                             data_root: Path | None = None, target_fmr: float = DEFAULT_TARGET_FMR,
                             progress: bool = True, hog_weight: float | None = None,
-                            fp16_weights: bool = False, thresholds_from: Path | None = None) -> ModelCard:
+                            fp16_weights: bool = False, thresholds_from: Path | None = None,
+                            int8: bool = False) -> ModelCard:
     """Export, calibrate on validation subjects, evaluate on held-out subjects, write ONNX + card.
 
     Several checkpoints make one ``EnsembleEncoder`` (their cosine similarities averaged); they must share
@@ -210,7 +221,11 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
     stores the weights as float16 (half the file; the model is rounded to them before anything is measured).
     Checkpoints trained with no validation subjects need ``thresholds_from``: the card of a model of the same
     recipe whose thresholds were set on validation subjects; its aggregate is used and its thresholds are
-    transferred (``signature_calibration.transfer_thresholds``).
+    transferred (``signature_calibration.transfer_thresholds``). ``int8`` ships the static int8 quantization of
+    the exported file, calibrated on training subjects (``training.quantize``); thresholds and held-out figures
+    are then measured on it, and the export is refused when int8 moves an embedding of a training subject by
+    more than ``MAX_DRIFT_FRACTION`` of the default threshold. Nothing is written to ``out_dir`` unless every
+    step succeeds.
     """
     root = data_root or default_data_root()
     checkpoints = [Path(checkpoint)] if isinstance(checkpoint, (str, Path)) else [Path(c) for c in checkpoint]
@@ -231,17 +246,39 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
     model = members[0][1] if len(members) == 1 else EnsembleEncoder([m for _, m, _ in members]).eval()
     if fp16_weights:
         round_to_fp16(model)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    onnx_path = out_dir / f"{model_id}.onnx"
     with tempfile.TemporaryDirectory() as tmp:
-        tmp_onnx = Path(tmp) / "model.onnx"
-        export_onnx(model, tmp_onnx, input_shape=(1, cfg.input_height, cfg.input_width))
-        if fp16_weights:
-            store_weights_fp16(tmp_onnx)
-        rng = np.random.default_rng(0)
-        probe = (rng.random((8, 1, cfg.input_height, cfg.input_width)) > 0.9).astype(np.float32)
-        parity = check_parity(model, tmp_onnx, probe)
-        onnx_path.write_bytes(tmp_onnx.read_bytes())
+        card = _release(model, members, cfg, checkpoints, Path(tmp), model_id=model_id, root=root,
+                        target_fmr=target_fmr, progress=progress, hog_weight=hog_weight, fp16_weights=fp16_weights,
+                        thresholds_from=thresholds_from, reference=reference, int8=int8)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / card.onnx_file).write_bytes((Path(tmp) / card.onnx_file).read_bytes())
+        card.save(out_dir / f"{model_id}.json")
+    return card
+
+
+def _release(model: torch.nn.Module, members: list[Any], cfg: TrainConfig, checkpoints: list[Path], tmp: Path, *,
+             model_id: str, root: Path, target_fmr: float, progress: bool, hog_weight: float | None,
+             fp16_weights: bool, thresholds_from: Path | None, reference: _Reference | None,
+             int8: bool) -> ModelCard:
+    """``release_signature_model``'s work in the folder ``tmp``: the ONNX file and the card to ship."""
+    onnx_path = tmp / f"{model_id}.onnx"
+    float_onnx = tmp / "float32.onnx"
+    export_onnx(model, float_onnx, input_shape=(1, cfg.input_height, cfg.input_width))
+    if fp16_weights:
+        store_weights_fp16(float_onnx)
+    rng = np.random.default_rng(0)
+    probe = (rng.random((8, 1, cfg.input_height, cfg.input_width)) > 0.9).astype(np.float32)
+    parity = check_parity(model, float_onnx, probe)
+    quantization: dict[str, Any] | None = None
+    drift = np.zeros(0)
+    if int8:
+        subjects = calibration_subjects(cfg.cedar_train, cfg.svc_train)
+        calib, drift_images = calibration_images(root, subjects, height=cfg.input_height, width=cfg.input_width)
+        quantize_int8(float_onnx, onnx_path, calib)
+        drift = embedding_drift(float_onnx, onnx_path, drift_images)
+        quantization = _quantization_record(subjects, len(calib), drift, parity)
+    else:
+        float_onnx.rename(onnx_path)
     sha = sha256_file(onnx_path)
     with torch.no_grad():
         dim = int(model(torch.from_numpy(probe[:1])).shape[1])
@@ -261,7 +298,7 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
             "checkpoints": [str(c) for c in checkpoints],
         })
     training.update({
-        "weights": "float16 (rounded before export; computed in float32)" if fp16_weights else "float32",
+        "weights": _weights(fp16_weights, int8),
         "train_subjects": list(cfg.cedar_train),
         "validation_subjects": list(cfg.cedar_validation),
         "heldout_subjects": list(CEDAR_HELDOUT),
@@ -271,6 +308,8 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
         "data": "CEDAR (half resolution, ../shared/data/cedar) and SVC2004 task 2 rendered by capture.pen.rasterize",
         "onnx_parity_max_abs_diff": parity,
     })
+    if quantization is not None:
+        training["quantization"] = quantization
     provisional = [{"name": "default", "value": 0.5, "target_fmr": None, "source": "provisional"}]
     card = ModelCard.from_dict(_card_dict(cfg, model_id, sha, embedding_dim=dim, aggregate="mean",
                                           thresholds=provisional, training=training, evaluation={}))
@@ -285,7 +324,15 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
     evaluation["command"] = (f"biometrix export --checkpoint {' '.join(str(c) for c in checkpoints)} --model-id "
                              f"{model_id}" + (f" --hog-weight {hog_weight:g}" if hog_weight is not None else "")
                              + (" --fp16-weights" if fp16_weights else "")
-                             + (f" --thresholds-from {thresholds_from}" if thresholds_from is not None else ""))
+                             + (f" --thresholds-from {thresholds_from}" if thresholds_from is not None else "")
+                             + (" --int8" if int8 else ""))
+    if quantization is not None:
+        quantization["drift_cosine"]["max_fraction_of_default_threshold"] = float(drift.max() / thr_skilled)
+        if drift.max() > MAX_DRIFT_FRACTION * thr_skilled:
+            raise QuantizationError(
+                f"int8 moves an embedding of a training subject by {drift.max():.3g} (cosine), "
+                f"{100 * drift.max() / thr_skilled:.0f} % of the default threshold {thr_skilled:.4g} (at most "
+                f"{100 * MAX_DRIFT_FRACTION:.0f} %): not exported")
 
     # --- held out: everything frozen ----------------------------------------------------------------
     evaluation["heldout"] = {}
@@ -305,7 +352,31 @@ def release_signature_model(checkpoint: Path | Sequence[Path], *, model_id: str,
                                                **rates_at(held_scores, aggregate, cap["value"])}})
         evaluation["heldout"][source] = entry
         log.info("held-out %s: %s", source, entry)
-    final = ModelCard.from_dict(_card_dict(cfg, model_id, sha, embedding_dim=dim, aggregate=aggregate,
-                                           thresholds=thresholds, training=training, evaluation=evaluation))
-    final.save(out_dir / f"{model_id}.json")
-    return final
+    return ModelCard.from_dict(_card_dict(cfg, model_id, sha, embedding_dim=dim, aggregate=aggregate,
+                                          thresholds=thresholds, training=training, evaluation=evaluation))
+
+
+def _weights(fp16_weights: bool, int8: bool) -> str:
+    if int8:
+        return ("int8 (onnxruntime static quantization, QDQ: weights int8 per output channel restricted to 7 bits, "
+                "activations uint8; "
+                + ("from weights rounded to float16)" if fp16_weights else "from the float32 weights)"))
+    return "float16 (rounded before export; computed in float32)" if fp16_weights else "float32"
+
+
+def _quantization_record(subjects: dict[str, list[int]], n_calibration: int, drift: np.ndarray,
+                         parity: float) -> dict[str, Any]:
+    import onnxruntime
+
+    return {
+        "tool": f"onnxruntime {onnxruntime.__version__} quantize_static (QDQ, per-channel int8 weights in 7 bits "
+                "(reduce_range: no uint8 x int8 saturation on CPUs without VNNI), uint8 activations, min-max "
+                "calibration)",
+        "calibration": {"cedar_subjects": subjects["cedar"], "svc2004_users": subjects["svc2004"],
+                        "samples": f"every {STRIDE}th sample of each subject's, from the first",
+                        "n_images": n_calibration, "kind": "training subjects only"},
+        "drift_cosine": {"samples": f"every {STRIDE}th sample of the same subjects, from sample {DRIFT_OFFSET + 1}",
+                         "n_images": int(drift.size), "median": float(np.median(drift)),
+                         "max": float(drift.max()), "limit_fraction_of_default_threshold": MAX_DRIFT_FRACTION},
+        "float32_parity_max_abs_diff": parity,
+    }

@@ -136,7 +136,7 @@ def synthetic_signature(seed: int, *, forgery: bool = False, jitter: float = 1.0
 SUBJECT, NAME = "c-1042", "Sam Morrow"
 OTHERS = ((1, "c-2001", "Lee Park"), (2, "c-2002", "Ana Ruiz"), (3, "c-2003", "Ola Berg"))
 #: Probes: a genuine variant; a sloppier one whose distance falls inside the 10 % supervisor band (measured
-#: with signature-v6: about 1.04 times the pen threshold 0.001179, by the service on the same strokes); a
+#: with signature-v6-int8: about 1.04 times the pen threshold 0.001240, by the service on the same strokes); a
 #: different name as the forgery.
 GENUINE_SEED, REFER_SEED, REFER_JITTER, FORGERY_SEED = 6, 30, 3.0, 99
 
@@ -170,7 +170,7 @@ def main() -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     tmp = Path(tempfile.mkdtemp(prefix="bx-shots-"))
     settings = GuiSettings(db_path=str(tmp / "shots.db"), camera=str(tmp / "no-camera.avi"),
-                           face_model="face-dlib-resnet-v1", signature_model="signature-v6", refer_band=0.10,
+                           face_model="face-dlib-resnet-v1", signature_model="signature-v6-int8", refer_band=0.10,
                            kiosk_modality="signature").with_pin("2468")
     ctx = AppContext(settings, settings_path=tmp / "gui.json")
     device = synthetic_stylus()

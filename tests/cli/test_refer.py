@@ -14,8 +14,8 @@ from biometrix.core.errors import InvalidInput
 from biometrix.service import Biometrix
 from tests.cli.conftest import Cedar, Run
 
-#: CEDAR signer 46 against its references 1-5 (signature-v6, threshold 0.001367): genuine 9 is accepted at
-#: distance 0.000965, skilled forgery 2 is rejected at 0.01497, far beyond any band.
+#: CEDAR signer 46 against its references 1-5 (signature-v6-int8, threshold 0.001492): genuine 9 is accepted at
+#: distance 0.001039, skilled forgery 2 is rejected at 0.01504, far beyond any band.
 GENUINE, FORGERY = 9, 2
 
 

@@ -63,7 +63,7 @@ def test_the_models_aggregate_is_used_and_fewer_than_three_references_are_refuse
 
 
 def test_real_pen_signatures_another_signers_fifth_reference_is_flagged(svc_strokes, tmp_path: Path) -> None:
-    """SVC2004 user 1 (with signature-v6, bench/consistency_check.py measures users 1-10: 0 of 50 genuine
+    """SVC2004 user 1 (with signature-v6-int8, bench/consistency_check.py measures users 1-10: 0 of 50 genuine
     references flagged, 9 of 10 other signers' signatures flagged as the fifth reference)."""
     with Biometrix(tmp_path / "c.db", prefer_gpu=False) as bx:
         own = [svc_strokes(1, n) for n in range(1, 6)]

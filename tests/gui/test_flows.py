@@ -19,8 +19,8 @@ from biometrix.gui.qt import Qt
 from biometrix.gui.settings import GuiSettings
 from tests.gui.conftest import WAIT_MS, draw_on_pad
 
-#: SVC2004 user 15: references S1-S5; S6 genuine, S26 skilled forgery (signature-v6: distances 0.000735 /
-#: 0.001694; pen probes are judged at the pen threshold 0.001179, so the forgery, at 1.44 times it, lies
+#: SVC2004 user 15: references S1-S5; S6 genuine, S26 skilled forgery (signature-v6-int8: distances 0.000864 /
+#: 0.001783; pen probes are judged at the pen threshold 0.001240, so the forgery, at 1.44 times it, lies
 #: inside a refer band of 0.9)
 SIGNER, GENUINE, FORGERY = 15, 6, 26
 

@@ -90,7 +90,7 @@ def test_customer_signs_and_sees_the_result(kiosk, qtbot, stylus, svc_strokes) -
     for key in "777":
         qtbot.keyClicks(kiosk.id_edit, key)
     kiosk.to_capture()
-    # SVC2004 user 15: genuine S6 at 0.000735 (signature-v6, pen threshold 0.001179)
+    # SVC2004 user 15: genuine S6 at 0.000864 (signature-v6-int8, pen threshold 0.001240)
     draw_on_pad(kiosk.pad, svc_strokes(15, 6), stylus)
     qtbot.mouseClick(kiosk.verify_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: kiosk.screen_name == "result", timeout=WAIT_MS)

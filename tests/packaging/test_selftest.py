@@ -16,8 +16,9 @@ from biometrix.selftest import CLEARED_ENV, SCRATCH_DIRS, draw_signature, run_se
 
 from .conftest import PACKAGING, REPO, load_script
 
-#: One check per shipped encoder (signature-v5 stays beside signature-v6: its card is what v6's thresholds were
-#: transferred from, and databases enrolled with it keep working until `db retemplate`).
+#: One check per shipped encoder (signature-v5 and signature-v6 stay beside signature-v6-int8: v5's card is what
+#: v6's and v6-int8's thresholds were transferred from, v6 is the float32 model for who wants it, and databases
+#: enrolled with either keep working until `db retemplate`).
 EXPECTED_CHECKS = [*(f"model {c.model_id}" for c in find_models(models_dir())),
                    "face detector face-detector-mtcnn-v1", "haar cascades", "enroll", "verify", "audit",
                    "close database", "main window", "kiosk window"]

@@ -361,3 +361,93 @@ def test_cross_validation_through_the_cli(tmp_path: Path, capsys: pytest.Capture
         history = json.loads((tmp_path / "cv" / fold / "history.json").read_text())
         assert [h["epoch"] for h in history] == [1, 2]
     assert main(["train", "--config", str(config), "--fold", "1"]) == 2  # --fold needs --folds
+
+
+def test_release_int8(straight_run: Path, real_batch: np.ndarray, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--int8`` ships the static int8 quantization of the export, calibrated on training subjects, and measures
+    everything on it. Oracles: the int8 weights, each in 7 bits, dequantize to the trained weights within half a
+    step of their channel's scale; the input's range, calibrated on binarized images, is [0, 1] (scale 1/255);
+    the drift the card records is the cosine distance between torch's float32 embeddings and the int8 file's,
+    recomputed here."""
+    import shlex
+
+    from onnx import numpy_helper
+
+    from biometrix.cli import build_parser
+    from biometrix.runtime.encoder import OnnxEncoder
+    from biometrix.runtime.model_card import sha256_file
+    from biometrix.training import quantize
+    from biometrix.training.quantize import QuantizationError, calibration_images
+    from biometrix.training.release import release_signature_model
+
+    # the tiny run's embeddings barely spread (its default threshold is near 3e-5 where a shipped model's is
+    # 1e-3), so int8's rounding is a large fraction of it: the guard is loosened for it, and tested below
+    monkeypatch.setattr("biometrix.training.release.MAX_DRIFT_FRACTION", 2.0)
+    card = release_signature_model(straight_run / "best.pt", model_id="sig-int8", out_dir=tmp_path / "int8",
+                                   data_root=DATA, progress=False, int8=True)
+    path = tmp_path / "int8" / "sig-int8.onnx"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["sig-int8.json", "sig-int8.onnx"]
+    assert card.sha256 == sha256_file(path) and card.training["weights"].startswith("int8")
+    quant = card.training["quantization"]
+    # calibrated on training subjects only (the tiny run trains on CEDAR 1-6 and SVC2004 1-6)
+    assert quant["calibration"]["cedar_subjects"] == [1, 2, 3, 4, 5, 6]
+    assert quant["calibration"]["svc2004_users"] == [1, 2, 3, 4, 5]
+    assert build_parser().parse_args(shlex.split(card.evaluation["command"])[1:]).int8
+
+    proto = onnx.load(str(path))
+    inits = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
+    ops = [n.op_type for n in proto.graph.node]
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    model = trained_model(straight_run)
+    float_convs = [m.weight.detach().numpy() for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    dq_conv_weights = []
+    for node in proto.graph.node:
+        if node.op_type == "DequantizeLinear" and inits.get(node.input[0]) is not None \
+                and inits[node.input[0]].dtype == np.int8 and inits[node.input[0]].ndim == 4:
+            q, scale = inits[node.input[0]], inits[node.input[1]]
+            assert scale.shape == (q.shape[0],)  # one scale per output channel
+            assert np.abs(q.astype(int)).max() <= 64  # 7 bits: no uint8 x int8 pair sum overflows 16 bits
+            dq_conv_weights.append(q.astype(np.float32) * scale[:, None, None, None])
+    assert len(dq_conv_weights) == len(float_convs)
+    # the exporter folds each batch norm into its convolution; fold them here to compare
+    from biometrix.training.export import fuse_batch_norm
+
+    fused = [m.weight.detach().numpy() for m in fuse_batch_norm(copy.deepcopy(model)).modules()
+             if isinstance(m, torch.nn.Conv2d)]
+    for want in fused:
+        match = [w for w in dq_conv_weights if w.shape == want.shape
+                 and np.all(np.abs(w - want) <= 0.5 * np.abs(want).max(axis=(1, 2, 3))[:, None, None, None] / 64
+                            + 1e-7)]
+        assert match, f"no int8 weight dequantizes to the trained {want.shape} weight"
+    first_q = next(n for n in proto.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == "input")
+    assert float(inits[first_q.input[1]]) == pytest.approx(1 / 255) and int(inits[first_q.input[2]]) == 0
+
+    # the recorded drift, recomputed against torch on the same images
+    _, drift_images = calibration_images(DATA, {"cedar": [1, 2, 3, 4, 5, 6], "svc2004": [1, 2, 3, 4, 5]},
+                                         height=HEIGHT, width=WIDTH)
+    x = np.concatenate(drift_images)
+    with torch.no_grad():
+        a = model(torch.from_numpy(x)).numpy().astype(np.float64)
+    b = OnnxEncoder(card, path, prefer_gpu=False).embed(x).astype(np.float64)
+    cos = 1 - np.sum(a / np.linalg.norm(a, axis=1, keepdims=True) * (b / np.linalg.norm(b, axis=1, keepdims=True)),
+                     axis=1)
+    drift = quant["drift_cosine"]
+    assert drift["n_images"] == len(x) and drift["max"] == pytest.approx(cos.max(), abs=1e-6)
+    assert drift["median"] == pytest.approx(np.median(cos), abs=1e-6)
+    assert 0 < drift["max"] <= 2.0 * card.default_threshold().value  # moved, but within the guard
+    assert drift["max_fraction_of_default_threshold"] == pytest.approx(drift["max"] / card.default_threshold().value)
+    # int8 is not float32: the shipped embeddings differ from torch's, yet rank the same real pairs alike
+    got = OnnxEncoder(card, path, prefer_gpu=False).embed(real_batch)
+    with torch.no_grad():
+        want = model(torch.from_numpy(real_batch)).numpy()
+    assert np.abs(got - want).max() > 1e-4
+    np.testing.assert_allclose(got @ got.T, want @ want.T, atol=0.05)
+
+    # a drift above the guard refuses the export and writes nothing
+    monkeypatch.setattr("biometrix.training.release.MAX_DRIFT_FRACTION", 0.0)
+    with pytest.raises(QuantizationError, match="of the default threshold"):
+        release_signature_model(straight_run / "best.pt", model_id="x", out_dir=tmp_path / "refused",
+                                data_root=DATA, progress=False, int8=True)
+    assert not (tmp_path / "refused").exists()
+    assert quantize.MAX_DRIFT_FRACTION == 0.25
