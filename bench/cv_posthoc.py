@@ -21,6 +21,9 @@ weights) and scores each fold's validation signers under the protocol (5 referen
     distance minus its mean over the cohort, divided by its standard deviation (Z-norm); ``wdlin`` /
     ``wdrbf``: a writer-dependent SVM (linear; RBF with gamma "scale"; C = 1, classes balanced) trained on
     the subject's 5 references against the cohort, the distance being minus its decision value;
+  - ``local N``, ``fuse N``: epoch N's last feature map compared place by place (each cell of one signature
+    against the most similar inked cell of the other within ``LOCAL_ROWS`` rows and ``LOCAL_COLS`` columns,
+    both ways; ``local_scorers``), alone and multiplied with the global cosine distance;
   - ``ens N`` (with ``--ensemble OTHER_RUN [...]``): epoch N of this run and epoch N of each other run's same
     fold as one ``EnsembleEncoder`` (what ``biometrix export --checkpoint A B ...`` ships): each member's unit
     embedding side by side, scaled by 1/sqrt(members), so a cosine similarity is the mean of the members'.
@@ -31,7 +34,7 @@ three EERs issue 2 sets targets on (CEDAR skilled, CEDAR random, SVC2004 random)
 and pairs of two signers, which shows whether the embeddings fill the sphere or sit in a narrow cone.
 
     python bench/cv_posthoc.py --run runs/signature_triplet_cv [--folds 3] [--epoch 12] [--spread]
-                               [--methods epoch wccn lda32 flda32 hyb20 hyb40 znorm wdlin wdrbf ens]
+                               [--methods epoch wccn lda32 flda32 hyb20 hyb40 znorm wdlin wdrbf local fuse ens]
                                [--ensemble runs/OTHER_CV_RUN [runs/THIRD_CV_RUN ...]]
 """
 
@@ -176,6 +179,69 @@ def svm_scorer(cohort: np.ndarray, kernel: str) -> dict[str, Scorer]:
     return {f"svm-{kernel}": scorer}
 
 
+#: Local matching: a cell of one signature's last feature map is matched within this many rows and columns of
+#: cells of the other (a cell is 16 x 16 pixels of the 96 x 192 input: genuine signatures shift).
+LOCAL_ROWS, LOCAL_COLS = 1, 2
+
+
+def local_features(fold: Fold, model: torch.nn.Module) -> np.ndarray:
+    """Per validation sample, one row: the global embedding, the last feature map's cells (each C values, row
+    by row) and one ink flag per cell (1 where the input has ink in the cell), for ``local_scorers``."""
+    import torch.nn.functional as F
+
+    h, w = fold.cfg.input_height, fold.cfg.input_width
+    x = to_tensor_batch([s.ink for s in fold.val], height=h, width=w)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), 64):
+            b = torch.from_numpy(x[i:i + 64])
+            f = F.normalize(model.features(b), dim=1)
+            n, c, gh, gw = f.shape
+            ink = b.reshape(n, gh, h // gh, gw, w // gw).amax(dim=(2, 4)) > 0
+            out.append(np.concatenate([model(b).numpy(), f.permute(0, 2, 3, 1).reshape(n, -1).numpy(),
+                                       ink.reshape(n, -1).float().numpy()], axis=1))
+    return np.concatenate(out)
+
+
+def local_distances(refs: np.ndarray, x: np.ndarray, *, dim: int, channels: int,
+                    grid: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(global cosine distances, local distances), each (M probes, K references), of rows of ``local_features``
+    (any positive scale). Local: for each inked cell of one signature the largest cosine similarity to an inked
+    cell of the other within ``LOCAL_ROWS`` x ``LOCAL_COLS`` (0 if none), averaged over its inked cells; one
+    minus the mean of the two directions."""
+    gh, gw = grid
+    cells = gh * gw
+    r, c = np.divmod(np.arange(cells), gw)
+    near = (np.abs(r[:, None] - r[None]) <= LOCAL_ROWS) & (np.abs(c[:, None] - c[None]) <= LOCAL_COLS)
+
+    def unpack(e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        g = e[:, :dim] / np.linalg.norm(e[:, :dim], axis=1, keepdims=True)
+        loc = e[:, dim:dim + cells * channels].reshape(len(e), cells, channels)
+        loc = loc / np.maximum(np.linalg.norm(loc, axis=2, keepdims=True), 1e-12)
+        return g, loc, e[:, dim + cells * channels:] > 0
+
+    gr, lr, ir = unpack(refs)
+    gx, lx, ix = unpack(x)
+    sim = np.einsum("mic,kjc->mkij", lx, lr)
+    sim = np.where(near[None, None] & ix[:, None, :, None] & ir[None, :, None, :], sim, 0.0)
+    x_to_r = (sim.max(axis=3) * ix[:, None]).sum(axis=2) / np.maximum(ix.sum(axis=1), 1)[:, None]
+    r_to_x = (sim.max(axis=2) * ir[None]).sum(axis=2) / np.maximum(ir.sum(axis=1), 1)[None]
+    return 1.0 - gx @ gr.T, 1.0 - (x_to_r + r_to_x) / 2
+
+
+def local_scorers(dim: int, channels: int, grid: tuple[int, int], *, fuse: bool) -> dict[str, Scorer]:
+    """Scorers of ``local_features`` rows: d_local aggregated over the references by ``min`` or ``mean``, or
+    (``fuse``) the product of the global distance and d_local, each aggregated alike."""
+    def make(agg: str) -> Scorer:
+        reduce = np.min if agg == "min" else np.mean
+
+        def scorer(refs: np.ndarray, x: np.ndarray) -> np.ndarray:
+            dg, dl = local_distances(refs, x, dim=dim, channels=channels, grid=grid)
+            return reduce(dl, axis=1) * (reduce(dg, axis=1) if fuse else 1.0)
+        return scorer
+    return {f"{'fuse' if fuse else 'local'}-{agg}": make(agg) for agg in ("min", "mean")}
+
+
 def rescore(val: Sequence[SignatureSample], emb: np.ndarray, scorers: dict[str, Scorer]) -> dict[str, float | str]:
     """As ``score``, with every claimed subject's comparisons scored by each scorer; the best scorer is reported."""
     emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
@@ -262,7 +328,18 @@ def rows(fold: Fold, epoch: int, partners: Sequence[Fold] = ()) -> dict[str, Cal
         name: (lambda run=run: score(fold.val, run())) for name, run in methods(fold, epoch, partners).items()}
     out.update({name: (lambda make=make: rescore(fold.val, fold.embed(fold.model(epoch)), make()))
                 for name, make in cohort_methods(fold, epoch).items()})
+    for fuse in (False, True):
+        out[f"{'fuse' if fuse else 'local'} {epoch}"] = lambda fuse=fuse: _local_row(fold, epoch, fuse=fuse)
     return out
+
+
+def _local_row(fold: Fold, epoch: int, *, fuse: bool) -> dict[str, float | str]:
+    model = fold.model(epoch)
+    h, w = fold.cfg.input_height, fold.cfg.input_width
+    with torch.no_grad():
+        _, channels, gh, gw = model.features(torch.zeros(1, 1, h, w)).shape
+    return rescore(fold.val, local_features(fold, model),
+                   local_scorers(fold.cfg.embedding_dim, channels, (gh, gw), fuse=fuse))
 
 
 def main() -> int:
@@ -275,7 +352,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--methods", nargs="+", default=["epoch", "snapshot", "swa", "tta"],
                     help="which rows to compute (first word of the method names); also: wccn lda32 flda32 "
-                         "hyb20 hyb40 znorm wdlin wdrbf ens")
+                         "hyb20 hyb40 znorm wdlin wdrbf local fuse ens")
     ap.add_argument("--ensemble", type=Path, nargs="+", default=[], metavar="OTHER_RUN",
                     help="other cross-validation folders over the same folds: the ens row ensembles them all")
     args = ap.parse_args()

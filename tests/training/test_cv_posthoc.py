@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from biometrix.core.matcher import aggregate_distances
 from biometrix.training.data import SignatureSample
@@ -164,3 +165,88 @@ def test_a_run_without_its_folds_is_one_clear_error(tmp_path: Path, monkeypatch,
         assert exit_info.value.code == 2
         err = capsys.readouterr().err
         assert missing in err and "train its folds first" in err and "Traceback" not in err
+
+
+def _packed(rng: np.random.Generator, n: int, dim: int, cells: int, channels: int) -> np.ndarray:
+    g = rng.normal(size=(n, dim))
+    loc = np.abs(rng.normal(size=(n, cells, channels)))  # after a ReLU: never negative
+    ink = rng.random((n, cells)) < 0.6
+    return np.concatenate([g, loc.reshape(n, -1), ink.astype(float)], axis=1)
+
+
+def test_local_distances_against_loops() -> None:
+    """The vectorised local distance against a plain loop over cells, on a 3 x 6 grid."""
+    rng = np.random.default_rng(3)
+    dim, channels, (gh, gw) = 4, 5, (3, 6)
+    cells = gh * gw
+    refs, probes = _packed(rng, 3, dim, cells, channels), _packed(rng, 4, dim, cells, channels)
+    dg, dl = posthoc.local_distances(refs * 2.5, probes, dim=dim, channels=channels, grid=(gh, gw))
+
+    def parts(e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return e[:dim], e[dim:dim + cells * channels].reshape(cells, channels), e[dim + cells * channels:] > 0
+
+    def one_way(a: np.ndarray, a_ink: np.ndarray, b: np.ndarray, b_ink: np.ndarray) -> float:
+        total = 0.0
+        for i in range(cells):
+            if not a_ink[i]:
+                continue
+            best = 0.0
+            for j in range(cells):
+                near = abs(i // gw - j // gw) <= posthoc.LOCAL_ROWS and abs(i % gw - j % gw) <= posthoc.LOCAL_COLS
+                if near and b_ink[j]:
+                    best = max(best, float(a[i] @ b[j] / np.linalg.norm(a[i]) / np.linalg.norm(b[j])))
+            total += best
+        return total / max(int(a_ink.sum()), 1)
+
+    for m, x in enumerate(probes):
+        for k, r in enumerate(refs):
+            (xg, xl, xi), (rg, rl, ri) = parts(x), parts(r)
+            assert dg[m, k] == pytest.approx(1 - xg @ rg / np.linalg.norm(xg) / np.linalg.norm(rg))
+            want = 1 - (one_way(xl, xi, rl, ri) + one_way(rl, ri, xl, xi)) / 2
+            assert dl[m, k] == pytest.approx(want)
+    # a signature against itself: every inked cell finds itself
+    _, same = posthoc.local_distances(refs[:1], refs[:1], dim=dim, channels=channels, grid=(gh, gw))
+    assert same[0, 0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_local_scorers_aggregate_and_fuse() -> None:
+    rng = np.random.default_rng(4)
+    dim, channels, grid = 4, 3, (2, 4)
+    refs, probes = _packed(rng, 5, dim, 8, channels), _packed(rng, 6, dim, 8, channels)
+    dg, dl = posthoc.local_distances(refs, probes, dim=dim, channels=channels, grid=grid)
+    local = posthoc.local_scorers(dim, channels, grid, fuse=False)
+    fuse = posthoc.local_scorers(dim, channels, grid, fuse=True)
+    np.testing.assert_allclose(local["local-min"](refs, probes), dl.min(axis=1))
+    np.testing.assert_allclose(local["local-mean"](refs, probes), dl.mean(axis=1))
+    np.testing.assert_allclose(fuse["fuse-min"](refs, probes), dl.min(axis=1) * dg.min(axis=1))
+    np.testing.assert_allclose(fuse["fuse-mean"](refs, probes), dl.mean(axis=1) * dg.mean(axis=1))
+
+
+def test_local_features_rows_hold_the_embedding_the_cells_and_their_ink() -> None:
+    from types import SimpleNamespace
+
+    import torch
+
+    from biometrix.training.data import to_tensor_batch
+    from biometrix.training.encoder import SignatureCNN
+
+    torch.manual_seed(0)
+    model = SignatureCNN(embedding_dim=8, width=4).eval()
+    ink = np.zeros((60, 150), bool)
+    ink[10:50, 5:40] = True  # ink on the left only
+    sample = SimpleNamespace(ink=ink)
+    fold = SimpleNamespace(cfg=SimpleNamespace(input_height=96, input_width=192), val=[sample, sample])
+    rows = posthoc.local_features(fold, model)
+    x = to_tensor_batch([ink], height=96, width=192)
+    with torch.no_grad():
+        want_g = model(torch.from_numpy(x)).numpy()[0]
+        fmap = model.features(torch.from_numpy(x)).numpy()[0]  # (32, 6, 12)
+    assert rows.shape == (2, 8 + 72 * 32 + 72)
+    np.testing.assert_allclose(rows[0, :8], want_g, atol=1e-6)
+    cells = rows[0, 8:8 + 72 * 32].reshape(6, 12, 32)
+    unit = fmap / np.maximum(np.linalg.norm(fmap, axis=0, keepdims=True), 1e-12)
+    np.testing.assert_allclose(cells, unit.transpose(1, 2, 0), atol=1e-5)
+    flags = rows[0, 8 + 72 * 32:].reshape(6, 12)
+    want_flags = x[0, 0].reshape(6, 16, 12, 16).max(axis=(1, 3)) > 0
+    np.testing.assert_array_equal(flags > 0, want_flags)
+    assert want_flags.any() and not want_flags.all()
