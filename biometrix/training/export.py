@@ -8,13 +8,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from biometrix.core.errors import BiometrixError
+
 log = logging.getLogger(__name__)
 
 PARITY_ATOL = 1e-4
 
 
-class ParityError(RuntimeError):
-    """The ONNX model's outputs differ from torch's by more than the tolerance."""
+class ParityError(BiometrixError, RuntimeError):
+    """The ONNX model's outputs differ from torch's by more than the tolerance (the CLI: one line, exit 2)."""
 
 
 def export_onnx(model: torch.nn.Module, onnx_path: Path, *, input_shape: tuple[int, int, int],

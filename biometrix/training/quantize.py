@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from biometrix.core.errors import BiometrixError
 from biometrix.evaluation.datasets import iter_source
 from biometrix.preprocess.signature import preprocess_signature
 
@@ -34,8 +35,8 @@ DRIFT_OFFSET = 2
 MAX_DRIFT_FRACTION = 0.25
 
 
-class QuantizationError(RuntimeError):
-    """The int8 model's embeddings moved too far from the float32 model's."""
+class QuantizationError(BiometrixError, RuntimeError):
+    """The int8 model's embeddings moved too far from the float32 model's (the CLI: one line, exit 2)."""
 
 
 def _images(root: Path, subjects: dict[str, Sequence[int]], *, offset: int, height: int,

@@ -373,9 +373,11 @@ def _quantization_record(subjects: dict[str, list[int]], n_calibration: int, dri
                 "(reduce_range: no uint8 x int8 saturation on CPUs without VNNI), uint8 activations, min-max "
                 "calibration)",
         "calibration": {"cedar_subjects": subjects["cedar"], "svc2004_users": subjects["svc2004"],
-                        "samples": f"every {STRIDE}th sample of each subject's, from the first",
+                        "samples": f"every {STRIDE}th sample of these subjects in the data set's order, from the "
+                                   "first",
                         "n_images": n_calibration, "kind": "training subjects only"},
-        "drift_cosine": {"samples": f"every {STRIDE}th sample of the same subjects, from sample {DRIFT_OFFSET + 1}",
+        "drift_cosine": {"samples": f"every {STRIDE}th sample of the same subjects in the same order, from sample "
+                                    f"{DRIFT_OFFSET + 1}",
                          "n_images": int(drift.size), "median": float(np.median(drift)),
                          "max": float(drift.max()), "limit_fraction_of_default_threshold": MAX_DRIFT_FRACTION},
         "float32_parity_max_abs_diff": parity,

@@ -364,7 +364,7 @@ def test_cross_validation_through_the_cli(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_release_int8(straight_run: Path, real_batch: np.ndarray, tmp_path: Path,
-                      monkeypatch: pytest.MonkeyPatch) -> None:
+                      monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """``--int8`` ships the static int8 quantization of the export, calibrated on training subjects, and measures
     everything on it. Oracles: the int8 weights, each in 7 bits, dequantize to the trained weights within half a
     step of their channel's scale; the input's range, calibrated on binarized images, is [0, 1] (scale 1/255);
@@ -444,10 +444,17 @@ def test_release_int8(straight_run: Path, real_batch: np.ndarray, tmp_path: Path
     assert np.abs(got - want).max() > 1e-4
     np.testing.assert_allclose(got @ got.T, want @ want.T, atol=0.05)
 
-    # a drift above the guard refuses the export and writes nothing
+    # a drift above the guard refuses the export and writes nothing; the CLI says so in one line, exit 2
+    from biometrix.cli import main
+
     monkeypatch.setattr("biometrix.training.release.MAX_DRIFT_FRACTION", 0.0)
     with pytest.raises(QuantizationError, match="of the default threshold"):
         release_signature_model(straight_run / "best.pt", model_id="x", out_dir=tmp_path / "refused",
                                 data_root=DATA, progress=False, int8=True)
+    assert main(["export", "--checkpoint", str(straight_run / "best.pt"), "--model-id", "x", "--int8",
+                 "--out", str(tmp_path / "refused")]) == 2
+    err = capsys.readouterr().err  # progress bars, then the error
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("biometrix: ")
+    assert "not exported" in err.strip().splitlines()[-1]
     assert not (tmp_path / "refused").exists()
     assert quantize.MAX_DRIFT_FRACTION == 0.25
