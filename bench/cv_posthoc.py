@@ -56,7 +56,7 @@ from biometrix.evaluation.protocol import PROTOCOL, Comparison, protocol_scores
 from biometrix.preprocess.signature import crop_to_ink
 from biometrix.training import data as sigdata
 from biometrix.training.data import SignatureSample, to_tensor_batch
-from biometrix.training.encoder import EnsembleEncoder, HybridSignatureEncoder
+from biometrix.training.encoder import LOCAL_COLS, LOCAL_ROWS, EnsembleEncoder, HybridSignatureEncoder
 from biometrix.training.evaluate import embed_all
 from biometrix.training.projection import fit_projection
 from biometrix.training.train import (
@@ -177,11 +177,6 @@ def svm_scorer(cohort: np.ndarray, kernel: str) -> dict[str, Scorer]:
         svm = SVC(kernel=kernel, C=1.0, gamma="scale", class_weight="balanced").fit(np.r_[refs, cohort], y)
         return -svm.decision_function(x)
     return {f"svm-{kernel}": scorer}
-
-
-#: Local matching: a cell of one signature's last feature map is matched within this many rows and columns of
-#: cells of the other (a cell is 16 x 16 pixels of the 96 x 192 input: genuine signatures shift).
-LOCAL_ROWS, LOCAL_COLS = 1, 2
 
 
 def local_features(fold: Fold, model: torch.nn.Module) -> np.ndarray:

@@ -64,10 +64,45 @@ class SignatureCNN(nn.Module):
         self.embedding_dim = embedding_dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_with_features(x)[0]
+
+    def forward_with_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the embedding, the last feature map (N, 8w, H/16, W/16)) in one pass."""
         f = self.features(x)
         if self.texture is None:
-            return F.normalize(self.head(self.pool(f)), dim=1)
-        return F.normalize(self.head(torch.cat([self.pool(f).flatten(1), self.texture(f)], dim=1)), dim=1)
+            return F.normalize(self.head(self.pool(f)), dim=1), f
+        return F.normalize(self.head(torch.cat([self.pool(f).flatten(1), self.texture(f)], dim=1)), dim=1), f
+
+
+#: Local matching: a cell of one signature's last feature map is matched within this many rows and columns of
+#: cells of the other (a cell is 16 x 16 pixels of the 96 x 192 input: genuine signatures shift).
+LOCAL_ROWS, LOCAL_COLS = 1, 2
+
+
+def inked_cells(x: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    """x (N, 1, H, W) inputs -> (N, gh * gw) bool: the cells of a gh x gw grid with ink in them."""
+    n, _, h, w = x.shape
+    gh, gw = grid
+    return (x.reshape(n, gh, h // gh, gw, w // gw).amax(dim=(2, 4)) > 0).reshape(n, gh * gw)
+
+
+def local_distance_matrix(features: torch.Tensor, ink: torch.Tensor) -> torch.Tensor:
+    """(N, N) local distances of a batch's last feature maps (N, C, gh, gw), ``ink`` (N, gh * gw) their inked
+    cells: for each inked cell of a, the largest cosine similarity to an inked cell of b at most
+    ``LOCAL_ROWS`` rows and ``LOCAL_COLS`` columns away (0 if none), averaged over a's inked cells; one minus
+    the mean of the two directions. Differentiable (through the maxima)."""
+    n, c, gh, gw = features.shape
+    cells = F.normalize(features.flatten(2).transpose(1, 2), dim=2)  # (N, cells, C), unit rows
+    r = torch.arange(gh * gw, device=features.device) // gw
+    col = torch.arange(gh * gw, device=features.device) % gw
+    near = ((r[:, None] - r[None]).abs() <= LOCAL_ROWS) & ((col[:, None] - col[None]).abs() <= LOCAL_COLS)
+    sim = torch.einsum("aic,bjc->abij", cells, cells)
+    allowed = near[None, None] & ink[:, None, :, None] & ink[None, :, None, :]
+    sim = torch.where(allowed, sim, torch.zeros_like(sim))
+    inkf = ink.to(features.dtype)
+    counts = inkf.sum(dim=1).clamp(min=1.0)
+    a_to_b = (sim.amax(dim=3) * inkf[:, None]).sum(dim=2) / counts[:, None]
+    return 1.0 - (a_to_b + a_to_b.T) / 2
 
 
 class SiameseEncoder(nn.Module):

@@ -32,7 +32,13 @@ from biometrix.training.data import (
     stretch_identities,
     to_tensor_batch,
 )
-from biometrix.training.encoder import EnsembleEncoder, HybridSignatureEncoder, build_backbone
+from biometrix.training.encoder import (
+    EnsembleEncoder,
+    HybridSignatureEncoder,
+    build_backbone,
+    inked_cells,
+    local_distance_matrix,
+)
 from biometrix.training.evaluate import embed_all, protocol_scores, summarize
 from biometrix.training.losses import ContrastiveLoss, build_loss
 
@@ -69,6 +75,7 @@ class TrainConfig:
     texture_channels: int = 0  # > 0: a second-order (texture) pooling of this many channels beside the grid
     hog_weight: float = 0.0  # > 0: the encoder is HybridSignatureEncoder (learned CNN + fixed HOG, this weight)
     hog_cell: int = 16
+    local_weight: float = 0.0  # > 0: add this times the batch loss on local_distance_matrix (local matching)
     keep_every_epoch: bool = False
     same_source_batches: bool = True
     nonzero_negatives: bool = True
@@ -89,6 +96,15 @@ class TrainConfig:
         if unknown:
             raise InvalidInput(f"unknown config keys: {', '.join(sorted(unknown))}")
         return cls(**data)
+
+
+def local_batch_loss(batch_loss: Any, x: torch.Tensor, fmap: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The batch loss on the local distances of the batch (``local_distance_matrix``), put on the scale of a
+    Euclidean distance between unit vectors (sqrt(2 d), as the global distances the loss sees)."""
+    d = local_distance_matrix(fmap, inked_cells(x, (fmap.shape[2], fmap.shape[3])))
+    sq = (2.0 * d).clamp(min=0.0)
+    matrix = torch.where(sq > 1e-12, sq.clamp(min=1e-12).sqrt(), torch.zeros_like(sq))
+    return batch_loss.compute(matrix, labels)
 
 
 def batch_labels(samples: list[SignatureSample], images: list[int]) -> torch.Tensor:
@@ -232,11 +248,15 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
             x = torch.from_numpy(to_tensor_batch(masks, height=cfg.input_height, width=cfg.input_width))
             # The loss trains the learned branch alone: with the fixed HOG branch inside the distance,
             # negatives already beyond the margin stop pushing and the CNN collapses onto the positives.
-            emb = model.cnn(x) if isinstance(model, HybridSignatureEncoder) else model(x)
+            cnn = model.cnn if isinstance(model, HybridSignatureEncoder) else model
+            emb, fmap = cnn.forward_with_features(x) if cfg.local_weight > 0 else (cnn(x), None)
             if batch_loss is None:
                 loss = pair_loss(emb[pb.left], emb[pb.right], torch.from_numpy(pb.y))
             else:
-                loss = batch_loss(emb, batch_labels(train, pb.images))
+                labels = batch_labels(train, pb.images)
+                loss = batch_loss(emb, labels)
+                if fmap is not None:
+                    loss = loss + cfg.local_weight * local_batch_loss(batch_loss, x, fmap, labels)
             opt.zero_grad()
             loss.backward()
             opt.step()
