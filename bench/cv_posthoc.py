@@ -56,7 +56,13 @@ from biometrix.evaluation.protocol import PROTOCOL, Comparison, protocol_scores
 from biometrix.preprocess.signature import crop_to_ink
 from biometrix.training import data as sigdata
 from biometrix.training.data import SignatureSample, to_tensor_batch
-from biometrix.training.encoder import LOCAL_COLS, LOCAL_ROWS, EnsembleEncoder, HybridSignatureEncoder
+from biometrix.training.encoder import (
+    LOCAL_COLS,
+    LOCAL_ROWS,
+    EnsembleEncoder,
+    HybridSignatureEncoder,
+    inked_cells,
+)
 from biometrix.training.evaluate import embed_all
 from biometrix.training.projection import fit_projection
 from biometrix.training.train import (
@@ -184,17 +190,16 @@ def local_features(fold: Fold, model: torch.nn.Module) -> np.ndarray:
     by row) and one ink flag per cell (1 where the input has ink in the cell), for ``local_scorers``."""
     import torch.nn.functional as F
 
-    h, w = fold.cfg.input_height, fold.cfg.input_width
-    x = to_tensor_batch([s.ink for s in fold.val], height=h, width=w)
+    x = to_tensor_batch([s.ink for s in fold.val], height=fold.cfg.input_height, width=fold.cfg.input_width)
     out = []
     with torch.no_grad():
         for i in range(0, len(x), 64):
             b = torch.from_numpy(x[i:i + 64])
-            f = F.normalize(model.features(b), dim=1)
+            emb, fmap = model.forward_with_features(b)
+            f = F.normalize(fmap, dim=1)
             n, c, gh, gw = f.shape
-            ink = b.reshape(n, gh, h // gh, gw, w // gw).amax(dim=(2, 4)) > 0
-            out.append(np.concatenate([model(b).numpy(), f.permute(0, 2, 3, 1).reshape(n, -1).numpy(),
-                                       ink.reshape(n, -1).float().numpy()], axis=1))
+            out.append(np.concatenate([emb.numpy(), f.permute(0, 2, 3, 1).reshape(n, -1).numpy(),
+                                       inked_cells(b, (gh, gw)).float().numpy()], axis=1))
     return np.concatenate(out)
 
 

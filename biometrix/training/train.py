@@ -183,6 +183,9 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     subjects (a config whose validation lists are empty) every epoch trains and ``best.pt`` is the last one."""
     if bool(cfg.cedar_validation) != bool(cfg.svc_validation):
         raise InvalidInput("validation subjects must be given for both sources or for neither")
+    if cfg.local_weight > 0 and (cfg.loss == "contrastive_pairs" or cfg.backbone != "signature_cnn"):
+        raise InvalidInput("local_weight needs a batch loss (triplet, quadruplet, npair, contrastive) and the "
+                           f"signature_cnn backbone; this config has loss {cfg.loss!r}, backbone {cfg.backbone!r}")
     pair_loss = ContrastiveLoss(margin=cfg.margin, nonzero_negatives=cfg.nonzero_negatives)
     batch_loss = None if cfg.loss == "contrastive_pairs" else build_loss(cfg.loss, **cfg.loss_options)
     out = Path(cfg.out_dir)

@@ -160,6 +160,25 @@ def test_training_with_no_validation_subjects_keeps_the_last_epoch(tmp_path: Pat
     assert not (tmp_path / "half").exists()  # refused before anything was written
 
 
+def test_local_weight_needs_a_batch_loss(tmp_path: Path) -> None:
+    """The local-matching term works on a batch's distance matrix: with the pair loss it would do nothing, so
+    such a config is refused before anything is written. With a batch loss, one real epoch trains and the term
+    changes the weights (against the same run without it)."""
+    from biometrix.core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="local_weight needs a batch loss"):
+        fit(tiny_config(tmp_path / "pairs", local_weight=1.0), progress=False)
+    assert not (tmp_path / "pairs").exists()
+    triplet = dict(loss="triplet", loss_options={"margin": 0.3, "mining": "batch_hard"}, epochs=1,
+                   batches_per_epoch=2)
+    fit(tiny_config(tmp_path / "plain", **triplet), progress=False)
+    fit(tiny_config(tmp_path / "local", local_weight=1.0, **triplet), progress=False)
+    plain, local = weights(tmp_path / "plain" / "last.pt"), weights(tmp_path / "local" / "last.pt")
+    assert any(not torch.equal(plain[k], local[k]) for k in plain)
+    history = json.loads((tmp_path / "local" / "history.json").read_text())
+    assert history[0]["loss"] > json.loads((tmp_path / "plain" / "history.json").read_text())[0]["loss"]
+
+
 def test_release_with_thresholds_transferred_from_a_reference(straight_run: Path, tmp_path: Path) -> None:
     """A checkpoint trained with no validation subjects takes its thresholds from a reference card. Oracle: the
     straight run's own weights, declared as trained with no validation subjects, are the reference's model, so
