@@ -3,7 +3,7 @@
 ``biometrix export --int8`` ships such a copy (``signature-v6-int8``, the app's signature model, is
 ``signature-v6`` so quantized); this bench quantizes a float32 model's file the same way
 (``biometrix.training.quantize``: static QDQ, 7-bit int8 weights per channel, uint8 activations, calibrated on
-every 4th sample of CEDAR 1-10 and SVC2004 1-5, which every signature model here trained on) and measures both
+every 4th sample of the model's first 10 CEDAR and 5 SVC2004 training subjects, as the export) and measures both
 in one run: batch-1 latency through the app's encoder; the cosine distance between the two embeddings of the
 same held-out samples (against the model's default threshold, the scale a decision is made on); the held-out
 EERs of both under the protocol, with the card's aggregate; and, with the ``train`` extra, torch eager's
@@ -33,9 +33,8 @@ from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import ModelCard, load_card_for, sha256_file
 from biometrix.runtime.paths import models_dir
 from biometrix.runtime.pipelines import SignaturePipeline
-from biometrix.training.quantize import calibration_images, quantize_int8
+from biometrix.training.quantize import calibration_images, calibration_subjects, embedding_drift, quantize_int8
 
-CALIBRATION = {"cedar": list(range(1, 11)), "svc2004": list(range(1, 6))}
 FLOAT_MODEL = "signature-v6"
 
 
@@ -81,7 +80,8 @@ def main() -> int:
     ort.set_default_logger_severity(3)
     with tempfile.TemporaryDirectory() as tmp:
         int8 = Path(tmp) / f"{card.model_id}-int8.onnx"
-        batches, _ = calibration_images(args.data, CALIBRATION, height=h, width=w)
+        subjects = calibration_subjects(card.training["train_subjects"], card.training["svc2004_train_users"])
+        batches, _ = calibration_images(args.data, subjects, height=h, width=w)
         quantize_int8(card.onnx_path(folder), int8, batches)
         raw = json.loads(card.to_json())
         raw.update(model_id=f"{card.model_id}-int8", onnx_file=int8.name, sha256=sha256_file(int8))
@@ -91,11 +91,12 @@ def main() -> int:
                     "int8 (QDQ, 7-bit w)": OnnxEncoder(int8_card, int8, prefer_gpu=False,
                                                       intra_op_threads=args.threads)}
         x = batches[0]
-        print(f"# {card.model_id}: {len(batches)} calibration images (CEDAR 1-10, SVC2004 1-5, every 4th); "
+        print(f"# {card.model_id}: {len(batches)} calibration images (every 4th of CEDAR {subjects['cedar']}, "
+              f"SVC2004 {subjects['svc2004']}); "
               f"{args.threads} threads; batch-1 median of {args.repeats} runs; held-out protocol, "
               f"aggregate {card.aggregate}, default threshold {card.default_threshold().value:.6g}")
         print(f"{'model':20s} {'batch-1 ms':>10s} {'source':>8s} {'skilled EER':>12s} {'random EER':>11s}")
-        embeddings, latency = {}, {}
+        latency = {}
         for name, enc in encoders.items():
             ms = latency[name] = median_ms(lambda enc=enc: enc.embed(x), args.repeats)
             pipe = SignaturePipeline(enc)
@@ -106,15 +107,13 @@ def main() -> int:
                 s = rep.summary
                 print(f"{name:20s} {ms:10.2f} {source:>8s} {100 * s['skilled_eer']:11.2f}% "
                       f"{100 * s['random_eer']:10.2f}%  ({s['n_genuine']}/{s['n_skilled']}/{s['n_random']})")
-            probes = np.concatenate([preprocess_signature(img, height=h, width=w)[None, None].astype(np.float32)
-                                     for _, img in iter_source("cedar", args.data, HELDOUT["cedar"][:2])])
-            embeddings[name] = enc.embed(probes)
         eager = torch_eager_ms(card, x, args.threads, args.repeats)
         if eager is not None:
             print(f"torch eager (float32, the same architecture) {eager:.2f} ms at batch 1: "
                   + ", ".join(f"{name} {eager / t:.2f}x faster" for name, t in latency.items()))
-        a, b = embeddings.values()
-        drift = 1.0 - np.sum(a * b, axis=1)
+        probes = [preprocess_signature(img, height=h, width=w)[None, None].astype(np.float32)
+                  for _, img in iter_source("cedar", args.data, HELDOUT["cedar"][:2])]
+        drift = embedding_drift(card.onnx_path(folder), int8, probes)
         print(f"cosine distance between the float32 and int8 embeddings of {len(drift)} held-out CEDAR samples: "
               f"median {np.median(drift):.3g}, max {drift.max():.3g} (default threshold "
               f"{card.default_threshold().value:.3g})")

@@ -270,7 +270,6 @@ def _release(model: torch.nn.Module, members: list[Any], cfg: TrainConfig, check
     probe = (rng.random((8, 1, cfg.input_height, cfg.input_width)) > 0.9).astype(np.float32)
     parity = check_parity(model, float_onnx, probe)
     quantization: dict[str, Any] | None = None
-    drift = np.zeros(0)
     if int8:
         subjects = calibration_subjects(cfg.cedar_train, cfg.svc_train)
         calib, drift_images = calibration_images(root, subjects, height=cfg.input_height, width=cfg.input_width)
@@ -327,11 +326,12 @@ def _release(model: torch.nn.Module, members: list[Any], cfg: TrainConfig, check
                              + (f" --thresholds-from {thresholds_from}" if thresholds_from is not None else "")
                              + (" --int8" if int8 else ""))
     if quantization is not None:
-        quantization["drift_cosine"]["max_fraction_of_default_threshold"] = float(drift.max() / thr_skilled)
-        if drift.max() > MAX_DRIFT_FRACTION * thr_skilled:
+        drift = quantization["drift_cosine"]
+        drift["max_fraction_of_default_threshold"] = drift["max"] / thr_skilled
+        if drift["max"] > MAX_DRIFT_FRACTION * thr_skilled:
             raise QuantizationError(
-                f"int8 moves an embedding of a training subject by {drift.max():.3g} (cosine), "
-                f"{100 * drift.max() / thr_skilled:.0f} % of the default threshold {thr_skilled:.4g} (at most "
+                f"int8 moves an embedding of a training subject by {drift['max']:.3g} (cosine), "
+                f"{100 * drift['max'] / thr_skilled:.0f} % of the default threshold {thr_skilled:.4g} (at most "
                 f"{100 * MAX_DRIFT_FRACTION:.0f} %): not exported")
 
     # --- held out: everything frozen ----------------------------------------------------------------
