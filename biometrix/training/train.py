@@ -41,6 +41,7 @@ from biometrix.training.encoder import (
 )
 from biometrix.training.evaluate import embed_all, protocol_scores, summarize
 from biometrix.training.losses import ContrastiveLoss, build_loss
+from biometrix.training.omniglot_signers import omniglot_signers
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class TrainConfig:
     augment_strength: float = 1.0
     mirror_identities: int = 1  # 1 = none; 2-4 add mirrored copies of the training signers as new signers
     stretch_identities: list[float] = field(default_factory=list)  # horizontal factors: a new signer per factor
+    omniglot_signers: int = 0  # > 0: this many pseudo-signers written with Omniglot's strokes (omniglot_signers.py)
     dropout: float = 0.3
     embedding_bn: bool = False  # batch-norm the embedding before it is normalised (centres it: no narrow cone)
     texture_channels: int = 0  # > 0: a second-order (texture) pooling of this many channels beside the grid
@@ -141,11 +143,14 @@ def build_card_model(config: dict[str, Any] | list[dict[str, Any]]) -> torch.nn.
 
 def with_synthetic_identities(samples: list[SignatureSample], cfg: TrainConfig) -> list[SignatureSample]:
     """The training samples plus the new signers the config asks for: stretched copies, then mirrored copies of
-    every signer (stretched ones included), as ``fit`` trains on."""
+    every signer (stretched ones included), then Omniglot pseudo-signers (never mirrored), as ``fit`` trains on."""
     if cfg.stretch_identities:
         samples = stretch_identities(samples, cfg.stretch_identities)
     if cfg.mirror_identities > 1:
         samples = mirror_identities(samples, cfg.mirror_identities)
+    if cfg.omniglot_signers > 0:
+        root = (Path(cfg.data_root) if cfg.data_root else default_data_root()) / "omniglot"
+        samples = list(samples) + omniglot_signers(cfg.omniglot_signers, seed=cfg.seed, root=root)
     return samples
 
 
