@@ -32,6 +32,20 @@ def batch_hard_triplets(dist: torch.Tensor, labels: torch.Tensor) -> Indices:
 
 
 @torch.no_grad()
+def easy_positive_triplets(dist: torch.Tensor, labels: torch.Tensor) -> Indices:
+    """dist (N, N), labels (N,) -> (anchor, positive, negative), each (A,): for every anchor that has a
+    positive and a negative, its *closest* positive and its closest negative (Xuan et al. 2020, "easy positive"
+    mining): a class may spread into several modes, as long as each sample's nearest same-class neighbour is
+    nearer than any other class. Ties go to the lowest index."""
+    pos, neg = pair_masks(labels)
+    valid = pos.any(dim=1) & neg.any(dim=1)
+    near_pos = dist.masked_fill(~pos, float("inf")).argmin(dim=1)
+    near_neg = dist.masked_fill(~neg, float("inf")).argmin(dim=1)
+    anchors = torch.nonzero(valid, as_tuple=True)[0]
+    return anchors, near_pos[anchors], near_neg[anchors]
+
+
+@torch.no_grad()
 def hardest_negative_pairs(dist: torch.Tensor, labels: torch.Tensor) -> Indices:
     """dist (N, N), labels (N,) -> (anchor, n1, n2), each (A,): for every anchor, the closest pair of samples
     whose labels differ from each other and from the anchor's (the quadruplet loss's second term).

@@ -9,9 +9,11 @@ from torch.nn import functional as F
 
 from biometrix.core.errors import InvalidInput
 from biometrix.training.losses.base import MetricLoss, check_positive
-from biometrix.training.losses.miners import batch_all_triplets, batch_hard_triplets
+from biometrix.training.losses.miners import batch_all_triplets, batch_hard_triplets, easy_positive_triplets
 
-Mining = Literal["batch_all", "batch_hard"]
+Mining = Literal["batch_all", "batch_hard", "easy_positive"]
+#: Per-anchor miners: one (positive, negative) per anchor, the loss averaged over the anchors.
+PER_ANCHOR = {"batch_hard": batch_hard_triplets, "easy_positive": easy_positive_triplets}
 
 
 class TripletLoss(MetricLoss):
@@ -21,7 +23,9 @@ class TripletLoss(MetricLoss):
     over the triplets whose loss is > 0 only (Hermans et al.'s "batch all"; averaging over all of them would
     let the many easy triplets dilute the gradient to nothing). ``mining="batch_hard"``: for each anchor
     its farthest positive and its closest negative, averaged over the anchors that have both.
-    No valid (or no positive-loss) triplet: 0.
+    ``mining="easy_positive"``: the same with each anchor's *closest* positive (Xuan et al. 2020): a signer's
+    genuine signatures may form several clusters, and the loss asks only that each lies nearer to one of its own
+    than to any other signer or forgery, as the ``min`` aggregate decides at run time. No valid (or no positive-loss) triplet: 0.
 
     ``margin="soft"``: the soft margin of Hermans et al. (2017), L = log(1 + exp(d(a, p) - d(a, n))). A hard
     margin has a flat floor at L = margin where every embedding coincides (d = 0 for all pairs): when the
@@ -39,8 +43,8 @@ class TripletLoss(MetricLoss):
             if isinstance(margin, str):
                 raise InvalidInput(f"triplet margin must be a positive number or 'soft', got {margin!r}")
             check_positive("margin", margin)
-        if mining not in ("batch_all", "batch_hard"):
-            raise InvalidInput(f"unknown triplet mining {mining!r}; known: batch_all, batch_hard")
+        if mining != "batch_all" and mining not in PER_ANCHOR:
+            raise InvalidInput(f"unknown triplet mining {mining!r}; known: batch_all, {', '.join(PER_ANCHOR)}")
         self.margin = margin
         self.mining = mining
 
@@ -49,7 +53,7 @@ class TripletLoss(MetricLoss):
         if self.mining == "batch_all":
             a, p, n = batch_all_triplets(labels)
         else:
-            a, p, n = batch_hard_triplets(matrix, labels)
+            a, p, n = PER_ANCHOR[self.mining](matrix, labels)
         if self.margin == "soft":
             losses = F.softplus(matrix[a, p] - matrix[a, n])
             return losses.sum() / max(losses.shape[0], 1)
