@@ -84,6 +84,19 @@ def ref_triplet_hard(e: T, y: list[int], margin: float) -> T:
     return sum(terms, e.sum() * 0) / max(len(terms), 1)
 
 
+def ref_triplet_easy_positive(e: T, y: list[int], margin: float) -> T:
+    """Each anchor's closest positive against its closest negative (Xuan et al.), found by loops."""
+    terms = []
+    for a in range(len(y)):
+        pos = [j for j in range(len(y)) if j != a and y[j] == y[a]]
+        neg = [j for j in range(len(y)) if y[j] != y[a]]
+        if pos and neg:
+            p = min(pos, key=lambda j: float(loop_dist(e, a, j).detach()))
+            n = min(neg, key=lambda j: float(loop_dist(e, a, j).detach()))
+            terms.append(torch.clamp(loop_dist(e, a, p) - loop_dist(e, a, n) + margin, min=0))
+    return sum(terms, e.sum() * 0) / max(len(terms), 1)
+
+
 def ref_triplet_soft(e: T, y: list[int], mining: str) -> T:
     """Soft margin: log(1 + exp(d(a, p) - d(a, n))), over the hardest triplet of each anchor or every triplet."""
     terms = []
@@ -162,6 +175,8 @@ CASES: list[tuple[str, Callable[[], MetricLoss], Callable[[T, list[int]], T]]] =
      lambda e, y: ref_contrastive(e, y, 1.2, True, True)),
     ("triplet-all", lambda: TripletLoss(margin=0.3, mining="batch_all"), lambda e, y: ref_triplet_all(e, y, 0.3)),
     ("triplet-hard", lambda: TripletLoss(margin=0.5, mining="batch_hard"), lambda e, y: ref_triplet_hard(e, y, 0.5)),
+    ("triplet-easy-positive", lambda: TripletLoss(margin=0.4, mining="easy_positive"),
+     lambda e, y: ref_triplet_easy_positive(e, y, 0.4)),
     ("triplet-soft-hard", lambda: TripletLoss(margin="soft", mining="batch_hard"),
      lambda e, y: ref_triplet_soft(e, y, "batch_hard")),
     ("triplet-soft-all", lambda: TripletLoss(margin="soft", mining="batch_all"),
@@ -300,7 +315,7 @@ def test_registry_and_options() -> None:
         build_loss("arcface")
     with pytest.raises(InvalidInput, match="takes no option mragin; it takes: margin, mining"):
         build_loss("triplet", mragin=0.1)
-    with pytest.raises(InvalidInput, match="mining"):
+    with pytest.raises(InvalidInput, match="known: batch_all, batch_hard, easy_positive"):
         TripletLoss(mining="semi_hard")  # type: ignore[arg-type]
     for name, kw in [("triplet", {"margin": 0.0}), ("quadruplet", {"margin2": -1.0}), ("npair", {"scale": 0.0}),
                      ("prototypical", {"scale": -1.0}),
@@ -323,3 +338,14 @@ def test_triplet_margin_is_a_positive_number_or_soft() -> None:
         TripletLoss(margin="hard")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="positive"):
         TripletLoss(margin=0.0)
+
+
+def test_easy_positive_lets_a_signer_sign_two_ways() -> None:
+    """A signer with two ways of signing (two tight pairs far apart) and a forgery between them: batch-hard mining
+    wants each signature nearer its farthest own one than the forgery (impossible here: a loss), easy-positive
+    mining only nearer its closest own one (met with room to spare: no loss)."""
+    e = torch.tensor([[1.0, 0.0], [0.99, 0.14], [-1.0, 0.0], [-0.99, -0.14], [0.0, 1.0]], dtype=torch.float64)
+    e = torch.nn.functional.normalize(e, dim=1)
+    y = torch.tensor([0, 0, 0, 0, -1])
+    assert float(TripletLoss(margin=0.3, mining="easy_positive")(e, y)) == 0.0
+    assert float(TripletLoss(margin=0.3, mining="batch_hard")(e, y)) > 0.5

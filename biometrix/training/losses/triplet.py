@@ -25,7 +25,8 @@ class TripletLoss(MetricLoss):
     its farthest positive and its closest negative, averaged over the anchors that have both.
     ``mining="easy_positive"``: the same with each anchor's *closest* positive (Xuan et al. 2020): a signer's
     genuine signatures may form several clusters, and the loss asks only that each lies nearer to one of its own
-    than to any other signer or forgery, as the ``min`` aggregate decides at run time. No valid (or no positive-loss) triplet: 0.
+    than to any other signer or forgery, as the ``min`` aggregate decides at run time.
+    No valid (or no positive-loss) triplet: 0.
 
     ``margin="soft"``: the soft margin of Hermans et al. (2017), L = log(1 + exp(d(a, p) - d(a, n))). A hard
     margin has a flat floor at L = margin where every embedding coincides (d = 0 for all pairs): when the
