@@ -103,7 +103,8 @@ def _template(n_chars: int, rng: np.random.Generator) -> dict[str, np.ndarray | 
 
 def compose(chars: list[Character], template: dict[str, np.ndarray | float], rng: np.random.Generator, *,
             jitter: float = 1.0) -> list[Stroke]:
-    """One written name as pen strokes: each character scaled to a unit height times its size, set after the
+    """One written name as pen strokes: each character scaled to a unit height times its size (a flat one, such
+    as a dash, to 0.3 of its width instead, so it is not blown up), set after the
     previous one with its gap and shifted by its baseline shift, the whole slanted; ``jitter`` scales this
     sample's own changes (sizes, shifts, gaps, slant, and a smooth displacement of up to 3 % of a character's
     height along each stroke; 0 = the template exactly)."""

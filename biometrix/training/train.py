@@ -148,6 +148,8 @@ def with_synthetic_identities(samples: list[SignatureSample], cfg: TrainConfig) 
         samples = stretch_identities(samples, cfg.stretch_identities)
     if cfg.mirror_identities > 1:
         samples = mirror_identities(samples, cfg.mirror_identities)
+    if cfg.omniglot_signers < 0:
+        raise InvalidInput(f"omniglot_signers is a number of pseudo-signers (0 = none), got {cfg.omniglot_signers}")
     if cfg.omniglot_signers > 0:
         root = (Path(cfg.data_root) if cfg.data_root else default_data_root()) / "omniglot"
         samples = list(samples) + omniglot_signers(cfg.omniglot_signers, seed=cfg.seed, root=root)

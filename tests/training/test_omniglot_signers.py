@@ -135,3 +135,5 @@ def test_fit_adds_pseudo_signers_after_the_mirrored_copies() -> None:
     assert {s.key for s in out if s.source == SOURCE} == {"omniglot:1", "omniglot:2", "omniglot:3"}
     cfg_file = Path(__file__).resolve().parents[2] / "biometrix/training/configs/signature_triplet_cv_omni.json"
     assert TrainConfig.from_file(cfg_file).omniglot_signers == 100
+    with pytest.raises(InvalidInput, match="omniglot_signers is a number of pseudo-signers"):
+        with_synthetic_identities(base, TrainConfig(omniglot_signers=-1))
