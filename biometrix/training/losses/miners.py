@@ -18,17 +18,26 @@ def batch_all_triplets(labels: torch.Tensor) -> Indices:
     return a, p, n
 
 
+def _per_anchor(dist: torch.Tensor, labels: torch.Tensor, *, farthest_positive: bool) -> Indices:
+    """For every anchor that has a positive and a negative: its farthest (or closest) positive and its closest
+    negative. Ties go to the lowest index."""
+    pos, neg = pair_masks(labels)
+    valid = pos.any(dim=1) & neg.any(dim=1)
+    if farthest_positive:
+        p = dist.masked_fill(~pos, float("-inf")).argmax(dim=1)
+    else:
+        p = dist.masked_fill(~pos, float("inf")).argmin(dim=1)
+    near_neg = dist.masked_fill(~neg, float("inf")).argmin(dim=1)
+    anchors = torch.nonzero(valid, as_tuple=True)[0]
+    return anchors, p[anchors], near_neg[anchors]
+
+
 @torch.no_grad()
 def batch_hard_triplets(dist: torch.Tensor, labels: torch.Tensor) -> Indices:
     """dist (N, N), labels (N,) -> (anchor, positive, negative), each (A,): for every anchor that has a
     positive and a negative, its farthest positive and its closest negative (Hermans et al. 2017).
     Ties go to the lowest index."""
-    pos, neg = pair_masks(labels)
-    valid = pos.any(dim=1) & neg.any(dim=1)
-    far_pos = dist.masked_fill(~pos, float("-inf")).argmax(dim=1)
-    near_neg = dist.masked_fill(~neg, float("inf")).argmin(dim=1)
-    anchors = torch.nonzero(valid, as_tuple=True)[0]
-    return anchors, far_pos[anchors], near_neg[anchors]
+    return _per_anchor(dist, labels, farthest_positive=True)
 
 
 @torch.no_grad()
@@ -37,12 +46,7 @@ def easy_positive_triplets(dist: torch.Tensor, labels: torch.Tensor) -> Indices:
     positive and a negative, its *closest* positive and its closest negative (Xuan et al. 2020, "easy positive"
     mining): a class may spread into several modes, as long as each sample's nearest same-class neighbour is
     nearer than any other class. Ties go to the lowest index."""
-    pos, neg = pair_masks(labels)
-    valid = pos.any(dim=1) & neg.any(dim=1)
-    near_pos = dist.masked_fill(~pos, float("inf")).argmin(dim=1)
-    near_neg = dist.masked_fill(~neg, float("inf")).argmin(dim=1)
-    anchors = torch.nonzero(valid, as_tuple=True)[0]
-    return anchors, near_pos[anchors], near_neg[anchors]
+    return _per_anchor(dist, labels, farthest_positive=False)
 
 
 @torch.no_grad()
