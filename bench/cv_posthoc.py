@@ -28,6 +28,9 @@ weights) and scores each fold's validation signers under the protocol (5 referen
     fold as one ``EnsembleEncoder`` (what ``biometrix export --checkpoint A B ...`` ships): each member's unit
     embedding side by side, scaled by 1/sqrt(members), so a cosine similarity is the mean of the members'.
 
+A run of the 2-channel pair network (backbone ``pair_cnn``, ``biometrix.training.pairnet``) has no embedding:
+only its ``epoch N`` row is computed, every comparison scored by the network on the pair.
+
 Each row gives the metric training selects by (mean of the four EERs, with its best aggregate), then the
 three EERs issue 2 sets targets on (CEDAR skilled, CEDAR random, SVC2004 random) and SVC2004 skilled.
 ``--spread`` also prints the median cosine distances of genuine pairs, genuine-vs-skilled-forgery pairs
@@ -64,8 +67,10 @@ from biometrix.training.encoder import (
     inked_cells,
 )
 from biometrix.training.evaluate import embed_all
+from biometrix.training.pairnet import pair_summaries
 from biometrix.training.projection import fit_projection
 from biometrix.training.train import (
+    PAIR_BACKBONE,
     TrainConfig,
     best_aggregate,
     build_model,
@@ -270,7 +275,11 @@ def rescore(val: Sequence[SignatureSample], emb: np.ndarray, scorers: dict[str, 
 
 def score(val: Sequence[SignatureSample], emb: np.ndarray) -> dict[str, float | str]:
     """The fold's validation figures of one set of embeddings, with the aggregate training would choose."""
-    by_agg = summaries_of(val, emb / np.linalg.norm(emb, axis=1, keepdims=True))
+    return figures(summaries_of(val, emb / np.linalg.norm(emb, axis=1, keepdims=True)))
+
+
+def figures(by_agg: dict[str, dict[str, dict[str, float]]]) -> dict[str, float | str]:
+    """One row: the metric with the aggregate training would choose, and the four EERs under it."""
     agg, metrics = best_aggregate(by_agg)
     s = by_agg[agg]
     return {"aggregate": agg, "metric": metrics[agg],
@@ -323,7 +332,11 @@ def cohort_methods(fold: Fold, epoch: int) -> dict[str, Callable[[], dict[str, S
 
 
 def rows(fold: Fold, epoch: int, partners: Sequence[Fold] = ()) -> dict[str, Callable[[], dict[str, float | str]]]:
-    """Every method's row of figures for one fold, computed when called (``ens`` only with partner folds)."""
+    """Every method's row of figures for one fold, computed when called (``ens`` only with partner folds).
+    A pair network (no embedding) has the ``epoch`` row only."""
+    if fold.cfg.backbone == PAIR_BACKBONE:
+        return {f"epoch {epoch}": lambda: figures(pair_summaries(
+            fold.model(epoch), fold.val, height=fold.cfg.input_height, width=fold.cfg.input_width))}
     out: dict[str, Callable[[], dict[str, float | str]]] = {
         name: (lambda run=run: score(fold.val, run())) for name, run in methods(fold, epoch, partners).items()}
     out.update({name: (lambda make=make: rescore(fold.val, fold.embed(fold.model(epoch)), make()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +50,27 @@ class ProtocolScores:
 FTA_DISTANCE = 4.0
 
 
+def _subject_plans(records: Sequence[SignatureRecord], source: str
+                   ) -> list[tuple[int, list[int], list[tuple[int, str]]]]:
+    """Each subject of ``source`` under the protocol: (subject, reference rows, [(probe row, kind)])."""
+    refs_idx, gen_idx, rand_index = PROTOCOL[source]
+    by: dict[int, dict[tuple[bool, int], int]] = {}
+    for i, r in enumerate(records):
+        if r.source == source:
+            by.setdefault(r.subject, {})[(r.genuine, r.index)] = i
+    subjects = sorted(by)
+    plans = []
+    for s in subjects:
+        m = by[s]
+        refs = [m[(True, i)] for i in refs_idx if (True, i) in m]
+        probes: list[tuple[int, str]] = [(m[(True, i)], "genuine") for i in gen_idx if (True, i) in m]
+        probes += [(m[k], "skilled") for k in sorted(m) if not k[0]]
+        probes += [(by[o][(True, rand_index)], "random") for o in subjects
+                   if o != s and (True, rand_index) in by[o]]
+        plans.append((s, refs, probes))
+    return plans
+
+
 def protocol_scores(records: Sequence[SignatureRecord], embeddings: np.ndarray, *, source: str,
                     distance: str = "cosine", failed: frozenset[int] = frozenset()) -> ProtocolScores:
     """records[i] is embedded as embeddings[i]; compare each subject's probes with its references.
@@ -59,29 +80,19 @@ def protocol_scores(records: Sequence[SignatureRecord], embeddings: np.ndarray, 
     ``failed`` are samples that failed to acquire (their embedding row is ignored): as probes they get
     FTA_DISTANCE; a subject with a failed reference is enrolled from the references that remain.
     """
-    refs_idx, gen_idx, rand_index = PROTOCOL[source]
     emb = np.asarray(embeddings, dtype=np.float32).copy()
     for i in failed:
         emb[i] = 1.0  # placeholder, never compared: failed probes get FTA_DISTANCE
     emb = l2_normalize(emb)
-    by: dict[int, dict[tuple[bool, int], int]] = {}
-    for i, r in enumerate(records):
-        if r.source == source:
-            by.setdefault(r.subject, {})[(r.genuine, r.index)] = i
-    subjects = sorted(by)
+    plans = _subject_plans(records, source)
     comps: list[Comparison] = []
-    for s in subjects:
-        m = by[s]
-        ref_rows = [m[(True, i)] for i in refs_idx if (True, i) in m and m[(True, i)] not in failed]
+    for s, all_refs, probes in plans:
+        ref_rows = [r for r in all_refs if r not in failed]
         if not ref_rows:
             raise ValueError(f"{source} subject {s} has no usable reference sample")
         refs = emb[ref_rows]
         proto = prototype(refs)[None]
         spread = reference_spread(refs, distance) if len(ref_rows) >= 2 else 1.0
-        probes: list[tuple[int, str]] = [(m[(True, i)], "genuine") for i in gen_idx if (True, i) in m]
-        probes += [(m[k], "skilled") for k in sorted(m) if not k[0]]
-        probes += [(by[o][(True, rand_index)], "random") for o in subjects
-                   if o != s and (True, rand_index) in by[o]]
         if not probes:
             continue
         by_agg = aggregate_distances(emb[[p for p, _ in probes]], refs, distance, proto=proto, spread=spread)
@@ -92,7 +103,51 @@ def protocol_scores(records: Sequence[SignatureRecord], embeddings: np.ndarray, 
                 dists = {agg: float(v[row]) for agg, v in by_agg.items()}
             comps.append(Comparison(claimed=f"{source}:{s}", real=records[p].key, probe=records[p].sample_id,
                                     kind=kind, distances=dists))
-    return ProtocolScores(source, tuple(comps), len(subjects), len(refs_idx))
+    return ProtocolScores(source, tuple(comps), len(plans), len(PROTOCOL[source][0]))
+
+
+#: The aggregates of a pair scorer's per-reference distances: there are no embeddings, so no centroid.
+#: ``normalized`` divides the mean by the mean distance between the subject's references, scored alike.
+PAIR_AGGREGATES = ("mean", "min", "normalized")
+
+
+def pair_protocol_scores(records: Sequence[SignatureRecord],
+                         pair_distances: Callable[[np.ndarray, np.ndarray], np.ndarray], *,
+                         source: str) -> ProtocolScores:
+    """The protocol's comparisons scored by a model that compares two samples at once (a pair network).
+
+    ``pair_distances(left, right)`` takes two (P,) arrays of rows of ``records`` and returns their (P,)
+    distances, the reference always on the left; it is called once with every pair the protocol needs (each
+    probe against each of its claimed subject's references, and the references against each other for the
+    ``normalized`` aggregate). Same subjects, probes and references as :func:`protocol_scores`.
+    """
+    plans = _subject_plans(records, source)
+    left: list[int] = []
+    right: list[int] = []
+    for s, refs, probes in plans:
+        if not refs:
+            raise ValueError(f"{source} subject {s} has no usable reference sample")
+        left += [r for _ in probes for r in refs] + [a for i, a in enumerate(refs) for _ in refs[i + 1 :]]
+        right += [p for p, _ in probes for _ in refs] + [b for i in range(len(refs)) for b in refs[i + 1 :]]
+    d = np.asarray(pair_distances(np.array(left, dtype=np.int64), np.array(right, dtype=np.int64)),
+                   dtype=np.float64)
+    if d.shape != (len(left),):
+        raise ValueError(f"pair_distances returned shape {d.shape} for {len(left)} pairs")
+    comps: list[Comparison] = []
+    at = 0
+    for s, refs, probes in plans:
+        k = len(refs)
+        per_ref = d[at : at + len(probes) * k].reshape(len(probes), k)
+        at += len(probes) * k
+        between = d[at : at + k * (k - 1) // 2]
+        at += k * (k - 1) // 2
+        spread = max(float(between.mean()), 1e-12) if k >= 2 else 1.0
+        for row, (p, kind) in enumerate(probes):
+            mean = float(per_ref[row].mean())
+            dists = {"mean": mean, "min": float(per_ref[row].min()), "normalized": mean / spread}
+            comps.append(Comparison(claimed=f"{source}:{s}", real=records[p].key, probe=records[p].sample_id,
+                                    kind=kind, distances=dists))
+    return ProtocolScores(source, tuple(comps), len(plans), len(PROTOCOL[source][0]))
 
 
 def summarize(scores: ProtocolScores, aggregate: str) -> dict[str, float]:

@@ -34,6 +34,20 @@ class CovariancePool(nn.Module):
         return torch.sqrt(gram.flatten(1).index_select(1, self.upper) + 1e-6)
 
 
+#: The (rows, columns) grid the signature networks pool their last feature map to: the layout survives.
+SIGNATURE_GRID = (3, 6)
+
+
+def signature_features(in_channels: int, w: int) -> nn.Sequential:
+    """The signature networks' convolutional stages: (N, in_channels, H, W) -> (N, 8w, H/16, W/16)."""
+    return nn.Sequential(
+        _conv(in_channels, w, 5), nn.MaxPool2d(2),
+        _conv(w, 2 * w), nn.MaxPool2d(2),
+        _conv(2 * w, 4 * w), _conv(4 * w, 4 * w), nn.MaxPool2d(2),
+        _conv(4 * w, 8 * w), _conv(8 * w, 8 * w), nn.MaxPool2d(2),
+    )
+
+
 class SignatureCNN(nn.Module):
     """A small VGG-style CNN for (N, 1, H, W) ink images -> (N, embedding_dim) unit vectors.
 
@@ -48,13 +62,8 @@ class SignatureCNN(nn.Module):
                  embedding_bn: bool = False, texture_channels: int = 0) -> None:
         super().__init__()
         w = width
-        self.features = nn.Sequential(
-            _conv(1, w, 5), nn.MaxPool2d(2),
-            _conv(w, 2 * w), nn.MaxPool2d(2),
-            _conv(2 * w, 4 * w), _conv(4 * w, 4 * w), nn.MaxPool2d(2),
-            _conv(4 * w, 8 * w), _conv(8 * w, 8 * w), nn.MaxPool2d(2),
-        )
-        self.pool = nn.AdaptiveAvgPool2d((3, 6))
+        self.features = signature_features(1, w)
+        self.pool = nn.AdaptiveAvgPool2d(SIGNATURE_GRID)
         self.texture = CovariancePool(8 * w, texture_channels) if texture_channels > 0 else None
         extra = self.texture.out_dim if self.texture is not None else 0
         head: list[nn.Module] = [nn.Flatten(), nn.Dropout(dropout), nn.Linear(8 * w * 18 + extra, embedding_dim)]

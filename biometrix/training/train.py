@@ -24,6 +24,7 @@ from biometrix.training.data import (
     SVC_VALIDATION,
     Augmenter,
     BalancedPairBatches,
+    PairBatch,
     SignatureSample,
     default_data_root,
     load_cedar,
@@ -42,6 +43,7 @@ from biometrix.training.encoder import (
 from biometrix.training.evaluate import embed_all, protocol_scores, summarize
 from biometrix.training.losses import ContrastiveLoss, build_loss
 from biometrix.training.omniglot_signers import omniglot_signers
+from biometrix.training.pairnet import PairSignatureCNN, pair_loss, pair_summaries, subsample_pairs
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,8 @@ class TrainConfig:
     backbone: str = "signature_cnn"
     embedding_dim: int = 128
     width: int = 16
-    loss: str = "contrastive_pairs"  # the balanced pair loss, or a batch loss from training.losses.LOSSES
+    loss: str = "contrastive_pairs"  # the balanced pair loss, a batch loss from training.losses.LOSSES, or pair_bce
+    pairs_per_batch: int = 0  # pair_bce only: > 0 scores this many of each batch's balanced pairs (0 = all)
     loss_options: dict[str, float | str] = field(default_factory=dict)
     margin: float = 1.0
     lr: float = 1e-3
@@ -120,8 +123,15 @@ def batch_labels(samples: list[SignatureSample], images: list[int]) -> torch.Ten
     return torch.tensor(out, dtype=torch.long)
 
 
+#: The backbone name of the 2-channel pair network (``training.pairnet``), trained with ``loss: "pair_bce"``.
+PAIR_BACKBONE = "pair_cnn"
+
+
 def build_model(cfg: TrainConfig) -> torch.nn.Module:
-    """The encoder the config describes: the backbone, wrapped with the fixed HOG branch when hog_weight > 0."""
+    """The encoder the config describes: the backbone, wrapped with the fixed HOG branch when hog_weight > 0;
+    or, for the ``pair_cnn`` backbone, the 2-channel pair network (not an encoder: it scores pairs)."""
+    if cfg.backbone == PAIR_BACKBONE:
+        return PairSignatureCNN(width=cfg.width, dropout=cfg.dropout)
     extra: dict[str, int | float] = {"embedding_bn": True} if cfg.embedding_bn else {}
     if cfg.texture_channels:
         extra["texture_channels"] = cfg.texture_channels
@@ -167,6 +177,8 @@ def validate(model: torch.nn.Module, samples: list[SignatureSample], cfg: TrainC
              ) -> dict[str, dict[str, dict[str, float]]]:
     """Protocol EERs of ``model`` on validation samples: {aggregate: {source: summary}}."""
     model.eval()
+    if isinstance(model, PairSignatureCNN):
+        return pair_summaries(model, samples, height=cfg.input_height, width=cfg.input_width)
     x = to_tensor_batch([s.ink for s in samples], height=cfg.input_height, width=cfg.input_width)
     with torch.no_grad():
         emb = embed_all(lambda b: model(torch.from_numpy(b)).numpy(), x)
@@ -185,6 +197,40 @@ def best_aggregate(by_aggregate: dict[str, dict[str, dict[str, float]]]) -> tupl
     return min(metrics, key=metrics.__getitem__), metrics
 
 
+def step_loss(model: torch.nn.Module, cfg: TrainConfig, x: torch.Tensor, pb: PairBatch,
+              train: list[SignatureSample], rng: np.random.Generator, *, contrastive: ContrastiveLoss,
+              batch_loss: Any) -> torch.Tensor:
+    """The training loss of one batch (images ``x`` of ``pb.images``) for the model the config trains."""
+    if isinstance(model, PairSignatureCNN):
+        return pair_loss(model, x, subsample_pairs(pb, cfg.pairs_per_batch, rng), rng)
+    # The loss trains the learned branch alone: with the fixed HOG branch inside the distance,
+    # negatives already beyond the margin stop pushing and the CNN collapses onto the positives.
+    cnn = model.cnn if isinstance(model, HybridSignatureEncoder) else model
+    emb, fmap = cnn.forward_with_features(x) if cfg.local_weight > 0 else (cnn(x), None)
+    if batch_loss is None:
+        return contrastive(emb[pb.left], emb[pb.right], torch.from_numpy(pb.y))
+    labels = batch_labels(train, pb.images)
+    loss = batch_loss(emb, labels)
+    if fmap is not None:
+        loss = loss + cfg.local_weight * local_batch_loss(batch_loss, x, fmap, labels)
+    return loss
+
+
+def check_pair_config(cfg: TrainConfig) -> None:
+    """The pair network and its loss go together, and take none of the encoder-only options."""
+    if (cfg.backbone == PAIR_BACKBONE) != (cfg.loss == "pair_bce"):
+        raise InvalidInput(f"the {PAIR_BACKBONE!r} backbone trains with loss 'pair_bce' and that loss only trains "
+                           f"it; this config has backbone {cfg.backbone!r}, loss {cfg.loss!r}")
+    if cfg.pairs_per_batch < 0:
+        raise InvalidInput(f"pairs_per_batch is a number of pairs (0 = all), got {cfg.pairs_per_batch}")
+    if cfg.backbone == PAIR_BACKBONE:
+        extras = {"hog_weight": cfg.hog_weight, "local_weight": cfg.local_weight,
+                  "texture_channels": cfg.texture_channels, "embedding_bn": cfg.embedding_bn}
+        used = [k for k, v in extras.items() if v]
+        if used:
+            raise InvalidInput(f"the pair network has no embedding; these options need one: {', '.join(used)}")
+
+
 def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path:
     """Train, validate every epoch, keep ``best.pt`` (lowest validation metric) and ``last.pt``. With no validation
     subjects (a config whose validation lists are empty) every epoch trains and ``best.pt`` is the last one."""
@@ -193,8 +239,9 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     if cfg.local_weight > 0 and (cfg.loss == "contrastive_pairs" or cfg.backbone != "signature_cnn"):
         raise InvalidInput("local_weight needs a batch loss (triplet, quadruplet, npair, contrastive) and the "
                            f"signature_cnn backbone; this config has loss {cfg.loss!r}, backbone {cfg.backbone!r}")
-    pair_loss = ContrastiveLoss(margin=cfg.margin, nonzero_negatives=cfg.nonzero_negatives)
-    batch_loss = None if cfg.loss == "contrastive_pairs" else build_loss(cfg.loss, **cfg.loss_options)
+    check_pair_config(cfg)
+    contrastive = ContrastiveLoss(margin=cfg.margin, nonzero_negatives=cfg.nonzero_negatives)
+    batch_loss = None if cfg.loss in ("contrastive_pairs", "pair_bce") else build_loss(cfg.loss, **cfg.loss_options)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
@@ -256,17 +303,7 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
             if aug is not None:
                 masks = [aug(m, rng) for m in masks]
             x = torch.from_numpy(to_tensor_batch(masks, height=cfg.input_height, width=cfg.input_width))
-            # The loss trains the learned branch alone: with the fixed HOG branch inside the distance,
-            # negatives already beyond the margin stop pushing and the CNN collapses onto the positives.
-            cnn = model.cnn if isinstance(model, HybridSignatureEncoder) else model
-            emb, fmap = cnn.forward_with_features(x) if cfg.local_weight > 0 else (cnn(x), None)
-            if batch_loss is None:
-                loss = pair_loss(emb[pb.left], emb[pb.right], torch.from_numpy(pb.y))
-            else:
-                labels = batch_labels(train, pb.images)
-                loss = batch_loss(emb, labels)
-                if fmap is not None:
-                    loss = loss + cfg.local_weight * local_batch_loss(batch_loss, x, fmap, labels)
+            loss = step_loss(model, cfg, x, pb, train, rng, contrastive=contrastive, batch_loss=batch_loss)
             opt.zero_grad()
             loss.backward()
             opt.step()
