@@ -55,7 +55,7 @@ from biometrix.training.quantize import (
     embedding_drift,
     quantize_int8,
 )
-from biometrix.training.train import TrainConfig, build_model
+from biometrix.training.train import PAIR_BACKBONE, TrainConfig, build_model
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,9 @@ def _load_member(checkpoint: Path, hog_weight: float | None) -> tuple[TrainConfi
     if hog_weight is not None:
         ck["config"]["hog_weight"] = hog_weight
     cfg = TrainConfig(**ck["config"])
+    if cfg.backbone == PAIR_BACKBONE:
+        raise InvalidInput(f"{checkpoint} is a 2-channel pair network: it scores pairs and has no embedding, and "
+                           "a released signature model is an encoder (templates, 1:N); it cannot be released")
     model = build_model(cfg)
     if cfg.hog_weight > 0 and not any(k.startswith("cnn.") for k in ck["model"]):
         model.cnn.load_state_dict(ck["model"])  # a plain CNN checkpoint inside the hybrid

@@ -309,3 +309,15 @@ def test_the_local_loss_pulls_a_writers_signatures_together() -> None:
     same = (labels[:, None] == labels[None]).numpy() & ~np.eye(n, dtype=bool)
     other = (labels[:, None] != labels[None]).numpy()
     assert d[same].mean() < d[other].mean()
+
+
+def test_a_row_takes_the_aggregate_with_the_lowest_metric() -> None:
+    def summary(skilled: float, random: float) -> dict[str, float]:
+        return {"skilled_eer": skilled, "random_eer": random}
+
+    by_agg = {"mean": {"cedar": summary(0.2, 0.1), "svc2004": summary(0.3, 0.1)},  # metric 0.175
+              "min": {"cedar": summary(0.1, 0.05), "svc2004": summary(0.3, 0.05)}}  # metric 0.125
+    row = posthoc.figures(by_agg)
+    assert row["aggregate"] == "min"
+    np.testing.assert_allclose([row["metric"], row["cedar_skilled"], row["cedar_random"], row["svc_random"],
+                                row["svc_skilled"]], [0.125, 0.1, 0.05, 0.05, 0.3])
