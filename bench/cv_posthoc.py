@@ -28,6 +28,11 @@ weights) and scores each fold's validation signers under the protocol (5 referen
     fold as one ``EnsembleEncoder`` (what ``biometrix export --checkpoint A B ...`` ships): each member's unit
     embedding side by side, scaled by 1/sqrt(members), so a cosine similarity is the mean of the members'.
 
+  - ``dtw``, ``pen N``: pen dynamics (``biometrix.evaluation.pen``), SVC2004 only: the dynamic time warping
+    distance of each validation pen recording's features to each reference (``preprocess.pen_dynamics``; no
+    training), alone (CEDAR columns nan), and its ``normalized`` distance averaged with epoch N's (the
+    image's) for the SVC2004 columns, CEDAR scored by the image as the ``epoch`` row.
+
 A run of the 2-channel pair network (backbone ``pair_cnn``, ``biometrix.training.pairnet``) has no embedding:
 only its ``epoch N`` row is computed, every comparison scored by the network on the pair.
 
@@ -53,9 +58,20 @@ import cv2
 import numpy as np
 import torch
 
+from biometrix.capture.pen import stroke_arrays
 from biometrix.core.matcher import aggregate_distances
 from biometrix.core.metrics import eer
-from biometrix.evaluation.protocol import PROTOCOL, Comparison, protocol_scores
+from biometrix.evaluation.datasets import iter_svc2004_strokes
+from biometrix.evaluation.pen import dtw_protocol_scores, fuse_scores
+from biometrix.evaluation.protocol import (
+    PAIR_AGGREGATES,
+    PROTOCOL,
+    Comparison,
+    ProtocolScores,
+    protocol_scores,
+    summarize,
+)
+from biometrix.preprocess.pen_dynamics import pen_features
 from biometrix.preprocess.signature import crop_to_ink
 from biometrix.training import data as sigdata
 from biometrix.training.data import SignatureSample, to_tensor_batch
@@ -101,6 +117,7 @@ class Fold:
         self._train: tuple[list[list[np.ndarray]], list[str], list[bool]] | None = None
         self._train_emb: dict[int, np.ndarray] = {}
         self._cohort: dict[int, np.ndarray] = {}
+        self.pen: ProtocolScores | None = None
 
     def samples(self, cedar: Sequence[int], svc: Sequence[int]) -> list[SignatureSample]:
         return sigdata.load_cedar(self.data, cedar, progress=False) + sigdata.load_svc2004(self.data, svc,
@@ -343,7 +360,46 @@ def rows(fold: Fold, epoch: int, partners: Sequence[Fold] = ()) -> dict[str, Cal
                 for name, make in cohort_methods(fold, epoch).items()})
     for fuse in (False, True):
         out[f"{'fuse' if fuse else 'local'} {epoch}"] = lambda fuse=fuse: _local_row(fold, epoch, fuse=fuse)
+    out["dtw"] = lambda: _dtw_row(fold)
+    out[f"pen {epoch}"] = lambda: _pen_row(fold, epoch)
     return out
+
+
+def pen_scores(fold: Fold) -> ProtocolScores:
+    """The DTW scores of the fold's SVC2004 validation users' pen recordings (no training: computed once)."""
+    if fold.pen is None:
+        recordings = list(iter_svc2004_strokes(fold.data, fold.cfg.svc_validation))
+        fold.pen = dtw_protocol_scores([r for r, _ in recordings],
+                                       [pen_features(stroke_arrays(strokes)) for _, strokes in recordings])
+    return fold.pen
+
+
+def _svc_eers(scores: ProtocolScores, aggregate: str) -> dict[str, float]:
+    s = summarize(scores, aggregate)
+    return {"svc_random": s["random_eer"], "svc_skilled": s["skilled_eer"]}
+
+
+def _dtw_row(fold: Fold) -> dict[str, float | str]:
+    """DTW alone on the SVC2004 users (CEDAR has no pen data: nan), with the aggregate best on them."""
+    scores = pen_scores(fold)
+    by = {agg: _svc_eers(scores, agg) for agg in PAIR_AGGREGATES}
+    agg = min(by, key=lambda a: by[a]["svc_random"] + by[a]["svc_skilled"])
+    return {"aggregate": agg, "metric": float("nan"), "cedar_skilled": float("nan"), "cedar_random": float("nan"),
+            **by[agg]}
+
+
+def _pen_row(fold: Fold, epoch: int) -> dict[str, float | str]:
+    """The image encoder for scans (CEDAR, as the ``epoch`` row) and, for pen signatures (SVC2004), its
+    ``normalized`` distance fused with DTW's (``evaluation.pen.fuse_scores``, equal weights)."""
+    emb = fold.embed(fold.model(epoch))
+    row = score(fold.val, emb)
+    svc = [i for i, s in enumerate(fold.val) if s.source == "svc2004"]
+    image = protocol_scores([fold.val[i] for i in svc], emb[svc] / np.linalg.norm(emb[svc], axis=1, keepdims=True),
+                            source="svc2004")
+    row.update(_svc_eers(fuse_scores(image, pen_scores(fold)), "fused"))
+    row["metric"] = float(np.mean([float(row[c]) for c in ("cedar_skilled", "cedar_random", "svc_random",
+                                                              "svc_skilled")]))
+    return row
 
 
 def _local_row(fold: Fold, epoch: int, *, fuse: bool) -> dict[str, float | str]:

@@ -50,6 +50,12 @@ def _check_strokes(strokes: Sequence[Stroke]) -> np.ndarray:
     return arr
 
 
+def stroke_arrays(strokes: Sequence[Stroke]) -> list[np.ndarray]:
+    """Each non-empty stroke as a float64 (k, 4) array of x, y, pressure, t (checked as the renderer checks)."""
+    _check_strokes(strokes)
+    return [np.array([(p.x, p.y, p.pressure, p.t) for p in s.points], dtype=np.float64) for s in strokes if s.points]
+
+
 def read_svc2004(text: str, *, name: str = "<svc2004>") -> list[Stroke]:
     """Parse an SVC2004 task-2 file: a count line, then ``x y t button azimuth altitude pressure`` rows.
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from biometrix.capture.pen import rasterize, read_svc2004
+from biometrix.capture.pen import Stroke, rasterize, read_svc2004
 from biometrix.core.errors import InvalidInput
 
 CEDAR_ZIP = "cedar/cedar_signatures_half.zip"
@@ -90,14 +90,20 @@ def iter_cedar(root: Path, subjects: Sequence[int]) -> Iterator[tuple[SignatureR
                 yield SignatureRecord("cedar", int(s), int(i), kind == "original"), img
 
 
-def iter_svc2004(root: Path, users: Sequence[int]) -> Iterator[tuple[SignatureRecord, np.ndarray]]:
-    """SVC2004 task-2 recordings of the given users, rendered by the app's own pen renderer."""
+def iter_svc2004_strokes(root: Path, users: Sequence[int]) -> Iterator[tuple[SignatureRecord, list[Stroke]]]:
+    """SVC2004 task-2 recordings of the given users as pen strokes (samples 1-20 genuine, 21-40 forgeries)."""
     with zipfile.ZipFile(_archive(root, SVC_ZIP)) as zf:
         for u in users:
             for s in range(1, 41):
                 name = f"U{u}S{s}"
-                strokes = read_svc2004(zf.read(f"Task2/{name}.TXT").decode("ascii"), name=name)
-                yield SignatureRecord("svc2004", u, s, s <= 20), rasterize(strokes)
+                yield SignatureRecord("svc2004", u, s, s <= 20), read_svc2004(
+                    zf.read(f"Task2/{name}.TXT").decode("ascii"), name=name)
+
+
+def iter_svc2004(root: Path, users: Sequence[int]) -> Iterator[tuple[SignatureRecord, np.ndarray]]:
+    """SVC2004 task-2 recordings of the given users, rendered by the app's own pen renderer."""
+    for record, strokes in iter_svc2004_strokes(root, users):
+        yield record, rasterize(strokes)
 
 
 def iter_source(source: str, root: Path, subjects: Sequence[int]) -> Iterator[tuple[SignatureRecord, np.ndarray]]:
