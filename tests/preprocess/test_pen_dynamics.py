@@ -1,0 +1,64 @@
+"""preprocess.pen_dynamics: resampling in time and the standardised per-point features."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from biometrix.core.errors import EmptySignature, InvalidInput
+from biometrix.preprocess.pen_dynamics import FEATURES, pen_features, resample
+
+
+def stroke(x: np.ndarray, y: np.ndarray, p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return np.stack([x, y, p, t], axis=1).astype(np.float64)
+
+
+def curve(step_ms: float, *, scale: float = 1.0, shift: float = 0.0) -> list[np.ndarray]:
+    """The same two-stroke motion (a loop, then a bar) sampled every ``step_ms`` ms."""
+    t1 = np.arange(0.0, 600.0 + 1e-9, step_ms)
+    s1 = stroke(scale * np.cos(t1 / 100) + shift, scale * np.sin(t1 / 150) + shift, 0.5 + 0.3 * np.sin(t1 / 80),
+                1000.0 + t1)
+    t2 = np.arange(0.0, 200.0 + 1e-9, step_ms)
+    s2 = stroke(scale * (2 + t2 / 100) + shift, scale * 0.5 + shift + 0 * t2, 0.4 + 0 * t2, 2000.0 + t2)
+    return [s1, s2]
+
+
+def test_resample_interpolates_in_time_and_drops_repeated_times() -> None:
+    s = stroke(np.array([0.0, 2.0, 2.0, 4.0]), np.array([0.0, 0.0, 0.0, 4.0]), np.array([0.0, 1.0, 1.0, 1.0]),
+               np.array([0.0, 20.0, 20.0, 40.0]))
+    out = resample(s, 10.0)
+    np.testing.assert_allclose(out, [[0, 0, 0], [1, 0, 0.5], [2, 0, 1], [3, 2, 1], [4, 4, 1]])
+    np.testing.assert_allclose(resample(s[:1], 10.0), [[0, 0, 0]])
+
+
+def test_features_do_not_depend_on_the_pad_rate_size_or_place() -> None:
+    reference = pen_features(curve(10.0))
+    assert reference.shape == (61 + 21, len(FEATURES))
+    np.testing.assert_allclose(reference.mean(axis=0), 0.0, atol=1e-9)
+    np.testing.assert_allclose(reference.std(axis=0), 1.0, atol=1e-9)
+    # a pad reporting every 5 ms, a device with 3 times the resolution, the signature elsewhere on the pad
+    faster = pen_features(curve(5.0))
+    np.testing.assert_allclose(faster, reference, atol=0.02)
+    np.testing.assert_allclose(pen_features(curve(10.0, scale=3.0, shift=50.0)), reference, atol=1e-9)
+
+
+def test_a_feature_that_does_not_vary_is_zero() -> None:
+    strokes = [s.copy() for s in curve(10.0)]
+    for s in strokes:
+        s[:, 2] = 0.5  # a device without pressure
+    assert np.all(pen_features(strokes)[:, FEATURES.index("pressure")] == 0.0)
+
+
+def test_empty_and_malformed_pen_data_are_refused() -> None:
+    with pytest.raises(EmptySignature):
+        pen_features([])
+    with pytest.raises(EmptySignature):
+        pen_features([np.zeros((0, 4))])
+    with pytest.raises(EmptySignature, match="fewer than two"):
+        pen_features([stroke(np.array([1.0]), np.array([1.0]), np.array([0.5]), np.array([0.0]))])
+    with pytest.raises(InvalidInput, match=r"\(k, 4\)"):
+        pen_features([np.zeros((5, 3))])
+    with pytest.raises(InvalidInput, match=r"\(k, 4\)"):
+        pen_features([np.full((5, 4), np.nan)])
+    with pytest.raises(InvalidInput, match="step_ms"):
+        pen_features(curve(10.0), step_ms=0.0)
