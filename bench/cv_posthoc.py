@@ -58,11 +58,9 @@ import cv2
 import numpy as np
 import torch
 
-from biometrix.capture.pen import stroke_arrays
 from biometrix.core.matcher import aggregate_distances
 from biometrix.core.metrics import eer
-from biometrix.evaluation.datasets import iter_svc2004_strokes
-from biometrix.evaluation.pen import dtw_protocol_scores, fuse_scores
+from biometrix.evaluation.pen import fuse_scores, svc2004_pen_scores
 from biometrix.evaluation.protocol import (
     PAIR_AGGREGATES,
     PROTOCOL,
@@ -71,7 +69,6 @@ from biometrix.evaluation.protocol import (
     protocol_scores,
     summarize,
 )
-from biometrix.preprocess.pen_dynamics import pen_features
 from biometrix.preprocess.signature import crop_to_ink
 from biometrix.training import data as sigdata
 from biometrix.training.data import SignatureSample, to_tensor_batch
@@ -368,9 +365,7 @@ def rows(fold: Fold, epoch: int, partners: Sequence[Fold] = ()) -> dict[str, Cal
 def pen_scores(fold: Fold) -> ProtocolScores:
     """The DTW scores of the fold's SVC2004 validation users' pen recordings (no training: computed once)."""
     if fold.pen is None:
-        recordings = list(iter_svc2004_strokes(fold.data, fold.cfg.svc_validation))
-        fold.pen = dtw_protocol_scores([r for r, _ in recordings],
-                                       [pen_features(stroke_arrays(strokes)) for _, strokes in recordings])
+        fold.pen = svc2004_pen_scores(fold.data, fold.cfg.svc_validation)
     return fold.pen
 
 

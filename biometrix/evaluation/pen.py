@@ -9,13 +9,16 @@ features, ``core.dtw`` distance), each probe against each reference, through the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
+from biometrix.capture.pen import stroke_arrays
 from biometrix.core.dtw import dtw_distance
 from biometrix.core.errors import InvalidInput
-from biometrix.evaluation.datasets import SignatureRecord
+from biometrix.evaluation.datasets import SignatureRecord, iter_svc2004_strokes
 from biometrix.evaluation.protocol import Comparison, ProtocolScores, pair_protocol_scores
+from biometrix.preprocess.pen_dynamics import pen_features
 
 #: The aggregate both scores are fused on: the mean distance to the references divided by the mean distance
 #: between the references, a unitless figure (about 1 for a genuine probe) for either kind of distance.
@@ -33,6 +36,13 @@ def dtw_protocol_scores(records: Sequence[SignatureRecord], features: Sequence[n
         return np.array([dtw_distance(features[a], features[b]) for a, b in zip(left, right, strict=True)])
 
     return pair_protocol_scores(records, distances, source=source)
+
+
+def svc2004_pen_scores(root: Path, users: Sequence[int]) -> ProtocolScores:
+    """DTW scores under the protocol of the given SVC2004 users' pen recordings (read from ``root``)."""
+    recordings = list(iter_svc2004_strokes(root, users))
+    return dtw_protocol_scores([r for r, _ in recordings],
+                               [pen_features(stroke_arrays(strokes)) for _, strokes in recordings])
 
 
 def fuse_scores(image: ProtocolScores, pen: ProtocolScores, *, weight: float = 0.5) -> ProtocolScores:
