@@ -13,7 +13,14 @@ from typing import cast
 import numpy as np
 
 from biometrix.capture.files import decode_gray, decode_rgb, encode_png, load_gray, load_rgb
-from biometrix.capture.pen import Stroke, load_strokes, rasterize, strokes_from_json, strokes_to_json
+from biometrix.capture.pen import (
+    Stroke,
+    load_strokes,
+    rasterize,
+    stroke_arrays,
+    strokes_from_json,
+    strokes_to_json,
+)
 from biometrix.core.decision_band import refer_band as band_label
 from biometrix.core.errors import (
     AccessDenied,
@@ -31,6 +38,7 @@ from biometrix.preprocess.face_detect import to_rgb
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import PREFERRED_MODELS, ModelCard, load_card_for
 from biometrix.runtime.paths import models_dir as default_models_dir
+from biometrix.runtime.pen_comparator import PenComparatorCard, load_pen_card, pen_verify
 from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline
 from biometrix.store import (
     AuditCheck,
@@ -117,6 +125,11 @@ def capture_of(modality: Modality, raw: SampleIn) -> str | None:
     return "pen" if raw.media_type == STROKES_MEDIA_TYPE else "scan"
 
 
+def _stroke_arrays(data: bytes) -> list[np.ndarray]:
+    """A stored or probe pen sample (stroke JSON) as the pen comparator's stroke arrays."""
+    return stroke_arrays(strokes_from_json(data.decode("utf-8")))
+
+
 def stored_sample_input(sample: StoredSample) -> np.ndarray:
     """A raw sample kept in the store as its pipeline's input: pen strokes drawn as the signature pad draws
     them, images decoded (grey for signatures, RGB for faces) as the loaders decode files."""
@@ -169,8 +182,10 @@ class Biometrix:
                  prefer_gpu: bool = True, create: bool = True, signature_model: str | None = None,
                  face_model: str | None = None, face_detector: str = "mtcnn", threshold: Threshold | None = None,
                  face_threshold: Threshold | None = None, refer_band: float = 0.0,
-                 key: KeySource | None = None) -> None:
+                 key: KeySource | None = None, pen_comparator: bool = True) -> None:
         self.refer_band = _check_band(refer_band)
+        self.pen_comparator = pen_comparator
+        self._pen_card: PenComparatorCard | None | bool = False  # False: not read yet
         self.location: DbLocation = resolve_db_path(db_path)
         self.models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
         self.prefer_gpu = prefer_gpu
@@ -304,6 +319,28 @@ class Biometrix:
     def signature_card(self) -> ModelCard:
         return self.card(Modality.SIGNATURE)
 
+    def pen_card(self) -> PenComparatorCard | None:
+        """The pen comparator's card (read once), or None where it is switched off or not installed."""
+        if not self.pen_comparator:
+            return None
+        if self._pen_card is False:
+            self._pen_card = load_pen_card(self.models_dir)
+        return self._pen_card  # type: ignore[return-value]
+
+    def _pen_decision(self, subject_id: SubjectId, template: Template, raw: SampleIn) -> Decision | None:
+        """The pen comparator's decision for a pen probe when every reference of the template was drawn with a
+        pen too; None (the image encoder decides) otherwise."""
+        card = self.pen_card()
+        if card is None or raw.media_type != STROKES_MEDIA_TYPE:
+            return None
+        refs = self.store.template_samples(subject_id, modality=Modality.SIGNATURE, model_id=template.model_id)
+        if len(refs) < 2 or any(r.media_type != STROKES_MEDIA_TYPE for r in refs):
+            return None
+        override = self._thresholds[Modality.SIGNATURE]
+        threshold = override if override is not None and override.model_id == card.model_id else card.threshold
+        return pen_verify(_stroke_arrays(raw.data), [_stroke_arrays(r.data) for r in refs], subject_id=subject_id,
+                          threshold=threshold)
+
     def pipeline(self, modality: Modality) -> Pipeline:
         """The loaded pipeline of ``modality`` (loads the model, and the face detector, on first use)."""
         if modality not in self._pipelines:
@@ -387,7 +424,10 @@ class Biometrix:
         template = self._template(subject_id, modality, card.model_id)
         modality, probe, raw = self._probe(signature, face)
         capture = capture_of(modality, raw)
-        decision = self._matcher(modality, capture).verify(probe, template)
+        decision = self._pen_decision(subject_id, template, raw) if capture == "pen" else None
+        aggregate = card.aggregate if decision is None else "normalized"
+        if decision is None:
+            decision = self._matcher(modality, capture).verify(probe, template)
         band = abs(decision.threshold.value) * fraction
         if band > 0:
             refer = band_label(decision.distance, decision.threshold, band) == "Refer"
@@ -397,7 +437,7 @@ class Biometrix:
                           threshold=decision.threshold.value, decision=decision.label.lower(),
                           details={"reference_distances": list(decision.reference_distances),
                                    "reference_scale": decision.reference_scale,
-                                   "aggregate": card.aggregate, "refer_band": fraction, "band": band,
+                                   "aggregate": aggregate, "refer_band": fraction, "band": band,
                                    "capture": capture, "threshold_source": decision.threshold.source,
                                    "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
         return decision

@@ -23,6 +23,9 @@ from biometrix.core.types import Decision, Modality, SubjectId, Threshold
 from biometrix.preprocess.pen_dynamics import FEATURES, STEP_MS, pen_features
 
 PEN_MODEL_ID = "pen-dtw-v1"
+#: References whose mean DTW distance to each other is below this are one drawing repeated (distinct signatures
+#: of one writer lie 0.3 to 1 apart on these standardised features): there is no spread to score against.
+MIN_SPREAD = 1e-6
 PEN_CARD_FILE = "comparator.json"
 PEN_CARD_FORMAT = "biometrix-pen-comparator/1"
 _KEYS = ("format", "model_id", "modality", "capture", "features", "step_ms", "distance", "aggregate",
@@ -91,7 +94,7 @@ def pen_verify(probe: Sequence[np.ndarray], references: Sequence[Sequence[np.nda
     x = pen_features(probe)
     per_ref = tuple(dtw_distance(r, x) for r in refs)
     spread = float(np.mean([dtw_distance(a, b) for i, a in enumerate(refs) for b in refs[i + 1 :]]))
-    if not spread > 0:
+    if not spread > MIN_SPREAD:
         raise InvalidInput("the subject's pen references are identical: their spread is 0, so no probe can be "
                            "scored against it; enroll references signed separately")
     distance = float(np.mean(per_ref)) / spread

@@ -1,5 +1,6 @@
-"""A signature probe is judged by the threshold of its capture: pen strokes by the card's ``pen`` threshold
-where it is stricter than the default, a scanned image by the default (the shipped card's ``scan`` threshold is
+"""A signature probe is judged by the threshold of its capture: pen strokes (against scanned references; pen
+against pen is the pen comparator's) by the card's ``pen`` threshold where it is stricter than the default, a
+scanned image by the default (the shipped card's ``scan`` threshold is
 looser, so unused). Real SVC2004 pen files and CEDAR scans, the shipped model and card."""
 
 from __future__ import annotations
@@ -55,8 +56,14 @@ def test_pen_and_scan_probes_get_their_own_threshold(cli: Callable[..., Run], sv
     assert cli("enroll", "--db", db, "--subject", "u1", "--signature",
                *[svc.sample(1, n) for n in range(1, 6)]).rc == 0
     assert cli("enroll", "--db", db, "--subject", "c46", "--signature", *cedar.references(46)).rc == 0
-    pen = cli("verify", "--db", db, "--subject", "u1", "--json", "--signature", svc.sample(1, 10))
+    # a pen probe against pen references is the pen comparator's (tests/test_pen_comparator.py); against
+    # scanned references the image encoder judges it, by its card's pen threshold
+    both_pen = cli("verify", "--db", db, "--subject", "u1", "--json", "--signature", svc.sample(1, 10))
+    assert both_pen.rc in (0, 1), both_pen.err
+    assert both_pen.json()["model_id"] == "pen-dtw-v1"
+    pen = cli("verify", "--db", db, "--subject", "c46", "--json", "--signature", svc.sample(1, 10))
     assert pen.rc in (0, 1), pen.err
+    assert pen.json()["model_id"] == model_card["model_id"]
     assert pen.json()["threshold"] == pen_threshold
     assert pen.json()["accepted"] == (pen.json()["distance"] <= pen_threshold)
     scan = cli("verify", "--db", db, "--subject", "c46", "--json", "--signature", cedar.genuine(46, 9))
@@ -70,7 +77,7 @@ def test_pen_and_scan_probes_get_their_own_threshold(cli: Callable[..., Run], sv
     assert float(footnote.split()[4]) == pytest.approx(pen_threshold, rel=1e-3)
     with Biometrix(db) as bx:
         rows = bx.audit()
-    pen_row, scan_row, identify_row = [r for r in rows if r.event in ("verify", "identify")]
+    _, pen_row, scan_row, identify_row = [r for r in rows if r.event in ("verify", "identify")]
     assert (pen_row.details["capture"], pen_row.threshold) == ("pen", pen_threshold)
     assert pen_row.details["threshold_source"] == _source(model_card, "pen")  # the card's, recorded as it is
     assert (scan_row.details["capture"], scan_row.threshold) == ("scan", _threshold(model_card, "default"))
@@ -83,8 +90,10 @@ def test_a_threshold_given_by_the_operator_applies_to_both_captures(svc: Svc, ce
     with Biometrix(tmp_path / "o.db", threshold=chosen) as bx:
         bx.enroll("u1", signatures=[svc.sample(1, n) for n in range(1, 6)])
         bx.enroll("c46", signatures=cedar.references(46))
-        assert bx.verify("u1", signature=svc.sample(1, 12)).threshold == chosen
+        assert bx.verify("c46", signature=svc.sample(1, 12)).threshold == chosen  # a pen probe, image references
         assert bx.verify("c46", signature=cedar.genuine(46, 12)).threshold == chosen
+        # bound to the image model, it cannot judge the pen comparator's distances: pen against pen keeps its own
+        assert bx.verify("u1", signature=svc.sample(1, 12)).threshold == bx.pen_card().threshold
         assert bx.threshold(Modality.SIGNATURE, capture="pen") == chosen
 
 

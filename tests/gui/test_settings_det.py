@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from biometrix.capture.pen import rasterize
 from biometrix.core.types import Modality
 from biometrix.gui.context import AppContext
 from biometrix.gui.det import card_det, point_at_fmr
@@ -130,7 +131,10 @@ def test_target_fmr_sets_uses_and_keeps_the_threshold(qtbot, gui_settings: GuiSe
         assert load_settings(path).face_target_fmr is None
 
         _service(qtbot, w.ctx, lambda bx: bx.enroll("777", signatures=[svc_strokes(3, n) for n in range(1, 6)]))
-        decision = _service(qtbot, w.ctx, lambda bx: bx.verify("777", signature=svc_strokes(3, 6)))
+        # the probe as an image (a scan of the drawing): pen against pen references is the pen comparator's, which
+        # keeps its own threshold (the one chosen here is the image model's)
+        probe = rasterize(svc_strokes(3, 6))
+        decision = _service(qtbot, w.ctx, lambda bx: bx.verify("777", signature=probe))
         assert decision.threshold.value == expected
         assert decision.threshold.target_fmr == target
         assert decision.threshold.model_id == SIGNATURE_MODEL and "validation DET" in decision.threshold.source
