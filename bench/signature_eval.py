@@ -4,7 +4,9 @@ Prints skilled- and random-forgery EER (with counts) on CEDAR signers 46-55 and 
 under the fixed protocol of ../shared/design/EVALUATION.md (5 references, binarized images), for:
   - the shipped signature model (run through the app's own runtime pipeline), with its card's aggregate;
   - a raw-pixel baseline: the binarized, cropped, resized signature (96x192) flattened, cosine distance;
-  - a HOG baseline: OpenCV HOG descriptor of the same image, cosine distance.
+  - a HOG baseline: OpenCV HOG descriptor of the same image, cosine distance;
+  - for SVC2004, the pen comparator (``pen-dtw-v1``): the DTW distance of the pen recordings' motion, which the
+    app uses for a pen probe against pen references (``runtime.pen_comparator``).
 Baselines use the mean distance to the references. All rows are measured in this same run. Each EER has a
 95 % confidence interval from a subject-level bootstrap (``evaluation.protocol.subject_bootstrap_eer``: 2,000
 resamples of the subjects; with 10 subjects per source the intervals are wide).
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -24,12 +27,14 @@ import numpy as np
 
 from biometrix.core.types import Modality
 from biometrix.evaluation.datasets import HELDOUT, VALIDATION, default_data_root
-from biometrix.evaluation.protocol import subject_bootstrap_eer
+from biometrix.evaluation.pen import svc2004_pen_scores
+from biometrix.evaluation.protocol import ProtocolScores, subject_bootstrap_eer, summarize
 from biometrix.evaluation.report import evaluate_pipeline
 from biometrix.preprocess.signature import preprocess_signature
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import PREFERRED_MODELS, load_card_for
 from biometrix.runtime.paths import models_dir
+from biometrix.runtime.pen_comparator import PEN_MODEL_ID
 
 
 def raw_pixels(img: np.ndarray) -> np.ndarray:
@@ -71,15 +76,25 @@ def main() -> int:
             t0 = time.perf_counter()
             rep, scores = evaluate_pipeline(fn, dim, model_id=name, source=source, root=args.data, subjects=subjects,
                                             aggregate=agg, progress=False)
-            s = rep.summary
-            print(f"{source:8s} {name:34s} {100 * s['skilled_eer']:10.2f}% {100 * s['random_eer']:9.2f}% "
-                  f"{100 * s['skilled_fnmr_at_fmr1']:12.1f}% {100 * s['random_fnmr_at_fmr1']:12.1f}%  "
-                  f"{s['n_genuine']}/{s['n_skilled']}/{s['n_random']} ({subjects[0]}-{subjects[-1]})"
-                  f"{'':10s} {rep.fta:3d}  {time.perf_counter() - t0:.1f}s   "
-                  + " / ".join("{:.1f}-{:.1f}%".format(*(100 * v for v in subject_bootstrap_eer(scores, agg, kind)))
-                               for kind in ("skilled", "random")))
+            row(source, name, rep.summary, subjects, rep.fta, time.perf_counter() - t0, scores, agg)
+        if source == "svc2004":
+            # the pen comparator: what the app uses for a pen probe against pen references (the motion, not the ink)
+            t0 = time.perf_counter()
+            scores = svc2004_pen_scores(args.data, subjects)
+            row(source, f"{PEN_MODEL_ID} (pen DTW, normalized)", summarize(scores, "normalized"), subjects, 0,
+                time.perf_counter() - t0, scores, "normalized")
         sys.stdout.flush()
     return 0
+
+
+def row(source: str, name: str, s: dict[str, float], subjects: Sequence[int], fta: int, seconds: float,
+        scores: ProtocolScores, aggregate: str) -> None:
+    print(f"{source:8s} {name:34s} {100 * s['skilled_eer']:10.2f}% {100 * s['random_eer']:9.2f}% "
+          f"{100 * s['skilled_fnmr_at_fmr1']:12.1f}% {100 * s['random_fnmr_at_fmr1']:12.1f}%  "
+          f"{s['n_genuine']}/{s['n_skilled']}/{s['n_random']} ({subjects[0]}-{subjects[-1]})"
+          f"{'':10s} {fta:3d}  {seconds:.1f}s   "
+          + " / ".join("{:.1f}-{:.1f}%".format(*(100 * v for v in subject_bootstrap_eer(scores, aggregate, kind)))
+                       for kind in ("skilled", "random")))
 
 
 if __name__ == "__main__":
