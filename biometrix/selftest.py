@@ -147,6 +147,42 @@ def model_checks(folder: Path, *, prefer_gpu: bool) -> Iterator[Check]:
     for where in detectors:
         yield f"face detector {where.name}", partial(_run_mtcnn, where, prefer_gpu=prefer_gpu)
     yield "haar cascades", _run_haar
+    yield "pen comparator", partial(_run_pen, folder)
+
+
+def drawn_pen(seed: int, *, variant: int = 0) -> list[np.ndarray]:
+    """A two-stroke pen signature as stroke arrays (x, y, pressure, t ms every 10 ms): ``seed`` fixes its shape
+    (the writer), ``variant`` a small change of speed and wobble (another signature of the same writer)."""
+    rng = np.random.default_rng([seed, 0])
+    freq, phase = rng.uniform(2, 6, 2), rng.uniform(0, np.pi, 2)
+    wobble = np.random.default_rng([seed, variant + 1])
+    strokes, start = [], 0.0
+    for k, n in enumerate((60, 40)):
+        u = np.linspace(0, 1, n) ** (1 + 0.05 * variant)
+        x = 100 * u + 300 * k + wobble.normal(0, 0.5, n)
+        y = 30 * np.sin(freq[k] * 2 * np.pi * u + phase[k]) + wobble.normal(0, 0.5, n)
+        p = 0.5 + 0.3 * np.sin(np.pi * u)
+        strokes.append(np.stack([x, y, p, start + 10.0 * np.arange(n)], axis=1))
+        start += 10.0 * n + 200
+    return strokes
+
+
+def _run_pen(folder: Path) -> str:
+    """The pen comparator's card, if installed, and one genuine and one other-writer comparison of drawn pen
+    signatures: the other writer must be the farther."""
+    from biometrix.core.types import SubjectId
+    from biometrix.runtime.pen_comparator import load_pen_card, pen_verify
+
+    card = load_pen_card(folder)
+    if card is None:
+        return "not installed: pen signatures are verified by the image model"
+    refs = [drawn_pen(1, variant=v) for v in range(5)]
+    same = pen_verify(drawn_pen(1, variant=6), refs, subject_id=SubjectId("selftest"), threshold=card.threshold)
+    other = pen_verify(drawn_pen(2), refs, subject_id=SubjectId("selftest"), threshold=card.threshold)
+    if not same.distance < other.distance:
+        raise SelftestFailure(f"the same drawn writer scored {same.distance:.3f}, another {other.distance:.3f}")
+    return (f"{card.model_id} card read (threshold {card.threshold.value:.4f}); drawn pen signatures: same writer "
+            f"{same.distance:.3f}, another {other.distance:.3f}")
 
 
 def _run_encoder(card: ModelCard, folder: Path, *, prefer_gpu: bool) -> str:

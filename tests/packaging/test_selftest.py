@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,8 @@ from .conftest import PACKAGING, REPO, load_script
 #: v6's and v6-int8's thresholds were transferred from, v6 is the float32 model for who wants it, and databases
 #: enrolled with either keep working until `db retemplate`).
 EXPECTED_CHECKS = [*(f"model {c.model_id}" for c in find_models(models_dir())),
-                   "face detector face-detector-mtcnn-v1", "haar cascades", "enroll", "verify", "audit",
-                   "close database", "main window", "kiosk window"]
+                   "face detector face-detector-mtcnn-v1", "haar cascades", "pen comparator", "enroll", "verify",
+                   "audit", "close database", "main window", "kiosk window"]
 
 
 def _lines(text: str) -> dict[str, str]:
@@ -56,7 +57,23 @@ def test_selftest_reports_failures_and_returns_1(tmp_path: Path) -> None:
     assert seen["model cards"] == "FAILED" and seen["face detector"] == "FAILED" and seen["enroll"] == "FAILED"
     assert seen["verify"] == "FAILED" and "not run: the enroll check failed" in out.getvalue()
     assert seen["haar cascades"] == "ok"
+    assert seen["pen comparator"] == "ok" and "pen comparator: not installed" in out.getvalue()
     assert "checks FAILED: model cards, face detector, enroll, verify, audit" in out.getvalue()
+
+
+def test_the_pen_check_reads_the_card_and_fails_on_a_tampered_one(tmp_path: Path) -> None:
+    out = io.StringIO()
+    run_selftest(gui=False, prefer_gpu=False, out=out)
+    (line,) = [x for x in out.getvalue().splitlines() if "pen comparator" in x]
+    assert line.startswith("ok") and "pen-dtw-v1 card read" in line
+    same, other = (float(v.strip(" ,").split()[0]) for v in line.split("same writer")[1].split("another"))
+    assert same < other
+    shutil.copytree(models_dir() / "pen-dtw-v1", tmp_path / "pen-dtw-v1")
+    card = tmp_path / "pen-dtw-v1" / "comparator.json"
+    card.write_text(card.read_text().replace('"aggregate": "normalized"', '"aggregate": "mean"'))
+    out = io.StringIO()
+    run_selftest(gui=False, prefer_gpu=False, models_dir=tmp_path, out=out)
+    assert _lines(out.getvalue())["pen comparator"] == "FAILED" and "aggregate" in out.getvalue()
 
 
 def test_drawn_signatures_are_deterministic_ink_on_white() -> None:
