@@ -22,10 +22,11 @@ FEATURES = ("x", "y", "dx", "dy", "pressure")
 
 def resample(stroke: np.ndarray, step_ms: float = STEP_MS) -> np.ndarray:
     """One stroke's (k, 4) points (x, y, pressure, t in ms) as (x, y, pressure) every ``step_ms`` ms from its first
-    point, linearly interpolated in time. Points whose time does not increase are dropped; a stroke of one instant
-    is its first point."""
+    point, linearly interpolated in time. A point not later than every point before it is dropped (so the times
+    left increase); a stroke of one instant is its first point."""
     arr = np.asarray(stroke, dtype=np.float64)
-    keep = np.concatenate([[True], np.diff(arr[:, 3]) > 0])
+    # only points later than every point before them: a pad's clock may repeat or step back a little
+    keep = np.concatenate([[True], arr[1:, 3] > np.maximum.accumulate(arr[:-1, 3])])
     arr = arr[keep]
     if len(arr) == 1:
         return arr[:, :3]

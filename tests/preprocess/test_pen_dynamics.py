@@ -31,6 +31,21 @@ def test_resample_interpolates_in_time_and_drops_repeated_times() -> None:
     np.testing.assert_allclose(resample(s[:1], 10.0), [[0, 0, 0]])
 
 
+def test_a_clock_that_steps_back_keeps_only_later_points() -> None:
+    # a pad whose timestamps repeat or step back (a release stamped by another clock): the stroke keeps the points
+    # later than all before them, so its times still increase and it is never resampled to nothing
+    s = stroke(np.array([0.0, 1.0, 2.0, 3.0]), np.array([0.0, 1.0, 2.0, 3.0]), np.full(4, 0.5),
+               np.array([100.0, 50.0, 60.0, 120.0]))
+    np.testing.assert_allclose(resample(s, 10.0), [[0, 0, 0.5], [1.5, 1.5, 0.5], [3, 3, 0.5]])
+    back = stroke(np.array([0.0, 5.0, 9.0]), np.zeros(3), np.full(3, 0.5), np.array([1000.0, 1010.0, 0.0]))
+    np.testing.assert_allclose(resample(back, 10.0), [[0, 0, 0.5], [5, 0, 0.5]])
+    assert pen_features([back, *curve(10.0)]).shape == (2 + 61 + 21, len(FEATURES))
+    # the last point earlier than the first but later than the one before it: only the first remains
+    dot = stroke(np.array([4.0, 5.0, 6.0]), np.zeros(3), np.full(3, 0.5), np.array([100.0, 50.0, 60.0]))
+    np.testing.assert_allclose(resample(dot, 10.0), [[4, 0, 0.5]])
+    assert pen_features([*curve(10.0), dot]).shape == (61 + 21 + 1, len(FEATURES))
+
+
 def test_features_do_not_depend_on_the_pad_rate_size_or_place() -> None:
     reference = pen_features(curve(10.0))
     assert reference.shape == (61 + 21, len(FEATURES))
