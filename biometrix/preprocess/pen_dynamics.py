@@ -20,6 +20,12 @@ STEP_MS = 10.0
 FEATURES = ("x", "y", "dx", "dy", "pressure")
 
 
+def has_timing(strokes: Sequence[np.ndarray], step_ms: float = STEP_MS) -> bool:
+    """Whether pen data carries its time: strokes lasting at least two resampling steps in all. A device or file
+    that stamps every point with one time has none, and its motion cannot be compared."""
+    return sum(float(np.ptp(s[:, 3])) for s in strokes if len(s)) >= 2 * step_ms
+
+
 def resample(stroke: np.ndarray, step_ms: float = STEP_MS) -> np.ndarray:
     """One stroke's (k, 4) points (x, y, pressure, t in ms) as (x, y, pressure) every ``step_ms`` ms from its first
     point, linearly interpolated in time. A point not later than every point before it is dropped (so the times

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from biometrix.core.errors import EmptySignature, InvalidInput
-from biometrix.preprocess.pen_dynamics import FEATURES, pen_features, resample
+from biometrix.preprocess.pen_dynamics import FEATURES, has_timing, pen_features, resample
 
 
 def stroke(x: np.ndarray, y: np.ndarray, p: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -77,3 +77,14 @@ def test_empty_and_malformed_pen_data_are_refused() -> None:
         pen_features([np.full((5, 4), np.nan)])
     with pytest.raises(InvalidInput, match="step_ms"):
         pen_features(curve(10.0), step_ms=0.0)
+
+
+def test_pen_data_without_its_time_has_no_timing() -> None:
+    strokes = curve(10.0)
+    assert has_timing(strokes)
+    frozen = [s.copy() for s in strokes]
+    for s in frozen:
+        s[:, 3] = 0.0  # one timestamp for every point
+    assert not has_timing(frozen)
+    assert not has_timing([stroke(np.zeros(2), np.zeros(2), np.full(2, 0.5), np.array([0.0, 19.0]))])
+    assert has_timing([stroke(np.zeros(2), np.zeros(2), np.full(2, 0.5), np.array([0.0, 20.0]))])
