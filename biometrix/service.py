@@ -35,7 +35,7 @@ from biometrix.core.roles import Action, Operator, Role, lowest_role_for
 from biometrix.core.roles import role as parse_role
 from biometrix.core.types import Candidate, Decision, Modality, SubjectId, Template, Threshold
 from biometrix.preprocess.face_detect import to_rgb
-from biometrix.preprocess.pen_dynamics import has_timing
+from biometrix.preprocess.pen_dynamics import pen_comparable
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import PREFERRED_MODELS, ModelCard, load_card_for
 from biometrix.runtime.paths import models_dir as default_models_dir
@@ -338,8 +338,8 @@ class Biometrix:
         if len(refs) < 2 or any(r.media_type != STROKES_MEDIA_TYPE for r in refs):
             return None
         probe, references = _stroke_arrays(raw.data), [_stroke_arrays(r.data) for r in refs]
-        if not all(has_timing(s) for s in (probe, *references)):
-            return None  # pen data without its time (one timestamp for every point): only its ink can be compared
+        if not all(pen_comparable(s) for s in (probe, *references)):
+            return None  # pen data without its time, or far longer than a signature: only its ink is compared
         override = self._thresholds[Modality.SIGNATURE]
         threshold = override if override is not None and override.model_id == card.model_id else card.threshold
         return pen_verify(probe, references, subject_id=subject_id, threshold=threshold)

@@ -152,10 +152,15 @@ def test_the_service_uses_it_for_pen_against_pen_only(recordings: dict[tuple[int
     assert first.details["reference_distances"] == pytest.approx(list(genuine.reference_distances))
     assert first.details["reference_scale"] == pytest.approx(genuine.reference_scale)
     assert rows[-1].model_id == image_model
-    # pen data without its time (every point stamped 0): its motion cannot be compared, so the image decides
+    # pen data without its time (every point stamped 0): its motion cannot be compared, so the image decides;
     untimed = [Stroke(tuple(replace(p, t=0.0) for p in s.points)) for s in recordings[(1, 12)]]
+    # nor can a recording whose clock jumps by a day (DTW would be quadratic in its millions of steps)
+    first, *rest = recordings[(1, 12)]
+    late = replace(first.points[-1], t=first.points[-1].t + 86_400_000)
+    jumped = [Stroke((*first.points[:-1], late)), *rest]
     with Biometrix(tmp_path / "p.db", prefer_gpu=False) as bx:
         assert bx.verify("pen", signature=untimed).model_id == image_model
+        assert bx.verify("pen", signature=jumped).model_id == image_model
     # switched off, or with a threshold of its own bound to it
     with Biometrix(tmp_path / "p.db", prefer_gpu=False, pen_comparator=False) as bx:
         assert bx.verify("pen", signature=recordings[(1, 12)]).model_id == image_model

@@ -20,10 +20,20 @@ STEP_MS = 10.0
 FEATURES = ("x", "y", "dx", "dy", "pressure")
 
 
-def has_timing(strokes: Sequence[np.ndarray], step_ms: float = STEP_MS) -> bool:
-    """Whether pen data carries its time: strokes lasting at least two resampling steps in all. A device or file
-    that stamps every point with one time has none, and its motion cannot be compared."""
-    return sum(float(np.ptp(s[:, 3])) for s in strokes if len(s)) >= 2 * step_ms
+#: The longest pen-down time compared (all strokes together): a signature takes seconds; this bounds the work of
+#: resampling and of DTW (quadratic in the points) for a hostile or broken recording.
+MAX_PEN_MS = 60_000.0
+
+
+def pen_time_ms(strokes: Sequence[np.ndarray]) -> float:
+    """The pen-down time of pen data: each stroke's time span, summed (pen-up gaps left out)."""
+    return sum(float(np.ptp(s[:, 3])) for s in strokes if len(s))
+
+
+def pen_comparable(strokes: Sequence[np.ndarray], step_ms: float = STEP_MS) -> bool:
+    """Whether the motion of pen data can be compared: it carries its time (at least two resampling steps with the
+    pen down; a device or file that stamps every point alike has none) and lasts at most ``MAX_PEN_MS``."""
+    return 2 * step_ms <= pen_time_ms(strokes) <= MAX_PEN_MS
 
 
 def resample(stroke: np.ndarray, step_ms: float = STEP_MS) -> np.ndarray:
@@ -49,10 +59,14 @@ def pen_features(strokes: Sequence[np.ndarray], *, step_ms: float = STEP_MS) -> 
     ``strokes``: each stroke's (k, 4) points, x, y, pressure, t (``capture.pen.stroke_arrays``)."""
     if step_ms <= 0:
         raise InvalidInput(f"step_ms must be positive, got {step_ms}")
-    parts = []
     for s in strokes:
         if s.ndim != 2 or s.shape[1] != 4 or not np.isfinite(s).all():
             raise InvalidInput(f"a stroke must be a finite (k, 4) array of x, y, pressure, t; got shape {s.shape}")
+    if pen_time_ms(strokes) > MAX_PEN_MS:
+        raise InvalidInput(f"the pen was down for {pen_time_ms(strokes) / 1000:.0f} s; at most "
+                           f"{MAX_PEN_MS / 1000:.0f} s of a signature's motion is compared")
+    parts = []
+    for s in strokes:
         if not len(s):
             continue
         pts = resample(s, step_ms)

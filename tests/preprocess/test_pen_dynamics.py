@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from biometrix.core.errors import EmptySignature, InvalidInput
-from biometrix.preprocess.pen_dynamics import FEATURES, has_timing, pen_features, resample
+from biometrix.preprocess.pen_dynamics import FEATURES, MAX_PEN_MS, pen_comparable, pen_features, resample
 
 
 def stroke(x: np.ndarray, y: np.ndarray, p: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -79,12 +79,18 @@ def test_empty_and_malformed_pen_data_are_refused() -> None:
         pen_features(curve(10.0), step_ms=0.0)
 
 
-def test_pen_data_without_its_time_has_no_timing() -> None:
+def test_pen_data_without_its_time_or_far_too_long_is_not_comparable() -> None:
     strokes = curve(10.0)
-    assert has_timing(strokes)
+    assert pen_comparable(strokes)
     frozen = [s.copy() for s in strokes]
     for s in frozen:
         s[:, 3] = 0.0  # one timestamp for every point
-    assert not has_timing(frozen)
-    assert not has_timing([stroke(np.zeros(2), np.zeros(2), np.full(2, 0.5), np.array([0.0, 19.0]))])
-    assert has_timing([stroke(np.zeros(2), np.zeros(2), np.full(2, 0.5), np.array([0.0, 20.0]))])
+    assert not pen_comparable(frozen)
+    assert not pen_comparable([stroke(np.zeros(2), np.zeros(2), np.full(2, 0.5), np.array([0.0, 19.0]))])
+    assert pen_comparable([stroke(np.zeros(2), np.zeros(2), np.full(2, 0.5), np.array([0.0, 20.0]))])
+    # a recording whose clock jumps by a day within one stroke: refused before anything is resampled
+    day = stroke(np.arange(3.0), np.zeros(3), np.full(3, 0.5), np.array([0.0, 10.0, 86_400_000.0]))
+    assert not pen_comparable([day])
+    with pytest.raises(InvalidInput, match="at most 60 s"):
+        pen_features([day])
+    assert pen_comparable([stroke(np.zeros(2), np.zeros(2), np.full(2, 0.5), np.array([0.0, MAX_PEN_MS]))])
