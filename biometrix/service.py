@@ -414,6 +414,10 @@ class Biometrix:
                face: FaceInput | None = None, refer_band: float | None = None) -> Decision:
         """1:1: compare the probe (a signature or a face) with every reference of the subject; audited.
 
+        A pen probe against a subject whose references were all drawn with a pen, both carrying their time, is
+        decided by the pen comparator (``pen_card()``, ``runtime.pen_comparator``) when it is installed and not
+        switched off; every other probe by the modality's image model.
+
         ``refer_band`` (a fraction of the threshold; None: the one given at construction) sets the
         supervisor band: a distance within ``threshold x (1 ± refer_band)`` gives ``Decision.refer``
         (label "Refer", not accepted) and the audit row's decision "refer". The band is recorded in the
