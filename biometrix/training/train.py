@@ -47,6 +47,9 @@ from biometrix.training.pairnet import PairSignatureCNN, pair_loss, pair_summari
 
 log = logging.getLogger(__name__)
 
+#: The signature data sets training reads (``TrainConfig.train_sources``).
+SOURCES = ("cedar", "svc2004")
+
 
 @dataclass
 class TrainConfig:
@@ -89,6 +92,7 @@ class TrainConfig:
     patience: int = 8
     max_minutes: float = 0.0  # 0 = no wall-clock budget
     train_fraction: float = 1.0  # cross-validation only: each fold trains on this share of its training subjects
+    train_sources: list[str] = field(default_factory=lambda: list(SOURCES))  # which data sets train (both validate)
     cedar_train: list[int] = field(default_factory=lambda: list(CEDAR_TRAIN))
     cedar_validation: list[int] = field(default_factory=lambda: list(CEDAR_VALIDATION))
     svc_train: list[int] = field(default_factory=lambda: list(SVC_TRAIN))
@@ -216,6 +220,16 @@ def step_loss(model: torch.nn.Module, cfg: TrainConfig, x: torch.Tensor, pb: Pai
     return loss
 
 
+def training_samples(cfg: TrainConfig, root: Path, *, progress: bool = False) -> list[SignatureSample]:
+    """The training subjects' samples of the data sets ``cfg.train_sources`` names (before synthetic identities)."""
+    unknown = set(cfg.train_sources) - set(SOURCES)
+    if unknown or not cfg.train_sources:
+        raise InvalidInput(f"train_sources must name one or both of {', '.join(SOURCES)}; got {cfg.train_sources}")
+    cedar = load_cedar(root, cfg.cedar_train, progress=progress) if "cedar" in cfg.train_sources else []
+    svc = load_svc2004(root, cfg.svc_train, progress=progress) if "svc2004" in cfg.train_sources else []
+    return cedar + svc
+
+
 def check_pair_config(cfg: TrainConfig) -> None:
     """The pair network and its loss go together, and take none of the encoder-only options."""
     if (cfg.backbone == PAIR_BACKBONE) != (cfg.loss == "pair_bce"):
@@ -248,7 +262,7 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     root = Path(cfg.data_root) if cfg.data_root else default_data_root()
-    train = load_cedar(root, cfg.cedar_train, progress=progress) + load_svc2004(root, cfg.svc_train, progress=progress)
+    train = training_samples(cfg, root, progress=progress)
     val = load_cedar(root, cfg.cedar_validation, progress=progress) + load_svc2004(
         root, cfg.svc_validation, progress=progress
     ) if cfg.cedar_validation else []

@@ -232,3 +232,4 @@ def test_a_pair_network_trains_and_validates_under_the_protocol(tmp_path: Path) 
 
     with pytest.raises(InvalidInput, match="pair network"):
         release_signature_model(best, model_id="x", out_dir=tmp_path / "model", data_root=DATA, progress=False)
+

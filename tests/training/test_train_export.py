@@ -477,3 +477,17 @@ def test_release_int8(straight_run: Path, real_batch: np.ndarray, tmp_path: Path
     assert "not exported" in err.strip().splitlines()[-1]
     assert not (tmp_path / "refused").exists()
     assert quantize.MAX_DRIFT_FRACTION == 0.25
+
+
+def test_train_sources_choose_which_data_sets_train() -> None:
+    from biometrix.core.errors import InvalidInput
+    from biometrix.training.train import training_samples
+
+    cfg = TrainConfig(data_root=str(DATA), cedar_train=[1, 2], svc_train=[1, 2])
+    both = training_samples(cfg, DATA)
+    assert {s.key for s in both} == {"cedar:1", "cedar:2", "svc2004:1", "svc2004:2"}
+    cedar = training_samples(TrainConfig(**{**cfg.__dict__, "train_sources": ["cedar"]}), DATA)
+    assert {s.key for s in cedar} == {"cedar:1", "cedar:2"} and len(cedar) == 2 * 48
+    for bad in ([], ["cedar", "gpds"]):
+        with pytest.raises(InvalidInput, match="train_sources"):
+            training_samples(TrainConfig(**{**cfg.__dict__, "train_sources": bad}), DATA)
