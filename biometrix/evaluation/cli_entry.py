@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from biometrix.core.distances import format_distance
@@ -71,7 +72,32 @@ def run_evaluate(args: argparse.Namespace) -> int:
                   f"{capture} probes, stricter than the default): FNMR {100 * at['fnmr']:.1f} %, "
                   f"skilled FMR {100 * at['skilled_fmr']:.1f} %, random FMR {100 * at['random_fmr']:.1f} %")
         print("  wrote " + ", ".join(str(f) for f in files))
+    if args.dataset == "svc2004" and not getattr(args, "json", False):
+        _pen_comparator_lines(folder, data, subjects)
     return 0
+
+
+def _pen_comparator_lines(folder: Path, data: Path, subjects: Sequence[int]) -> None:
+    """The pen comparator's figures on the same SVC2004 subjects: what the app decides a pen probe against pen
+    references by (``runtime.pen_comparator``)."""
+    from biometrix.evaluation.pen import svc2004_pen_scores
+    from biometrix.evaluation.protocol import subject_bootstrap_eer, summarize
+    from biometrix.runtime.pen_comparator import load_pen_card
+
+    card = load_pen_card(folder)
+    if card is None:
+        return
+    scores = svc2004_pen_scores(data, subjects)
+    s = summarize(scores, "normalized")
+    print(f"pen comparator {card.model_id} (what the app uses for a pen probe against pen references), same "
+          f"subjects, aggregate normalized")
+    for kind in ("skilled", "random"):
+        lo, hi = subject_bootstrap_eer(scores, "normalized", kind)
+        print(f"  {kind:7s} forgeries: EER {100 * s[f'{kind}_eer']:.2f} % (95 % CI {100 * lo:.1f}-{100 * hi:.1f} %; "
+              f"{s['n_genuine']} genuine / {s[f'n_{kind}']} impostor)")
+    at = rates_at(scores, "normalized", card.threshold.value)
+    print(f"  at its threshold {format_distance(card.threshold.value)}: FNMR {100 * at['fnmr']:.1f} %, skilled FMR "
+          f"{100 * at['skilled_fmr']:.1f} %, random FMR {100 * at['random_fmr']:.1f} %")
 
 
 def run_calibrate(args: argparse.Namespace) -> int:

@@ -88,3 +88,34 @@ def test_evaluate_pen_data_reports_the_pen_threshold_too(tmp_path: Path, capsys:
     skilled = np.array([float(r[3]) for r in rows if r[0] != r[1]])
     fnmr, fmr = np.mean(genuine > pen.value), np.mean(skilled <= pen.value)
     assert f"FNMR {100 * fnmr:.1f} %, skilled FMR {100 * fmr:.1f} %" in line
+
+
+def test_evaluate_pen_data_reports_the_pen_comparator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """On SVC2004 the report also gives the pen comparator's EERs, checked against the runtime's own decisions
+    (``pen_verify``, the code the app runs) on the same subjects."""
+    from biometrix.capture.pen import stroke_arrays
+    from biometrix.core.metrics import eer
+    from biometrix.core.types import SubjectId
+    from biometrix.evaluation.datasets import iter_svc2004_strokes
+    from biometrix.runtime.paths import models_dir
+    from biometrix.runtime.pen_comparator import load_pen_card, pen_verify
+
+    rc = main(["evaluate", "--dataset", "svc2004", "--data", str(SHARED_DATA), "--subjects", "31-33",
+               "--out", str(tmp_path / "eval")])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "pen comparator pen-dtw-v1" in printed
+    threshold = load_pen_card(models_dir()).threshold  # type: ignore[union-attr]
+    pen = {(r.subject, r.index): stroke_arrays(s) for r, s in iter_svc2004_strokes(SHARED_DATA, [31, 32, 33])}
+    genuine, skilled, random = [], [], []
+    for u in (31, 32, 33):
+        refs = [pen[(u, i)] for i in range(1, 6)]
+        decide = lambda probe: pen_verify(probe, refs, subject_id=SubjectId(str(u)), threshold=threshold)  # noqa: E731,B023
+        genuine += [decide(pen[(u, i)]).distance for i in range(6, 21)]
+        skilled += [decide(pen[(u, i)]).distance for i in range(21, 41)]
+        random += [decide(pen[(o, 20)]).distance for o in (31, 32, 33) if o != u]
+    for kind, impostor in (("skilled", skilled), ("random", random)):
+        want = eer(genuine=np.array(genuine), impostor=np.array(impostor)).eer
+        (line,) = [x for x in printed.split("pen comparator")[1].splitlines() if f"{kind:7s} forgeries" in x]
+        assert f"EER {100 * want:.2f} %" in line, line
+    assert f"at its threshold {threshold.value:.3f}" in printed
