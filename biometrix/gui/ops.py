@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from biometrix.core.distances import format_distance
 from biometrix.core.errors import LowQuality
 from biometrix.core.types import Candidate, Decision, Modality, Threshold
 from biometrix.gui.consistency import ReferenceCheck, check_references
@@ -194,6 +195,7 @@ class SettingsInfo:
     models_dir: str
     models: dict[str, list[str]]
     modalities: tuple[ModalityInfo, ...]
+    pen: str = ""  # the pen comparator: what decides a pen probe against pen references, and its threshold
 
 
 def settings_info(bx: Biometrix) -> SettingsInfo:
@@ -213,4 +215,19 @@ def settings_info(bx: Biometrix) -> SettingsInfo:
             tuple(CardThresholdInfo(t.name, t.value, t.target_fmr, t.source) for t in card.thresholds),
             bx.threshold(modality), det is not None, det=det))
     return SettingsInfo(str(bx.location.path), bx.location.reason, str(bx.models_dir), available_models(bx),
-                        tuple(infos))
+                        tuple(infos), pen_info(bx))
+
+
+def pen_info(bx: Biometrix) -> str:
+    """One line on the pen comparator: its model id and threshold with where it was set, or why there is none."""
+    from biometrix.core.errors import BiometrixError
+
+    try:
+        card = bx.pen_card()
+    except BiometrixError as err:
+        return f"not available: {err}"
+    if card is None:
+        return "none: pen signatures are verified by the signature model above"
+    t = card.threshold
+    return (f"{card.model_id} decides a pen probe against references drawn with a pen: threshold "
+            f"{format_distance(t.value)} ({t.source}); set by its card, not here")

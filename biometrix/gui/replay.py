@@ -33,7 +33,7 @@ def replay_strokes(widget, strokes: Sequence[Stroke], device: QPointingDevice) -
                           Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton,
                           Qt.MouseButton.NoButton if released else Qt.MouseButton.LeftButton)
         if t is not None:
-            ev.setTimestamp(int(t))
+            ev.setTimestamp(int(t) + 1)  # + 1: the pad reads a timestamp of 0 as "none" and uses its own clock
         QApplication.sendEvent(widget, ev)
 
     for stroke in strokes:
@@ -43,5 +43,5 @@ def replay_strokes(widget, strokes: Sequence[Stroke], device: QPointingDevice) -
                     QEvent.Type.TabletRelease if k == n - 1 and n > 1 else QEvent.Type.TabletMove)
             pos = QPointF(MARGIN + (p.x - lo[0]) * scale, MARGIN + (p.y - lo[1]) * scale)
             send(kind, pos, p.pressure, p.t)
-        if n == 1:  # a dot: press, then release where it was
-            send(QEvent.Type.TabletRelease, pos, 0.0, None)
+        if n == 1:  # a dot: press, then release where and when it was (an unstamped event has another clock)
+            send(QEvent.Type.TabletRelease, pos, 0.0, p.t)

@@ -26,8 +26,16 @@ MAX_PEN_MS = 60_000.0
 
 
 def pen_time_ms(strokes: Sequence[np.ndarray]) -> float:
-    """The pen-down time of pen data: each stroke's time span, summed (pen-up gaps left out)."""
-    return sum(float(np.ptp(s[:, 3])) for s in strokes if len(s))
+    """The pen-down time of pen data: each stroke's time span over the points ``resample`` keeps (those later
+    than every point before them), summed (pen-up gaps left out)."""
+    return sum(float(_increasing(s)[-1, 3] - s[0, 3]) for s in strokes if len(s))
+
+
+def _increasing(stroke: np.ndarray) -> np.ndarray:
+    """The points of a stroke later than every point before it (the first always): a pad's clock may repeat or
+    step back, and the times left increase."""
+    arr = np.asarray(stroke, dtype=np.float64)
+    return arr[np.concatenate([[True], arr[1:, 3] > np.maximum.accumulate(arr[:-1, 3])])]
 
 
 def pen_comparable(strokes: Sequence[np.ndarray], step_ms: float = STEP_MS) -> bool:
@@ -40,10 +48,7 @@ def resample(stroke: np.ndarray, step_ms: float = STEP_MS) -> np.ndarray:
     """One stroke's (k, 4) points (x, y, pressure, t in ms) as (x, y, pressure) every ``step_ms`` ms from its first
     point, linearly interpolated in time. A point not later than every point before it is dropped (so the times
     left increase); a stroke of one instant is its first point."""
-    arr = np.asarray(stroke, dtype=np.float64)
-    # only points later than every point before them: a pad's clock may repeat or step back a little
-    keep = np.concatenate([[True], arr[1:, 3] > np.maximum.accumulate(arr[:-1, 3])])
-    arr = arr[keep]
+    arr = _increasing(stroke)
     if len(arr) == 1:
         return arr[:, :3]
     t = np.arange(arr[0, 3], arr[-1, 3] + 1e-9, step_ms)

@@ -120,6 +120,10 @@ def test_target_fmr_sets_uses_and_keeps_the_threshold(qtbot, gui_settings: GuiSe
         page = w.show_page("settings")
         qtbot.waitUntil(lambda: page.info is not None, timeout=WAIT_MS)
         box = page.boxes[Modality.SIGNATURE]
+        # the pen comparator, read-only beside the signature model: its id and the threshold its card sets
+        pen = json.loads((REPO / "assets" / "models" / "pen-dtw-v1" / "comparator.json").read_text())
+        assert page.pen_label.text().startswith("pen-dtw-v1 decides a pen probe")
+        assert f"threshold {pen['thresholds'][0]['value']:.3f}" in page.pen_label.text()
         assert box.curve is not None and box.plot.fmr == tuple(det["fmr"])
         assert "DET" in box.det.text() and str(det["n_impostor"]) in box.det.text()
         default = box.chosen_value()

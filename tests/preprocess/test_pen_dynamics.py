@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from biometrix.core.errors import EmptySignature, InvalidInput
-from biometrix.preprocess.pen_dynamics import FEATURES, MAX_PEN_MS, pen_comparable, pen_features, resample
+from biometrix.preprocess.pen_dynamics import (
+    FEATURES,
+    MAX_PEN_MS,
+    pen_comparable,
+    pen_features,
+    pen_time_ms,
+    resample,
+)
 
 
 def stroke(x: np.ndarray, y: np.ndarray, p: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -94,3 +101,13 @@ def test_pen_data_without_its_time_or_far_too_long_is_not_comparable() -> None:
     with pytest.raises(InvalidInput, match="at most 60 s"):
         pen_features([day])
     assert pen_comparable([stroke(np.zeros(2), np.zeros(2), np.full(2, 0.5), np.array([0.0, MAX_PEN_MS]))])
+
+
+def test_pen_time_counts_the_points_kept_not_a_clock_jump() -> None:
+    # the first point stamped by another clock (hours ahead): the stroke's later points are dropped as earlier, so
+    # it counts 0 ms, not hours, and the rest of the signature is still comparable
+    jumped = stroke(np.arange(3.0), np.zeros(3), np.full(3, 0.5), np.array([9_000_000.0, 10.0, 20.0]))
+    strokes = [jumped, *curve(10.0)]
+    assert pen_time_ms([jumped]) == 0.0
+    assert pen_time_ms(strokes) == pytest.approx(600.0 + 200.0)
+    assert pen_comparable(strokes)

@@ -239,6 +239,9 @@ class SettingsPage(Page):
         self._progress.changed.connect(self._show_progress)
 
         self.boxes = {m: ModalityBox(m) for m in (Modality.SIGNATURE, Modality.FACE)}
+        self.pen_label = QLabel()
+        self.pen_label.setWordWrap(True)
+        self.boxes[Modality.SIGNATURE].layout().addRow("Pen comparator", self.pen_label)
 
         self.band = QDoubleSpinBox()
         self.band.setRange(0.0, 50.0)
@@ -331,6 +334,7 @@ class SettingsPage(Page):
                       Modality.FACE: (s.face_threshold, s.face_target_fmr)}
             for mi in info.modalities:
                 self.boxes[mi.modality].show_info(mi, info.models.get(mi.modality.value, []), *chosen[mi.modality])
+            self.pen_label.setText(info.pen)
 
         self.call(ops.settings_info, done)
 
