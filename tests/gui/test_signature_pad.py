@@ -151,3 +151,32 @@ def test_touch_strokes_one_finger_no_mouse_duplicates(touch_pad, touchscreen, qt
     qtbot.mouseMove(pad, QPoint(90, 60))
     qtbot.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=QPoint(90, 60))
     assert pad.n_strokes == 1 and {p.pressure for p in pad.strokes()[0].points} == {MOUSE_PRESSURE}
+
+
+def _tablet(pad, stylus, kind, x: float, t: int) -> None:
+    from biometrix.gui.qt import QTabletEvent
+
+    pos = QPointF(x, 100.0)
+    released = kind == QEvent.Type.TabletRelease
+    ev = QTabletEvent(kind, stylus, pos, pad.mapToGlobal(pos), 0.5, 0.0, 0.0, 0.0, 0.0, 0.0,
+                      Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton,
+                      Qt.MouseButton.NoButton if released else Qt.MouseButton.LeftButton)
+    ev.setTimestamp(t)
+    QApplication.sendEvent(pad, ev)
+
+
+def test_one_clock_for_the_whole_drawing(pad, stylus) -> None:
+    # the first event unstamped (0): every point on the pad's own clock, even those that carry a stamp, so the
+    # drawing does not span the difference between two clocks
+    _tablet(pad, stylus, QEvent.Type.TabletPress, 50, 0)
+    for i, x in enumerate(range(60, 200, 20)):
+        _tablet(pad, stylus, QEvent.Type.TabletMove, x, 5_000_000 + 10 * i)
+    _tablet(pad, stylus, QEvent.Type.TabletRelease, 210, 5_000_100)
+    times = [p.t for s in pad.strokes() for p in s.points]
+    assert times[0] == 0.0 and all(0.0 <= t < 5_000 for t in times) and times == sorted(times)
+    # the first event stamped: the events' clock throughout
+    pad.clear()
+    for i, x in enumerate(range(50, 200, 20)):
+        _tablet(pad, stylus, QEvent.Type.TabletPress if i == 0 else QEvent.Type.TabletMove, x, 7_000 + 10 * i)
+    _tablet(pad, stylus, QEvent.Type.TabletRelease, 210, 7_100)
+    assert [p.t for s in pad.strokes() for p in s.points] == [10.0 * i for i in range(8)] + [100.0]

@@ -60,6 +60,7 @@ class SignaturePad(QWidget):
         self._strokes: list[list[Point]] = []
         self._current: list[Point] | None = None
         self._t0: float | None = None
+        self._event_clock = True  # set at the first point: see _time_ms
         self._placeholder = placeholder
         self._touch_id: int | None = None  # the id of the finger drawing, while a touch stroke is on
         self._touch_until = 0.0  # time.monotonic() until which synthesised mouse events are dropped
@@ -125,7 +126,12 @@ class SignaturePad(QWidget):
     # --- input -------------------------------------------------------------------------------------
 
     def _time_ms(self, event_ms: int) -> float:
-        t = float(event_ms) if event_ms else time.monotonic() * 1000.0
+        """Milliseconds since the drawing's first point, on one clock for the whole drawing: the events' own
+        timestamps when the first event has one, else this process's monotonic clock (a device that stamps
+        nothing). Mixing the two would put points hours apart, and the pen comparator compares the timing."""
+        if self._t0 is None:
+            self._event_clock = bool(event_ms)
+        t = float(event_ms) if self._event_clock else time.monotonic() * 1000.0
         if self._t0 is None:
             self._t0 = t
         return t - self._t0
