@@ -77,6 +77,9 @@ def _card_folder(tmp_path: Path, change: dict[str, Any] | None = None, text: str
     ({"thresholds": [{"name": "default", "value": -1.0, "target_fmr": 0.01, "source": ""}]}, "positive"),
     ({"thresholds": [{"name": "default", "value": True, "target_fmr": 0.01, "source": ""}]}, "positive"),
     ({"thresholds": []}, "default"),
+    ({"thresholds": [{"name": "default", "value": 1.0, "target_fmr": "1 %", "source": ""}]}, "target_fmr"),
+    ({"thresholds": [{"name": "default", "value": 1.0, "target_fmr": 1.5, "source": ""}]}, "target_fmr"),
+    ({"evaluation": [1, 2]}, "evaluation"),
     ({"model_id": "pen-dtw-v9"}, "folder"),
 ])
 def test_a_card_that_does_not_fit_this_code_is_refused(tmp_path: Path, change: dict[str, Any], message: str) -> None:
@@ -89,6 +92,12 @@ def test_unreadable_and_missing_cards(tmp_path: Path) -> None:
     assert load_pen_card(tmp_path) is None  # not installed: pen signatures go to the image encoder
     path = _card_folder(tmp_path, text="{not json")
     with pytest.raises(ModelIntegrityError, match="cannot read"):
+        load_pen_card(tmp_path)
+    path.write_text("[" * 100_000 + "]" * 100_000)  # nested too deeply for the JSON reader
+    with pytest.raises(ModelIntegrityError, match="cannot read"):
+        load_pen_card(tmp_path)
+    path.write_text(" " * 1_000_001)
+    with pytest.raises(ModelIntegrityError, match="bytes"):
         load_pen_card(tmp_path)
     path.write_text(json.dumps({k: v for k, v in json.loads(SHIPPED.read_text()).items() if k != "evaluation"}))
     with pytest.raises(ModelIntegrityError, match="missing keys"):

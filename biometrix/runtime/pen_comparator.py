@@ -28,6 +28,8 @@ PEN_MODEL_ID = "pen-dtw-v1"
 MIN_SPREAD = 1e-6
 PEN_CARD_FILE = "comparator.json"
 PEN_CARD_FORMAT = "biometrix-pen-comparator/1"
+#: A card is a few kilobytes; a file far larger is not one (and is not read into memory).
+MAX_CARD_BYTES = 1_000_000
 _KEYS = ("format", "model_id", "modality", "capture", "features", "step_ms", "distance", "aggregate",
          "thresholds", "evaluation", "created_at")
 
@@ -45,9 +47,13 @@ class PenComparatorCard:
         """Read and check a card; anything unexpected (a newer format, other features than this code computes, a
         missing or unknown key, a threshold that is not a positive number) is a ModelIntegrityError naming it."""
         try:
+            if path.stat().st_size > MAX_CARD_BYTES:
+                raise ModelIntegrityError(f"{path} is {path.stat().st_size} bytes: not a pen comparator card "
+                                          f"(at most {MAX_CARD_BYTES})")
             doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise ModelIntegrityError(f"cannot read the pen comparator card {path}: {err}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+            raise ModelIntegrityError(f"cannot read the pen comparator card {path}: {type(err).__name__}: {err}"
+                                      ) from None
         if not isinstance(doc, dict):
             raise ModelIntegrityError(f"{path} is not a pen comparator card (not a JSON object)")
         if doc.get("format") != PEN_CARD_FORMAT:
@@ -65,14 +71,24 @@ class PenComparatorCard:
             if isinstance(doc["thresholds"], list) else []
         if len(default) != 1:
             raise ModelIntegrityError(f"{path}: thresholds must be a list holding one named 'default'")
-        value = default[0].get("value")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        value, target = default[0].get("value"), default[0].get("target_fmr")
+        if not _number(value) or value <= 0:
             raise ModelIntegrityError(f"{path}: the default threshold must be a positive number, got {value!r}")
+        if target is not None and not (_number(target) and 0 < target < 1):
+            raise ModelIntegrityError(f"{path}: the default threshold's target_fmr must lie in (0, 1), got {target!r}")
+        if not isinstance(doc["evaluation"], dict):
+            raise ModelIntegrityError(f"{path}: evaluation must be a JSON object")
         if doc["model_id"] != path.parent.name:
             raise ModelIntegrityError(f"{path}: model_id {doc['model_id']!r} is not its folder's name")
         threshold = Threshold(value=float(value), model_id=doc["model_id"], distance="dtw",
-                              target_fmr=default[0].get("target_fmr"), source=str(default[0].get("source", "")))
+                              target_fmr=None if target is None else float(target),
+                              source=str(default[0].get("source", "")))
         return cls(model_id=doc["model_id"], threshold=threshold, evaluation=dict(doc["evaluation"]))
+
+
+def _number(x: object) -> bool:
+    """A finite JSON number (not a boolean, which Python counts as an int)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def load_pen_card(models_dir: Path) -> PenComparatorCard | None:
