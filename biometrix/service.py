@@ -186,7 +186,8 @@ class Biometrix:
                  key: KeySource | None = None, pen_comparator: bool = True) -> None:
         self.refer_band = _check_band(refer_band)
         self.pen_comparator = pen_comparator
-        self._pen_card: PenComparatorCard | None | bool = False  # False: not read yet
+        self._pen_card: PenComparatorCard | None = None
+        self._pen_card_read = False
         self.location: DbLocation = resolve_db_path(db_path)
         self.models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
         self.prefer_gpu = prefer_gpu
@@ -324,9 +325,9 @@ class Biometrix:
         """The pen comparator's card (read once), or None where it is switched off or not installed."""
         if not self.pen_comparator:
             return None
-        if self._pen_card is False:
-            self._pen_card = load_pen_card(self.models_dir)
-        return self._pen_card  # type: ignore[return-value]
+        if not self._pen_card_read:
+            self._pen_card, self._pen_card_read = load_pen_card(self.models_dir), True
+        return self._pen_card
 
     def _pen_decision(self, subject_id: SubjectId, template: Template, raw: SampleIn) -> Decision | None:
         """The pen comparator's decision for a pen probe when every reference of the template was drawn with a
@@ -367,16 +368,20 @@ class Biometrix:
     def _matcher(self, modality: Modality, capture: str | None) -> Matcher:
         return Matcher(self.threshold(modality, capture=capture), aggregate=self.card(modality).aggregate)
 
-    def _probe(self, signature: SignatureInput | None, face: FaceInput | None
-               ) -> tuple[Modality, np.ndarray, SampleIn]:
-        """Exactly one probe -> (its modality, its embedding, its raw sample)."""
+    def _load_probe(self, signature: SignatureInput | None, face: FaceInput | None
+                    ) -> tuple[Modality, np.ndarray, SampleIn]:
+        """Exactly one probe -> (its modality, its pipeline input, its raw sample); nothing is embedded yet."""
         if (signature is None) == (face is None):
             raise InvalidInput("give exactly one probe: a signature or a face")
         if signature is not None:
-            img, raw = load_signature(signature)
-            return Modality.SIGNATURE, self.pipeline(Modality.SIGNATURE).embed(img), raw
-        rgb, raw = load_face(face)
-        return Modality.FACE, self.pipeline(Modality.FACE).embed(rgb), raw
+            return Modality.SIGNATURE, *load_signature(signature)
+        return Modality.FACE, *load_face(face)
+
+    def _probe(self, signature: SignatureInput | None, face: FaceInput | None
+               ) -> tuple[Modality, np.ndarray, SampleIn]:
+        """Exactly one probe -> (its modality, its embedding, its raw sample)."""
+        modality, x, raw = self._load_probe(signature, face)
+        return modality, self.pipeline(modality).embed(x), raw
 
     # --- use cases ---------------------------------------------------------------------------------
 
@@ -429,12 +434,13 @@ class Biometrix:
         modality = Modality.SIGNATURE if face is None else Modality.FACE
         card = self.card(modality)
         template = self._template(subject_id, modality, card.model_id)
-        modality, probe, raw = self._probe(signature, face)
+        modality, x, raw = self._load_probe(signature, face)
         capture = capture_of(modality, raw)
+        # the pen comparator decides without the image model, which is then neither loaded nor run
         decision = self._pen_decision(subject_id, template, raw) if capture == "pen" else None
         aggregate = card.aggregate if decision is None else "normalized"
         if decision is None:
-            decision = self._matcher(modality, capture).verify(probe, template)
+            decision = self._matcher(modality, capture).verify(self.pipeline(modality).embed(x), template)
         band = abs(decision.threshold.value) * fraction
         if band > 0:
             refer = band_label(decision.distance, decision.threshold, band) == "Refer"

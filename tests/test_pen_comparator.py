@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,10 @@ def test_the_service_uses_it_for_pen_against_pen_only(recordings: dict[tuple[int
         assert bx.verify("pen", signature=untimed).model_id == image_model
         assert bx.verify("pen", signature=jumped).model_id == image_model
     # switched off, or with a threshold of its own bound to it
+    # a fresh service deciding a pen probe by its motion never loads the image model
+    with Biometrix(tmp_path / "p.db", prefer_gpu=False) as bx:
+        assert bx.verify("pen", signature=recordings[(1, 12)]).model_id == PEN_MODEL_ID
+        assert bx._pipelines == {}
     with Biometrix(tmp_path / "p.db", prefer_gpu=False, pen_comparator=False) as bx:
         assert bx.verify("pen", signature=recordings[(1, 12)]).model_id == image_model
     own = Threshold(value=genuine.distance * 0.9, model_id=PEN_MODEL_ID, distance="dtw", source="by hand")
@@ -189,11 +194,11 @@ def test_a_tampered_pen_card_is_a_clear_cli_error(recordings: dict[tuple[int, in
     doc["features"] = ["x", "y", "pressure"]
     card.write_text(json.dumps(doc))
     files = []
-    for i in (1, 2, 3, 4, 5, 12):
-        path = tmp_path / f"U1S{i}.TXT"
-        with __import__("zipfile").ZipFile(DATA / "svc2004_task2" / "svc2004_task2.zip") as zf:
+    with zipfile.ZipFile(DATA / "svc2004_task2" / "svc2004_task2.zip") as zf:
+        for i in (1, 2, 3, 4, 5, 12):
+            path = tmp_path / f"U1S{i}.TXT"
             path.write_bytes(zf.read(f"Task2/U1S{i}.TXT"))
-        files.append(str(path))
+            files.append(str(path))
     env = {"BIOMETRIX_MODELS_DIR": str(models), "PATH": "/usr/bin:/bin"}
     db = str(tmp_path / "t.db")
     run = lambda *a: subprocess.run([sys.executable, "-m", "biometrix", *a], capture_output=True, text=True,  # noqa: E731

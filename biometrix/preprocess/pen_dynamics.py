@@ -67,8 +67,9 @@ def pen_features(strokes: Sequence[np.ndarray], *, step_ms: float = STEP_MS) -> 
     for s in strokes:
         if s.ndim != 2 or s.shape[1] != 4 or not np.isfinite(s).all():
             raise InvalidInput(f"a stroke must be a finite (k, 4) array of x, y, pressure, t; got shape {s.shape}")
-    if pen_time_ms(strokes) > MAX_PEN_MS:
-        raise InvalidInput(f"the pen was down for {pen_time_ms(strokes) / 1000:.0f} s; at most "
+    pen_ms = pen_time_ms(strokes)
+    if pen_ms > MAX_PEN_MS:
+        raise InvalidInput(f"the pen was down for {pen_ms / 1000:.0f} s; at most "
                            f"{MAX_PEN_MS / 1000:.0f} s of a signature's motion is compared")
     parts = []
     for s in strokes:
