@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from biometrix.core.errors import InvalidInput
 from biometrix.evaluation.protocol import AGGREGATES
+from biometrix.training.auxiliary import AuxiliaryHeads, writer_index
 from biometrix.training.data import (
     CEDAR_TRAIN,
     CEDAR_VALIDATION,
@@ -84,6 +85,9 @@ class TrainConfig:
     hog_weight: float = 0.0  # > 0: the encoder is HybridSignatureEncoder (learned CNN + fixed HOG, this weight)
     hog_cell: int = 16
     local_weight: float = 0.0  # > 0: add this times the batch loss on local_distance_matrix (local matching)
+    forgery_weight: float = 0.0  # > 0: a training-only forgery head on the embedding, BCE this weight (auxiliary.py)
+    writer_weight: float = 0.0  # > 0: a training-only cosine-softmax writer head, CE this weight (auxiliary.py)
+    writer_scale: float = 16.0  # the writer head's logit scale
     keep_every_epoch: bool = False
     same_source_batches: bool = True
     nonzero_negatives: bool = True
@@ -203,8 +207,9 @@ def best_aggregate(by_aggregate: dict[str, dict[str, dict[str, float]]]) -> tupl
 
 def step_loss(model: torch.nn.Module, cfg: TrainConfig, x: torch.Tensor, pb: PairBatch,
               train: list[SignatureSample], rng: np.random.Generator, *, contrastive: ContrastiveLoss,
-              batch_loss: Any) -> torch.Tensor:
-    """The training loss of one batch (images ``x`` of ``pb.images``) for the model the config trains."""
+              batch_loss: Any, aux: AuxiliaryHeads | None = None) -> torch.Tensor:
+    """The training loss of one batch (images ``x`` of ``pb.images``) for the model the config trains, plus the
+    auxiliary heads' loss on the same embeddings when ``aux`` is given."""
     if isinstance(model, PairSignatureCNN):
         return pair_loss(model, x, subsample_pairs(pb, cfg.pairs_per_batch, rng), rng)
     # The loss trains the learned branch alone: with the fixed HOG branch inside the distance,
@@ -212,12 +217,35 @@ def step_loss(model: torch.nn.Module, cfg: TrainConfig, x: torch.Tensor, pb: Pai
     cnn = model.cnn if isinstance(model, HybridSignatureEncoder) else model
     emb, fmap = cnn.forward_with_features(x) if cfg.local_weight > 0 else (cnn(x), None)
     if batch_loss is None:
-        return contrastive(emb[pb.left], emb[pb.right], torch.from_numpy(pb.y))
-    labels = batch_labels(train, pb.images)
-    loss = batch_loss(emb, labels)
-    if fmap is not None:
-        loss = loss + cfg.local_weight * local_batch_loss(batch_loss, x, fmap, labels)
+        loss = contrastive(emb[pb.left], emb[pb.right], torch.from_numpy(pb.y))
+    else:
+        labels = batch_labels(train, pb.images)
+        loss = batch_loss(emb, labels)
+        if fmap is not None:
+            loss = loss + cfg.local_weight * local_batch_loss(batch_loss, x, fmap, labels)
+    if aux is not None:
+        loss = loss + aux.loss(emb, [train[i] for i in pb.images])
     return loss
+
+
+def check_auxiliary_config(cfg: TrainConfig) -> None:
+    """The auxiliary heads' weights are loss weights, and the forgery head needs forgeries in its batches."""
+    if cfg.forgery_weight < 0 or cfg.writer_weight < 0:
+        raise InvalidInput(f"forgery_weight and writer_weight are loss weights (0 = no head), got "
+                           f"{cfg.forgery_weight} and {cfg.writer_weight}")
+    if cfg.forgery_weight and not cfg.forgeries_per_signer:
+        raise InvalidInput("the forgery head needs skilled forgeries in the batches (forgeries_per_signer > 0)")
+    if cfg.writer_scale <= 0:
+        raise InvalidInput(f"writer_scale is a logit scale (> 0), got {cfg.writer_scale}")
+
+
+def build_auxiliary(cfg: TrainConfig, train: Sequence[SignatureSample]) -> AuxiliaryHeads | None:
+    """The training-only heads the config asks for (``forgery_weight``, ``writer_weight``), or None."""
+    check_auxiliary_config(cfg)
+    if not (cfg.forgery_weight or cfg.writer_weight):
+        return None
+    return AuxiliaryHeads(cfg.embedding_dim, writers=writer_index(train), forgery_weight=cfg.forgery_weight,
+                          writer_weight=cfg.writer_weight, writer_scale=cfg.writer_scale)
 
 
 def training_samples(cfg: TrainConfig, root: Path, *, progress: bool = False) -> list[SignatureSample]:
@@ -239,7 +267,8 @@ def check_pair_config(cfg: TrainConfig) -> None:
         raise InvalidInput(f"pairs_per_batch is a number of pairs (0 = all), got {cfg.pairs_per_batch}")
     if cfg.backbone == PAIR_BACKBONE:
         extras = {"hog_weight": cfg.hog_weight, "local_weight": cfg.local_weight,
-                  "texture_channels": cfg.texture_channels, "embedding_bn": cfg.embedding_bn}
+                  "texture_channels": cfg.texture_channels, "embedding_bn": cfg.embedding_bn,
+                  "forgery_weight": cfg.forgery_weight, "writer_weight": cfg.writer_weight}
         used = [k for k, v in extras.items() if v]
         if used:
             raise InvalidInput(f"the pair network has no embedding; these options need one: {', '.join(used)}")
@@ -254,9 +283,16 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
         raise InvalidInput("local_weight needs a batch loss (triplet, quadruplet, npair, contrastive) and the "
                            f"signature_cnn backbone; this config has loss {cfg.loss!r}, backbone {cfg.backbone!r}")
     check_pair_config(cfg)
+    check_auxiliary_config(cfg)
     contrastive = ContrastiveLoss(margin=cfg.margin, nonzero_negatives=cfg.nonzero_negatives)
     batch_loss = None if cfg.loss in ("contrastive_pairs", "pair_bce") else build_loss(cfg.loss, **cfg.loss_options)
     out = Path(cfg.out_dir)
+    last = out / "last.pt"
+    ck = torch.load(last, weights_only=False) if resume and last.exists() else None
+    if ck is not None and bool(cfg.forgery_weight or cfg.writer_weight) != ("aux" in ck):
+        # refused before the run's config.json is overwritten
+        raise InvalidInput(f"{last} was saved {'with' if 'aux' in ck else 'without'} auxiliary heads and this config "
+                           f"asks for {'none' if 'aux' in ck else 'them'}: resume with the run's own config.json")
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
     torch.manual_seed(cfg.seed)
@@ -275,17 +311,20 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
         # cross-validation of the same recipe).
         log.info("training on %d samples with no validation subjects: the last epoch is the model", len(train))
     model = build_model(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # The heads train with the encoder and are then dropped: checkpoints other than last.pt hold the encoder alone.
+    aux = build_auxiliary(cfg, train)
+    params = list(model.parameters()) + (list(aux.parameters()) if aux is not None else [])
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     total_steps = cfg.epochs * cfg.batches_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps, pct_start=0.1)
     k = cfg.augment_strength
     aug = Augmenter(rotate_deg=6.0 * k, scale=0.08 * k, shear=0.1 * k, width_change=min(0.3 * k, 1.0)) \
         if cfg.augment else None
     state = {"epoch": 0, "best": float("inf"), "best_epoch": -1, "history": [], "bad_epochs": 0}
-    last = out / "last.pt"
-    if resume and last.exists():
-        ck = torch.load(last, weights_only=False)
+    if ck is not None:
         model.load_state_dict(ck["model"])
+        if aux is not None:
+            aux.load_state_dict(ck["aux"])
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
         if ck["sched"].get("total_steps") == total_steps:
@@ -310,6 +349,8 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
         batches.rng = np.random.default_rng([cfg.seed, epoch, 0])
         rng = np.random.default_rng([cfg.seed, epoch, 1])
         model.train()
+        if aux is not None:
+            aux.train()
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
         losses = []
         for pb in bar:
@@ -317,7 +358,7 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
             if aug is not None:
                 masks = [aug(m, rng) for m in masks]
             x = torch.from_numpy(to_tensor_batch(masks, height=cfg.input_height, width=cfg.input_width))
-            loss = step_loss(model, cfg, x, pb, train, rng, contrastive=contrastive, batch_loss=batch_loss)
+            loss = step_loss(model, cfg, x, pb, train, rng, contrastive=contrastive, batch_loss=batch_loss, aux=aux)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -348,7 +389,7 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
         else:
             state["bad_epochs"] += 1
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "state": state}, last)
+                    "state": state, **({"aux": aux.state_dict()} if aux is not None else {})}, last)
         (out / "history.json").write_text(json.dumps(state["history"], indent=2))
         if cfg.keep_every_epoch:
             torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg), "epoch": epoch + 1,
