@@ -64,7 +64,7 @@ class AuxiliaryHeads(nn.Module):
             raise ValueError(f"{emb.shape[0]} embeddings but {len(batch)} samples")
         total = emb.new_zeros(())
         if self.forgery is not None:
-            forged = torch.tensor([0.0 if s.genuine else 1.0 for s in batch], dtype=emb.dtype)
+            forged = torch.tensor([0.0 if s.genuine else 1.0 for s in batch], dtype=emb.dtype, device=emb.device)
             total = total + self.forgery_weight * F.binary_cross_entropy_with_logits(self.forgery_logits(emb), forged)
         if self.classes is not None:
             rows = [n for n, s in enumerate(batch) if s.genuine]
@@ -72,6 +72,6 @@ class AuxiliaryHeads(nn.Module):
                 unknown = sorted({batch[n].key for n in rows} - set(self.writers))
                 if unknown:
                     raise KeyError(f"writers outside the head's classes: {', '.join(unknown)}")
-                target = torch.tensor([self.writers[batch[n].key] for n in rows], dtype=torch.long)
+                target = torch.tensor([self.writers[batch[n].key] for n in rows], dtype=torch.long, device=emb.device)
                 total = total + self.writer_weight * F.cross_entropy(self.writer_logits(emb[rows]), target)
         return total
