@@ -22,9 +22,9 @@ from biometrix.evaluation.datasets import HELDOUT, default_data_root
 from biometrix.evaluation.pen import svc2004_pen_scores
 from biometrix.evaluation.protocol import rates_at, subject_bootstrap_eer, summarize
 from biometrix.preprocess.pen_dynamics import FEATURES, STEP_MS
+from biometrix.runtime.pen_comparator import PEN_AGGREGATE as AGGREGATE
 from biometrix.runtime.pen_comparator import PEN_CARD_FILE, PEN_CARD_FORMAT, PEN_MODEL_ID
 
-AGGREGATE = "normalized"
 TARGET_FMR = 0.01
 DEVELOPMENT = list(range(1, 31))
 COMMAND = "python bench/pen_dtw_card.py --write"

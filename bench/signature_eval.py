@@ -34,7 +34,7 @@ from biometrix.preprocess.signature import preprocess_signature
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import PREFERRED_MODELS, load_card_for
 from biometrix.runtime.paths import models_dir
-from biometrix.runtime.pen_comparator import PEN_MODEL_ID
+from biometrix.runtime.pen_comparator import PEN_AGGREGATE, PEN_MODEL_ID
 
 
 def raw_pixels(img: np.ndarray) -> np.ndarray:
@@ -81,8 +81,8 @@ def main() -> int:
             # the pen comparator: what the app uses for a pen probe against pen references (the motion, not the ink)
             t0 = time.perf_counter()
             scores = svc2004_pen_scores(args.data, subjects)
-            row(source, f"{PEN_MODEL_ID} (pen DTW, normalized)", summarize(scores, "normalized"), subjects, 0,
-                time.perf_counter() - t0, scores, "normalized")
+            row(source, f"{PEN_MODEL_ID} (pen DTW, {PEN_AGGREGATE})", summarize(scores, PEN_AGGREGATE), subjects, 0,
+                time.perf_counter() - t0, scores, PEN_AGGREGATE)
         sys.stdout.flush()
     return 0
 

@@ -39,7 +39,7 @@ from biometrix.preprocess.pen_dynamics import pen_comparable
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import PREFERRED_MODELS, ModelCard, load_card_for
 from biometrix.runtime.paths import models_dir as default_models_dir
-from biometrix.runtime.pen_comparator import PenComparatorCard, load_pen_card, pen_verify
+from biometrix.runtime.pen_comparator import PEN_AGGREGATE, PenComparatorCard, load_pen_card, pen_verify
 from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline
 from biometrix.store import (
     AuditCheck,
@@ -438,7 +438,7 @@ class Biometrix:
         capture = capture_of(modality, raw)
         # the pen comparator decides without the image model, which is then neither loaded nor run
         decision = self._pen_decision(subject_id, template, raw) if capture == "pen" else None
-        aggregate = card.aggregate if decision is None else "normalized"
+        aggregate = card.aggregate if decision is None else PEN_AGGREGATE
         if decision is None:
             decision = self._matcher(modality, capture).verify(self.pipeline(modality).embed(x), template)
         band = abs(decision.threshold.value) * fraction

@@ -82,20 +82,20 @@ def _pen_comparator_lines(folder: Path, data: Path, subjects: Sequence[int]) -> 
     references by (``runtime.pen_comparator``)."""
     from biometrix.evaluation.pen import svc2004_pen_scores
     from biometrix.evaluation.protocol import subject_bootstrap_eer, summarize
-    from biometrix.runtime.pen_comparator import load_pen_card
+    from biometrix.runtime.pen_comparator import PEN_AGGREGATE, load_pen_card
 
     card = load_pen_card(folder)
     if card is None:
         return
     scores = svc2004_pen_scores(data, subjects)
-    s = summarize(scores, "normalized")
+    s = summarize(scores, PEN_AGGREGATE)
     print(f"pen comparator {card.model_id} (what the app uses for a pen probe against pen references), same "
-          f"subjects, aggregate normalized")
+          f"subjects, aggregate {PEN_AGGREGATE}")
     for kind in ("skilled", "random"):
-        lo, hi = subject_bootstrap_eer(scores, "normalized", kind)
+        lo, hi = subject_bootstrap_eer(scores, PEN_AGGREGATE, kind)
         print(f"  {kind:7s} forgeries: EER {100 * s[f'{kind}_eer']:.2f} % (95 % CI {100 * lo:.1f}-{100 * hi:.1f} %; "
               f"{s['n_genuine']} genuine / {s[f'n_{kind}']} impostor)")
-    at = rates_at(scores, "normalized", card.threshold.value)
+    at = rates_at(scores, PEN_AGGREGATE, card.threshold.value)
     print(f"  at its threshold {format_distance(card.threshold.value)}: FNMR {100 * at['fnmr']:.1f} %, skilled FMR "
           f"{100 * at['skilled_fmr']:.1f} %, random FMR {100 * at['random_fmr']:.1f} %")
 

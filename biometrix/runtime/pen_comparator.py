@@ -23,6 +23,9 @@ from biometrix.core.types import Decision, Modality, SubjectId, Threshold
 from biometrix.preprocess.pen_dynamics import FEATURES, STEP_MS, pen_features
 
 PEN_MODEL_ID = "pen-dtw-v1"
+#: How the comparator aggregates a probe's distances to the references (the protocol's name for it): the mean
+#: DTW distance divided by the mean distance between the references.
+PEN_AGGREGATE = "normalized"
 #: References whose mean DTW distance to each other is below this are one drawing repeated (distinct signatures
 #: of one writer lie 0.3 to 1 apart on these standardised features): there is no spread to score against.
 MIN_SPREAD = 1e-6
@@ -63,7 +66,7 @@ class PenComparatorCard:
         if missing or unknown:
             raise ModelIntegrityError(f"{path}: missing keys {sorted(missing)}, unknown keys {sorted(unknown)}")
         expected = {"modality": Modality.SIGNATURE.value, "capture": "pen", "features": list(FEATURES),
-                    "step_ms": STEP_MS, "distance": "dtw", "aggregate": "normalized"}
+                    "step_ms": STEP_MS, "distance": "dtw", "aggregate": PEN_AGGREGATE}
         for key, want in expected.items():
             if doc[key] != want:
                 raise ModelIntegrityError(f"{path}: {key} is {doc[key]!r}; this version computes {want!r}")
@@ -102,7 +105,7 @@ def pen_verify(probe: Sequence[np.ndarray], references: Sequence[Sequence[np.nda
                threshold: Threshold) -> Decision:
     """1:1 by pen motion: probe and references as stroke arrays (``capture.pen.stroke_arrays``). The distance is
     the mean DTW distance of the probe's features to each reference's divided by the mean DTW distance between
-    the references (the ``normalized`` aggregate); accepted when it is <= the threshold."""
+    the references (``PEN_AGGREGATE``); accepted when it is <= the threshold."""
     if len(references) < 2:
         raise InvalidInput("the pen comparator scores a probe against the spread of the references: it needs at "
                            f"least 2, the subject has {len(references)}")
