@@ -144,16 +144,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _band(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction of the threshold in [0, 1), got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a fraction of the threshold in [0, 1), got {text}")
-    return value
-
-
 def _camera(text: str) -> int | str:
     """``--camera``: a device index (0, 1...) or the path of a video file standing in for a camera."""
     return int(text) if text.strip().isdigit() else text
@@ -218,14 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("verify", parents=[verbose, db, model, out], help="1:1 check a signature or a face",
                             description="Compare a signature or a face with a subject's references; the "
-                                        "decision is audited. Exit status: 0 accept, 1 reject, 2 error, 3 refer "
-                                        "(with --refer-band: the distance is within the band around the threshold "
-                                        "and a supervisor decides; like a reject, nobody is accepted).")
+                                        "decision is audited. The threshold and the Refer band are the database's "
+                                        "policy ('biometrix policy show'). Exit status: 0 accept, 1 reject, 2 "
+                                        "error, 3 refer (the distance is within the policy's band around the "
+                                        "threshold and a supervisor decides; like a reject, nobody is accepted).")
     p.add_argument("--subject", required=True, metavar="ID", help="claimed subject id")
     _probe_arguments(p)
-    p.add_argument("--refer-band", type=_band, default=0.0, metavar="F",
-                   help="supervisor band as a fraction of the threshold: a distance within threshold x (1 ± F) is "
-                        "referred (exit 3, audited as 'refer'); default 0, no band")
     p.set_defaults(handler=_cmd_verify)
 
     p = commands.add_parser("identify", parents=[verbose, db, model, out], help="1:N search by signature or face",
@@ -265,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
                                            "database and swap it in atomically. The old database is kept as "
                                            "DB.bak-<UTC timestamp>. No other biometrix may be running.")
     q.add_argument("--from", required=True, dest="source", metavar="FILE", help="backup file to restore")
+    q.add_argument("--expect-head", metavar="ID:HASH", default=None,
+                   help="the backup's audit log must contain this head (printed by 'db backup' / 'audit verify')")
+    q.add_argument("--force", action="store_true",
+                   help="restore a backup whose audit check fails (admin; the restore row says so)")
     q.set_defaults(handler=_cmd_db_restore)
 
     p = commands.add_parser("audit", parents=[verbose], help="the audit log",
@@ -273,9 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands = p.add_subparsers(title="audit commands", metavar="COMMAND")
     q = audit_commands.add_parser("verify", parents=[verbose, db, out],
                                   help="re-compute the audit hash chain; exit 1 when rows were tampered with",
-                                  description="Find edited, deleted and reordered audit rows. Exit status: 0 intact, "
-                                              "1 problems found, 2 error. Keep the printed head hash elsewhere: a "
-                                              "chain rewritten from some row on is found only against it.")
+                                  description="Find edited, deleted and reordered audit rows, rows written without "
+                                              "the database's key (MAC) and rows cut from the end. Exit status: 0 "
+                                              "intact, 1 problems found, 2 error. Keep the printed head (ID:HASH) "
+                                              "elsewhere, or set an anchor file ('audit anchor'): a chain rewritten "
+                                              "by someone holding the key is found only against it.")
+    q.add_argument("--expect-head", metavar="ID:HASH", default=None, help="a head exported earlier: it must be in "
+                                                                          "the chain")
+    q.add_argument("--anchor-file", metavar="FILE", default=None,
+                   help="every head this file recorded for the database must be in the chain")
     q.set_defaults(handler=_cmd_audit_verify)
 
     p = commands.add_parser("erase", parents=[verbose, db, out], help="right to erasure: remove a subject's data",
@@ -286,9 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_erase)
 
     from biometrix.cli_access import add_commands
+    from biometrix.cli_admin import add_commands as add_admin_commands
 
-    add_commands(commands, {"verbose": verbose, "db": db, "out": out, "audit_commands": audit_commands,
-                            "db_commands": db_commands}, lambda a, create=False: _open(a, create=create))
+    groups = {"verbose": verbose, "db": db, "out": out, "model": model, "audit_commands": audit_commands,
+              "db_commands": db_commands}
+    add_commands(commands, groups, lambda a, create=False: _open(a, create=create))
+    add_admin_commands(commands, groups, lambda a, create=False: _open(a, create=create))
 
     gui_help = {"gui": ("open the desktop app (enroll, verify, identify, audit, settings)",
                         "The teller application. Needs PySide6 (pip install PySide6-Essentials)."),
@@ -438,7 +439,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     with _open(args, create=False) as bx:
         face = _face_probe(bx, args)
-        decision = bx.verify(args.subject, signature=args.signature, face=face, refer_band=args.refer_band)
+        decision = bx.verify(args.subject, signature=args.signature, face=face)
     threshold = decision.threshold
     if args.json:
         _print_json({"subject_id": decision.subject_id, "decision": decision.label.lower(),
@@ -556,28 +557,35 @@ def _cmd_db_backup(args: argparse.Namespace) -> int:
         check = bx.backup(args.to)
         source = bx.location.path
     if args.json:
-        _print_json({"db": str(source), "backup": args.to, "audit_rows": check.n_rows, "audit_head": check.head,
+        _print_json({"db": str(source), "backup": args.to, "audit_rows": check.n_rows, "audit_head": check.anchor,
                      "audit_ok": check.ok})
     else:
         print(f"Backed up {source} to {args.to}: integrity ok, {check.n_rows} audit rows, "
-              f"audit chain {'intact' if check.ok else 'BROKEN'} (head {check.head})")
+              f"audit chain {'intact' if check.ok else 'BROKEN'} (head {check.anchor})")
     return EXIT_OK
 
 
 def _cmd_db_restore(args: argparse.Namespace) -> int:
-    from biometrix.core.errors import KeyUnavailable, StoreError, WrongKey
+    from biometrix.cli_access import OPERATOR_ENV, PASSWORD_ENV, key_source, secret
+    from biometrix.core.errors import AccessDenied, KeyUnavailable, StoreError, TamperDetected, WrongKey
     from biometrix.service import restore_db
 
     try:
         bx = _open(args, create=False)
-    except (WrongKey, KeyUnavailable):
+    except (WrongKey, KeyUnavailable, TamperDetected, AccessDenied):
         raise
-    except StoreError as err:  # missing or damaged: nothing to log in to; the file's permissions guard it
+    except StoreError as err:  # missing or damaged: nobody can log in to it, so an admin of the backup restores
+        name = getattr(args, "operator", None) or os.environ.get(OPERATOR_ENV, "").strip()
+        if not name:
+            raise AccessDenied(f"the database cannot be opened ({err}); restoring over it needs --operator, an "
+                               "admin of the backup") from None
         log.warning("restoring over a database that cannot be opened (%s)", err)
-        report = restore_db(args.db, args.source)
+        password = secret(PASSWORD_ENV, f"Password for {name}: ")
+        report = restore_db(args.db, args.source, operator=name, password=password, key=key_source(args),
+                            expect_head=args.expect_head, force=args.force)
     else:
         with bx:
-            report = bx.restore(args.source)
+            report = bx.restore(args.source, expect_head=args.expect_head, force=args.force)
     kept = None if report.kept is None else str(report.kept)
     if args.json:
         _print_json({"db": str(report.path), "from": args.source, "kept": kept,
@@ -591,13 +599,14 @@ def _cmd_db_restore(args: argparse.Namespace) -> int:
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
     with _open(args, create=False) as bx:
-        check = bx.verify_audit()
+        check = bx.verify_audit(expect_head=args.expect_head, anchor_file=args.anchor_file)
     if args.json:
-        _print_json({"ok": check.ok, "rows": check.n_rows, "head": check.head,
+        _print_json({"ok": check.ok, "rows": check.n_rows, "head": check.anchor, "keyed": check.keyed,
                      "problems": [{"event_id": p.event_id, "kind": p.kind, "message": p.message}
                                   for p in check.problems]})
     elif check.ok:
-        print(f"Audit log intact: {check.n_rows} rows, head {check.head}")
+        keyed = ", MACs and protected head checked" if check.keyed else ""
+        print(f"Audit log intact: {check.n_rows} rows{keyed}, head {check.anchor}")
     else:
         for p in check.problems:
             print(f"{p.kind:<10} row {p.event_id}: {p.message}")

@@ -89,3 +89,12 @@ class LoginFailed(AccessDenied):
 
 class AccountLocked(AccessDenied):
     """Too many failed logins: the account is locked until an admin unlocks it or the lock expires."""
+
+
+class TamperDetected(StoreError):
+    """A protected value (a setting, the audit head, the key record) fails its integrity check: it was changed
+    outside biometrix."""
+
+
+class ModelNotTrusted(ModelIntegrityError):
+    """A model or card that the database does not trust (not the one an admin pinned, or changed since)."""

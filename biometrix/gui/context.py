@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from biometrix.core.det import card_det
+from biometrix.core.det import threshold_at_fmr as det_threshold
 from biometrix.core.roles import Operator
 from biometrix.core.types import Modality, Threshold
-from biometrix.gui.det import card_det
-from biometrix.gui.det import threshold_at_fmr as det_threshold
 from biometrix.gui.qt import QObject, QWidget, Signal
 from biometrix.gui.settings import GuiSettings, save_settings
 from biometrix.gui.tasks import OnError, OnSuccess, TaskRunner

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from biometrix.core.det import DetCurve, card_det
 from biometrix.core.distances import format_distance
 from biometrix.core.errors import LowQuality
 from biometrix.core.types import Candidate, Decision, Modality, Threshold
 from biometrix.gui.consistency import ReferenceCheck, check_references
-from biometrix.gui.det import DetCurve, card_det
 
 if TYPE_CHECKING:
     from biometrix.capture.pen import Stroke

@@ -31,7 +31,7 @@ class GuiSettings:
     ``db_path`` None lets the service choose (``$BIOMETRIX_DB``, ``enrollment_db/``, the user data folder).
     ``*_threshold`` names one of the model card's calibrated thresholds ("default" = the card's default).
     ``*_target_fmr``, when set, overrides it: the threshold is the one at that FMR on the card's validation
-    DET curve (the largest threshold whose FMR <= target; see ``biometrix.gui.det``).
+    DET curve (the largest threshold whose FMR <= target; see ``biometrix.core.det``).
     ``refer_band`` is the supervisor band as a fraction of the threshold: a distance within
     ``threshold * (1 ± refer_band)`` is referred to a supervisor (0 turns the band off).
     ``camera`` is a device index ("0") or a video file standing in for a camera.

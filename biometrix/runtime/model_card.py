@@ -97,12 +97,21 @@ class ModelCard:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ModelCard:
         """Read and strictly validate a card; any problem is a ModelIntegrityError naming the key."""
+        return cls.load_with_digest(path)[0]
+
+    @classmethod
+    def load_with_digest(cls, path: str | os.PathLike[str]) -> tuple[ModelCard, str]:
+        """The card and the sha256 of the very bytes it was read from (what a database pins)."""
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
+            data = p.read_bytes()
         except FileNotFoundError as exc:
             raise ModelIntegrityError(f"model card {p} does not exist") from exc
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
+            raise ModelIntegrityError(f"model card {p} cannot be read ({exc})") from exc
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise ModelIntegrityError(f"model card {p} cannot be read ({exc})") from exc
         try:
             raw = json.loads(text)
@@ -112,7 +121,7 @@ class ModelCard:
             ) from exc
         except (RecursionError, ValueError) as exc:  # nested too deeply, or an integer too long to read
             raise ModelIntegrityError(f"model card {p} is not usable JSON ({type(exc).__name__})") from None
-        return cls.from_dict(raw, source=str(p))
+        return cls.from_dict(raw, source=str(p)), hashlib.sha256(data).hexdigest()
 
     @classmethod
     def from_dict(cls, raw: object, *, source: str = "model card") -> ModelCard:

@@ -21,3 +21,12 @@ def models_dir() -> Path:
     if getattr(sys, "frozen", False) and isinstance(bundle, str):
         return Path(bundle) / "assets" / "models"
     return Path(__file__).resolve().parents[2] / "assets" / "models"
+
+
+def bundled_models_dir() -> Path:
+    """The models shipped with this installation (the bundle's or the repository's), ignoring the environment:
+    the only folder whose models a database trusts on first use without an admin (see ``Biometrix.card``)."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and isinstance(bundle, str):
+        return Path(bundle) / "assets" / "models"
+    return Path(__file__).resolve().parents[2] / "assets" / "models"

@@ -1,11 +1,17 @@
-"""Enrollment store: subjects, raw samples, templates and the audit log (the only SQL in biometrix)."""
+"""Enrollment store: subjects, raw samples, templates and the audit log (the only SQL in biometrix).
+
+Internal to biometrix: the service (``biometrix.Biometrix``) is the only way in. A store takes any ``actor``
+and checks no role; whoever can open the database file and its key can do anything a store can (see
+docs/security.md for what protects against that)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from biometrix.store import backup as _backup
+from biometrix.store.audit import Anchor, read_anchor_file
 from biometrix.store.base import (
     AUDIT_EVENTS,
     AuditCheck,
@@ -20,10 +26,12 @@ from biometrix.store.base import (
 )
 from biometrix.store.crypto import KeySource
 from biometrix.store.migrations import SCHEMA_VERSION
-from biometrix.store.sqlite import SqliteStore
+from biometrix.store.sqlite import ANCHOR_KEY, SqliteStore
 
 __all__ = [
+    "ANCHOR_KEY",
     "AUDIT_EVENTS",
+    "Anchor",
     "SCHEMA_VERSION",
     "AuditCheck",
     "AuditEntry",
@@ -38,6 +46,7 @@ __all__ = [
     "StoredSample",
     "SubjectInfo",
     "open_store",
+    "read_anchor_file",
     "restore_database",
 ]
 
@@ -58,7 +67,9 @@ class RestoreReport:
     audit: AuditCheck
 
 
-def restore_database(path: str | Path, source: str | Path) -> RestoreReport:
-    """Replace the database at ``path`` with the checked backup ``source`` atomically (see store/backup.py)."""
-    kept, version, check = _backup.restore(path, source, supported=SCHEMA_VERSION)
-    return RestoreReport(path=Path(path), kept=kept, schema_version=version, audit=check)
+def restore_database(path: str | Path, source: str | Path, *,
+                     check: Callable[[Path], None] | None = None) -> RestoreReport:
+    """Replace the database at ``path`` with the checked backup ``source`` atomically (see store/backup.py);
+    ``check(copy)`` runs on the checked copy before it is moved into place and may refuse it by raising."""
+    kept, version, check_result = _backup.restore(path, source, supported=SCHEMA_VERSION, check=check)
+    return RestoreReport(path=Path(path), kept=kept, schema_version=version, audit=check_result)

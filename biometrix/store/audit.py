@@ -1,21 +1,47 @@
-"""The append-only, hash-chained audit log: writing, reading and verifying audit_log rows."""
+"""The append-only, hash-chained audit log: writing, reading and verifying audit_log rows.
+
+Each row's hash covers its fields and the previous row's hash (the chain). From the row the database's key
+record names (``audit_mac_from``) on, each row also carries a MAC of (event_id, hash) under the database's
+integrity key, and the newest (event_id, hash) is kept as the protected setting ``audit.head``: rewriting
+every hash after an edit, or cutting rows off the end, is then found without any copy kept outside. Whoever
+holds the key can still rewrite; against that, the head is exported (``--expect-head``, the anchor file).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from biometrix.core.errors import InvalidInput, StoreError
 from biometrix.core.types import Modality, SubjectId
+from biometrix.store import protected
 from biometrix.store.base import AUDIT_EVENTS, AuditCheck, AuditEntry, AuditProblem
+from biometrix.store.crypto import IntegrityKey
 
 #: prev_hash of the first audit row.
 GENESIS = "0" * 64
+
+#: The protected setting holding "<event_id>:<hash>" of the newest row; the MAC purpose of audit rows.
+HEAD_KEY = "audit.head"
+MAC_PURPOSE = "audit"
+MAX_ANCHOR_BYTES = 256 * 2**20
+
+
+class Anchor(NamedTuple):
+    """One head an anchor file recorded."""
+
+    database_id: str
+    event_id: int
+    head: str
 
 #: The hashed columns, in the order they are serialised (prev_hash last); event_id is not hashed: the chain
 #: itself fixes the order.
@@ -65,6 +91,16 @@ def last_hash(conn: sqlite3.Connection) -> str:
     return GENESIS if row is None else str(row[0])
 
 
+def next_id(conn: sqlite3.Connection) -> int:
+    """The event_id the next row gets: above every row there is and every id ever handed out."""
+    biggest = conn.execute("SELECT max(event_id) FROM audit_log").fetchone()[0] or 0
+    return max(int(biggest), _sequence(conn) or 0) + 1
+
+
+def row_mac(integrity: IntegrityKey, event_id: int, digest: str) -> str:
+    return integrity.mac(MAC_PURPOSE, f"{int(event_id)}|{digest}".encode())
+
+
 def append(
     conn: sqlite3.Connection,
     event: str,
@@ -77,11 +113,13 @@ def append(
     decision: str | None = None,
     details: dict[str, Any] | None = None,
     operator: str | None = None,
+    integrity: IntegrityKey | None = None,
 ) -> int:
     """Insert one audit row chained to the newest one and return its event_id.
 
     The caller holds the (BEGIN IMMEDIATE) transaction, so the newest hash cannot change under us.
-    ``operator`` is kept in the details (so the hash covers it) under "operator".
+    ``operator`` is kept in the details (so the hash covers it) under "operator". With ``integrity`` the row
+    gets its MAC and becomes the protected head (in the same transaction).
     """
     if operator is not None:
         details = {**(details or {}), "operator": operator}
@@ -101,14 +139,24 @@ def append(
         to_json(details, "audit details"),
         last_hash(conn),
     )
-    cur = conn.execute(
-        "INSERT INTO audit_log (at, event, subject_id, modality, model_id, distance, threshold, decision,"
-        " details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (*row, row_hash(row)),
+    digest = row_hash(row)
+    if integrity is None:
+        cur = conn.execute(
+            "INSERT INTO audit_log (at, event, subject_id, modality, model_id, distance, threshold, decision,"
+            " details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*row, digest),
+        )
+        if cur.lastrowid is None:
+            raise StoreError("the database did not report the id of the inserted row")
+        return cur.lastrowid
+    event_id = next_id(conn)
+    conn.execute(
+        "INSERT INTO audit_log (event_id, at, event, subject_id, modality, model_id, distance, threshold, decision,"
+        " details, prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (event_id, *row, digest, row_mac(integrity, event_id, digest)),
     )
-    if cur.lastrowid is None:
-        raise StoreError("the database did not report the id of the inserted row")
-    return cur.lastrowid
+    protected.put(conn, integrity, HEAD_KEY, f"{event_id}:{digest}", now=row[0])
+    return event_id
 
 
 def read(
@@ -154,7 +202,30 @@ def _sequence(conn: sqlite3.Connection) -> int | None:
     return None if row is None else int(row[0])
 
 
-def verify(conn: sqlite3.Connection) -> AuditCheck:
+def read_anchor_file(path: str | os.PathLike[str]) -> list[Anchor]:
+    """The heads an anchor file recorded (one JSON object a line: database_id, event_id, head); a line that is
+    not such an object is an InvalidInput naming its number."""
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_ANCHOR_BYTES:
+            raise InvalidInput(f"the anchor file {p} is over {MAX_ANCHOR_BYTES // 2**20} MiB: rotate it")
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidInput(f"cannot read the anchor file {p}: {e}") from None
+    anchors = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            anchors.append(Anchor(str(obj["database_id"]), int(obj["event_id"]), str(obj["head"])))
+        except (ValueError, KeyError, TypeError):
+            raise InvalidInput(f"line {n} of the anchor file {p} is not an audit head record") from None
+    return anchors
+
+
+def verify(conn: sqlite3.Connection, *, integrity: IntegrityKey | None = None, mac_from: int | None = None,
+           expect_head: str | None = None, anchors: Sequence[tuple[int, str]] = ()) -> AuditCheck:
     """Re-compute the hash chain, oldest row first, and name each row that was edited, deleted or moved.
 
     A row whose hash does not match its own fields was edited (or, when its fields hash correctly with another
@@ -163,6 +234,11 @@ def verify(conn: sqlite3.Connection) -> AuditCheck:
     hash and the row after it does not chain to it either). Rows removed from the end are found through
     sqlite_sequence only; an attacker who rewrites the whole chain from some row on is found only by comparing
     ``head`` with a copy kept outside the database.
+
+    With ``integrity`` (the database's integrity key) and ``mac_from`` (the first MACed row, from the key
+    record), every row from ``mac_from`` on must carry its MAC and the protected head must name the newest row:
+    a full rewrite without the key, or a cut tail, is found. ``expect_head`` ("HASH" or "EVENT_ID:HASH", a head
+    exported earlier) must be a row of the chain (the log may have grown since).
     """
     rows = conn.execute(
         f"SELECT event_id, {', '.join(HASHED_COLUMNS)}, hash FROM audit_log ORDER BY event_id"
@@ -222,7 +298,72 @@ def verify(conn: sqlite3.Connection) -> AuditCheck:
     if seq is not None and seq > last_id:
         gone = f"{last_id + 1}" if seq == last_id + 1 else f"{last_id + 1}-{seq}"
         problems[(last_id + 1, "deleted")] = f"audit row(s) {gone} were deleted from the end of the log"
+    if integrity is not None and mac_from is not None:
+        macs = {int(r[0]): r[1] for r in conn.execute("SELECT event_id, mac FROM audit_log WHERE event_id >= ?",
+                                                      (int(mac_from),)).fetchall()}
+        _check_keyed(conn, integrity, mac_from, ids, stored, macs, problems)
+    if expect_head is not None:
+        _check_expected(expect_head, ids, stored, problems)
+    position = {event_id: n for n, event_id in enumerate(ids)}
+    for event_id, digest in anchors:
+        if event_id not in position or stored[position[event_id]] != digest:
+            problems.setdefault((event_id, "anchor"), f"audit row {event_id} is not the row the anchor recorded "
+                                                      f"(head {digest[:16]}…): it was rewritten or removed")
     found = tuple(AuditProblem(event_id=eid, kind=kind, message=msg)
                   for (eid, kind), msg in sorted(problems.items()))
     return AuditCheck(ok=not found, n_rows=len(rows), problems=found,
-                      head=GENESIS if not stored or stored[-1] is None else str(stored[-1]))
+                      head=GENESIS if not stored or stored[-1] is None else str(stored[-1]),
+                      keyed=integrity is not None and mac_from is not None,
+                      head_id=last_id)
+
+
+def _check_keyed(conn: sqlite3.Connection, integrity: IntegrityKey, mac_from: int, ids: list[int],
+                 stored: list[Any], macs: dict[int, Any], problems: dict[tuple[int, str], str]) -> None:
+    """Every row from ``mac_from`` on carries a valid MAC; the protected head names the newest row."""
+    flagged = {event_id for event_id, _ in problems}
+    for event_id, digest in zip(ids, stored, strict=True):
+        if event_id < mac_from or event_id in flagged:
+            continue
+        tag = macs.get(event_id)
+        expected = row_mac(integrity, event_id, str(digest))
+        if not (isinstance(tag, str) and hmac.compare_digest(tag, expected)):
+            problems.setdefault((event_id, "edited"), f"audit row {event_id} fails its MAC: it was written or "
+                                                      "rewritten without the database's key")
+    try:
+        head = protected.get(conn, integrity, HEAD_KEY)
+    except StoreError as err:
+        problems[(0, "head")] = str(err)
+        return
+    keyed_rows = [i for i in ids if i >= mac_from]
+    if head is None:
+        if keyed_rows:
+            problems[(keyed_rows[0], "head")] = "the audit log's protected head is missing: it was removed"
+        return
+    head_id_text, _, head_hash = str(head).partition(":")
+    head_id = int(head_id_text) if head_id_text.isdigit() else -1
+    if head_id in flagged:
+        return  # that row's problem is reported already
+    position = {event_id: n for n, event_id in enumerate(ids)}
+    last_id = ids[-1] if ids else 0
+    if head_id > last_id or head_id not in position:
+        problems[(head_id, "deleted")] = (f"the log ends at row {last_id} but its protected head is row {head_id}: "
+                                          "rows were cut from the end")
+    elif stored[position[head_id]] != head_hash:
+        problems[(head_id, "edited")] = f"audit row {head_id} is not the row the protected head recorded"
+    elif head_id < last_id:
+        problems[(head_id + 1, "unchained")] = (f"audit rows after {head_id} were added without the database's "
+                                                "key")
+
+
+def _check_expected(expect_head: str, ids: list[int], stored: list[Any],
+                    problems: dict[tuple[int, str], str]) -> None:
+    """The exported head ``expect_head`` ("HASH" or "ID:HASH") must still be in the chain."""
+    wanted_id_text, _, wanted_hash = expect_head.strip().rpartition(":")
+    wanted_hash = wanted_hash.lower()
+    at = [i for i, h in zip(ids, stored, strict=True) if h == wanted_hash]
+    if not at:
+        problems[(0, "anchor")] = (f"the expected head {wanted_hash[:16]}… is not in the audit log: the log was "
+                                   "rewritten or cut after that head was exported")
+    elif wanted_id_text and (not wanted_id_text.isdigit() or int(wanted_id_text) not in at):
+        problems[(at[0], "anchor")] = (f"the expected head {wanted_hash[:16]}… is row {at[0]} here, not row "
+                                       f"{wanted_id_text}: rows were renumbered")

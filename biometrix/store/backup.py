@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -124,7 +125,8 @@ def _keep_old(target: Path, kept: Path) -> None:
                 shutil.copyfile(part, kept.with_name(kept.name + suffix))
 
 
-def restore(target: str | Path, source: str | Path, *, supported: int) -> tuple[Path | None, int, AuditCheck]:
+def restore(target: str | Path, source: str | Path, *, supported: int,
+            check: Callable[[Path], None] | None = None) -> tuple[Path | None, int, AuditCheck]:
     """Replace the database ``target`` with a checked copy of the backup ``source``; (old kept as, version, check).
 
     The source must pass a full integrity check and have a schema this biometrix supports. The copy is written
@@ -145,7 +147,15 @@ def restore(target: str | Path, source: str | Path, *, supported: int) -> tuple[
             copy_into(src, temp)
         finally:
             src.close()
-        version, check = inspect(temp, supported=supported)
+        version, result = inspect(temp, supported=supported)
+        if check is not None:
+            check(temp)
+            conn = sqlite3.connect(temp)  # the check may have opened it in WAL mode: self-contained again
+            try:
+                conn.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                conn.close()
+            version, result = inspect(temp, supported=supported)
         if target.exists():
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
             kept = target.with_name(f"{target.name}.bak-{stamp}")
@@ -157,6 +167,7 @@ def restore(target: str | Path, source: str | Path, *, supported: int) -> tuple[
     except sqlite3.Error as e:
         raise StoreError(f"cannot restore {target} from {source}: {e}") from e
     finally:
-        _remove(temp)
+        for suffix in ("", "-wal", "-shm"):
+            _remove(temp.with_name(temp.name + suffix))
     log.info("restored %s from %s (old database kept as %s)", target, source, kept)
-    return kept, version, check
+    return kept, version, result

@@ -23,7 +23,7 @@ AUDIT_EVENTS: tuple[str, ...] = ("enroll", "verify", "identify", "delete", "eras
                                   "login_failed", "logout", "operator", "settings", "key", "backup", "restore")
 
 #: Kinds of problem ``verify_audit`` reports.
-AUDIT_PROBLEMS: tuple[str, ...] = ("edited", "deleted", "reordered", "unchained")
+AUDIT_PROBLEMS: tuple[str, ...] = ("edited", "deleted", "reordered", "unchained", "head", "anchor")
 
 
 @dataclass(frozen=True)
@@ -122,12 +122,21 @@ class AuditProblem:
 
 @dataclass(frozen=True)
 class AuditCheck:
-    """The result of re-computing the audit hash chain; ``head`` is the last row's hash (record it elsewhere)."""
+    """The result of re-computing the audit hash chain; ``head`` is the last row's hash and ``head_id`` its
+    event_id (record "head_id:head" elsewhere: ``--expect-head``). ``keyed``: the rows' MACs and the protected
+    head were checked too (a database with an integrity key)."""
 
     ok: bool
     n_rows: int
     problems: tuple[AuditProblem, ...]
     head: str
+    keyed: bool = False
+    head_id: int = 0
+
+    @property
+    def anchor(self) -> str:
+        """The head as "event_id:hash", the form ``--expect-head`` and the anchor file take."""
+        return f"{self.head_id}:{self.head}"
 
 
 @dataclass(frozen=True)
@@ -266,8 +275,26 @@ class EnrollmentStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def verify_audit(self) -> AuditCheck:
-        """Re-compute the audit hash chain and report edited, deleted and reordered rows."""
+    def verify_audit(self, *, expect_head: str | None = None, anchors: Sequence[Any] | None = None) -> AuditCheck:
+        """Re-compute the audit hash chain (and each row's MAC and the protected head) and report edited,
+        deleted and reordered rows; ``expect_head`` ("EVENT_ID:HASH" or "HASH", exported earlier) and every head of
+        ``anchors`` (``store.audit.read_anchor_file``) recorded for this database must be in it."""
+
+    @abc.abstractmethod
+    def setting(self, key: str) -> Any | None:
+        """A protected setting (model pins, decision policy, audit anchor); TamperDetected when altered."""
+
+    @abc.abstractmethod
+    def set_setting(self, key: str, value: Any, *, details: dict[str, Any] | None = None) -> int:
+        """Set a protected setting with a "settings" audit row (old and new value) in one transaction."""
+
+    @abc.abstractmethod
+    def sign(self, purpose: str, data: bytes) -> str:
+        """A MAC of ``data`` under a key only the database's data key opens (session tokens)."""
+
+    @abc.abstractmethod
+    def signed(self, purpose: str, data: bytes, tag: str) -> bool:
+        """Whether ``tag`` is ``sign(purpose, data)``."""
 
     @abc.abstractmethod
     def backup(self, destination: str | Path) -> AuditCheck:

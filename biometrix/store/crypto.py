@@ -16,6 +16,12 @@ from one of three places, the database recording which:
 Each sealed value is ``b"\\x01" + nonce (12 bytes) + ciphertext + tag``, and its associated data names the
 database, the column and the subject it belongs to, so a sealed value copied to another row or another
 database does not open.
+
+The key record itself is authenticated: the wrapped data key's associated data (format 2) names the database,
+the key, the kind of store that keeps its KEK and every parameter of the record (the KEK's file or keyring name,
+the scrypt salt, the first audit row that carries a MAC), so a record edited in place does not open; a key file
+or keyring entry must carry the name derived from the database and key ids, never a path. The data key also
+derives the keys that MAC the audit rows and the protected settings, and sign session tokens (``DataKey.mac``).
 """
 
 from __future__ import annotations
@@ -165,8 +171,13 @@ def _new_kek(source: KeySource, database_id: str, key_id: str) -> tuple[bytes, d
     return kek, {"keyfile": f"{name}.key"}
 
 
-def _existing_kek(source: KeySource, wrapped: WrappedKey) -> bytes:
-    """The KEK that wrapped ``wrapped``, from the source; KeyUnavailable when it cannot be found."""
+def _existing_kek(source: KeySource, wrapped: WrappedKey, database_id: str) -> bytes:
+    """The KEK that wrapped ``wrapped``, from the source; KeyUnavailable when it cannot be found.
+
+    A key file or keyring entry is looked up only under the name derived from the database and key ids (never
+    a path or another name the record gives), so an edited record cannot point at a key of the editor's making.
+    """
+    expected = _kek_name(database_id, wrapped.key_id)
     if source.kind == "passphrase":
         if not source.passphrase:
             raise KeyUnavailable("this database is encrypted with a passphrase: type it "
@@ -174,6 +185,9 @@ def _existing_kek(source: KeySource, wrapped: WrappedKey) -> bytes:
         return _scrypt(source.passphrase, wrapped.params)
     if source.kind == "keyring":
         name = str(wrapped.params.get("keyring_name", ""))
+        if name != expected:
+            raise WrongKey("the database's key record names a keyring entry that is not this database's "
+                           f"({name[:80]!r}): the record was altered; nothing was read")
         try:
             value = _keyring().get_password(str(wrapped.params.get("keyring_service", KEYRING_SERVICE)), name)
         except Exception as e:
@@ -184,7 +198,11 @@ def _existing_kek(source: KeySource, wrapped: WrappedKey) -> bytes:
             return base64.b64decode(value, validate=True)
         except ValueError as e:
             raise WrongKey(f"the OS keyring entry {name!r} is not a biometrix key") from e
-    path = key_dir(source) / str(wrapped.params.get("keyfile", ""))
+    name = str(wrapped.params.get("keyfile", ""))
+    if name != f"{expected}.key":
+        raise WrongKey("the database's key record names a key file that is not this database's "
+                       f"({name[:80]!r}): the record was altered; nothing was read")
+    path = key_dir(source) / name
     try:
         mode = path.stat().st_mode
         kek = path.read_bytes()
@@ -217,8 +235,20 @@ def _keyring() -> Any:
     return keyring
 
 
-def _wrap_aad(database_id: str, key_id: str) -> bytes:
-    return f"biometrix-data-key|{database_id}|{key_id}".encode()
+#: The format of a key record's associated data: 1 (database and key ids only) or 2 (the whole record).
+WRAP_FORMAT = 2
+
+
+def _wrap_aad(database_id: str, key_id: str, kind: str | None = None, params: dict[str, Any] | None = None) -> bytes:
+    if params is None or int(params.get("format", 1)) == 1:
+        return f"biometrix-data-key|{database_id}|{key_id}".encode()
+    record = json.dumps([database_id, key_id, kind, params], sort_keys=True, separators=(",", ":"))
+    return b"biometrix-data-key|2|" + record.encode("utf-8")
+
+
+def expected_kek_name(database_id: str, key_id: str) -> str:
+    """The only name a key file (plus ``.key``) or keyring entry of this key may have."""
+    return _kek_name(database_id, key_id)
 
 
 class DataKey:
@@ -254,27 +284,92 @@ class DataKey:
         return hmac.new(self._mac, bytes(data), hashlib.sha256).hexdigest()
 
 
-def new_data_key(source: KeySource, database_id: str) -> tuple[DataKey, WrappedKey]:
-    """A fresh data key and its wrapped form, its KEK stored (key file, keyring) or derived (passphrase)."""
+
+class IntegrityKey:
+    """The database's MAC key: 32 random bytes kept sealed by the data key (``COLUMN``), so that only whoever
+    opens the data key can compute a MAC. A key rotation re-seals it unchanged, so MACs written before the
+    rotation still verify. Per-purpose keys ("audit", "settings", "session") are derived from it."""
+
+    COLUMN = "store_meta.integrity_key"
+
+    def __init__(self, key: bytes, *, database_id: str) -> None:
+        if len(key) != 32:
+            raise StoreError("the database's integrity key is damaged (not 32 bytes)")
+        self._key = bytes(key)
+        self.database_id = database_id
+
+    @classmethod
+    def new(cls, database_id: str) -> IntegrityKey:
+        return cls(secrets.token_bytes(32), database_id=database_id)
+
+    def sealed_by(self, dek: DataKey) -> bytes:
+        return dek.seal(self._key, column=self.COLUMN, owner=self.database_id)
+
+    @classmethod
+    def opened_by(cls, dek: DataKey, sealed: bytes) -> IntegrityKey:
+        return cls(dek.open(sealed, column=cls.COLUMN, owner=dek.database_id), database_id=dek.database_id)
+
+    def mac(self, purpose: str, data: bytes) -> str:
+        """HMAC-SHA-256 (hex) of ``data`` under the key derived for ``purpose``."""
+        key = hmac.new(self._key, f"{purpose}|{self.database_id}".encode(), hashlib.sha256).digest()
+        return hmac.new(key, bytes(data), hashlib.sha256).hexdigest()
+
+    def mac_ok(self, purpose: str, data: bytes, tag: object) -> bool:
+        """Whether ``tag`` is ``mac(purpose, data)`` (compared in constant time)."""
+        return isinstance(tag, str) and hmac.compare_digest(self.mac(purpose, data), tag)
+
+
+def _wrap(kek: bytes, dek: bytes, database_id: str, key_id: str, kind: str, params: dict[str, Any]) -> bytes:
+    nonce = secrets.token_bytes(_NONCE)
+    return nonce + _aesgcm(kek).encrypt(nonce, dek, _wrap_aad(database_id, key_id, kind, params))
+
+
+def new_data_key(source: KeySource, database_id: str, *, audit_mac_from: int = 1) -> tuple[DataKey, WrappedKey]:
+    """A fresh data key and its wrapped form (format 2), its KEK stored (key file, keyring) or derived
+    (passphrase). ``audit_mac_from`` is the first audit row MACed under it, bound into the record."""
     key_id = secrets.token_hex(8)
     kek, params = _new_kek(source, database_id, key_id)
+    params = {**params, "format": WRAP_FORMAT, "audit_mac_from": int(audit_mac_from)}
     dek = secrets.token_bytes(32)
-    nonce = secrets.token_bytes(_NONCE)
-    wrapped = nonce + _aesgcm(kek).encrypt(nonce, dek, _wrap_aad(database_id, key_id))
+    wrapped = _wrap(kek, dek, database_id, key_id, source.kind, params)
     return DataKey(dek, key_id=key_id, database_id=database_id), WrappedKey(key_id, source.kind, params, wrapped)
 
 
-def unwrap(source: KeySource, wrapped: WrappedKey, database_id: str) -> DataKey:
-    """Open the data key with the KEK from ``source``; WrongKey when it does not fit."""
-    kek = _existing_kek(source, wrapped)
+def rewrap(source: KeySource, wrapped: WrappedKey, database_id: str, *, audit_mac_from: int) -> WrappedKey:
+    """The same data key re-wrapped in format 2 under the same KEK (a database upgraded from format 1)."""
+    kek = _existing_kek(source, wrapped, database_id)
+    dek = _unwrap_with(kek, source, wrapped, database_id)
+    params = {**wrapped.params, "format": WRAP_FORMAT, "audit_mac_from": int(audit_mac_from)}
+    return WrappedKey(wrapped.key_id, wrapped.kind, params,
+                      _wrap(kek, dek, database_id, wrapped.key_id, wrapped.kind, params))
+
+
+def _unwrap_with(kek: bytes, source: KeySource, wrapped: WrappedKey, database_id: str) -> bytes:
     if len(kek) != 32:
         raise WrongKey(f"the {_KIND_WORDS[source.kind]} holds no 32-byte key for this database")
     blob = wrapped.wrapped
+    aad = _wrap_aad(database_id, wrapped.key_id, wrapped.kind, wrapped.params)
     try:
-        dek = _aesgcm(kek).decrypt(blob[:_NONCE], blob[_NONCE:], _wrap_aad(database_id, wrapped.key_id))
+        return bytes(_aesgcm(kek).decrypt(blob[:_NONCE], blob[_NONCE:], aad))
     except _invalid_tag():
         what = "passphrase" if source.kind == "passphrase" else _KIND_WORDS[source.kind] + " key"
+        if wrapped_format(wrapped) >= 2:
+            raise WrongKey(f"wrong {what}, or the database's key record was altered: it does not open this "
+                           "database's data key; nothing was changed") from None
         raise WrongKey(f"wrong {what}: it does not open this database's data key; nothing was changed") from None
+
+
+def wrapped_format(wrapped: WrappedKey) -> int:
+    """The format of a key record (1: before the record was authenticated; 2: authenticated)."""
+    try:
+        return int(wrapped.params.get("format", 1))
+    except (TypeError, ValueError):
+        raise StoreError("the database's key record is damaged (format)") from None
+
+
+def unwrap(source: KeySource, wrapped: WrappedKey, database_id: str) -> DataKey:
+    """Open the data key with the KEK from ``source``; WrongKey when it does not fit (or the record was edited)."""
+    dek = _unwrap_with(_existing_kek(source, wrapped, database_id), source, wrapped, database_id)
     return DataKey(dek, key_id=wrapped.key_id, database_id=database_id)
 
 

@@ -198,6 +198,25 @@ def m003_operators_and_keys(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX samples_digest ON samples (subject_id, modality, digest)")
 
 
+def m004_integrity(conn: sqlite3.Connection) -> None:
+    """Integrity: a MAC column on audit rows, and the protected settings (model pins, decision policy, audit
+    anchor and head), each row MACed with the database's integrity key.
+
+    The keyed part of the upgrade (the integrity key, the authenticated key record, and encrypting a database
+    that was still plaintext) needs the data key: the store runs it in this migration's transaction
+    (``apply(conn, keyed=...)``), so the database is either still version 3 or fully upgraded.
+    """
+    conn.execute("ALTER TABLE audit_log ADD COLUMN mac TEXT")
+    conn.execute(
+        """CREATE TABLE protected_settings (
+            key        TEXT PRIMARY KEY,
+            value      TEXT NOT NULL,
+            mac        TEXT NOT NULL CHECK (length(mac) = 64),
+            updated_at TEXT NOT NULL
+        )"""
+    )
+
+
 Migration = tuple[int, str, Callable[[sqlite3.Connection], None]]
 
 # In order; a new migration is appended with the next number and never edited once released.
@@ -205,7 +224,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     (1, "initial", m001_initial),
     (2, "audit_chain", m002_audit_chain),
     (3, "operators_and_keys", m003_operators_and_keys),
+    (4, "integrity", m004_integrity),
 )
+
+#: The migration after which the store's keyed upgrade runs, in the same transaction.
+KEYED_MIGRATION = 4
 
 SCHEMA_VERSION: int = MIGRATIONS[-1][0]
 
@@ -229,8 +252,10 @@ def pending(conn: sqlite3.Connection) -> list[Migration]:
     return [m for m in MIGRATIONS if m[0] > version]
 
 
-def apply(conn: sqlite3.Connection) -> list[int]:
-    """Run each pending migration in its own transaction with its schema_migrations row; returns those run."""
+def apply(conn: sqlite3.Connection, *, keyed: Callable[[sqlite3.Connection], None] | None = None) -> list[int]:
+    """Run each pending migration in its own transaction with its schema_migrations row; returns those run.
+
+    ``keyed(conn)`` runs inside the transaction of migration KEYED_MIGRATION (the store's key upgrade)."""
     done: list[int] = []
     for number, name, migrate in pending(conn):
         with atomic(conn):
@@ -245,6 +270,8 @@ def apply(conn: sqlite3.Connection) -> list[int]:
                 )"""
             )
             migrate(conn)
+            if number == KEYED_MIGRATION and keyed is not None:
+                keyed(conn)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (number, name, datetime.now(UTC).isoformat(timespec="microseconds")),

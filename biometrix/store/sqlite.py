@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -16,13 +18,21 @@ from typing import Any
 
 import numpy as np
 
-from biometrix.core.errors import AccessDenied, AlreadyEnrolled, InvalidInput, ModelMismatch, NotEnrolled, StoreError
+from biometrix.core.errors import (
+    AccessDenied,
+    AlreadyEnrolled,
+    InvalidInput,
+    ModelMismatch,
+    NotEnrolled,
+    StoreError,
+    TamperDetected,
+)
 from biometrix.core.roles import Operator, Role
 from biometrix.core.templates import make_template
 from biometrix.core.types import Modality, SubjectId, Template
 from biometrix.store import audit as audit_log
 from biometrix.store import backup as backup_file
-from biometrix.store import crypto, migrations
+from biometrix.store import crypto, migrations, protected
 from biometrix.store import operators as operator_store
 from biometrix.store import samples as sample_store
 from biometrix.store.base import (
@@ -37,12 +47,15 @@ from biometrix.store.base import (
     SubjectInfo,
 )
 from biometrix.store.codec import blob_to_embedding, embedding_to_blob
-from biometrix.store.crypto import DataKey, KeySource, WrappedKey
+from biometrix.store.crypto import DataKey, IntegrityKey, KeySource, WrappedKey
 from biometrix.store.db import atomic, connect, stored_version
 
 log = logging.getLogger(__name__)
 
 _VECTOR, _NAME = "template_references.vector", "subjects.display_name"
+
+#: The protected setting naming where each new audit head is appended ({"file": PATH}), set by an admin.
+ANCHOR_KEY = "audit.anchor"
 
 
 def _name(value: str | None, what: str) -> str:
@@ -80,14 +93,22 @@ class SqliteStore(EnrollmentStore):
         self._lock = threading.RLock()
         self._key = key if key is not None else KeySource()
         self._dek: DataKey | None = None
+        self._ik: IntegrityKey | None = None
+        self._mac_from: int | None = None
+        self._anchor_target: dict[str, Any] | None = None
+        self._unanchored: tuple[int, str] | None = None
         self.actor: str | None = None
         conn = connect(self._path, create=create, max_version=migrations.SCHEMA_VERSION)
         try:
-            if stored_version(conn) >= 3:
+            before = stored_version(conn)
+            if before >= 3:
                 self._dek = self._unlock(conn)  # before any write: a wrong key changes nothing
-            migrations.apply(conn)
-            if self._dek is None and _has_table(conn, "data_keys") and self._meta(conn, "encryption") != "none":
-                self._dek = self._first_key(conn)  # a new database (this process or another just made it)
+            if before >= migrations.KEYED_MIGRATION:
+                self._open_integrity(conn)  # a missing, downgraded or altered key record is refused here
+            migrations.apply(conn, keyed=self._keyed_upgrade)
+            if self._dek is None:
+                self._first_key(conn)  # a new database (this process or another just made it)
+            self._anchor_target = self._read_anchor(conn)
         except sqlite3.Error as e:
             conn.close()
             raise StoreError(f"cannot prepare the enrollment database {self._path}: {e}") from e
@@ -129,16 +150,84 @@ class SqliteStore(EnrollmentStore):
             return None
         return crypto.unwrap(self._key.resolved_for(wrapped.kind), wrapped, self._database_id(conn))
 
-    def _first_key(self, conn: sqlite3.Connection) -> DataKey | None:
-        """Give a new database its data key (or open the one another process gave it meanwhile)."""
+    def _first_key(self, conn: sqlite3.Connection) -> None:
+        """Give a new database its data key and integrity key (or open those another process gave it meanwhile)."""
         source = self._key.resolved_for_new()
         with atomic(conn):
             if self._wrapped(conn) is None and self._meta(conn, "encryption") == "pending":
-                dek, wrapped = crypto.new_data_key(source, self._database_id(conn))
-                self._put_wrapped(conn, wrapped)
+                if not self._is_empty(conn):
+                    raise TamperDetected(f"{self._path} holds data but has no key record: it was removed; restore "
+                                         "the database from a backup")
+                database_id = self._database_id(conn)
+                dek, wrapped = crypto.new_data_key(source, database_id, audit_mac_from=audit_log.next_id(conn))
+                self._keyed(conn, dek, wrapped, IntegrityKey.new(database_id))
                 log.info("new enrollment database %s, encrypted (key in a %s)", self._path, wrapped.kind)
-                return dek
-        return self._unlock(conn)
+                return
+        self._dek = self._unlock(conn)
+        self._open_integrity(conn)
+
+    def _keyed(self, conn: sqlite3.Connection, dek: DataKey, wrapped: WrappedKey, ik: IntegrityKey) -> None:
+        """Write the key record and the sealed integrity key (caller's transaction) and adopt them."""
+        self._put_wrapped(conn, wrapped)
+        conn.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('integrity_key', ?)",
+                     (base64.b64encode(ik.sealed_by(dek)).decode("ascii"),))
+        self._dek, self._ik, self._mac_from = dek, ik, int(wrapped.params["audit_mac_from"])
+
+    def _is_empty(self, conn: sqlite3.Connection) -> bool:
+        return not conn.execute("SELECT EXISTS (SELECT 1 FROM subjects) OR EXISTS (SELECT 1 FROM operators)"
+                                " OR EXISTS (SELECT 1 FROM audit_log) OR EXISTS (SELECT 1 FROM protected_settings)"
+                                ).fetchone()[0]
+
+    def _open_integrity(self, conn: sqlite3.Connection) -> None:
+        """For a database past the keyed upgrade: its data key must be there, its key record authenticated, its
+        integrity key sealed by it, and every protected setting must carry its MAC. TamperDetected otherwise."""
+        wrapped = self._wrapped(conn)
+        if self._dek is None or wrapped is None:
+            if self._meta(conn, "encryption") == "pending" and wrapped is None and self._is_empty(conn):
+                return  # new and not keyed yet: _first_key keys it under the write lock
+            raise TamperDetected(f"the key record of {self._path} is missing or was set to 'not encrypted': a "
+                                 "database that had encryption never loses it (restore it from a backup)")
+        if crypto.wrapped_format(wrapped) < crypto.WRAP_FORMAT:
+            raise TamperDetected(f"the key record of {self._path} was replaced by one in the old, unauthenticated "
+                                 "format (restore the database from a backup)")
+        sealed = self._meta(conn, "integrity_key")
+        try:
+            ik = IntegrityKey.opened_by(self._dek, base64.b64decode(sealed or "", validate=True))
+            mac_from = int(wrapped.params["audit_mac_from"])
+        except (StoreError, ValueError, KeyError, TypeError) as e:
+            raise TamperDetected(f"the integrity key of {self._path} is missing or does not open with its data "
+                                 "key: the database was altered (restore it from a backup)") from e
+        protected.check_all(conn, ik)
+        self._ik, self._mac_from = ik, mac_from
+
+    def _keyed_upgrade(self, conn: sqlite3.Connection) -> None:
+        """Inside the transaction of the integrity migration: give the database its integrity key and an
+        authenticated key record (re-wrapping its data key), encrypting it first if it was still plaintext."""
+        wrapped = self._wrapped(conn)
+        if wrapped is None and self._meta(conn, "encryption") == "pending":
+            return  # a new database: _first_key keys it
+        database_id = self._database_id(conn)
+        mac_from = audit_log.next_id(conn)
+        if self._dek is None:  # written before encryption existed: encrypted now, never left plaintext
+            source = self._key.resolved_for_new()
+            dek, new = crypto.new_data_key(source, database_id, audit_mac_from=mac_from)
+            try:
+                counts = self._reseal(conn, None, dek)
+                self._keyed(conn, dek, new, IntegrityKey.new(database_id))
+            except BaseException:
+                crypto.forget_kek(new, source)
+                raise
+            decision = "encrypted"
+        else:
+            if wrapped is None:
+                raise TamperDetected(f"the key record of {self._path} is missing")
+            new = crypto.rewrap(self._key.resolved_for(wrapped.kind), wrapped, database_id, audit_mac_from=mac_from)
+            self._keyed(conn, self._dek, new, IntegrityKey.new(database_id))
+            counts, decision = {}, "authenticated"
+        self._append(conn, "key", subject_id=None, modality=None, model_id=None, decision=decision,
+                     operator=self.actor, details={"key_store": new.kind, "audit_mac_from": mac_from, **counts})
+        log.info("enrollment database %s upgraded: key record authenticated, audit rows MACed from %d%s",
+                 self._path, mac_from, " (it was plaintext: now encrypted)" if decision == "encrypted" else "")
 
     @staticmethod
     def _put_wrapped(conn: sqlite3.Connection, wrapped: WrappedKey) -> None:
@@ -158,18 +247,19 @@ class SqliteStore(EnrollmentStore):
         with self._db() as conn:
             old = self._dek
             database_id = self._database_id(conn)
-            dek, wrapped = crypto.new_data_key(new, database_id)
+            mac_from = self._mac_from if self._mac_from is not None else audit_log.next_id(conn)
+            dek, wrapped = crypto.new_data_key(new, database_id, audit_mac_from=mac_from)
             try:
                 with atomic(conn):
                     counts = self._reseal(conn, old, dek)
-                    self._put_wrapped(conn, wrapped)
-                    audit_log.append(conn, "key", subject_id=None, modality=None, model_id=None,
+                    self._keyed(conn, dek, wrapped, self._ik or IntegrityKey.new(database_id))
+                    self._append(conn, "key", subject_id=None, modality=None, model_id=None,
                                      decision="rotated" if old else "encrypted", operator=self.actor,
                                      details={"key_store": wrapped.kind, **counts})
             except BaseException:
                 crypto.forget_kek(wrapped, new)
+                self._dek = old
                 raise
-            self._dek = dek
         log.info("database %s re-encrypted under a new data key (%s)", self._path, wrapped.kind)
         return counts
 
@@ -233,7 +323,7 @@ class SqliteStore(EnrollmentStore):
             if first and operator_store.count(conn) > 0:
                 raise AccessDenied("this database already has operators: an admin must log in to add one")
             operator_store.add(conn, name, role, password_hash, now=audit_log.now_utc())
-            audit_log.append(conn, "operator", subject_id=None, modality=None, model_id=None, decision="added",
+            self._append(conn, "operator", subject_id=None, modality=None, model_id=None, decision="added",
                              operator=self.actor or (name if first else None),
                              details={"target": operator_store.check_name(name), "role": str(role),
                                       "first_admin": first})
@@ -255,7 +345,7 @@ class SqliteStore(EnrollmentStore):
                 changes["disabled"] = disabled
             if unlock:
                 changes["unlocked"] = True
-            audit_log.append(conn, "operator", subject_id=None, modality=None, model_id=None, decision="changed",
+            self._append(conn, "operator", subject_id=None, modality=None, model_id=None, decision="changed",
                              operator=self.actor, details=changes)
 
     def login(self, name: str, password: str) -> Operator:
@@ -264,7 +354,7 @@ class SqliteStore(EnrollmentStore):
         with self._db() as conn, atomic(conn):
             who, why = operator_store.login(conn, name, password, now=now)
             event = "login" if who is not None else "login_failed"
-            audit_log.append(conn, event, subject_id=None, modality=None, model_id=None,
+            self._append(conn, event, subject_id=None, modality=None, model_id=None,
                              decision="ok" if who else why, operator=name if who else None,
                              details={} if who else {"name": name[:64]})
         if who is None:
@@ -277,14 +367,87 @@ class SqliteStore(EnrollmentStore):
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        """The open connection under the store lock; sqlite3 errors become one-line StoreErrors."""
+        """The open connection under the store lock; sqlite3 errors become one-line StoreErrors. After a write
+        that appended audit rows has committed, the new head goes to the audit anchor (when one is set)."""
         with self._lock:
             if self._conn is None:
                 raise StoreError(f"the enrollment store {self._path} is closed")
             try:
                 yield self._conn
             except sqlite3.Error as e:
+                self._unanchored = None
                 raise StoreError(f"enrollment database error ({self._path}): {e}") from e
+            except BaseException:
+                self._unanchored = None
+                raise
+            if self._unanchored is not None and not self._conn.in_transaction:
+                self._write_anchor(*self._unanchored)
+
+    # --- audit rows, protected settings, the anchor -------------------------------------------------------
+
+    def _append(self, conn: sqlite3.Connection, event: str, *, operator: str | None, **fields: Any) -> int:
+        """Append one audit row (MACed, and made the protected head, with the integrity key) in the caller's
+        transaction; its head is anchored once the transaction commits."""
+        event_id = audit_log.append(conn, event, operator=operator, integrity=self._ik, **fields)
+        digest = conn.execute("SELECT hash FROM audit_log WHERE event_id = ?", (event_id,)).fetchone()[0]
+        self._unanchored = (event_id, str(digest))
+        return event_id
+
+    def _read_anchor(self, conn: sqlite3.Connection) -> dict[str, Any] | None:
+        if self._ik is None:
+            return None
+        value = protected.get(conn, self._ik, ANCHOR_KEY)
+        return value if isinstance(value, dict) and value.get("file") else None
+
+    def _write_anchor(self, event_id: int, digest: str) -> None:
+        """Append {"database_id", "event_id", "head", "at"} as one JSON line to the anchor file (O_APPEND; make
+        the file append-only, e.g. chattr +a, or a log shipper's input). A failure is logged, never hidden."""
+        self._unanchored = None
+        if not self._anchor_target:
+            return
+        path = Path(str(self._anchor_target["file"]))
+        line = json.dumps({"database_id": self._dek.database_id if self._dek else None, "event_id": event_id,
+                           "head": digest, "at": audit_log.now_utc()}, separators=(",", ":")) + "\n"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line.encode("utf-8"))
+            finally:
+                os.close(fd)
+        except OSError as e:
+            log.error("the audit head (row %d) could not be appended to the anchor file %s: %s", event_id, path, e)
+
+    def setting(self, key: str) -> Any | None:
+        """A protected setting (None when unset); TamperDetected when it was changed outside biometrix."""
+        with self._db() as conn:
+            return protected.get(conn, self._integrity(), key)
+
+    def set_setting(self, key: str, value: Any, *, details: dict[str, Any] | None = None) -> int:
+        """Set a protected setting and append a "settings" audit row with its old and new value, atomically;
+        returns the row's id."""
+        with self._db() as conn, atomic(conn):
+            ik = self._integrity()
+            old = protected.get(conn, ik, key)
+            protected.put(conn, ik, key, value, now=audit_log.now_utc())
+            event_id = self._append(conn, "settings", subject_id=None, modality=None, model_id=None,
+                                    decision="changed", operator=self.actor,
+                                    details={"setting": key, "old": old, "new": value, **(details or {})})
+            if key == ANCHOR_KEY:
+                self._anchor_target = self._read_anchor(conn)
+        return event_id
+
+    def sign(self, purpose: str, data: bytes) -> str:
+        """A MAC of ``data`` for ``purpose`` (session tokens...) under this database's integrity key."""
+        return self._integrity().mac(purpose, data)
+
+    def signed(self, purpose: str, data: bytes, tag: str) -> bool:
+        """Whether ``tag`` is ``sign(purpose, data)``."""
+        return self._integrity().mac_ok(purpose, data, tag)
+
+    def _integrity(self) -> IntegrityKey:
+        if self._ik is None:
+            raise StoreError(f"{self._path} has no integrity key yet")
+        return self._ik
 
     def enroll(
         self,
@@ -395,7 +558,7 @@ class SqliteStore(EnrollmentStore):
         audit.update(n_references=template.n_references, dim=dim, replaced=old is not None)
         if removed:
             audit["samples_removed"] = removed
-        audit_log.append(conn, "enroll", subject_id=subject_id, modality=modality, model_id=model_id,
+        self._append(conn, "enroll", subject_id=subject_id, modality=modality, model_id=model_id,
                          decision="enrolled", details=audit, operator=self.actor)
         return template
 
@@ -503,7 +666,7 @@ class SqliteStore(EnrollmentStore):
     ) -> int:
         mod = None if modality is None else _modality(modality)
         with self._db() as conn, atomic(conn):
-            return audit_log.append(
+            return self._append(
                 conn,
                 event,
                 subject_id=subject_id,
@@ -546,7 +709,7 @@ class SqliteStore(EnrollmentStore):
         with self._db() as conn, atomic(conn):
             n_samples, n_templates = self._remove_subject(conn, subject_id, "delete")
             details = {"samples_deleted": n_samples, "templates_deleted": n_templates}
-            audit_log.append(
+            self._append(
                 conn,
                 "delete",
                 subject_id=subject_id,
@@ -567,7 +730,7 @@ class SqliteStore(EnrollmentStore):
             try:
                 with atomic(conn):
                     n_samples, n_templates = self._remove_subject(conn, subject_id, "erase")
-                    audit_log.append(conn, "erase", subject_id=pseudonym, modality=None, model_id=None,
+                    self._append(conn, "erase", subject_id=pseudonym, modality=None, model_id=None,
                                      decision="erased", operator=self.actor,
                                      details={"samples_erased": n_samples, "templates_erased": n_templates})
             finally:
@@ -579,11 +742,14 @@ class SqliteStore(EnrollmentStore):
         log.info("erased a subject (audited as %s)", pseudonym)
         return pseudonym
 
-    def verify_audit(self) -> AuditCheck:
+    def verify_audit(self, *, expect_head: str | None = None,
+                     anchors: Sequence[audit_log.Anchor] | None = None) -> AuditCheck:
         with self._db() as conn:
+            mine = [(a.event_id, a.head) for a in anchors or () if a.database_id == self._database_id(conn)]
             conn.execute("BEGIN")  # one snapshot for the whole walk
             try:
-                return audit_log.verify(conn)
+                return audit_log.verify(conn, integrity=self._ik, mac_from=self._mac_from, expect_head=expect_head,
+                                        anchors=mine)
             finally:
                 conn.execute("COMMIT")
 

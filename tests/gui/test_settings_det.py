@@ -12,7 +12,7 @@ import pytest
 from biometrix.capture.pen import rasterize
 from biometrix.core.types import Modality
 from biometrix.gui.context import AppContext
-from biometrix.gui.det import card_det, point_at_fmr
+from biometrix.core.det import card_det, point_at_fmr
 from biometrix.gui.main_window import MainWindow
 from biometrix.gui.qt import QColor, Qt
 from biometrix.gui.settings import GuiSettings, load_settings
@@ -30,7 +30,7 @@ def card_points(path: Path = CARD) -> dict:
 
 
 def oracle_threshold(det: dict, target: float) -> float:
-    """Independently of biometrix.gui.det: the largest DET threshold whose FMR <= target."""
+    """Independently of biometrix.core.det: the largest DET threshold whose FMR <= target."""
     fmr, thr = np.asarray(det["fmr"]), np.asarray(det["thresholds"])
     ok = np.flatnonzero(fmr <= target)
     return float(thr[ok].max())

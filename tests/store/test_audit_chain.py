@@ -144,13 +144,16 @@ def test_schema_1_database_migrates_and_verifies(db_path: Path, monkeypatch: pyt
     before = raw(db_path, "SELECT event_id, at, subject_id, distance, details FROM audit_log ORDER BY event_id")
     with SqliteStore(db_path, create=False) as s:
         check = s.verify_audit()
-        assert (check.ok, check.n_rows) == (True, 5)
+        # the upgrade encrypted the plaintext database and says so in row 6, the first row with a MAC
+        assert (check.ok, check.n_rows, check.keyed) == (True, 6, True)
+        assert [(e.event_id, e.event, e.decision) for e in s.audit(event="key")] == [(6, "key", "encrypted")]
         s.record("erase", subject_id="erased:x", modality=None, model_id=None)  # the new event is allowed
         assert s.verify_audit().ok
     assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     after = raw(db_path, "SELECT event_id, at, subject_id, distance, details FROM audit_log ORDER BY event_id")
     assert after[:5] == before
-    assert after[5][0] == 6
+    assert [r[0] for r in after[5:]] == [6, 7]
+    assert raw(db_path, "SELECT event_id FROM audit_log WHERE mac IS NOT NULL") == [(6,), (7,)]
     conn = sqlite3.connect(db_path)
     try:  # the triggers came back with the rebuilt table
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):

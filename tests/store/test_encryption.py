@@ -189,12 +189,15 @@ def test_a_database_from_before_encryption_is_read_then_encrypted(db_path: Path,
                          (i, i + 1, emb.shape[1], embedding_to_blob(vector / np.linalg.norm(vector))))
     conn.close()
     assert samples[0].data in _files(db_path)
-    with SqliteStore(db_path) as s:  # migrated to 3: still plaintext, still readable
-        assert s.info().encryption == "none"
+    # Migrated past the integrity upgrade: encrypted in the same transaction (never left plaintext), under the
+    # key store the opener gives (here a passphrase), and audited with the counts re-sealed.
+    with SqliteStore(db_path, key=KeySource.from_passphrase(PASS_A)) as s:
+        assert s.info().encryption == "aes-256-gcm, key in a passphrase"
         assert s.info().schema_version == migrations.SCHEMA_VERSION
         assert s.subjects()[0].display_name == "Alice Example"
-        assert s.rotate_key(KeySource.from_passphrase(PASS_A)) == {"samples": 2, "references": 2, "display_names": 1}
-        assert [e.decision for e in s.audit(event="key")] == ["encrypted"]
+        (row,) = s.audit(event="key")
+        assert (row.decision, row.details["samples"], row.details["references"], row.details["display_names"]) == (
+            "encrypted", 2, 2, 1)
         assert s.verify_audit().ok
         conn = sqlite3.connect(db_path)
         conn.execute("VACUUM")  # drop the freed plaintext pages so the file shows only what is live

@@ -313,7 +313,7 @@ def test_release_an_ensemble_with_fp16_weights(straight_run: Path, second_run: P
     lo, hi = cedar["eer_ci95_subject_bootstrap"]["skilled"]
     assert 0.0 <= lo <= cedar["skilled_eer"] <= hi <= 1.0
     # the card carries the validation DET curve its default threshold was set on, as the Settings page reads it
-    from biometrix.gui.det import card_det, point_at_fmr
+    from biometrix.core.det import card_det, point_at_fmr
 
     det = card_det(card.evaluation)
     default = card.default_threshold()

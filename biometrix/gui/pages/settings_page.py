@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from biometrix.core.det import TARGET_FMRS, DetCurve, point_at_fmr, point_at_threshold
 from biometrix.core.distances import format_distance
 from biometrix.core.errors import BiometrixError
 from biometrix.core.types import CAPTURES, Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
-from biometrix.gui.det import TARGET_FMRS, DetCurve, point_at_fmr, point_at_threshold
 from biometrix.gui.pages.base import Page
 from biometrix.gui.qt import (
     QComboBox,

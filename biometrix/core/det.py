@@ -1,4 +1,5 @@
-"""A model card's validation DET curve as the settings page uses it: read it, find the threshold at a target FMR.
+"""A model card's validation DET curve: read it, and find the threshold at a target FMR (the decision policy's
+``target_fmr``; the settings page draws it).
 
 The card keeps ``evaluation["validation_det"]`` = {"fmr", "fnmr", "thresholds", "n_genuine", "n_impostor",
 "source"}: points of the full DET curve of the validation comparisons, thresholds ascending. Plain Python (the
