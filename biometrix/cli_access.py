@@ -76,13 +76,13 @@ def open_service(args: argparse.Namespace, factory: Callable[[Any], Biometrix], 
     try:
         if bx.location.path.exists():
             try:
-                bx.store  # noqa: B018 - open now, so that a missing passphrase can be asked for here
+                bx.open()  # now, so that a missing passphrase can be asked for here
             except KeyUnavailable:
                 if not _interactive() or os.environ.get(PASSPHRASE_ENV):
                     raise
                 bx.close()
                 bx = factory(key_source(args, getpass.getpass("Database passphrase: ")))
-                bx.store  # noqa: B018
+                bx.open()
         name = getattr(args, "operator", None) or os.environ.get(OPERATOR_ENV, "").strip() or None
         if name is not None:
             if not bx.access_control():

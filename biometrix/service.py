@@ -73,8 +73,8 @@ from biometrix.store import (
     restore_database,
 )
 from biometrix.store.base import EnrollmentPart
+from biometrix.store.integrity import ANCHOR_KEY
 from biometrix.store.location import DbLocation, resolve_db_path
-from biometrix.store.sqlite import ANCHOR_KEY
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +248,7 @@ class Biometrix:
         self._pipelines: dict[Modality, Pipeline] = {}
         self._cards: dict[Modality, ModelCard] = {}
         self._card_sha256: dict[str, str] = {}
+        self._pending_pins: dict[str, ModelPin] = {}
         self._create = create
         self._key = key
         self._store: EnrollmentStore | None = None
@@ -261,7 +262,16 @@ class Biometrix:
             log.info("enrollment database: %s (%s)", self.location.path, self.location.reason)
             self._store = open_store(self.location.path, create=self._create, key=self._key)
             self._store.actor = None if self._operator is None else self._operator.name
+            pending, self._pending_pins = self._pending_pins, {}
+            for pin in pending.values():  # chosen before the database existed: pinned now, or refused
+                _check_pinned(self._pin(pin.slot) or self._pin_first_use(pin), pin.card_sha256,
+                              self._card_path(pin.model_id))
         return self._store
+
+    def open(self) -> None:
+        """Open the database now (it opens on first use otherwise): a wrong or missing key, a damaged or
+        tampered database is reported here."""
+        self._db  # noqa: B018
 
     # --- operators ---------------------------------------------------------------------------------
 
@@ -427,12 +437,18 @@ class Biometrix:
         return self.models_dir / f"{model_id}.json"
 
     def _pin(self, slot: str) -> ModelPin | None:
+        if self._store is None and not self.location.path.exists():
+            return None  # no database yet (so that reading a card never creates one): pinned when it is made
         raw = self._db.setting(_pin_key(slot))
         return None if raw is None else ModelPin.from_dict(slot, raw)
 
     def _pin_first_use(self, pin: ModelPin) -> ModelPin:
         """Pin a model for a slot that has none: allowed while the database has no operators (it is being set
-        up), for an admin, or for the models shipped with this installation; ModelNotTrusted otherwise."""
+        up), for an admin, or for the models shipped with this installation; ModelNotTrusted otherwise. Before
+        the database exists the pin waits until it is created."""
+        if self._store is None and not self.location.path.exists():
+            self._pending_pins[pin.slot] = pin
+            return pin
         shipped = self.models_dir.resolve() == bundled_models_dir().resolve()
         admin = self._operator is not None and self._operator.role is Role.ADMIN
         if self._db.has_operators() and not (admin or shipped):
@@ -891,6 +907,18 @@ def _check_pinned(pin: ModelPin, digest: str, path: Path) -> None:
     if digest != pin.card_sha256:
         raise ModelNotTrusted(f"the {pin.slot} model card {path} is not the one this database trusts (sha256 "
                               f"{digest[:12]}…, trusted {pin.card_sha256[:12]}…): refusing to decide with it")
+
+
+def check_audit_unattended(db_path: str | os.PathLike[str] | None, *, key: KeySource | None = None,
+                           expect_head: str | None = None,
+                           anchor_file: str | os.PathLike[str] | None = None) -> AuditCheck:
+    """The audit check of a database that refuses every write (its audit log was altered, so not even a login
+    can be recorded): run with the database's key, no login, nothing written. Whoever holds the key and the file
+    can read the log anyway; this only spares them the sqlite3 shell."""
+    location = resolve_db_path(db_path)
+    anchors = None if anchor_file is None else read_anchor_file(anchor_file)
+    with open_store(location.path, create=False, key=key) as store:
+        return store.verify_audit(expect_head=expect_head, anchors=anchors)
 
 
 def restore_db(db_path: str | os.PathLike[str] | None, source: str | os.PathLike[str], *, operator: str,

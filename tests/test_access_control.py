@@ -93,7 +93,7 @@ def test_what_each_role_may_do(db: Path, tmp_path: Path, who: str | None) -> Non
         "audit": lambda bx: bx.audit(limit=1),
         "erase": lambda bx: bx.erase(f"new-{who}"),
         "backup": lambda bx: bx.backup(tmp_path / f"backup-{who}.db"),
-        "settings": lambda bx: bx.record_settings({"face_target_fmr": 0.001}),
+        "settings": lambda bx: bx.set_policy(refer_band=0.05),
         "operators": lambda bx: bx.operators(),
         "rekey": lambda bx: bx.rotate_key(),
         "retemplate": lambda bx: bx.retemplate(),
@@ -149,8 +149,8 @@ def test_lockout_after_repeated_failures(db: Path) -> None:
         bx.login("root", PASSWORDS["root"])
         assert [o.locked_until is not None for o in bx.operators() if o.name == "tom"] == [True]
         bx.update_operator("tom", unlock=True)
+        failures = [e for e in bx.audit(event="login_failed")]
         bx.login("tom", PASSWORDS["tom"])
-        failures = [e for e in bx.store.audit(event="login_failed")]
     assert [e.decision for e in failures] == ["password"] * 4 + ["locked-now", "locked", "unknown"]
 
 
@@ -196,14 +196,16 @@ def test_the_last_admin_stays(db: Path) -> None:
 
 
 def test_a_supervisor_resolves_a_refer_once(db: Path) -> None:
-    with session(db, "tom") as bx:
-        d = bx.verify("alice", signature=redrawn(1), refer_band=0.99)  # a band wide enough to refer it
+    with session(db, "tom") as bx, session(db, "root") as admin:
+        admin.set_policy(refer_band=0.99)  # a band wide enough to refer it
+        d = bx.verify("alice", signature=redrawn(1))
         assert d.refer
-        refer_row = bx.store.audit(event="verify")[-1].event_id
+        refer_row = admin.audit(event="verify")[-1].event_id
         with pytest.raises(AccessDenied, match="supervisor"):
             bx.resolve(refer_row, accept=True)
+        admin.set_policy(refer_band=0.0)
         plain = bx.verify("alice", signature=redrawn(1))
-        plain_row = bx.store.audit(event="verify")[-1].event_id
+        plain_row = admin.audit(event="verify")[-1].event_id
         assert not plain.refer
     with session(db, "sue") as bx:
         with pytest.raises(NotEnrolled, match="not a referred verification"):

@@ -171,17 +171,15 @@ def test_the_service_uses_it_for_pen_against_pen_only(recordings: dict[tuple[int
     with Biometrix(tmp_path / "p.db", prefer_gpu=False) as bx:
         assert bx.verify("pen", signature=untimed).model_id == image_model
         assert bx.verify("pen", signature=jumped).model_id == image_model
-    # switched off, or with a threshold of its own bound to it
     # a fresh service deciding a pen probe by its motion never loads the image model
     with Biometrix(tmp_path / "p.db", prefer_gpu=False) as bx:
         assert bx.verify("pen", signature=recordings[(1, 12)]).model_id == PEN_MODEL_ID
         assert bx._pipelines == {}
-    with Biometrix(tmp_path / "p.db", prefer_gpu=False, pen_comparator=False) as bx:
+    # switched off by the database's policy (an admin's change, audited), for every later session too
+    with Biometrix(tmp_path / "p.db", prefer_gpu=False) as bx:
+        bx.set_policy(pen_comparator=False)
+    with Biometrix(tmp_path / "p.db", prefer_gpu=False) as bx:
         assert bx.verify("pen", signature=recordings[(1, 12)]).model_id == image_model
-    own = Threshold(value=genuine.distance * 0.9, model_id=PEN_MODEL_ID, distance="dtw", source="by hand")
-    with Biometrix(tmp_path / "p.db", prefer_gpu=False, threshold=own) as bx:
-        d = bx.verify("pen", signature=recordings[(1, 12)])
-        assert d.threshold == own and not d.accepted
 
 
 @needs_svc

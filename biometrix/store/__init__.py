@@ -25,8 +25,9 @@ from biometrix.store.base import (
     SubjectInfo,
 )
 from biometrix.store.crypto import KeySource
+from biometrix.store.integrity import ANCHOR_KEY
 from biometrix.store.migrations import SCHEMA_VERSION
-from biometrix.store.sqlite import ANCHOR_KEY, SqliteStore
+from biometrix.store.sqlite import SqliteStore
 
 __all__ = [
     "ANCHOR_KEY",

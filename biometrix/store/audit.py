@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from biometrix.core.errors import InvalidInput, StoreError
+from biometrix.core.errors import InvalidInput, StoreError, TamperDetected
 from biometrix.core.types import Modality, SubjectId
 from biometrix.store import protected
 from biometrix.store.base import AUDIT_EVENTS, AuditCheck, AuditEntry, AuditProblem
@@ -149,6 +149,7 @@ def append(
         if cur.lastrowid is None:
             raise StoreError("the database did not report the id of the inserted row")
         return cur.lastrowid
+    _check_head(conn, integrity)
     event_id = next_id(conn)
     conn.execute(
         "INSERT INTO audit_log (event_id, at, event, subject_id, modality, model_id, distance, threshold, decision,"
@@ -157,6 +158,26 @@ def append(
     )
     protected.put(conn, integrity, HEAD_KEY, f"{event_id}:{digest}", now=row[0])
     return event_id
+
+
+def _check_head(conn: sqlite3.Connection, integrity: IntegrityKey) -> None:
+    """Before a keyed append: the protected head must name the newest row (TamperDetected otherwise), so that a
+    log cut or edited at its end is never continued, which would make the cut invisible."""
+    head = protected.get(conn, integrity, HEAD_KEY)
+    row = conn.execute("SELECT event_id, hash, mac FROM audit_log ORDER BY event_id DESC LIMIT 1").fetchone()
+    if head is None:
+        if row is not None and row[2] is not None:
+            raise TamperDetected("the audit log's protected head was removed: nothing more is written to this "
+                                 "database (check it: biometrix audit verify; restore it from a backup)")
+        return
+    if row is None or f"{row[0]}:{row[1]}" != head:
+        head_id = str(head).partition(":")[0]
+        if row is not None and str(row[0]) == head_id:
+            what = f"its last row {row[0]} is not the row its protected head recorded"
+        else:
+            what = f"it {'is empty' if row is None else f'ends at row {row[0]}'}, its protected head is row {head_id}"
+        raise TamperDetected(f"the audit log was altered outside biometrix ({what}): nothing more is written to "
+                             "this database (see 'biometrix audit verify'; restore it from a backup)")
 
 
 def read(

@@ -199,14 +199,15 @@ def m003_operators_and_keys(conn: sqlite3.Connection) -> None:
 
 
 def m004_integrity(conn: sqlite3.Connection) -> None:
-    """Integrity: a MAC column on audit rows, and the protected settings (model pins, decision policy, audit
-    anchor and head), each row MACed with the database's integrity key.
+    """Integrity: a MAC column on audit rows and on operator accounts, and the protected settings (model pins,
+    decision policy, audit anchor and head), each row MACed with the database's integrity key.
 
     The keyed part of the upgrade (the integrity key, the authenticated key record, and encrypting a database
     that was still plaintext) needs the data key: the store runs it in this migration's transaction
     (``apply(conn, keyed=...)``), so the database is either still version 3 or fully upgraded.
     """
     conn.execute("ALTER TABLE audit_log ADD COLUMN mac TEXT")
+    conn.execute("ALTER TABLE operators ADD COLUMN mac TEXT")
     conn.execute(
         """CREATE TABLE protected_settings (
             key        TEXT PRIMARY KEY,

@@ -28,7 +28,7 @@ def test_audit_verify_intact_and_tampered(cli: Callable[..., Run], tmp_path: Pat
     db = _small_db(tmp_path / "bank.db")
     run = cli("audit", "verify", "--db", db)
     assert run.rc == 0, run.err
-    assert run.out.startswith("Audit log intact: 3 rows, head ")
+    assert run.out.startswith("Audit log intact: 3 rows, MACs and protected head checked, head 3:")
     conn = sqlite3.connect(db)
     conn.execute("DROP TRIGGER audit_log_no_update")
     conn.execute("UPDATE audit_log SET decision = 'Reject' WHERE event_id = 3")

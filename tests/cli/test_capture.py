@@ -84,10 +84,11 @@ def test_pen_and_scan_probes_get_their_own_threshold(cli: Callable[..., Run], sv
     assert (identify_row.details["capture"], identify_row.threshold) == ("pen", pen_threshold)
 
 
-def test_a_threshold_given_by_the_operator_applies_to_both_captures(svc: Svc, cedar: Cedar, tmp_path: Path) -> None:
+def test_a_threshold_chosen_by_the_policy_applies_to_both_captures(svc: Svc, cedar: Cedar, tmp_path: Path) -> None:
     with Biometrix(tmp_path / "o.db") as bx:
         chosen = bx.card(Modality.SIGNATURE).threshold("random_fmr1")
-    with Biometrix(tmp_path / "o.db", threshold=chosen) as bx:
+        bx.set_policy(signature_threshold="random_fmr1")
+    with Biometrix(tmp_path / "o.db") as bx:
         bx.enroll("u1", signatures=[svc.sample(1, n) for n in range(1, 6)])
         bx.enroll("c46", signatures=cedar.references(46))
         assert bx.verify("c46", signature=svc.sample(1, 12)).threshold == chosen  # a pen probe, image references

@@ -43,7 +43,7 @@ def test_enrolled_database(cli: Callable[..., Run], bank_db: Path, model_card: d
     assert doc["subjects"] == len(GALLERY)
     assert doc["templates"] == {f"signature/{model_card['model_id']}": len(GALLERY)}
     assert doc["samples"] == 5 * len(GALLERY)
-    assert doc["audit_rows"] == len(GALLERY)  # one 'enroll' row per subject
+    assert doc["audit_rows"] == len(GALLERY) + 1  # one 'enroll' row per subject, one for pinning the model
     text = cli("db", "info", "--db", bank_db)
     assert f"  signature/{model_card['model_id']}: {len(GALLERY)}" in text.out.splitlines()
 

@@ -61,7 +61,7 @@ def test_demo_enrolls_verifies_and_audits(tmp_path: Path, capsys: pytest.Capture
     with sqlite3.connect(db) as conn:
         events = [r[0] for r in conn.execute("SELECT event FROM audit_log ORDER BY event_id")]
         n_refs = conn.execute("SELECT COUNT(*) FROM template_references").fetchone()[0]
-    assert events == ["enroll", "verify", "verify", "identify"]
+    assert events == ["settings", "enroll", "verify", "verify", "identify"]  # the model pinned at first use
     assert n_refs == 5
 
 

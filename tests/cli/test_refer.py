@@ -1,5 +1,6 @@
-"""The supervisor band is part of the recorded decision: the service decides Refer and audits it, and
-``biometrix verify --refer-band F`` exits 3. Real model, held-out CEDAR signatures from ../shared/data."""
+"""The supervisor band is part of the database's decision policy: the service decides Refer and audits it,
+``biometrix verify`` exits 3, and only ``biometrix policy set --refer-band F`` (an admin) changes the band. Real
+model, held-out CEDAR signatures from ../shared/data."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def test_service_refers_within_the_band_and_audits_it(bank_db: Path, cedar: Ceda
         assert 0.0 < margin < 0.9, margin
 
         inside = margin + 0.05  # the band reaches the distance: referred
-        refer = bx.verify("s46", signature=cedar.genuine(46, GENUINE), refer_band=inside)
+        bx.set_policy(refer_band=inside)
+        refer = bx.verify("s46", signature=cedar.genuine(46, GENUINE))
         assert refer.distance == pytest.approx(plain.distance)
         assert refer.refer and not refer.accepted and refer.label == "Refer"
         assert refer.band == pytest.approx(inside * thr)
@@ -57,32 +59,37 @@ def test_service_refers_within_the_band_and_audits_it(bank_db: Path, cedar: Ceda
         assert details["refer_band"] == pytest.approx(inside) and details["band"] == pytest.approx(inside * thr)
 
         outside = margin / 2  # a narrower band leaves the distance outside: a plain accept, band still recorded
-        accept = bx.verify("s46", signature=cedar.genuine(46, GENUINE), refer_band=outside)
+        bx.set_policy(refer_band=outside)
+        accept = bx.verify("s46", signature=cedar.genuine(46, GENUINE))
         assert accept.accepted and not accept.refer and accept.label == "Accept"
         decision, _, _, details = _last_verify(bank_db)
         assert decision == "accept" and details["refer_band"] == pytest.approx(outside)
 
-        forgery = bx.verify("s46", signature=cedar.forgery(46, FORGERY), refer_band=0.5)
+        bx.set_policy(refer_band=0.5)
+        forgery = bx.verify("s46", signature=cedar.forgery(46, FORGERY))
         assert forgery.distance > thr * 1.5  # beyond the band: rejected, not referred
         assert forgery.label == "Reject" and not forgery.accepted and not forgery.refer
         decision, _, _, details = _last_verify(bank_db)
         assert decision == "reject" and details["band"] == pytest.approx(0.5 * thr)
 
-        for bad in (-0.1, 1.0, float("nan")):
+        for bad in (-0.1, 1.0, float("nan"), "0.1", True):
             with pytest.raises(InvalidInput, match="refer band"):
-                bx.verify("s46", signature=cedar.genuine(46, GENUINE), refer_band=bad)
+                bx.set_policy(refer_band=bad)
+        assert bx.policy().refer_band == 0.5  # a refused change leaves the policy as it was
 
 
-def test_band_given_to_the_service_is_the_default(bank_db: Path, cedar: Cedar) -> None:
+def test_the_band_is_kept_by_the_database_for_every_later_session(bank_db: Path, cedar: Cedar) -> None:
     with Biometrix(bank_db, create=False) as bx:
         plain = bx.verify("s46", signature=cedar.genuine(46, GENUINE))
-    margin = (plain.threshold.value - plain.distance) / plain.threshold.value
-    with Biometrix(bank_db, create=False, refer_band=margin + 0.05) as bx:
+        margin = (plain.threshold.value - plain.distance) / plain.threshold.value
+        bx.set_policy(refer_band=margin + 0.05)
+    with Biometrix(bank_db, create=False) as bx:
         assert bx.verify("s46", signature=cedar.genuine(46, GENUINE)).label == "Refer"
-        assert bx.verify("s46", signature=cedar.genuine(46, GENUINE), refer_band=0.0).label == "Accept"
+        (row,) = [r for r in bx.audit(event="settings") if r.details.get("setting") == "policy"]
+        assert row.details["changes"] == {"refer_band": [0.0, pytest.approx(margin + 0.05)]}
+        bx.set_policy(refer_band=0.0)
+        assert bx.verify("s46", signature=cedar.genuine(46, GENUINE)).label == "Accept"
     assert _last_verify(bank_db)[0] == "accept"
-    with pytest.raises(InvalidInput):
-        Biometrix(bank_db, create=False, refer_band=1.5)
 
 
 def test_cli_refer_band_exits_3(cli: Callable[..., Run], bank_db: Path, cedar: Cedar) -> None:
@@ -90,14 +97,17 @@ def test_cli_refer_band_exits_3(cli: Callable[..., Run], bank_db: Path, cedar: C
     plain = cli("verify", "--db", bank_db, "--subject", "s46", "--json", "--signature", probe).json()
     assert isinstance(plain, dict)
     margin = (plain["threshold"] - plain["distance"]) / plain["threshold"]
-    run = cli("verify", "--db", bank_db, "--subject", "s46", "--json", "--signature", probe,
-              "--refer-band", f"{margin + 0.05:.4f}")
+    assert cli("policy", "set", "--db", bank_db, "--refer-band", f"{margin + 0.05:.4f}").rc == 0
+    run = cli("verify", "--db", bank_db, "--subject", "s46", "--json", "--signature", probe)
     doc = run.json()
     assert run.rc == 3 and isinstance(doc, dict)
     assert doc["decision"] == "refer" and doc["refer"] is True and doc["accepted"] is False
     assert doc["band"] == pytest.approx((margin + 0.05) * doc["threshold"], rel=1e-3)
     assert _last_verify(bank_db)[0] == "refer"
-    text = cli("verify", "--db", bank_db, "--subject", "s46", "--signature", probe, "--refer-band", f"{margin / 2:.4f}")
+    assert cli("policy", "set", "--db", bank_db, "--refer-band", f"{margin / 2:.4f}").rc == 0
+    text = cli("verify", "--db", bank_db, "--subject", "s46", "--signature", probe)
     assert text.rc == 0 and text.out.startswith("Accept ") and " band=±" in text.out
-    bad = cli("verify", "--db", bank_db, "--subject", "s46", "--signature", probe, "--refer-band", "1.5")
+    bad = cli("policy", "set", "--db", bank_db, "--refer-band", "1.5")
     assert bad.rc == 2 and "fraction of the threshold" in bad.err
+    gone = cli("verify", "--db", bank_db, "--subject", "s46", "--signature", probe, "--refer-band", "0.9")
+    assert gone.rc == 2 and "unrecognized arguments: --refer-band" in gone.err  # a teller cannot pass it

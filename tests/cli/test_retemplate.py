@@ -15,7 +15,7 @@ import pytest
 
 from biometrix import Biometrix
 from biometrix.capture.files import load_gray
-from biometrix.core.errors import NotEnrolled
+from biometrix.core.errors import ModelNotTrusted, NotEnrolled
 from biometrix.core.types import Modality
 from tests.cli.conftest import Cedar, Run, Svc, copy_model_as
 
@@ -39,10 +39,13 @@ def test_retemplate_remakes_the_same_templates_from_the_kept_samples(models: Pat
     with Biometrix(db, models_dir=models, signature_model="sig-old") as bx:
         bx.enroll("scan", signatures=cedar.references(46))
         bx.enroll("pen", signatures=[svc.sample(1, n) for n in range(1, 6)])
-        old = {s: bx.store.template(s, modality=Modality.SIGNATURE, model_id="sig-old") for s in ("scan", "pen")}
+        old = {s: bx._db.template(s, modality=Modality.SIGNATURE, model_id="sig-old") for s in ("scan", "pen")}
         old_distance = bx.verify("scan", signature=cedar.genuine(46, 10)).distance
         n_samples = bx.info().n_samples
     with Biometrix(db, models_dir=models, signature_model="sig-new") as bx:
+        with pytest.raises(ModelNotTrusted, match="decides signatures with model 'sig-old'"):
+            bx.verify("scan", signature=cedar.genuine(46, 10))  # a new model is trusted by an admin first
+        assert [p.model_id for p in bx.trust_models(signature_model="sig-new")] == ["sig-new"]
         with pytest.raises(NotEnrolled, match="retemplate"):
             bx.verify("scan", signature=cedar.genuine(46, 10))
         seen: list[tuple[int, int]] = []
@@ -51,7 +54,7 @@ def test_retemplate_remakes_the_same_templates_from_the_kept_samples(models: Pat
         assert (report.made, report.failed, report.up_to_date) == (("pen", "scan"), (), 0)
         assert seen == [(1, 2), (2, 2)]
         for subject, template in old.items():
-            new = bx.store.template(subject, modality=Modality.SIGNATURE, model_id="sig-new")
+            new = bx._db.template(subject, modality=Modality.SIGNATURE, model_id="sig-new")
             np.testing.assert_allclose(new.references, template.references, atol=1e-6)
         assert bx.verify("scan", signature=cedar.genuine(46, 10)).distance == pytest.approx(old_distance, abs=1e-6)
         info = bx.info()
@@ -71,13 +74,14 @@ def test_a_subject_the_new_model_refuses_is_reported_and_left_alone(models: Path
         bx.enroll("one-ref", signatures=[cedar.genuine(47, 1)])
         bx.enroll("five-refs", signatures=cedar.references(48))
     with Biometrix(db, models_dir=models, signature_model="sig-new") as bx:
+        bx.trust_models(signature_model="sig-new")
         (report,) = bx.retemplate(Modality.SIGNATURE)
         assert report.made == ("five-refs",)
         ((subject, reason),) = report.failed
         assert subject == "one-ref" and "at least 2" in reason
         with pytest.raises(NotEnrolled):
-            bx.store.template("one-ref", modality=Modality.SIGNATURE, model_id="sig-new")
-        assert bx.store.template("one-ref", modality=Modality.SIGNATURE, model_id="sig-mean").n_references == 1
+            bx._db.template("one-ref", modality=Modality.SIGNATURE, model_id="sig-new")
+        assert bx._db.template("one-ref", modality=Modality.SIGNATURE, model_id="sig-mean").n_references == 1
 
 
 def test_db_retemplate_command(models: Path, cedar: Cedar, cli: Callable[..., Run], tmp_path: Path) -> None:
@@ -86,6 +90,10 @@ def test_db_retemplate_command(models: Path, cedar: Cedar, cli: Callable[..., Ru
                "--signature", cedar.genuine(49, 1)).rc == 0
     assert cli("enroll", "--db", db, "--models-dir", models, "--model", "sig-mean", "--subject", "b",
                "--signature", *cedar.references(50)).rc == 0
+    refused = cli("db", "retemplate", "--db", db, "--models-dir", models, "--model", "sig-new", "--json")
+    assert refused.rc == 2 and "models trust --model sig-new" in refused.err
+    trust = cli("models", "trust", "--db", db, "--models-dir", models, "--model", "sig-new", "--json")
+    assert trust.rc == 0 and [p["model_id"] for p in trust.json()] == ["sig-new"]  # type: ignore[union-attr]
     run = cli("db", "retemplate", "--db", db, "--models-dir", models, "--model", "sig-new", "--json")
     assert run.rc == 1  # one subject could not be re-made
     (report,) = run.json()  # type: ignore[misc]
@@ -104,13 +112,14 @@ def test_a_template_made_meanwhile_by_another_session_counts_as_up_to_date(
     with Biometrix(db, models_dir=models, signature_model="sig-old") as bx:
         bx.enroll("s", signatures=cedar.references(51))
     with Biometrix(db, models_dir=models, signature_model="sig-new") as bx:
+        bx.trust_models(signature_model="sig-new")
         bx.enroll("s", signatures=cedar.references(52))  # another teller enrolled s under the new model...
         stale = {"s": ("sig-old",)}  # ...after this session listed the templates
-        monkeypatch.setattr(bx.store, "template_models", lambda *, modality: stale)
+        monkeypatch.setattr(bx._db, "template_models", lambda *, modality: stale)
         (report,) = bx.retemplate(Modality.SIGNATURE)
         assert (report.made, report.failed, report.up_to_date) == ((), (), 1)
         monkeypatch.undo()
-        kept = bx.store.template("s", modality=Modality.SIGNATURE, model_id="sig-new")
+        kept = bx._db.template("s", modality=Modality.SIGNATURE, model_id="sig-new")
         fresh = bx.pipeline(Modality.SIGNATURE).embed_many([load_gray(p) for p in cedar.references(52)])
         np.testing.assert_allclose(kept.references, fresh, atol=1e-5)  # the other session's template stands
 
@@ -129,6 +138,8 @@ def test_upgrading_from_signature_v5_to_the_app_model(cedar: Cedar, tmp_path: Pa
     with Biometrix(db, signature_model="signature-v5", prefer_gpu=False) as bx:
         bx.enroll("C-46", signatures=cedar.references(46))
     with Biometrix(db, prefer_gpu=False) as bx:
+        assert bx.card(Modality.SIGNATURE).model_id == "signature-v5"  # the model the database trusts
+        bx.trust_models()  # an admin: the installation's default models from now on
         assert bx.card(Modality.SIGNATURE).model_id == new_model
         with pytest.raises(NotEnrolled, match=f"no signature template for model '{new_model}'.*retemplate"):
             bx.verify("C-46", signature=cedar.genuine(46, 10))

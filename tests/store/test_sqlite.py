@@ -13,7 +13,7 @@ import pytest
 from biometrix.core.errors import AlreadyEnrolled, InvalidInput, ModelMismatch, NotEnrolled, StoreError
 from biometrix.core.types import Modality
 from biometrix.store import SCHEMA_VERSION, EnrollmentStore, SampleIn, SqliteStore, open_store
-from biometrix.store import sqlite as sqlite_module
+from biometrix.store import keys as sqlite_module
 
 from .conftest import dump, embeddings, raw
 
