@@ -444,16 +444,18 @@ class Biometrix:
 
     def _pin_first_use(self, pin: ModelPin) -> ModelPin:
         """Pin a model for a slot that has none: allowed while the database has no operators (it is being set
-        up), for an admin, or for the models shipped with this installation; ModelNotTrusted otherwise. Before
-        the database exists the pin waits until it is created."""
+        up), for an admin, or for the installation's default model of the slot in the installation's models
+        folder; ModelNotTrusted otherwise. Before the database exists the pin waits until it is created."""
         if self._store is None and not self.location.path.exists():
             self._pending_pins[pin.slot] = pin
             return pin
-        shipped = self.models_dir.resolve() == bundled_models_dir().resolve()
+        default = {"pen": PEN_MODEL_ID, **{m.value: i for m, i in PREFERRED_MODELS.items()}}.get(pin.slot)
+        shipped = self.models_dir.resolve() == bundled_models_dir().resolve() and pin.model_id == default
         admin = self._operator is not None and self._operator.role is Role.ADMIN
         if self._db.has_operators() and not (admin or shipped):
-            raise ModelNotTrusted(f"this database trusts no {pin.slot} model yet, and {self.models_dir} is not "
-                                  "the installation's models folder: an admin runs 'biometrix models trust'")
+            raise ModelNotTrusted(f"this database trusts no {pin.slot} model yet, and {pin.model_id} in "
+                                  f"{self.models_dir} is not the installation's default: an admin runs "
+                                  "'biometrix models trust'")
         if self._db.has_operators() and not admin:
             self._require(Action.VERIFY)
         self._db.set_setting(_pin_key(pin.slot), pin.to_dict(), details={"reason": "first use",
