@@ -7,13 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from biometrix.core.det import card_det
-from biometrix.core.det import threshold_at_fmr as det_threshold
+from biometrix.core.errors import AccessDenied
 from biometrix.core.roles import Operator
-from biometrix.core.types import Modality, Threshold
 from biometrix.gui.qt import QObject, QWidget, Signal
 from biometrix.gui.settings import GuiSettings, save_settings
-from biometrix.gui.tasks import OnError, OnSuccess, TaskRunner
+from biometrix.gui.tasks import OnError, OnSuccess, TaskRunner, error_message
 
 if TYPE_CHECKING:  # the service (numpy, cv2, onnxruntime) is imported on the worker thread, after the window shows
     from biometrix.service import Biometrix
@@ -21,34 +19,17 @@ if TYPE_CHECKING:  # the service (numpy, cv2, onnxruntime) is imported on the wo
 log = logging.getLogger(__name__)
 
 ServiceFactory = Callable[[GuiSettings], "Biometrix"]
+#: The settings the service is built from: a change re-creates it (the operator carried over by the session token).
+SERVICE_KEYS = ("db_path", "models_dir", "signature_model", "face_model")
 
 
 def make_service(settings: GuiSettings) -> Biometrix:
-    """The service the settings describe; a threshold other than the card's default is looked up by name, or
-    read off the card's validation DET curve at the settings' target FMR."""
+    """The service the settings describe: where the database and the models are, and which model files to load.
+    Thresholds and the Refer band are the database's decision policy (``Biometrix.policy``), not the settings'."""
     from biometrix.service import Biometrix
 
-    def build(thresholds: dict[str, Threshold | None]) -> Biometrix:
-        return Biometrix(settings.db_path, models_dir=settings.models_dir, signature_model=settings.signature_model,
-                         face_model=settings.face_model, threshold=thresholds.get("signature"),
-                         face_threshold=thresholds.get("face"), refer_band=settings.refer_band)
-
-    bx = build({})
-    chosen: dict[str, Threshold | None] = {}
-    wanted = ((Modality.SIGNATURE, settings.signature_threshold, settings.signature_target_fmr),
-              (Modality.FACE, settings.face_threshold, settings.face_target_fmr))
-    for modality, name, target in wanted:
-        if target is not None:
-            card = bx.card(modality)
-            det = card_det(card.evaluation)
-            if det is not None:
-                chosen[modality.value] = det_threshold(det, target, model_id=card.model_id, distance=card.distance)
-                continue
-            log.warning("%s has no validation DET curve; target FMR %g ignored, threshold %r used",
-                        card.model_id, target, name)
-        if name != "default":
-            chosen[modality.value] = bx.card(modality).threshold(name)
-    return build(chosen) if chosen else bx
+    return Biometrix(settings.db_path, models_dir=settings.models_dir, signature_model=settings.signature_model,
+                     face_model=settings.face_model)
 
 
 class AppContext(QObject):
@@ -56,10 +37,19 @@ class AppContext(QObject):
 
     The service is created by the first op that needs it, on the worker thread, so the window shows
     before numpy, OpenCV or onnxruntime are imported and before any model is loaded.
+
+    **Who is logged in.** After a login the context keeps the service's session token (``token``), never the
+    password, and renews it after every op run for the logged-in operator, so that it does not expire while the
+    teller works. A re-created service (a settings change) acts for that operator through ``Biometrix.resume``;
+    the service checks the token (signed by the database, 15 minutes). When the service no longer acts for the
+    operator (the token expired or is not this database's, the account was disabled), the token is dropped and
+    ``login_required(reason)`` is emitted on the UI thread: the window shows the login again.
+    ``operator`` is who the service last said it acts for, for display only.
     """
 
     settings_changed = Signal(object)  # GuiSettings
     status = Signal(str)
+    login_required = Signal(str)  # why: the session was lost and the operator must log in again
 
     def __init__(self, settings: GuiSettings, *, settings_path: Path | None, parent: QObject | None = None,
                  service_factory: ServiceFactory = make_service) -> None:
@@ -69,33 +59,84 @@ class AppContext(QObject):
         self.tasks = TaskRunner(self)
         self._factory = service_factory
         self._service: Biometrix | None = None  # touched on the worker thread only
-        self.operator: Operator | None = None  # the logged-in operator, carried over when the service is re-made
+        self.token: str | None = None  # the logged-in operator's session token (written on the worker thread)
+        self.operator: Operator | None = None  # who the service acts for, for display
+        self._session_lost: str | None = None  # set on the worker, reported on the UI thread
 
     # --- service work ------------------------------------------------------------------------------
 
     def _ensure_service(self) -> Biometrix:
-        if self._service is None:
-            self._service = self._factory(self.settings)
-            self._service.resume(self.operator)
-        return self._service
+        if self._service is not None:
+            return self._service
+        bx = self._factory(self.settings)
+        if self.token is not None:
+            try:
+                self.operator = bx.resume(self.token)
+            except AccessDenied as err:  # expired, or not this database's: nobody is logged in
+                self._lose_session(str(err))
+                self._service = bx
+                raise
+            except BaseException:
+                bx.close()  # the database could not be read: the token stays for the next service
+                raise
+        self._service = bx
+        return bx
+
+    def _lose_session(self, reason: str) -> None:
+        self.token, self.operator = None, None
+        self._session_lost = reason
+
+    def _keep_session(self, bx: Biometrix) -> None:
+        """After an op: renew the token of the operator the service still acts for, or report the session lost."""
+        if self.token is None:
+            return
+        if bx.operator is None:  # the service dropped the operator (account disabled or removed, or a logout)
+            self._lose_session("your operator account was disabled or removed; log in again")
+            return
+        self.token = bx.session_token()
+        self.operator = bx.operator
 
     def login(self, bx: Biometrix, name: str, password: str, *, create_admin: bool = False) -> Operator:
-        """On the worker: log in (first creating the admin when ``create_admin``); remembered for later services."""
+        """On the worker: log in (first creating the admin when ``create_admin``) and keep the session token."""
+        self.token, self.operator = None, None
         if create_admin:
             bx.add_operator(name, "admin", password)
         who = bx.login(name, password)
-        self.operator = who
+        self.token, self.operator = bx.session_token(), who
         return who
 
     def logout(self, bx: Biometrix) -> None:
+        self.token, self.operator = None, None
         bx.logout()
-        self.operator = None
 
     def run(self, parent: QWidget | None, fn: Callable[[Biometrix], Any], *, on_success: OnSuccess | None = None,
             on_error: OnError | None = None) -> int:
         """Run ``fn(service)`` off the UI thread; callbacks on the UI thread (see ``TaskRunner.run_op``)."""
-        return self.tasks.run_op(parent, lambda: fn(self._ensure_service()), on_success=on_success,
-                                 on_error=on_error)
+        def op() -> Any:
+            bx = self._ensure_service()
+            try:
+                return fn(bx)
+            finally:
+                self._keep_session(bx)
+
+        def done(value: Any) -> None:
+            self._report_lost_session()
+            if on_success is not None:
+                on_success(value)
+
+        def failed(err: BaseException) -> None:
+            self._report_lost_session()
+            if on_error is not None:
+                on_error(err)
+            else:
+                log.warning("background task failed: %s", error_message(err))
+
+        return self.tasks.run_op(parent, op, on_success=done, on_error=failed)
+
+    def _report_lost_session(self) -> None:
+        reason, self._session_lost = self._session_lost, None
+        if reason is not None:
+            self.login_required.emit(reason)
 
     # --- settings ----------------------------------------------------------------------------------
 
@@ -105,9 +146,7 @@ class AppContext(QObject):
         self.settings = settings
         if save and self.settings_path is not None:
             save_settings(self.settings_path, settings)
-        service_keys = ("db_path", "models_dir", "signature_model", "face_model", "signature_threshold",
-                        "face_threshold", "signature_target_fmr", "face_target_fmr")
-        if any(getattr(old, k) != getattr(settings, k) for k in service_keys):
+        if any(getattr(old, k) != getattr(settings, k) for k in SERVICE_KEYS):
             self.tasks.run_op(None, self._drop_service)
         self.settings_changed.emit(settings)
 

@@ -8,6 +8,7 @@ from biometrix.core.errors import BiometrixError, NotEnrolled
 from biometrix.core.types import Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
+from biometrix.gui.login import Relogin
 from biometrix.gui.pages.base import service_detector
 from biometrix.gui.qt import (
     QApplication,
@@ -213,6 +214,7 @@ class KioskWindow(QWidget):
         self.done_button.clicked.connect(self.reset)
         self.supervisor_button.clicked.connect(self.ask_pin)
         QShortcut(QKeySequence("Ctrl+Shift+Q"), self).activated.connect(self.ask_pin)
+        self.relogin = Relogin(ctx, self)  # a lost session: the login again ($BIOMETRIX_PASSWORD: unattended)
         self.reset()
 
     # --- flow --------------------------------------------------------------------------------------
@@ -257,7 +259,6 @@ class KioskWindow(QWidget):
             return
         self.capture_message.setText("Checking…")
         modality = self.modality
-        band = self.ctx.settings.refer_band
 
         def done(outcome: ops.VerifyOutcome) -> None:
             self.show_result(outcome.decision.label)  # the service's decision, as audited
@@ -269,7 +270,7 @@ class KioskWindow(QWidget):
             else:
                 self.capture_message.setText(error_message(err))
 
-        self.ctx.run(self, lambda bx: ops.verify(bx, subject, modality, probe, refer_band=band), on_success=done,
+        self.ctx.run(self, lambda bx: ops.verify(bx, subject, modality, probe), on_success=done,
                      on_error=failed)
 
     def _frame(self) -> Any:

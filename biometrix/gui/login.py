@@ -1,11 +1,22 @@
-"""The operator login at start-up, and on the database's first run the creation of its admin."""
+"""The operator login at start-up and when the session is lost, and on the database's first run the creation of
+its admin."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from biometrix.gui.context import AppContext
-from biometrix.gui.qt import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from biometrix.gui.qt import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QObject,
+    QVBoxLayout,
+    QWidget,
+)
 from biometrix.gui.tasks import error_message
 
 OPERATOR_ENV, PASSWORD_ENV = "BIOMETRIX_OPERATOR", "BIOMETRIX_PASSWORD"
@@ -13,10 +24,12 @@ OPERATOR_ENV, PASSWORD_ENV = "BIOMETRIX_OPERATOR", "BIOMETRIX_PASSWORD"
 
 class LoginDialog(QDialog):
     """Asks the service whether the database has operators yet, then either creates the first admin (name,
-    password twice) or logs an operator in. Accepted once ``ctx.operator`` is set; the work (argon2id, the
-    database) runs on the worker thread like every service call."""
+    password twice) or logs an operator in. Accepted once the context holds the operator's session token; the
+    work (argon2id, the database) runs on the worker thread like every service call. ``reason`` says why the
+    login is asked again (the session expired...)."""
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None, *, name: str | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, *, name: str | None = None,
+                 reason: str = "") -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.setWindowTitle("Biometrix — operator login")
@@ -34,7 +47,7 @@ class LoginDialog(QDialog):
         self.form.addRow("Operator", self.name)
         self.form.addRow("Password", self.password)
         self.form.addRow("Password again", self.again)
-        self.message = QLabel("")
+        self.message = QLabel(reason)
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #c62828;")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -92,3 +105,34 @@ class LoginDialog(QDialog):
         self.password.clear()
         self.again.clear()
         self._show_error(error_message(err))
+
+
+
+class Relogin(QObject):
+    """Shows the login again, window-modal over ``parent`` and one at a time, whenever the context says the session
+    was lost (``AppContext.login_required``); ``on_cancel`` runs when the operator does not log in."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget, *, on_cancel: Callable[[], object] | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._parent = parent
+        self._on_cancel = on_cancel
+        self._title = parent.windowTitle()  # before the operator's name is added to it
+        self.dialog: LoginDialog | None = None
+        ctx.login_required.connect(self.ask)
+
+    def ask(self, reason: str) -> None:
+        if self.dialog is not None:
+            return
+        self.dialog = LoginDialog(self.ctx, self._parent, reason=reason)
+        self.dialog.finished.connect(self._finished)
+        self.dialog.open()
+
+    def _finished(self, result: int) -> None:
+        self.dialog = None
+        if result == QDialog.DialogCode.Accepted and self.ctx.token is not None:
+            who = self.ctx.operator
+            if who is not None:  # as app.log_in names the operator
+                self._parent.setWindowTitle(f"{self._title} — {who.name} ({who.role.value})")
+        elif self._on_cancel is not None:
+            self._on_cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from biometrix.gui.context import AppContext
+from biometrix.gui.login import Relogin
 from biometrix.gui.pages.audit_page import AuditPage
 from biometrix.gui.pages.base import Page
 from biometrix.gui.pages.enroll_page import EnrollPage
@@ -34,7 +35,8 @@ PAGES: tuple[tuple[type[Page], str], ...] = (
 
 
 class MainWindow(QMainWindow):
-    """Navigation only: a list of pages on the left, the current page on the right."""
+    """Navigation: a list of pages on the left, the current page on the right. When the session is lost (see
+    ``AppContext``) the login is shown again; cancelling it closes the window."""
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -66,6 +68,7 @@ class MainWindow(QMainWindow):
         self._shown_once = False
         self.nav.currentRowChanged.connect(self._switch)
         ctx.tasks.busy_changed.connect(lambda busy: self.busy_label.setText("Working…" if busy else ""))
+        self.relogin = Relogin(ctx, self, on_cancel=self.close)
         self.nav.setCurrentRow(0)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override: fits a 1366x768 screen with its task bar

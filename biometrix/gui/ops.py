@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,8 @@ import numpy as np
 from biometrix.core.det import DetCurve, card_det
 from biometrix.core.distances import format_distance
 from biometrix.core.errors import LowQuality
+from biometrix.core.policy import DecisionPolicy
+from biometrix.core.roles import Action
 from biometrix.core.types import Candidate, Decision, Modality, Threshold
 from biometrix.gui.consistency import ReferenceCheck, check_references
 
@@ -26,9 +28,9 @@ if TYPE_CHECKING:
 CONSISTENCY_THRESHOLD = "random_fmr1"
 AUDIT_COLUMNS = ("event_id", "at", "event", "operator", "subject_id", "modality", "model_id", "distance",
                  "threshold", "decision", "details")
-#: Settings that change decisions: only an admin may change them, and each change is audited.
-GUARDED_SETTINGS = ("signature_model", "face_model", "signature_threshold", "face_threshold", "signature_target_fmr",
-                    "face_target_fmr", "refer_band")
+#: The decision policy's settings the Settings page edits; only an admin may change them, in the database
+#: (``Biometrix.set_policy``), which audits each change with its old and new value.
+GUARDED_SETTINGS = ("signature_threshold", "face_threshold", "signature_target_fmr", "face_target_fmr", "refer_band")
 
 
 @dataclass(frozen=True)
@@ -97,17 +99,16 @@ def sample_images(bx: Biometrix, subject_id: str, modality: Modality) -> tuple[n
     return tuple(stored_sample_input(s) for s in bx.samples(subject_id, modality=modality))
 
 
-def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any, *,
-           refer_band: float | None = None) -> VerifyOutcome:
-    """1:1 verification with the supervisor band (a fraction of the threshold), decided and audited by the
-    service (Accept / Refer / Reject), with the probe and references as images for display."""
+def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any) -> VerifyOutcome:
+    """1:1 verification decided and audited by the service under the database's policy (its threshold and
+    supervisor band: Accept / Refer / Reject), with the probe and references as images for display."""
     from biometrix.service import load_face, load_signature
 
     if modality is Modality.SIGNATURE:
-        decision = bx.verify(subject_id, signature=probe, refer_band=refer_band)
+        decision = bx.verify(subject_id, signature=probe)
         image = load_signature(probe)[0]
     else:
-        decision = bx.verify(subject_id, face=probe, refer_band=refer_band)
+        decision = bx.verify(subject_id, face=probe)
         image = load_face(probe)[0]
     return VerifyOutcome(decision, image, sample_images(bx, subject_id, modality))
 
@@ -139,9 +140,30 @@ def audit_rows(entries: Sequence[Any]) -> list[tuple[str, ...]]:
              e.decision or "", json.dumps(e.details, ensure_ascii=False, sort_keys=True)) for e in entries]
 
 
-def guarded_changes(old: Any, new: Any) -> dict[str, list[Any]]:
-    """{setting: [old, new]} for the GUARDED_SETTINGS that differ between two GuiSettings."""
-    return {k: [getattr(old, k), getattr(new, k)] for k in GUARDED_SETTINGS if getattr(old, k) != getattr(new, k)}
+def policy_changes(old: DecisionPolicy, wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The GUARDED_SETTINGS of ``wanted`` that differ from the policy ``old`` (what ``set_policy`` is given)."""
+    return {k: wanted[k] for k in GUARDED_SETTINGS if k in wanted and wanted[k] != getattr(old, k)}
+
+
+@dataclass(frozen=True)
+class DecisionChange:
+    """What an Apply on the Settings page changed in the database: the policy in force after it, and the model
+    pins that changed (the service audits both)."""
+
+    policy: DecisionPolicy
+    trusted: tuple[Any, ...] = ()
+
+
+def change_decisions(bx: Biometrix, *, policy: Mapping[str, Any], models: Mapping[str, str | None]) -> DecisionChange:
+    """Apply the Settings page's decision changes through the service, which checks that the operator is an admin
+    (AccessDenied otherwise, nothing changed) and audits them: the policy changes (``set_policy``), then, when
+    ``models`` names a model per modality ("signature", "face"), the models the database trusts
+    (``trust_models``; the pen comparator of the folder with them)."""
+    new = bx.set_policy(**policy) if policy else bx.policy()
+    trusted: list[Any] = []
+    if models:
+        trusted = bx.trust_models(signature_model=models.get("signature"), face_model=models.get("face"))
+    return DecisionChange(new, tuple(trusted))
 
 
 def export_csv(entries: Sequence[Any], path: str | os.PathLike[str]) -> Path:
@@ -177,7 +199,8 @@ class CardThresholdInfo:
 
 @dataclass(frozen=True)
 class ModalityInfo:
-    """The model in use for one modality, the thresholds its card offers, and the one in force."""
+    """The model in use for one modality, the thresholds its card offers, the one in force under the database's
+    policy, and the model the database trusts for it (None: none pinned yet)."""
 
     modality: Modality
     model_id: str | None
@@ -186,36 +209,59 @@ class ModalityInfo:
     has_det: bool
     error: str = ""
     det: DetCurve | None = None
+    trusted: str | None = None
 
 
 @dataclass(frozen=True)
 class SettingsInfo:
+    """What the Settings page shows of the service: the database in use, the models of the folder, each modality,
+    the decision policy in force, and whether the operator may change the policy and the trusted models."""
+
     db_path: str
     db_reason: str
     models_dir: str
     models: dict[str, list[str]]
     modalities: tuple[ModalityInfo, ...]
     pen: str = ""  # the pen comparator: what decides a pen probe against pen references, and its threshold
+    policy: DecisionPolicy = DecisionPolicy()
+    may_set_policy: bool = False
+    may_trust_models: bool = False
 
 
 def settings_info(bx: Biometrix) -> SettingsInfo:
-    """Where the database is, which models exist, and each modality's card thresholds (reads cards only)."""
+    """Where the database is, which models exist and which the database trusts, each modality's card thresholds,
+    the decision policy, and what the operator may change (reads cards and the database; loads no model)."""
     from biometrix.core.errors import BiometrixError
 
+    pins = {pin.slot: pin.model_id for pin in bx.trusted_models()}  # checks the login (and re-reads the role)
+    policy = bx.policy()
     infos = []
     for modality in (Modality.SIGNATURE, Modality.FACE):
+        trusted = pins.get(modality.value)
         try:
             card = bx.card(modality)
         except BiometrixError as err:
-            infos.append(ModalityInfo(modality, None, (), None, False, str(err)))
+            infos.append(ModalityInfo(modality, None, (), None, False, str(err), trusted=trusted))
             continue
         det = card_det(card.evaluation)
+        try:
+            in_force, error = bx.threshold(modality, policy=policy), ""
+        except BiometrixError as err:  # e.g. a target FMR the card has no DET curve for
+            in_force, error = None, str(err)
         infos.append(ModalityInfo(
             modality, card.model_id,
             tuple(CardThresholdInfo(t.name, t.value, t.target_fmr, t.source) for t in card.thresholds),
-            bx.threshold(modality), det is not None, det=det))
+            in_force, det is not None, error, det=det, trusted=pins.get(modality.value, card.model_id)))
     return SettingsInfo(str(bx.location.path), bx.location.reason, str(bx.models_dir), available_models(bx),
-                        tuple(infos), pen_info(bx))
+                        tuple(infos), pen_info(bx), policy, may(bx, Action.SET_THRESHOLDS),
+                        may(bx, Action.MANAGE_MODELS))
+
+
+def may(bx: Biometrix, action: Action) -> bool:
+    """Whether the service would let its operator ``action`` (anyone while the database has no operators); for
+    enabling controls only: the service checks again when asked."""
+    who = bx.operator
+    return who.may(action) if who is not None else not bx.access_control()
 
 
 def pen_info(bx: Biometrix) -> str:

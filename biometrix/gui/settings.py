@@ -1,4 +1,4 @@
-"""The app's settings file (JSON): database, models, thresholds, supervisor band, camera, kiosk and its PIN hash."""
+"""The app's settings file (JSON): where the database and the models are, capture, the kiosk and its PIN hash."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import logging
 import math
 import os
 import secrets
@@ -15,13 +16,18 @@ from typing import Any
 
 from biometrix.core.errors import InvalidInput
 
+log = logging.getLogger(__name__)
+
 SETTINGS_ENV = "BIOMETRIX_GUI_SETTINGS"
 PIN_ENV = "BIOMETRIX_KIOSK_PIN"
 SETTINGS_FILENAME = "gui.json"
 PIN_ITERATIONS = 200_000
 MODALITIES = ("signature", "face")
 _OPTIONAL_TEXT = ("db_path", "models_dir", "signature_model", "face_model", "pin_salt", "pin_hash")
-_TEXT = ("signature_threshold", "face_threshold", "camera", "kiosk_modality")
+_TEXT = ("camera", "kiosk_modality")
+#: Keys of older settings files that now live in the database's decision policy (``biometrix policy``): read and
+#: ignored with a warning, so that an old file still loads and a user's file never decides.
+POLICY_KEYS = ("signature_threshold", "face_threshold", "signature_target_fmr", "face_target_fmr", "refer_band")
 
 
 @dataclass(frozen=True)
@@ -29,11 +35,9 @@ class GuiSettings:
     """What the teller app and the kiosk remember between runs.
 
     ``db_path`` None lets the service choose (``$BIOMETRIX_DB``, ``enrollment_db/``, the user data folder).
-    ``*_threshold`` names one of the model card's calibrated thresholds ("default" = the card's default).
-    ``*_target_fmr``, when set, overrides it: the threshold is the one at that FMR on the card's validation
-    DET curve (the largest threshold whose FMR <= target; see ``biometrix.core.det``).
-    ``refer_band`` is the supervisor band as a fraction of the threshold: a distance within
-    ``threshold * (1 ± refer_band)`` is referred to a supervisor (0 turns the band off).
+    ``models_dir``, ``signature_model`` and ``face_model`` only say where the model files are and which to
+    load (None: the one the database trusts); the service refuses a model the database does not trust.
+    What decides (thresholds, target FMRs, the Refer band) is the database's policy, not this file's.
     ``camera`` is a device index ("0") or a video file standing in for a camera.
     ``pin_salt`` / ``pin_hash`` hold the kiosk supervisor PIN as salted PBKDF2-SHA256 (never the PIN).
     """
@@ -42,11 +46,6 @@ class GuiSettings:
     models_dir: str | None = None
     signature_model: str | None = None
     face_model: str | None = None
-    signature_threshold: str = "default"
-    face_threshold: str = "default"
-    signature_target_fmr: float | None = None
-    face_target_fmr: float | None = None
-    refer_band: float = 0.10
     references: int = 5
     camera: str = "0"
     kiosk_modality: str = "face"
@@ -61,22 +60,15 @@ class GuiSettings:
             if not (isinstance(value, str) or (value is None and name in _OPTIONAL_TEXT)):
                 raise InvalidInput(f"{name} must be a string{' or null' if name in _OPTIONAL_TEXT else ''}, "
                                    f"got {type(value).__name__}")
-        for name in ("refer_band", "kiosk_idle_s"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise InvalidInput(f"{name} must be a finite number, got {value!r:.40}")
+        value = self.kiosk_idle_s
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidInput(f"kiosk_idle_s must be a finite number, got {value!r:.40}")
         if isinstance(self.references, bool) or not isinstance(self.references, int):
             raise InvalidInput(f"references must be an integer, got {self.references!r:.40}")
-        if not (0.0 <= float(self.refer_band) < 1.0):
-            raise InvalidInput(f"refer_band must be in [0, 1), got {self.refer_band}")
         if not 3 <= int(self.references) <= 20:
             raise InvalidInput(f"references must be between 3 and 20, got {self.references}")
         if self.kiosk_modality not in MODALITIES:
             raise InvalidInput(f"kiosk_modality must be one of {', '.join(MODALITIES)}, got {self.kiosk_modality!r}")
-        for name in ("signature_target_fmr", "face_target_fmr"):
-            value = getattr(self, name)
-            if value is not None and not (isinstance(value, int | float) and 0.0 < float(value) < 1.0):
-                raise InvalidInput(f"{name} must be a fraction in (0, 1) or null, got {value!r}")
         if not float(self.kiosk_idle_s) > 0:
             raise InvalidInput(f"kiosk_idle_s must be positive, got {self.kiosk_idle_s}")
 
@@ -119,7 +111,8 @@ def default_settings_path() -> Path:
 
 
 def load_settings(path: str | os.PathLike[str]) -> GuiSettings:
-    """The settings in ``path``; defaults when the file does not exist; unknown keys are an error."""
+    """The settings in ``path``; defaults when the file does not exist; unknown keys are an error, except the
+    ``POLICY_KEYS`` of older files, which are ignored with a warning (the database's policy decides)."""
     p = Path(path)
     if not p.exists():
         return GuiSettings()
@@ -133,6 +126,11 @@ def load_settings(path: str | os.PathLike[str]) -> GuiSettings:
         raise InvalidInput(f"settings {p} are not usable JSON ({type(err).__name__})") from None
     if not isinstance(raw, dict):
         raise InvalidInput(f"settings {p} must hold a JSON object")
+    legacy = sorted(k for k in POLICY_KEYS if k in raw)
+    if legacy:
+        log.warning("settings %s: %s ignored: thresholds and the Refer band now live in the database's decision "
+                    "policy (an admin changes them: 'biometrix policy set' or the Settings page)", p, ", ".join(legacy))
+        raw = {k: v for k, v in raw.items() if k not in POLICY_KEYS}
     known = {f.name for f in fields(GuiSettings)}
     unknown = sorted(set(raw) - known)
     if unknown:

@@ -170,7 +170,7 @@ def main() -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     tmp = Path(tempfile.mkdtemp(prefix="bx-shots-"))
     settings = GuiSettings(db_path=str(tmp / "shots.db"), camera=str(tmp / "no-camera.avi"),
-                           face_model="face-dlib-resnet-v1", signature_model="signature-v6-int8", refer_band=0.10,
+                           face_model="face-dlib-resnet-v1", signature_model="signature-v6-int8",
                            kiosk_modality="signature").with_pin("2468")
     ctx = AppContext(settings, settings_path=tmp / "gui.json")
     device = synthetic_stylus()
@@ -213,6 +213,10 @@ def main() -> None:
         return page.result.shown_label
 
     done: list = []
+    # the Refer band is the database's decision policy: the admin sets it (audited), as on the Settings page
+    ctx.run(None, lambda bx: bx.set_policy(refer_band=0.10), on_success=done.append)
+    wait_until(app, lambda: bool(done), "the decision policy")
+    done.clear()
     ctx.run(None, lambda bx: [bx.enroll(sid, signatures=[synthetic_signature(s, word=random_word(k))
                                                          for s in range(1, 6)], display_name=name)
                               for k, sid, name in OTHERS], on_success=done.append)

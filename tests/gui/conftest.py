@@ -56,6 +56,18 @@ def stylus() -> QPointingDevice:
 draw_on_pad = replay_strokes
 
 
+def call_service(qtbot, ctx, fn):
+    """Run ``fn(service)`` through the app's context (its worker thread, its session) and return the result, or
+    raise the op's exception."""
+    out: list = []
+    errors: list = []
+    ctx.run(None, fn, on_success=out.append, on_error=errors.append)
+    qtbot.waitUntil(lambda: bool(out or errors), timeout=WAIT_MS)
+    if errors:
+        raise errors[0]
+    return out[0]
+
+
 @pytest.fixture
 def gui_settings(tmp_path: Path) -> GuiSettings:
     # the face model is named: the models folder may hold several face models (the service then needs a choice)

@@ -15,7 +15,7 @@ from biometrix.gui.context import AppContext
 from biometrix.gui.main_window import PAGES, MainWindow
 from biometrix.gui.qt import Qt
 from biometrix.gui.settings import GuiSettings, load_settings
-from tests.gui.conftest import REPO, WAIT_MS
+from tests.gui.conftest import REPO, WAIT_MS, call_service
 
 
 @pytest.fixture
@@ -105,13 +105,15 @@ def test_settings_page_shows_cards_and_saves(window, qtbot) -> None:
         assert f"pen probes: pen {format_distance(card['pen'])}" in default_text
     assert "scan probes" not in default_text  # the shipped scan threshold is looser: not used
     assert "DET" in sig.det.text()
+    # a database without operators is being set up: anyone may change its policy (the band is the policy's)
+    assert page.band.isEnabled() and sig.threshold_combo.isEnabled() and sig.model_combo.isEnabled()
+    assert page.band.value() == 0.0  # the policy's default: no band
     page.band.setValue(25.0)
     page.set_pin("2468")
-    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)  # the band is guarded: audited, then saved
-    qtbot.waitUntil(lambda: load_settings(window.ctx.settings_path).refer_band == pytest.approx(0.25),
-                    timeout=WAIT_MS)
+    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)  # the band goes to the database, then the file
+    qtbot.waitUntil(lambda: window.ctx.settings_path.exists(), timeout=WAIT_MS)
+    assert call_service(qtbot, window.ctx, lambda bx: bx.policy().refer_band) == pytest.approx(0.25)
     saved = load_settings(window.ctx.settings_path)
-    assert saved.refer_band == pytest.approx(0.25)
     assert saved.pin_matches("2468") and not saved.pin_matches("1357")
     assert "2468" not in window.ctx.settings_path.read_text()
 

@@ -17,7 +17,7 @@ from biometrix.gui.context import AppContext
 from biometrix.gui.main_window import MainWindow
 from biometrix.gui.qt import Qt
 from biometrix.gui.settings import GuiSettings
-from tests.gui.conftest import WAIT_MS, draw_on_pad
+from tests.gui.conftest import WAIT_MS, call_service, draw_on_pad
 
 #: SVC2004 user 15: references S1-S5; S6 genuine, S26 skilled forgery (signature-v6-int8: distances 0.000864 /
 #: 0.001783; pen probes are judged at the pen threshold 0.001240, so the forgery, at 1.44 times it, lies
@@ -36,8 +36,10 @@ def _window(qtbot, settings: GuiSettings, tmp_path: Path) -> MainWindow:
 
 
 def _audit(db: str) -> list[tuple[str, str | None, str | None, float | None]]:
+    """The audit rows of the use cases (not the "settings" rows of the models pinned and the policy set)."""
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT event, subject_id, decision, distance FROM audit_log ORDER BY event_id").fetchall()
+        return conn.execute("SELECT event, subject_id, decision, distance FROM audit_log WHERE event != 'settings' "
+                            "ORDER BY event_id").fetchall()
 
 
 def _click(qtbot, button) -> None:
@@ -56,7 +58,7 @@ def _select(qtbot, page, query: str) -> None:
 
 
 def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, stylus, svc_strokes) -> None:
-    settings = gui_settings.replace(refer_band=0.0)
+    settings = gui_settings
     w = _window(qtbot, settings, tmp_path)
     try:
         enroll = w.show_page("enroll")
@@ -105,8 +107,8 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
             assert shown.mean() == pytest.approx(last.distance, rel=5e-3)
             assert f"({last.reference_distances[0]:.3g})" in items[0].toolTip()
 
-        # the supervisor band: the forgery's distance within threshold x (1 +- 0.9) is referred
-        w.ctx.apply_settings(settings.replace(refer_band=0.9), save=False)
+        # the supervisor band (the database's policy): the forgery's distance within threshold x (1 +- 0.9) is referred
+        assert call_service(qtbot, w.ctx, lambda bx: bx.set_policy(refer_band=0.9)).refer_band == 0.9
         draw_on_pad(verify.input.pad, svc_strokes(SIGNER, FORGERY), stylus)
         _click(qtbot, verify.verify_button)
         qtbot.waitUntil(lambda: verify.result.shown_label != "" and not verify.busy, timeout=WAIT_MS)
@@ -143,8 +145,10 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
             ("verify", "svc-15", "reject"), ("verify", "svc-15", "refer"), ("identify", "svc-15", "match")]
         assert rows[2][3] < rows[3][3]
 
+        with sqlite3.connect(settings.db_path) as conn:
+            n_rows = conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
         audit = w.show_page("audit")
-        qtbot.waitUntil(lambda: len(audit.entries) == 6 and not audit.busy, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: len(audit.entries) == n_rows and not audit.busy, timeout=WAIT_MS)
         audit.event_combo.setCurrentText("verify")
         qtbot.waitUntil(lambda: len(audit.entries) == 3 and not audit.busy, timeout=WAIT_MS)
         out = tmp_path / "audit.csv"
@@ -158,7 +162,7 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
 
 
 def test_face_enroll_and_verify_through_a_video_camera(qtbot, tmp_path, gui_settings, att_video) -> None:
-    settings = gui_settings.replace(refer_band=0.0, camera=str(att_video(1, [1])))
+    settings = gui_settings.replace(camera=str(att_video(1, [1])))
     w = _window(qtbot, settings, tmp_path)
     try:
         enroll = w.show_page("enroll")

@@ -1,9 +1,11 @@
-"""Hostile GUI settings files: load_settings gives a valid GuiSettings or an InvalidInput, nothing else."""
+"""Hostile GUI settings files: load_settings gives a valid GuiSettings or an InvalidInput, nothing else; the
+threshold keys of older files are ignored with a warning (the database's policy decides)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -13,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from biometrix.core.errors import InvalidInput
-from biometrix.gui.settings import MODALITIES, GuiSettings, load_settings, save_settings
+from biometrix.gui.settings import MODALITIES, POLICY_KEYS, GuiSettings, load_settings, save_settings
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-KEYS = [f.name for f in dataclasses.fields(GuiSettings)]
+KEYS = [f.name for f in dataclasses.fields(GuiSettings)] + list(POLICY_KEYS)
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(10**30), 10**30), st.floats(), st.text(max_size=10),
@@ -33,7 +35,7 @@ settings_docs = st.dictionaries(
 
 
 def _check(s: GuiSettings) -> None:
-    assert 0.0 <= float(s.refer_band) < 1.0 and 3 <= int(s.references) <= 20
+    assert 3 <= int(s.references) <= 20
     assert s.kiosk_modality in MODALITIES
     assert float(s.kiosk_idle_s) > 0  # NaN is not > 0
 
@@ -65,9 +67,9 @@ def test_random_bytes(tmp_path: Path, data: bytes) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["[" * 50_000, '{"a": ' * 50_000, '{"references": ' + "1" * 5000 + "}", "NaN", '{"refer_band": NaN}',
+    ["[" * 50_000, '{"a": ' * 50_000, '{"references": ' + "1" * 5000 + "}", "NaN", '{"references": NaN}',
      '{"kiosk_idle_s": Infinity}', '{"kiosk_idle_s": NaN}', '{"references": 1e999}', b"\xff\xfe".decode("latin-1")],
-    ids=["deep-array", "deep-object", "long-int", "nan-doc", "nan-band", "inf-idle", "nan-idle", "inf-refs",
+    ids=["deep-array", "deep-object", "long-int", "nan-doc", "nan-refs", "inf-idle", "nan-idle", "inf-refs",
          "latin1"],
 )
 def test_hostile_settings_text(tmp_path: Path, text: str) -> None:
@@ -79,17 +81,34 @@ def test_hostile_settings_text(tmp_path: Path, text: str) -> None:
 
 @FAST
 @given(
-    refer_band=st.floats(0.0, 0.99),
     references=st.integers(3, 20),
     kiosk_modality=st.sampled_from(MODALITIES),
     kiosk_idle_s=st.floats(0.1, 1e6),
-    fmr=st.none() | st.floats(1e-6, 0.5),
     camera=st.text(max_size=20),
 )
-def test_valid_settings_round_trip(tmp_path: Path, refer_band: float, references: int, kiosk_modality: str,
-                                   kiosk_idle_s: float, fmr: float | None, camera: str) -> None:
-    s = GuiSettings(refer_band=refer_band, references=references, kiosk_modality=kiosk_modality,
-                    kiosk_idle_s=kiosk_idle_s, face_target_fmr=fmr, camera=camera)
+def test_valid_settings_round_trip(tmp_path: Path, references: int, kiosk_modality: str, kiosk_idle_s: float,
+                                   camera: str) -> None:
+    s = GuiSettings(references=references, kiosk_modality=kiosk_modality, kiosk_idle_s=kiosk_idle_s, camera=camera)
     path = save_settings(tmp_path / "gui.json", s)
     assert load_settings(path) == s
     assert not math.isnan(load_settings(path).kiosk_idle_s)
+
+
+def test_old_threshold_keys_are_ignored_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A settings file of an earlier version still loads: its thresholds, target FMRs and refer band (any values,
+    even invalid ones) are dropped with one warning naming them and the database's policy; other unknown keys
+    stay an error."""
+    old = {"db_path": "bank.db", "signature_threshold": "skilled_fmr1", "face_threshold": "strict",
+           "signature_target_fmr": 0.5, "face_target_fmr": "junk", "refer_band": 0.9, "references": 4}
+    path = tmp_path / "gui.json"
+    path.write_text(json.dumps(old), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="biometrix.gui.settings"):
+        loaded = load_settings(path)
+    assert loaded == GuiSettings(db_path="bank.db", references=4)
+    (record,) = [r for r in caplog.records if r.name == "biometrix.gui.settings"]
+    assert record.levelno == logging.WARNING
+    assert all(k in record.getMessage() for k in POLICY_KEYS) and "biometrix policy" in record.getMessage()
+    assert set(json.loads(save_settings(path, loaded).read_text())) == {f.name for f in dataclasses.fields(GuiSettings)}
+    path.write_text(json.dumps({**old, "threshold": 0.5}), encoding="utf-8")
+    with pytest.raises(InvalidInput, match="unknown key.*threshold"):
+        load_settings(path)

@@ -82,7 +82,7 @@ def test_kiosk_needs_a_pin(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_customer_signs_and_sees_the_result(kiosk, qtbot, stylus, svc_strokes) -> None:
-    kiosk.ctx.settings = kiosk.ctx.settings.replace(kiosk_idle_s=600.0, refer_band=0.0)
+    kiosk.ctx.settings = kiosk.ctx.settings.replace(kiosk_idle_s=600.0)
     done = []
     kiosk.ctx.run(None, lambda bx: bx.enroll("777", signatures=[svc_strokes(15, n) for n in range(1, 6)]),
                   on_success=done.append)
@@ -104,7 +104,7 @@ def test_customer_signs_and_sees_the_result(kiosk, qtbot, stylus, svc_strokes) -
 def test_face_kiosk_accepts_the_person_and_rejects_another(qtbot, gui_settings: GuiSettings, att_video) -> None:
     """Face mode through a video-file camera (AT&T photos in an MJPG .avi): the enrolled person is accepted,
     another person presenting the same customer number is rejected, both audited; idle resets the kiosk."""
-    settings = gui_settings.replace(kiosk_modality="face", kiosk_idle_s=600.0, refer_band=0.0,
+    settings = gui_settings.replace(kiosk_modality="face", kiosk_idle_s=600.0,
                                     camera=str(att_video(1, [6]))).with_pin("2468")
     ctx = AppContext(settings, settings_path=None)
     k = KioskWindow(ctx)

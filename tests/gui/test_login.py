@@ -1,19 +1,27 @@
-"""The login dialog: the first start creates the admin, later starts log in; a teller cannot change thresholds."""
+"""The login dialog: the first start creates the admin, later starts log in; a teller cannot change the decision
+policy or the models from the Settings page (issue 26, finding 1)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from biometrix import Biometrix
+from biometrix.core.errors import AccessDenied, ModelNotTrusted
+from biometrix.core.policy import DecisionPolicy
 from biometrix.core.roles import Role
+from biometrix.core.types import Modality
+from biometrix.gui import ops
 from biometrix.gui.context import AppContext
 from biometrix.gui.login import LoginDialog
 from biometrix.gui.main_window import MainWindow
+from biometrix.gui.pages.settings_page import READ_ONLY_NOTE
 from biometrix.gui.qt import QDialog, Qt
 from biometrix.gui.settings import GuiSettings, load_settings
-from tests.gui.conftest import WAIT_MS
+from tests.gui.conftest import WAIT_MS, call_service
 
 ADMIN_PW, TELLER_PW = "admin-password-1", "teller-password-3"
 
@@ -84,16 +92,61 @@ def teller_window(qtbot, gui_settings: GuiSettings, tmp_path: Path, monkeypatch:
     ctx.shutdown()
 
 
-def test_a_teller_cannot_change_the_refer_band(teller_window, qtbot) -> None:
+@contextmanager
+def as_admin(db: str) -> Iterator[Biometrix]:
+    """An independent service on the app's database, logged in as its admin (the oracle of what it holds)."""
+    with Biometrix(db) as bx:
+        bx.login("root", ADMIN_PW)
+        yield bx
+
+
+def _policy_rows(db: str) -> list:
+    with as_admin(db) as bx:
+        return [r for r in bx.audit(event="settings") if r.details.get("setting") in ("policy", "model.signature")]
+
+
+def test_a_teller_cannot_change_the_decision_policy(teller_window, qtbot) -> None:
+    """The attack: a teller on the Settings page moves the threshold, the target FMR, the Refer band and the model
+    anyway (the controls are disabled, so programmatically) and applies. The service refuses (AccessDenied, the
+    app says so) and the database's policy, model pins and audit are unchanged."""
     page = teller_window.show_page("settings")
-    qtbot.waitUntil(lambda: page.info is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: page.info is not None and not page.busy, timeout=WAIT_MS)
+    box = page.boxes[Modality.SIGNATURE]
+    controls = (page.band, box.threshold_combo, box.fmr_combo, box.model_combo,
+                page.boxes[Modality.FACE].threshold_combo)
+    assert not any(c.isEnabled() for c in controls)
+    assert page.policy_note.text() == READ_ONLY_NOTE and "admin" in page.policy_note.text()
+    assert page.apply_button.isEnabled()  # the teller's own settings (camera...) stay theirs
+    db = teller_window.ctx.settings.db_path
+    before = _policy_rows(db)
+    with as_admin(db) as bx:
+        policy, pins = bx.policy(), bx.trusted_models()
+    assert policy == DecisionPolicy()
+
     page.band.setValue(40.0)
-    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+    box.fmr_combo.setCurrentIndex(box.fmr_combo.findData(0.05))
+    box.threshold_combo.setCurrentIndex(box.threshold_combo.findData("random_fmr1"))
+    assert page.policy_form() == {"signature_threshold": "random_fmr1", "signature_target_fmr": 0.05, "refer_band": 0.4}
+    page.apply()
+    qtbot.waitUntil(lambda: "Settings not saved" in page.messages.text(), timeout=WAIT_MS)
+    assert "needs an admin" in page.messages.text() and page.messages.kind == "error"
+    # the model too: another model id chosen in the (disabled) combo is refused by the service
+    page.load()
+    qtbot.waitUntil(lambda: not page.busy, timeout=WAIT_MS)
+    box.model_combo.addItem("signature-v6", "signature-v6")
+    box.model_combo.setCurrentIndex(box.model_combo.count() - 1)
+    page.confirm_trust = lambda _models: True
+    page.apply()
     qtbot.waitUntil(lambda: "Settings not saved" in page.messages.text(), timeout=WAIT_MS)
     assert "needs an admin" in page.messages.text()
-    assert teller_window.ctx.settings.refer_band != pytest.approx(0.40)
-    path = teller_window.ctx.settings_path
-    assert not path.exists() or load_settings(path).refer_band != pytest.approx(0.40)
+    with pytest.raises(AccessDenied):  # the page's apply path, called directly with the teller's session
+        call_service(qtbot, teller_window.ctx,
+                     lambda bx: ops.change_decisions(bx, policy={"refer_band": 0.4}, models={}))
+
+    with as_admin(db) as bx:
+        assert (bx.policy(), bx.trusted_models()) == (policy, pins)
+    assert _policy_rows(db) == before
+    assert not teller_window.ctx.settings_path.exists()  # nothing was saved either
 
 
 def _window_as(qtbot, ctx: AppContext, name: str, password: str) -> MainWindow:
@@ -116,8 +169,10 @@ def test_a_supervisor_settles_a_refer_on_the_audit_page(qtbot, gui_settings: Gui
         bx.login("root", ADMIN_PW)
         bx.add_operator("sue", "supervisor", "supervisor-pw-2")
         bx.enroll("alice", signatures=[drawn(i) for i in range(3)])
-        assert bx.verify("alice", signature=redrawn(1), refer_band=0.99).refer
-        bx.verify("alice", signature=drawn(2))
+        bx.set_policy(refer_band=0.99)
+        assert bx.verify("alice", signature=redrawn(1)).refer
+        bx.set_policy(refer_band=0.0)
+        assert not bx.verify("alice", signature=drawn(2)).refer
     ctx = AppContext(gui_settings, settings_path=tmp_path / "gui.json")
     w = _window_as(qtbot, ctx, "sue", "supervisor-pw-2")
     try:
@@ -139,3 +194,27 @@ def test_a_supervisor_settles_a_refer_on_the_audit_page(qtbot, gui_settings: Gui
         bx.login("root", ADMIN_PW)
         (row,) = bx.audit(event="resolve")
     assert (row.decision, row.operator, row.details["refers_to"]) == ("reject", "sue", refer_id)
+
+
+def test_a_teller_naming_another_model_is_refused_but_keeps_their_settings(teller_window, qtbot) -> None:
+    """A teller's settings file naming a model the database does not trust: the service refuses to decide with it
+    (the page says why), and the teller still saves their own settings without being asked to trust it."""
+    ctx = teller_window.ctx
+    with as_admin(ctx.settings.db_path) as bx:
+        trusted = bx.card(Modality.SIGNATURE).model_id  # pinned by the admin's first use
+    other = next(m for m in ("signature-v6", "signature-v5") if m != trusted)
+    ctx.apply_settings(ctx.settings.replace(signature_model=other), save=False)
+    page = teller_window.show_page("settings")
+    qtbot.waitUntil(lambda: page.info is not None and not page.busy, timeout=WAIT_MS)
+    box = page.boxes[Modality.SIGNATURE]
+    assert box.trusted == trusted and box.chosen_model() == other and box.model_to_trust() is None
+    assert "not trusted" in box.source.text() and other in box.source.text()
+    with pytest.raises(ModelNotTrusted):
+        call_service(qtbot, ctx, lambda bx: bx.threshold(Modality.SIGNATURE))
+    page.camera_edit.setText("2")
+    qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.messages.text().startswith("Settings saved"), timeout=WAIT_MS)
+    saved = load_settings(ctx.settings_path)
+    assert (saved.camera, saved.signature_model) == ("2", other)
+    with as_admin(ctx.settings.db_path) as bx:
+        assert bx.card(Modality.SIGNATURE).model_id == trusted

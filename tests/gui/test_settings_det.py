@@ -1,5 +1,5 @@
 """Settings: each modality's validation DET curve drawn from the model card, and its threshold chosen as a
-target FMR on that curve, applied to the service, used by a verify and kept in the settings file."""
+target FMR on that curve, applied to the database's decision policy, used by a verify and kept there."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 
 from biometrix.capture.pen import rasterize
+from biometrix.core.det import card_det, point_at_fmr
 from biometrix.core.types import Modality
 from biometrix.gui.context import AppContext
-from biometrix.core.det import card_det, point_at_fmr
 from biometrix.gui.main_window import MainWindow
 from biometrix.gui.qt import QColor, Qt
-from biometrix.gui.settings import GuiSettings, load_settings
+from biometrix.gui.settings import POLICY_KEYS, GuiSettings, load_settings
 from biometrix.gui.widgets.det_plot import BACKGROUND, DetPlot
 from tests.gui.conftest import REPO, SIGNATURE_MODEL, WAIT_MS
+from tests.gui.conftest import call_service as _service
 
 CARD = REPO / "assets" / "models" / f"{SIGNATURE_MODEL}.json"
 
@@ -48,16 +49,6 @@ def _open(qtbot, settings: GuiSettings, path: Path) -> MainWindow:
 def _close(w: MainWindow) -> None:
     w.close()
     w.ctx.shutdown()
-
-
-def _service(qtbot, ctx: AppContext, fn):
-    out: list = []
-    errors: list = []
-    ctx.run(None, fn, on_success=out.append, on_error=errors.append)
-    qtbot.waitUntil(lambda: bool(out or errors), timeout=WAIT_MS)
-    if errors:
-        raise errors[0]
-    return out[0]
 
 
 def test_det_plot_draws_the_curve_and_the_point(qtbot) -> None:
@@ -115,7 +106,7 @@ def test_target_fmr_sets_uses_and_keeps_the_threshold(qtbot, gui_settings: GuiSe
     target = 0.05
     expected = oracle_threshold(det, target)
     path = tmp_path / "gui.json"
-    w = _open(qtbot, gui_settings.replace(refer_band=0.0), path)
+    w = _open(qtbot, gui_settings, path)
     try:
         page = w.show_page("settings")
         qtbot.waitUntil(lambda: page.info is not None, timeout=WAIT_MS)
@@ -130,9 +121,11 @@ def test_target_fmr_sets_uses_and_keeps_the_threshold(qtbot, gui_settings: GuiSe
         box.fmr_combo.setCurrentIndex(box.fmr_combo.findData(target))
         assert box.chosen_value() == expected != default
         assert box.plot.point is not None and box.plot.point[0] <= target
-        qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)  # audited by the service, then adopted
-        qtbot.waitUntil(lambda: load_settings(path).signature_target_fmr == target, timeout=WAIT_MS)
-        assert load_settings(path).face_target_fmr is None
+        qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)  # set and audited by the service, then saved
+        qtbot.waitUntil(lambda: page.messages.text().startswith("Settings saved"), timeout=WAIT_MS)
+        policy = _service(qtbot, w.ctx, lambda bx: bx.policy())
+        assert (policy.signature_target_fmr, policy.face_target_fmr) == (target, None)
+        assert not set(json.loads(path.read_text())) & set(POLICY_KEYS)  # the database keeps it, not the file
 
         _service(qtbot, w.ctx, lambda bx: bx.enroll("777", signatures=[svc_strokes(3, n) for n in range(1, 6)]))
         # the probe as an image (a scan of the drawing): pen against pen references is the pen comparator's, which
@@ -146,7 +139,7 @@ def test_target_fmr_sets_uses_and_keeps_the_threshold(qtbot, gui_settings: GuiSe
     finally:
         _close(w)
 
-    # a restart of the window reads the target back from the settings file
+    # a restart of the window reads the target back from the database
     w = _open(qtbot, load_settings(path), path)
     try:
         page = w.show_page("settings")
@@ -157,8 +150,10 @@ def test_target_fmr_sets_uses_and_keeps_the_threshold(qtbot, gui_settings: GuiSe
         assert (thr.value, thr.target_fmr) == (expected, target)
         # back to the card's own threshold
         box.fmr_combo.setCurrentIndex(0)
+        page.messages.clear_message()
         qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: load_settings(path).signature_target_fmr is None, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: page.messages.text().startswith("Settings saved"), timeout=WAIT_MS)
+        assert _service(qtbot, w.ctx, lambda bx: bx.policy()).signature_target_fmr is None
         thr = _service(qtbot, w.ctx, lambda bx: bx.threshold(Modality.SIGNATURE))
         assert thr.value == json.loads(CARD.read_text())["thresholds"][0]["value"]
     finally:

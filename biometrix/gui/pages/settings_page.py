@@ -1,10 +1,14 @@
-"""Settings: database location, the model and threshold of each modality, supervisor band, camera, kiosk and PIN."""
+"""Settings: database location, the database's decision policy (each modality's model and threshold, the Refer
+band: an admin's to change, applied and audited by the service), camera, kiosk and PIN."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from biometrix.core.det import TARGET_FMRS, DetCurve, point_at_fmr, point_at_threshold
 from biometrix.core.distances import format_distance
 from biometrix.core.errors import BiometrixError
+from biometrix.core.policy import DecisionPolicy
 from biometrix.core.types import CAPTURES, Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
@@ -21,6 +25,7 @@ from biometrix.gui.qt import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QObject,
     QProgressBar,
     QPushButton,
@@ -37,6 +42,11 @@ from biometrix.gui.widgets.det_plot import DetPlot
 NO_DET = ("This model card holds no DET points, so no DET curve is drawn and no target FMR can be chosen; "
           "the card records the FMR each threshold was set at.")
 CARD_THRESHOLD = "the card's threshold above"
+TRUSTED_MODEL = "(the model this database trusts{})"
+ADMIN_NOTE = ("These are this database's decision policy: your changes are applied to the database and audited "
+              "(old and new values).")
+READ_ONLY_NOTE = ("Only an admin changes the models, thresholds and the Refer band: they are this database's "
+                  "decision policy (biometrix policy set / models trust).")
 
 
 def threshold_text(t: ops.CardThresholdInfo, all_thresholds: tuple[ops.CardThresholdInfo, ...] = ()) -> str:
@@ -70,7 +80,8 @@ class PinDialog(QDialog):
 
 
 class ModalityBox(QGroupBox):
-    """One modality: its model, the card threshold or a target FMR on the card's validation DET curve, the curve."""
+    """One modality: its model, the card threshold or a target FMR on the card's validation DET curve (as the
+    database's policy says; editable by an admin only), the curve."""
 
     def __init__(self, modality: Modality, parent: QWidget | None = None) -> None:
         super().__init__(f"{modality.value.capitalize()} model", parent)
@@ -96,21 +107,32 @@ class ModalityBox(QGroupBox):
         self.thresholds: tuple[ops.CardThresholdInfo, ...] = ()
         self.curve: DetCurve | None = None
         self.model_id: str | None = None
-        self.loaded = False  # show_info has run: until then chosen() does not stand for anything
+        self.loaded = False  # show_info has run: until then the entries do not stand for anything
         self.saved_target: float | None = None
+        self.trusted: str | None = None  # the model the database trusts (None: none pinned yet)
+        self.editable = False  # the operator may change the policy's threshold and target FMR
+        self.may_trust = False  # the operator may change the model the database trusts
+        self._shown = (-1, -1, -1)  # the model, threshold and target FMR entries shown for what is in force
         self.threshold_combo.currentIndexChanged.connect(self._show_point)
         self.fmr_combo.currentIndexChanged.connect(self._show_point)
 
-    def show_info(self, info: ops.ModalityInfo, models: list[str], chosen_threshold: str,
-                  chosen_target: float | None = None) -> None:
+    def show_info(self, info: ops.ModalityInfo, models: list[str], policy: DecisionPolicy, *,
+                  settings_model: str | None, may_set_policy: bool, may_trust: bool) -> None:
+        """Show the card of the model in use and the policy's threshold for it; the model entry is the settings
+        file's choice (None: the one the database trusts)."""
         self.model_combo.clear()
-        self.model_combo.addItem("(automatic: the only one in the folder)", None)
+        self.trusted = info.trusted
+        self.model_combo.addItem(TRUSTED_MODEL.format(f": {info.trusted}" if info.trusted else ""), None)
         for m in models:
             self.model_combo.addItem(m, m)
-        if info.model_id is not None:
-            self.model_combo.setCurrentIndex(max(self.model_combo.findData(info.model_id), 0))
+        if settings_model is not None:
+            self.model_combo.setCurrentIndex(max(self.model_combo.findData(settings_model), 0))
+        self.model_combo.setEnabled(may_trust)
+        self.may_trust = may_trust
         self.model_id = info.model_id
         self.loaded = True
+        self.editable = may_set_policy
+        chosen_threshold, chosen_target = policy.threshold_name(self.modality), policy.target_fmr(self.modality)
         self.saved_target = chosen_target if info.det is not None else None
         self.curve = info.det
         self.thresholds = info.thresholds
@@ -123,7 +145,9 @@ class ModalityBox(QGroupBox):
         self.threshold_combo.setCurrentIndex(idx if idx >= 0 else 0)
         fidx = self.fmr_combo.findData(chosen_target) if chosen_target is not None and self.curve else 0
         self.fmr_combo.setCurrentIndex(max(fidx, 0))
-        self.fmr_combo.setEnabled(self.curve is not None)
+        self.fmr_combo.setEnabled(self.editable and self.curve is not None)
+        self._shown = (self.model_combo.currentIndex(), self.threshold_combo.currentIndex(),
+                       self.fmr_combo.currentIndex())
         for combo in (self.threshold_combo, self.fmr_combo):
             combo.blockSignals(False)
         if self.curve is not None:
@@ -152,11 +176,11 @@ class ModalityBox(QGroupBox):
 
     def _show_point(self, _index: int = -1) -> None:
         target = self.target_fmr()
-        self.threshold_combo.setEnabled(target is None and bool(self.thresholds))
+        self.threshold_combo.setEnabled(self.editable and target is None and bool(self.thresholds))
         index = self.threshold_combo.currentIndex()
         if target is not None and self.curve is not None:
             pt = point_at_fmr(self.curve, target)
-            state = "in force" if target == self.saved_target else "press Apply and save"
+            state = "in force" if target == self.saved_target else "an admin presses Apply and save"
             self.source.setText(f"threshold {format_distance(pt.threshold)}: FMR {pt.fmr:.2%}, FNMR {pt.fnmr:.2%} "
                                 f"on the validation comparisons (target FMR {target:.1%}; {state})")
             self.plot.set_point(pt.fmr, pt.fnmr)
@@ -175,10 +199,31 @@ class ModalityBox(QGroupBox):
             self.plot.set_point(None)
             self.source.setText("")
 
-    def chosen(self) -> tuple[str | None, str, float | None]:
+    def chosen_model(self) -> str | None:
+        """The model entry chosen (None: the one the database trusts)."""
         model = self.model_combo.currentData()
-        name = self.threshold_combo.currentData()
-        return (str(model) if model else None), (str(name) if name else "default"), self.target_fmr()
+        return str(model) if model else None
+
+    def model_to_trust(self) -> str | None:
+        """The model chosen when it is not the one the database trusts (a change an admin confirms), else None.
+        For an operator who may not change it, only an entry moved away from the one shown counts (their settings
+        file may name another model, which the service refuses, without keeping them from saving the rest)."""
+        model = self.chosen_model()
+        if not self.loaded or model is None or model == self.trusted:
+            return None
+        return model if self.may_trust or self.model_combo.currentIndex() != self._shown[0] else None
+
+    def policy_choice(self) -> dict[str, Any]:
+        """The policy settings whose entries were changed since the policy in force was shown ({}: none)."""
+        if not self.loaded or not self.thresholds:
+            return {}
+        name = self.modality.value
+        out: dict[str, Any] = {}
+        if self.threshold_combo.currentIndex() != self._shown[1]:
+            out[f"{name}_threshold"] = str(self.threshold_combo.currentData() or "default")
+        if self.fmr_combo.currentIndex() != self._shown[2] and self.curve is not None:
+            out[f"{name}_target_fmr"] = self.target_fmr()
+        return out
 
 
 class Progress(QObject):
@@ -258,9 +303,12 @@ class SettingsPage(Page):
         self.kiosk_idle.setSuffix(" s")
         self.pin_state = QLabel()
         self.pin_button = QPushButton("Set supervisor PIN…")
+        self.policy_note = QLabel()
+        self.policy_note.setWordWrap(True)
         flow_box = QGroupBox("Decisions, capture and kiosk")
         flow = QFormLayout(flow_box)
         flow.addRow("Refer band", self.band)
+        flow.addRow("Decision policy", self.policy_note)
         flow.addRow("References to enroll", self.references)
         flow.addRow("Camera", self.camera_edit)
         flow.addRow("Kiosk verifies by", self.kiosk_modality)
@@ -307,6 +355,7 @@ class SettingsPage(Page):
         self.retemplate_button.clicked.connect(self.retemplate)
         self.revert_button.clicked.connect(self.load)
         self.info: ops.SettingsInfo | None = None
+        self._shown_band = -1.0  # the Refer band the policy in force showed (in %)
         self._fill_form()
 
     def _fill_form(self) -> None:
@@ -314,7 +363,6 @@ class SettingsPage(Page):
         self._pending_pin = None
         self.db_edit.setText(s.db_path or "")
         self.models_edit.setText(s.models_dir or "")
-        self.band.setValue(s.refer_band * 100)
         self.references.setValue(s.references)
         self.camera_edit.setText(s.camera)
         self.kiosk_modality.setCurrentText(s.kiosk_modality)
@@ -322,7 +370,7 @@ class SettingsPage(Page):
         self.pin_state.setText("set" if s.has_pin else "not set (the kiosk needs one)")
 
     def load(self) -> None:
-        """Show the settings in force, then what the service reports (database in use, cards)."""
+        """Show the settings in force, then what the service reports (database in use, cards, decision policy)."""
         self._fill_form()
 
         def done(info: ops.SettingsInfo) -> None:
@@ -330,53 +378,105 @@ class SettingsPage(Page):
             reason = "the settings or --db" if info.db_reason == "--db" else info.db_reason
             self.db_in_use.setText(f"{info.db_path}\n(chosen by {reason})")
             s = self.ctx.settings
-            chosen = {Modality.SIGNATURE: (s.signature_threshold, s.signature_target_fmr),
-                      Modality.FACE: (s.face_threshold, s.face_target_fmr)}
+            chosen = {Modality.SIGNATURE: s.signature_model, Modality.FACE: s.face_model}
             for mi in info.modalities:
-                self.boxes[mi.modality].show_info(mi, info.models.get(mi.modality.value, []), *chosen[mi.modality])
+                self.boxes[mi.modality].show_info(mi, info.models.get(mi.modality.value, []), info.policy,
+                                                  settings_model=chosen[mi.modality],
+                                                  may_set_policy=info.may_set_policy,
+                                                  may_trust=info.may_trust_models)
             self.pen_label.setText(info.pen)
+            self.band.setValue(info.policy.refer_band * 100)
+            self._shown_band = self.band.value()
+            self.band.setEnabled(info.may_set_policy)
+            self.policy_note.setText(ADMIN_NOTE if info.may_set_policy else READ_ONLY_NOTE)
 
         self.call(ops.settings_info, done)
 
     def form_settings(self) -> GuiSettings:
+        """The settings file the form describes (where the database and the models are, capture, kiosk)."""
         base = self._pending_pin or self.ctx.settings
         sig_box, face_box = self.boxes[Modality.SIGNATURE], self.boxes[Modality.FACE]
-        sig_model, sig_thr, sig_fmr = sig_box.chosen() if sig_box.loaded else (
-            base.signature_model, base.signature_threshold, base.signature_target_fmr)
-        face_model, face_thr, face_fmr = face_box.chosen() if face_box.loaded else (
-            base.face_model, base.face_threshold, base.face_target_fmr)
         return base.replace(
             db_path=self.db_edit.text().strip() or None, models_dir=self.models_edit.text().strip() or None,
-            signature_model=sig_model, face_model=face_model, signature_threshold=sig_thr,
-            face_threshold=face_thr, signature_target_fmr=sig_fmr, face_target_fmr=face_fmr,
-            refer_band=self.band.value() / 100.0, references=self.references.value(),
-            camera=self.camera_edit.text().strip() or "0", kiosk_modality=self.kiosk_modality.currentText(),
-            kiosk_idle_s=float(self.kiosk_idle.value()))
+            signature_model=sig_box.chosen_model() if sig_box.loaded else base.signature_model,
+            face_model=face_box.chosen_model() if face_box.loaded else base.face_model,
+            references=self.references.value(), camera=self.camera_edit.text().strip() or "0",
+            kiosk_modality=self.kiosk_modality.currentText(), kiosk_idle_s=float(self.kiosk_idle.value()))
+
+    def policy_form(self) -> dict[str, Any]:
+        """The decision policy changes the form asks for ({}: none, or the policy was not shown yet)."""
+        if self.info is None:
+            return {}
+        wanted: dict[str, Any] = {}
+        for box in self.boxes.values():
+            wanted.update(box.policy_choice())
+        if self.band.value() != self._shown_band:
+            wanted["refer_band"] = self.band.value() / 100.0
+        return ops.policy_changes(self.info.policy, wanted)
+
+    def models_form(self) -> dict[str, str | None]:
+        """{"signature": id, "face": id} for ``trust_models`` when a model other than a trusted one was chosen
+        ({}: no change); the other modality keeps the model it has."""
+        chosen = {m.value: box.model_to_trust() for m, box in self.boxes.items()}
+        if not any(chosen.values()):
+            return {}
+        return {m.value: chosen[m.value] or box.trusted or box.chosen_model() for m, box in self.boxes.items()}
 
     def apply(self) -> None:
-        """Save the form. Changes to models, thresholds or the refer band need an admin: the service checks the
-        operator and audits them ("settings") first, and only then are they adopted."""
+        """Save the form. A change of the decision policy (thresholds, target FMRs, Refer band) or of the models
+        the database trusts is applied by the service first, which lets admins only and audits it ("settings",
+        old and new values); only then is the settings file saved."""
         try:
             new = self.form_settings()
         except (BiometrixError, OSError) as err:
             self.messages.show_message(f"Settings not saved: {error_message(err)}", "error")
             return
-        changes = ops.guarded_changes(self.ctx.settings, new)
-        if not changes:
+        policy, models = self.policy_form(), self.models_form()
+        if not policy and not models:
             self._adopt(new)
             return
-        self.call(lambda bx: bx.record_settings(changes), lambda _row: self._adopt(new),
+        current = self.ctx.settings
+        if (new.db_path, new.models_dir) != (current.db_path, current.models_dir):
+            self.messages.show_message("Settings not saved: apply the database or models folder change first; "
+                                       "the policy and models shown are those of the database in use.", "error")
+            return
+        if models and policy:
+            self.messages.show_message("Settings not saved: apply the model change alone first, then choose the "
+                                       "thresholds of the new model's card.", "error")
+            return
+        if models and not self.confirm_trust(models):
+            return
+        if models:  # the database now decides which model: the settings file leaves the choice to it
+            new = new.replace(**{f"{slot}_model": None for slot in models})
+
+        def done(change: ops.DecisionChange) -> None:
+            note = ""
+            if change.trusted:
+                names = ", ".join(f"{pin.slot} model {pin.model_id}" for pin in change.trusted)
+                note = f" The database now trusts {names}: re-make the templates of subjects enrolled before."
+            self._adopt(new, note=note)
+
+        self.call(lambda bx: ops.change_decisions(bx, policy=policy, models=models), done,
                   on_error=lambda err: self.messages.show_message(f"Settings not saved: {error_message(err)}",
                                                                   "error"))
 
-    def _adopt(self, new: GuiSettings) -> None:
+    def confirm_trust(self, models: dict[str, str | None]) -> bool:
+        """Ask the admin to confirm that the database trusts other models from now on."""
+        names = ", ".join(f"{slot}: {model}" for slot, model in models.items() if model)
+        answer = QMessageBox.question(
+            self, "Trust other models",
+            f"Make this database decide with these models ({names})? The change is audited; subjects enrolled "
+            "under the previous model need their templates re-made (the button beside Templates).")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _adopt(self, new: GuiSettings, *, note: str = "") -> None:
         try:
             self.ctx.apply_settings(new)
         except (BiometrixError, OSError) as err:
             self.messages.show_message(f"Settings not saved: {error_message(err)}", "error")
             return
         where = f" to {self.ctx.settings_path}" if self.ctx.settings_path else ""
-        self.messages.show_message(f"Settings saved{where}.", "ok")
+        self.messages.show_message(f"Settings saved{where}.{note}", "ok")
         self.load()
 
     def retemplate(self) -> None:

@@ -269,7 +269,6 @@ class VerifyPage(Page):
             self.messages.show_message(error_message(err), "warn")
             return
         modality = self.input.modality
-        band = self.ctx.settings.refer_band
 
         def done(outcome: ops.VerifyOutcome) -> None:
             self.last = outcome  # the label and band shown are the service's, as audited
@@ -279,7 +278,7 @@ class VerifyPage(Page):
                 self.input.pad.clear()
 
         self.result.clear()
-        self.call(lambda bx: ops.verify(bx, subject, modality, probe, refer_band=band), done,
+        self.call(lambda bx: ops.verify(bx, subject, modality, probe), done,
                   working=f"Verifying {subject}…")
 
     def set_busy(self, busy: bool) -> None:
