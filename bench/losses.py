@@ -35,7 +35,7 @@ from biometrix.evaluation.report import evaluate_pipeline
 from biometrix.preprocess.signature import preprocess_signature
 
 ROOT = Path(__file__).resolve().parents[1]
-SIGNATURE_BASE = ROOT / "biometrix" / "training" / "configs" / "signature_triplet.json"
+SIGNATURE_BASE = ROOT / "biometrix" / "training" / "configs" / "example_signature_losses.json"
 
 # row name -> (signature loss, its options), (Omniglot loss, its options)
 ROWS: dict[str, tuple[tuple[str, dict], tuple[str, dict]]] = {

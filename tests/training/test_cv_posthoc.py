@@ -1,4 +1,4 @@
-"""bench/cv_posthoc.py: the embedding-spread figure and the fixed test-time warps, against hand computations."""
+"""bench/research/cv_posthoc.py: the embedding-spread figure and the fixed test-time warps, against hand sums."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from biometrix.core.matcher import aggregate_distances
 from biometrix.training.data import SignatureSample
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "cv_posthoc.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "research" / "cv_posthoc.py"
 
 
 def _load():  # type: ignore[no-untyped-def]

@@ -122,7 +122,7 @@ def test_pseudo_signers_share_a_hand_and_their_forgeries_do_not() -> None:
 
 
 @needs_omniglot
-def test_fit_adds_pseudo_signers_after_the_mirrored_copies() -> None:
+def test_fit_adds_pseudo_signers_after_the_mirrored_copies(tmp_path: Path) -> None:
     from biometrix.training.data import SignatureSample
     from biometrix.training.train import TrainConfig, with_synthetic_identities
 
@@ -133,7 +133,8 @@ def test_fit_adds_pseudo_signers_after_the_mirrored_copies() -> None:
     out = with_synthetic_identities(base, cfg)
     assert len(out) == 4 + 3 * (GENUINE_PER_SIGNER + FORGERIES_PER_SIGNER)
     assert {s.key for s in out if s.source == SOURCE} == {"omniglot:1", "omniglot:2", "omniglot:3"}
-    cfg_file = Path(__file__).resolve().parents[2] / "biometrix/training/configs/signature_triplet_cv_omni.json"
+    cfg_file = tmp_path / "omni.json"  # the option as a config file sets it (the experiment's was 100 signers)
+    cfg_file.write_text('{"omniglot_signers": 100, "mirror_identities": 4}')
     assert TrainConfig.from_file(cfg_file).omniglot_signers == 100
     with pytest.raises(InvalidInput, match="omniglot_signers is a number of pseudo-signers"):
         with_synthetic_identities(base, TrainConfig(omniglot_signers=-1))

@@ -8,7 +8,7 @@ keeps chips with exactly one detection, and prints the
 per-coordinate median of the landmarks: the template for ``face_align.DLIB_CHIP_150``.
 It also prints how far (mean px) each chip's landmarks lie from that template.
 
-    python bench/derive_face_template.py [--data ../shared/data] [--every 1]
+    python bench/research/derive_face_template.py [--data ../shared/data] [--every 1]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 
 from biometrix.runtime.face_detector import MtcnnDetector
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SETS = {"att": "att_faces/att_faces.zip", "yaleb": "extended_yaleb_cropped/extended_yaleb_cropped.zip"}
 
 

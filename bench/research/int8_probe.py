@@ -9,7 +9,7 @@ same held-out samples (against the model's default threshold, the scale a decisi
 EERs of both under the protocol, with the card's aggregate; and, with the ``train`` extra, torch eager's
 batch-1 latency on the same architecture and the speed-up of each file over it.
 
-    python bench/int8_probe.py [--model signature-v6] [--threads 2] [--repeats 100]
+    python bench/research/int8_probe.py [--model signature-v6] [--threads 2] [--repeats 100]
 """
 
 from __future__ import annotations

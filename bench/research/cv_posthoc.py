@@ -41,7 +41,7 @@ three EERs issue 2 sets targets on (CEDAR skilled, CEDAR random, SVC2004 random)
 ``--spread`` also prints the median cosine distances of genuine pairs, genuine-vs-skilled-forgery pairs
 and pairs of two signers, which shows whether the embeddings fill the sphere or sit in a narrow cone.
 
-    python bench/cv_posthoc.py --run runs/signature_triplet_cv [--folds 3] [--epoch 12] [--spread]
+    python bench/research/cv_posthoc.py --run runs/signature_triplet_cv [--folds 3] [--epoch 12] [--spread]
                                [--methods epoch wccn lda32 flda32 hyb20 hyb40 znorm wdlin wdrbf local fuse ens]
                                [--ensemble runs/OTHER_CV_RUN [runs/THIRD_CV_RUN ...]]
 """
