@@ -319,7 +319,7 @@ class Biometrix:
             raise AccessDenied("that session token is damaged: log in") from None
         if expires < time.time():
             raise AccessDenied("your session has expired: log in again")
-        account = next((o for o in self._db.operators() if o.name == name), None)
+        account = self._db.operator(name)
         if account is None or account.disabled:
             raise AccessDenied("your operator account was disabled or removed; log in again")
         self._operator = Operator(account.name, Role(account.role))
@@ -343,7 +343,7 @@ class Biometrix:
                 raise AccessDenied(f"log in first: this database has operators, and to {action.value} needs "
                                    f"{_a(lowest_role_for(action))} or above (--operator NAME)")
             return
-        account = next((o for o in self._db.operators() if o.name == self._operator.name), None)
+        account = self._db.operator(self._operator.name)
         if account is None or account.disabled:
             self._operator = None
             self._db.actor = None

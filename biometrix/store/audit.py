@@ -160,6 +160,11 @@ def append(
     return event_id
 
 
+def head_of(conn: sqlite3.Connection, event_id: int) -> str:
+    """The hash of the row ``event_id`` (just appended, in the caller's transaction)."""
+    return str(conn.execute("SELECT hash FROM audit_log WHERE event_id = ?", (event_id,)).fetchone()[0])
+
+
 def _check_head(conn: sqlite3.Connection, integrity: IntegrityKey) -> None:
     """Before a keyed append: the protected head must name the newest row (TamperDetected otherwise), so that a
     log cut or edited at its end is never continued, which would make the cut invisible."""

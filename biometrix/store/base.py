@@ -315,6 +315,10 @@ class EnrollmentStore(abc.ABC):
         """Every operator account, sorted by name."""
 
     @abc.abstractmethod
+    def operator(self, name: str) -> OperatorInfo | None:
+        """The account ``name`` (None: there is none); TamperDetected when it was changed outside biometrix."""
+
+    @abc.abstractmethod
     def add_operator(self, name: str, role: Role, password: str, *, first: bool = False) -> None:
         """Create an account (argon2id hash); ``first`` only succeeds while there are none (the first admin)."""
 

@@ -40,8 +40,8 @@ class IntegrityMixin:
         """Append one audit row (MACed, and made the protected head, with the integrity key) in the caller's
         transaction; its head is anchored once the transaction commits."""
         event_id = audit_log.append(conn, event, operator=operator, integrity=self._ik, **fields)
-        digest = conn.execute("SELECT hash FROM audit_log WHERE event_id = ?", (event_id,)).fetchone()[0]
-        self._unanchored = (event_id, str(digest))
+        if self._anchor_target:  # the head goes to the anchor file once the transaction commits
+            self._unanchored = (event_id, audit_log.head_of(conn, event_id))
         return event_id
 
     def _read_anchor(self, conn: sqlite3.Connection) -> dict[str, Any] | None:

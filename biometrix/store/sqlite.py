@@ -122,6 +122,11 @@ class SqliteStore(KeysMixin, IntegrityMixin, EnrollmentStore):
             self._check_operators(conn)
             return operator_store.listing(conn)
 
+    def operator(self, name: str) -> OperatorInfo | None:
+        with self._db() as conn:
+            self._check_operators(conn, [name])
+            return next((o for o in operator_store.listing(conn) if o.name == name), None)
+
     def add_operator(self, name: str, role: Role, password: str, *, first: bool = False) -> None:
         password_hash = operator_store.hash_password(password)  # slow (argon2id): outside the write lock
         with self._db() as conn, atomic(conn):
