@@ -5,7 +5,7 @@ under the fixed protocol of ../shared/design/EVALUATION.md (5 references, binari
   - the shipped signature model (run through the app's own runtime pipeline), with its card's aggregate;
   - a raw-pixel baseline: the binarized, cropped, resized signature (96x192) flattened, cosine distance;
   - a HOG baseline: OpenCV HOG descriptor of the same image, cosine distance;
-  - for SVC2004, the pen comparator (``pen-dtw-v1``): the DTW distance of the pen recordings' motion, which the
+  - for SVC2004, the pen comparator (``pen-dtw-v2``): DTW statistics of the pen recordings' motion, which the
     app uses for a pen probe against pen references (``runtime.pen_comparator``).
 Baselines use the mean distance to the references. All rows are measured in this same run. Each EER has a
 95 % confidence interval from a subject-level bootstrap (``evaluation.protocol.subject_bootstrap_eer``: 2,000
@@ -34,7 +34,7 @@ from biometrix.preprocess.signature import preprocess_signature
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import PREFERRED_MODELS, load_card_for
 from biometrix.runtime.paths import models_dir
-from biometrix.runtime.pen_comparator import PEN_AGGREGATE, PEN_MODEL_ID
+from biometrix.runtime.pen_comparator import PEN_AGGREGATE, PEN_MODEL_ID, load_pen_card
 
 
 def raw_pixels(img: np.ndarray) -> np.ndarray:
@@ -80,7 +80,10 @@ def main() -> int:
         if source == "svc2004":
             # the pen comparator: what the app uses for a pen probe against pen references (the motion, not the ink)
             t0 = time.perf_counter()
-            scores = svc2004_pen_scores(args.data, subjects)
+            pen_card = load_pen_card(models_dir())
+            if pen_card is None:
+                raise SystemExit(f"no pen comparator card in {models_dir()}")
+            scores = svc2004_pen_scores(args.data, subjects, pen_card.model)
             row(source, f"{PEN_MODEL_ID} (pen DTW, {PEN_AGGREGATE})", summarize(scores, PEN_AGGREGATE), subjects, 0,
                 time.perf_counter() - t0, scores, PEN_AGGREGATE)
         sys.stdout.flush()

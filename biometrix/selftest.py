@@ -177,8 +177,10 @@ def _run_pen(folder: Path) -> str:
     if card is None:
         return "not installed: pen signatures are verified by the image model"
     refs = [drawn_pen(1, variant=v) for v in range(5)]
-    same = pen_verify(drawn_pen(1, variant=6), refs, subject_id=SubjectId("selftest"), threshold=card.threshold)
-    other = pen_verify(drawn_pen(2), refs, subject_id=SubjectId("selftest"), threshold=card.threshold)
+    same = pen_verify(drawn_pen(1, variant=6), refs, subject_id=SubjectId("selftest"), threshold=card.threshold,
+                      model=card.model)
+    other = pen_verify(drawn_pen(2), refs, subject_id=SubjectId("selftest"), threshold=card.threshold,
+                       model=card.model)
     if not same.distance < other.distance:
         raise SelftestFailure(f"the same drawn writer scored {same.distance:.3f}, another {other.distance:.3f}")
     return (f"{card.model_id} card read (threshold {card.threshold.value:.4f}); drawn pen signatures: same writer "

@@ -548,7 +548,7 @@ class Biometrix:
         probe, references = _stroke_arrays(raw.data), [_stroke_arrays(r.data) for r in refs]
         if not all(pen_comparable(s) for s in (probe, *references)):
             return None  # pen data without its time, or far longer than a signature: only its ink is compared
-        return pen_verify(probe, references, subject_id=subject_id, threshold=card.threshold)
+        return pen_verify(probe, references, subject_id=subject_id, threshold=card.threshold, model=card.model)
 
     # --- the decision policy ------------------------------------------------------------------------
 

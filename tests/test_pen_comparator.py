@@ -18,13 +18,13 @@ import pytest
 
 from biometrix import Biometrix
 from biometrix.capture.pen import Stroke, rasterize, stroke_arrays
-from biometrix.core.errors import InvalidInput, ModelIntegrityError
+from biometrix.core.errors import InvalidInput, ModelIntegrityError, ModelMismatch
 from biometrix.core.types import SubjectId, Threshold
 from biometrix.evaluation.datasets import iter_svc2004_strokes
-from biometrix.evaluation.pen import dtw_protocol_scores
-from biometrix.preprocess.pen_dynamics import pen_features
+from biometrix.evaluation.pen import PenRecordings, channel_tables, comparator_scores
 from biometrix.runtime.paths import models_dir
 from biometrix.runtime.pen_comparator import (
+    PEN_AGGREGATE,
     PEN_CARD_FILE,
     PEN_MODEL_ID,
     PenComparatorCard,
@@ -46,18 +46,31 @@ def recordings() -> dict[tuple[int, int], list[Stroke]]:
     return {(r.subject, r.index): strokes for r, strokes in iter_svc2004_strokes(DATA, [1, 2])}
 
 
-def test_the_shipped_card_loads_with_its_threshold_and_figures() -> None:
+def test_the_shipped_card_loads_with_its_thresholds_model_and_figures() -> None:
     card = load_pen_card(models_dir())
     assert card is not None and card.model_id == PEN_MODEL_ID
     doc = json.loads(SHIPPED.read_text())
-    assert card.threshold.value == doc["thresholds"][0]["value"] > 0
-    assert card.threshold.model_id == PEN_MODEL_ID and card.threshold.target_fmr == 0.01
+    named = {t["name"]: t for t in doc["thresholds"]}
+    assert card.threshold.value == named["default"]["value"] > 0 and card.threshold.target_fmr == 0.01
+    assert card.accept_threshold is not None and card.accept_threshold.value == named["accept"]["value"]
+    assert card.reject_threshold is not None and card.reject_threshold.value == named["reject"]["value"]
+    assert {t.model_id for t in card.thresholds.values()} == {PEN_MODEL_ID}
+    assert card.model.weights == tuple(doc["score_model"]["weights"]) and sum(card.model.weights) > 0
     dev, held = card.evaluation["development"], card.evaluation["heldout"]
     # the protocol's counts: 30 development users and 10 held-out users, 5 references each
     assert (dev["n_genuine"], dev["n_skilled"], dev["n_random"]) == (450, 600, 870)
     assert (held["n_genuine"], held["n_skilled"], held["n_random"]) == (150, 200, 90)
     assert held["svc2004_users"] == list(range(31, 41)) and not set(dev["svc2004_users"]) & set(held["svc2004_users"])
-    assert card.evaluation["command"] == "python bench/pen_dtw_card.py --write"
+    assert card.evaluation["command"] == "OMP_NUM_THREADS=1 python bench/pen_dtw_card.py --write"
+
+
+def test_a_card_reads_back_as_written(tmp_path: Path) -> None:
+    card = PenComparatorCard.load(SHIPPED)
+    folder = tmp_path / PEN_MODEL_ID
+    folder.mkdir()
+    (folder / PEN_CARD_FILE).write_text(json.dumps(card.document(created_at="2027-01-01T00:00:00+00:00")))
+    again = load_pen_card(tmp_path)
+    assert again == card and again.model == card.model and again.thresholds == card.thresholds
 
 
 def _card_folder(tmp_path: Path, change: dict[str, Any] | None = None, text: str | None = None) -> Path:
@@ -69,17 +82,38 @@ def _card_folder(tmp_path: Path, change: dict[str, Any] | None = None, text: str
     return folder / PEN_CARD_FILE
 
 
+def default(value: object = 1.0, **more: object) -> dict[str, object]:
+    return {"name": "default", "value": value, "target_fmr": 0.01, "source": "", **more}
+
+
 @pytest.mark.parametrize(("change", "message"), [
-    ({"format": "biometrix-pen-comparator/2"}, "newer"),
-    ({"features": ["x", "y"]}, "features"),
-    ({"step_ms": 5.0}, "step_ms"),
-    ({"aggregate": "min"}, "aggregate"),
+    ({"format": "biometrix-pen-comparator/1"}, "another version"),
+    ({"channels": [{"name": "velocity", "features": ["vx", "speed"]}]}, "features"),
+    ({"channels": [{"name": "velocity"}]}, "channels"),
+    ({"channels": "velocity"}, "channels"),
+    ({"step_ms": -5.0}, "step_ms"),
+    ({"band": 2.0}, "band"),
+    ({"length_norm": "max"}, "length_norm"),
+    ({"aggregate": "normalized"}, "aggregate"),
+    ({"distance": "euclidean"}, "distance"),
+    ({"score_model": {"kind": "svm", "inputs": [], "weights": [], "intercept": 0}}, "score_model"),
+    ({"score_model": {"kind": "logistic", "inputs": ["velocity:mean"], "weights": [1.0, 2.0], "intercept": 0}},
+     "one weight per"),
+    ({"score_model": {"kind": "logistic", "inputs": ["nowhere:mean"], "weights": [1.0], "intercept": 0}},
+     "channel:statistic"),
+    ({"score_model": {"kind": "logistic", "inputs": ["velocity:mean"], "weights": [-1.0], "intercept": 0}},
+     "positive"),
+    ({"score_model": {"kind": "logistic", "inputs": ["velocity:mean"], "weights": ["1"], "intercept": 0}},
+     "finite"),
     ({"extra": 1}, "unknown keys"),
-    ({"thresholds": [{"name": "default", "value": -1.0, "target_fmr": 0.01, "source": ""}]}, "positive"),
-    ({"thresholds": [{"name": "default", "value": True, "target_fmr": 0.01, "source": ""}]}, "positive"),
+    ({"thresholds": [default(-1.0)]}, "positive"),
+    ({"thresholds": [default(True)]}, "positive"),
     ({"thresholds": []}, "default"),
-    ({"thresholds": [{"name": "default", "value": 1.0, "target_fmr": "1 %", "source": ""}]}, "target_fmr"),
-    ({"thresholds": [{"name": "default", "value": 1.0, "target_fmr": 1.5, "source": ""}]}, "target_fmr"),
+    ({"thresholds": [default(), default()]}, "default"),
+    ({"thresholds": [default(), {"name": "lenient", "value": 2.0}]}, "at most one"),
+    ({"thresholds": [default(), {"name": "accept", "value": 0.0}]}, "accept threshold must be a positive"),
+    ({"thresholds": [default(target_fmr="1 %")]}, "target_fmr"),
+    ({"thresholds": [default(target_fmr=1.5)]}, "target_fmr"),
     ({"evaluation": [1, 2]}, "evaluation"),
     ({"model_id": "pen-dtw-v9"}, "folder"),
 ])
@@ -107,24 +141,47 @@ def test_unreadable_and_missing_cards(tmp_path: Path) -> None:
 
 @needs_svc
 def test_the_decision_equals_the_protocols_score(recordings: dict[tuple[int, int], list[Stroke]]) -> None:
-    # Oracle: the evaluation protocol's normalized DTW distance of the same probe against the same 5 references
-    # (what set the card's threshold) must be the distance the runtime decides on.
-    records = sorted(recordings)
-    from biometrix.evaluation.datasets import SignatureRecord
-
-    recs = [SignatureRecord("svc2004", u, s, s <= 20) for u, s in records]
-    scores = dtw_protocol_scores(recs, [pen_features(stroke_arrays(recordings[k])) for k in records])
-    by_probe = {(c.claimed, c.probe): c for c in scores.comparisons}
-    threshold = load_pen_card(models_dir()).threshold  # type: ignore[union-attr]
+    # Oracle: the evaluation protocol's distance of the same probe against the same 5 references (the tables and
+    # log ratios that set the card's thresholds, built comparison by comparison) must be what the runtime decides on.
+    card = load_pen_card(models_dir())
+    assert card is not None
+    users = [1, 2]
+    proto = PenRecordings.read(DATA, users)
+    scores = comparator_scores(proto, channel_tables(proto, card.model), card.model, users)
+    by_probe = {(c.claimed, c.probe): c.distances[PEN_AGGREGATE] for c in scores.comparisons}
     refs = [stroke_arrays(recordings[(1, i)]) for i in range(1, 6)]
     for probe, sample_id in (((1, 9), "svc2004:1:g9"), ((1, 25), "svc2004:1:f25"), ((2, 20), "svc2004:2:g20")):
-        d = pen_verify(stroke_arrays(recordings[probe]), refs, subject_id=SubjectId("u1"), threshold=threshold)
-        want = by_probe[("svc2004:1", sample_id)]
-        assert d.distance == pytest.approx(want.distances["normalized"], rel=1e-9)
-        assert np.mean(d.reference_distances) == pytest.approx(want.distances["mean"], rel=1e-9)
-        assert min(d.reference_distances) == pytest.approx(want.distances["min"], rel=1e-9)
-        assert np.mean(d.reference_scores) == pytest.approx(d.distance)
-        assert d.accepted == (d.distance <= threshold.value) and d.model_id == PEN_MODEL_ID
+        d = pen_verify(stroke_arrays(recordings[probe]), refs, subject_id=SubjectId("u1"), threshold=card.threshold)
+        assert d.distance == pytest.approx(by_probe[("svc2004:1", sample_id)], rel=1e-9)
+        assert d.accepted == (d.distance <= card.threshold.value) and d.model_id == PEN_MODEL_ID
+        assert len(d.reference_distances) == 5 and d.reference_scale > 0
+        assert np.mean(d.reference_scores) == pytest.approx(d.distance, rel=1e-12)  # as the verify page shows them
+
+
+@needs_svc
+def test_the_shipped_cards_held_out_decisions_are_as_recorded() -> None:
+    # The card records the distance and decision of a few held-out comparisons as bench/pen_dtw_card.py computed
+    # them (evaluation tables); the runtime, from the raw SVC2004 files, must decide the same.
+    card = load_pen_card(models_dir())
+    assert card is not None
+    examples = card.evaluation["heldout"]["examples"]
+    users = sorted({e["user"] for e in examples})
+    pens = {(r.subject, r.index): stroke_arrays(s) for r, s in iter_svc2004_strokes(DATA, users)}
+    assert len(examples) == 12 and {e["accepted"] for e in examples} == {True, False}
+    for e in examples:
+        refs = [pens[(e["user"], i)] for i in range(1, 6)]
+        d = pen_verify(pens[(e["user"], e["sample"])], refs, subject_id=SubjectId("h"), threshold=card.threshold)
+        assert d.distance == pytest.approx(e["distance"], rel=1e-9), e
+        assert d.accepted == e["accepted"], e
+
+
+@needs_svc
+def test_without_its_model_the_threshold_must_be_the_installed_comparators(
+        recordings: dict[tuple[int, int], list[Stroke]]) -> None:
+    refs = [stroke_arrays(recordings[(1, i)]) for i in range(1, 6)]
+    other = Threshold(value=1.0, model_id="pen-dtw-v9", distance="dtw")
+    with pytest.raises(ModelMismatch, match="pen-dtw-v9"):
+        pen_verify(stroke_arrays(recordings[(1, 9)]), refs, subject_id=SubjectId("u1"), threshold=other)
 
 
 @needs_svc
@@ -158,7 +215,7 @@ def test_the_service_uses_it_for_pen_against_pen_only(recordings: dict[tuple[int
     first = rows[0]
     assert (first.model_id, first.distance, first.threshold) == (PEN_MODEL_ID, genuine.distance,
                                                                  genuine.threshold.value)
-    assert first.details["aggregate"] == "normalized" and first.details["capture"] == "pen"
+    assert first.details["aggregate"] == PEN_AGGREGATE and first.details["capture"] == "pen"
     assert first.details["reference_distances"] == pytest.approx(list(genuine.reference_distances))
     assert first.details["reference_scale"] == pytest.approx(genuine.reference_scale)
     assert rows[-1].model_id == image_model
@@ -189,7 +246,7 @@ def test_a_tampered_pen_card_is_a_clear_cli_error(recordings: dict[tuple[int, in
     shutil.copytree(models_dir(), models, ignore=shutil.ignore_patterns("face-*", "signature-v5*", "signature-v6.*"))
     card = models / PEN_MODEL_ID / PEN_CARD_FILE
     doc = json.loads(card.read_text())
-    doc["features"] = ["x", "y", "pressure"]
+    doc["channels"][0]["features"] = ["x", "y", "speed"]
     card.write_text(json.dumps(doc))
     files = []
     with zipfile.ZipFile(DATA / "svc2004_task2" / "svc2004_task2.zip") as zf:

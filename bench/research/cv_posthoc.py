@@ -60,7 +60,7 @@ import torch
 
 from biometrix.core.matcher import aggregate_distances
 from biometrix.core.metrics import eer
-from biometrix.evaluation.pen import fuse_scores, svc2004_pen_scores
+from biometrix.evaluation.pen import fuse_scores, svc2004_v1_scores
 from biometrix.evaluation.protocol import (
     PAIR_AGGREGATES,
     PROTOCOL,
@@ -365,7 +365,7 @@ def rows(fold: Fold, epoch: int, partners: Sequence[Fold] = ()) -> dict[str, Cal
 def pen_scores(fold: Fold) -> ProtocolScores:
     """The DTW scores of the fold's SVC2004 validation users' pen recordings (no training: computed once)."""
     if fold.pen is None:
-        fold.pen = svc2004_pen_scores(fold.data, fold.cfg.svc_validation)
+        fold.pen = svc2004_v1_scores(fold.data, fold.cfg.svc_validation)
     return fold.pen
 
 

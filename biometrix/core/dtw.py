@@ -7,7 +7,7 @@ import numpy as np
 from biometrix.core.errors import InvalidInput
 
 
-def dtw_distance(a: np.ndarray, b: np.ndarray) -> float:
+def dtw_distance(a: np.ndarray, b: np.ndarray, *, window: int | None = None) -> float:
     """The DTW distance of sequences a (n, F) and b (m, F), divided by n + m.
 
     The least sum of Euclidean point-to-point costs along a path from the first points of both to their last
@@ -17,6 +17,10 @@ def dtw_distance(a: np.ndarray, b: np.ndarray) -> float:
     Row by row: a path reaches row i at some column j' from the row above (diagonally or vertically), then runs
     along the row; with S the row's running sum of costs, D[i, j] = S[j] + min over j' <= j of
     (min(D[i-1, j'-1], D[i-1, j']) - S[j'-1]), a running minimum (costs are never negative).
+
+    ``window`` (a Sakoe-Chiba band, as ``dtaidistance``'s ``window``): row i keeps the columns j with
+    i - max(0, n - m) - window < j < i + max(0, m - n) + window, a band around the diagonal widened by the length
+    difference so that the last cell is always reached; None: every column.
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -26,14 +30,18 @@ def dtw_distance(a: np.ndarray, b: np.ndarray) -> float:
         raise InvalidInput("DTW needs two non-empty sequences")
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise InvalidInput("DTW sequences contain NaN or infinite values")
+    if window is not None and window < 1:
+        raise InvalidInput(f"the DTW window must be at least 1, got {window}")
     sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
     cost = np.sqrt(np.maximum(sq, 0.0))
-    m = cost.shape[1]
+    n, m = cost.shape
+    w = max(n, m) if window is None else window
     prev = np.concatenate([[0.0], np.full(m, np.inf)])  # D[-1, -1 .. m-1]: only the start is reachable
-    for row in cost:
-        entry = np.minimum(prev[:-1], prev[1:])  # from the row above: diagonally or vertically, (m,)
-        s = np.cumsum(row)
+    for i, row in enumerate(cost):
+        lo, hi = max(0, i - max(0, n - m) - w + 1), min(m, i + max(0, m - n) + w)
+        entry = np.minimum(prev[lo:hi], prev[lo + 1 : hi + 1])  # from the row above: diagonally or vertically
+        s = np.cumsum(row[lo:hi])
         before = np.concatenate([[0.0], s[:-1]])  # S[j' - 1]
-        cur = s + np.minimum.accumulate(entry - before)
-        prev = np.concatenate([[np.inf], cur])
-    return float(prev[-1] / (len(a) + len(b)))
+        prev = np.full(m + 1, np.inf)
+        prev[lo + 1 : hi + 1] = s + np.minimum.accumulate(entry - before)
+    return float(prev[-1] / (n + m))

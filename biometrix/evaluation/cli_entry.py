@@ -87,7 +87,7 @@ def _pen_comparator_lines(folder: Path, data: Path, subjects: Sequence[int]) -> 
     card = load_pen_card(folder)
     if card is None:
         return
-    scores = svc2004_pen_scores(data, subjects)
+    scores = svc2004_pen_scores(data, subjects, card.model)
     s = summarize(scores, PEN_AGGREGATE)
     print(f"pen comparator {card.model_id} (what the app uses for a pen probe against pen references), same "
           f"subjects, aggregate {PEN_AGGREGATE}")

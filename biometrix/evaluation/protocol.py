@@ -50,7 +50,7 @@ class ProtocolScores:
 FTA_DISTANCE = 4.0
 
 
-def _subject_plans(records: Sequence[SignatureRecord], source: str
+def subject_plans(records: Sequence[SignatureRecord], source: str
                    ) -> list[tuple[int, list[int], list[tuple[int, str]]]]:
     """Each subject of ``source`` under the protocol: (subject, reference rows, [(probe row, kind)])."""
     refs_idx, gen_idx, rand_index = PROTOCOL[source]
@@ -84,7 +84,7 @@ def protocol_scores(records: Sequence[SignatureRecord], embeddings: np.ndarray, 
     for i in failed:
         emb[i] = 1.0  # placeholder, never compared: failed probes get FTA_DISTANCE
     emb = l2_normalize(emb)
-    plans = _subject_plans(records, source)
+    plans = subject_plans(records, source)
     comps: list[Comparison] = []
     for s, all_refs, probes in plans:
         ref_rows = [r for r in all_refs if r not in failed]
@@ -121,7 +121,7 @@ def pair_protocol_scores(records: Sequence[SignatureRecord],
     probe against each of its claimed subject's references, and the references against each other for the
     ``normalized`` aggregate). Same subjects, probes and references as :func:`protocol_scores`.
     """
-    plans = _subject_plans(records, source)
+    plans = subject_plans(records, source)
     left: list[int] = []
     right: list[int] = []
     for s, refs, probes in plans:

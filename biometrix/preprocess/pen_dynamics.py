@@ -16,8 +16,11 @@ from biometrix.core.errors import EmptySignature, InvalidInput
 #: gives the same sequence for the same motion (SVC2004's tablet reports every 10 ms).
 STEP_MS = 10.0
 
-#: The per-point features, in this order; each is standardised over the signature.
+#: The per-point features of ``pen-dtw-v1`` (``pen_features``), in this order; each is standardised over the signature.
 FEATURES = ("x", "y", "dx", "dy", "pressure")
+
+#: The local features ``local_features`` computes (``pen-dtw-v2`` compares a chosen few of them, by channel).
+LOCAL_FEATURES = ("x", "y", "vx", "vy", "ax", "ay", "pressure", "dpressure", "cos_dir", "sin_dir", "curvature")
 
 
 #: The longest pen-down time compared (all strokes together): a signature takes seconds; this bounds the work of
@@ -55,13 +58,9 @@ def resample(stroke: np.ndarray, step_ms: float = STEP_MS) -> np.ndarray:
     return np.stack([np.interp(t, arr[:, 3], arr[:, c]) for c in range(3)], axis=1)
 
 
-def pen_features(strokes: Sequence[np.ndarray], *, step_ms: float = STEP_MS) -> np.ndarray:
-    """(T, 5) features of a pen signature: position, velocity (the change to the next point, within a stroke)
-    and pressure, each standardised to mean 0 and standard deviation 1 over the signature (a feature that does
-    not vary, such as the pressure of a device without it, is 0). Strokes are joined in the order drawn; the
-    pen-up gaps between them are left out. Position and velocity are in device units divided by the
-    signature's own spread, so neither the device's resolution nor the size of the signature matters.
-    ``strokes``: each stroke's (k, 4) points, x, y, pressure, t (``capture.pen.stroke_arrays``)."""
+def _checked(strokes: Sequence[np.ndarray], step_ms: float) -> None:
+    """InvalidInput unless every stroke is a finite (k, 4) array, ``step_ms`` is positive and the pen-down time is at
+    most ``MAX_PEN_MS``."""
     if step_ms <= 0:
         raise InvalidInput(f"step_ms must be positive, got {step_ms}")
     for s in strokes:
@@ -71,6 +70,25 @@ def pen_features(strokes: Sequence[np.ndarray], *, step_ms: float = STEP_MS) -> 
     if pen_ms > MAX_PEN_MS:
         raise InvalidInput(f"the pen was down for {pen_ms / 1000:.0f} s; at most "
                            f"{MAX_PEN_MS / 1000:.0f} s of a signature's motion is compared")
+
+
+def _standardised(feats: np.ndarray) -> np.ndarray:
+    """Each column to mean 0 and standard deviation 1 (a column that does not vary: 0); C-ordered float64."""
+    if len(feats) < 2:
+        raise EmptySignature("the pen signature has fewer than two points in time")
+    std = feats.std(axis=0)
+    safe = np.where(std > 1e-9, std, 1.0)
+    return np.ascontiguousarray(np.where(std > 1e-9, (feats - feats.mean(axis=0)) / safe, 0.0))
+
+
+def pen_features(strokes: Sequence[np.ndarray], *, step_ms: float = STEP_MS) -> np.ndarray:
+    """(T, 5) features of a pen signature (``pen-dtw-v1``'s): position, velocity (the change to the next point,
+    within a stroke) and pressure, each standardised to mean 0 and standard deviation 1 over the signature (a
+    feature that does not vary, such as the pressure of a device without it, is 0). Strokes are joined in the order
+    drawn; the pen-up gaps between them are left out. Position and velocity are in device units divided by the
+    signature's own spread, so neither the device's resolution nor the size of the signature matters.
+    ``strokes``: each stroke's (k, 4) points, x, y, pressure, t (``capture.pen.stroke_arrays``)."""
+    _checked(strokes, step_ms)
     parts = []
     for s in strokes:
         if not len(s):
@@ -82,8 +100,48 @@ def pen_features(strokes: Sequence[np.ndarray], *, step_ms: float = STEP_MS) -> 
         parts.append(np.concatenate([pts[:, :2], vel, pts[:, 2:3]], axis=1))
     if not parts:
         raise EmptySignature("the pen signature has no points")
-    feats = np.concatenate(parts)
-    if len(feats) < 2:
-        raise EmptySignature("the pen signature has fewer than two points in time")
-    std = feats.std(axis=0)
-    return np.where(std > 1e-9, (feats - feats.mean(axis=0)) / np.where(std > 1e-9, std, 1.0), 0.0)
+    return _standardised(np.concatenate(parts))
+
+
+def _gradient(v: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """``np.gradient`` of each stroke of the joined values ``v``, in one pass: central differences inside a stroke,
+    one-sided at its first and last point, 0 for a stroke of one point (``first``/``last`` mark its ends)."""
+    nxt, prv = np.roll(v, -1), np.roll(v, 1)
+    g = np.where(first, nxt - v, (nxt - prv) / 2.0)
+    g = np.where(last, v - prv, g)
+    return np.where(first & last, 0.0, g)
+
+
+def _local_columns(strokes: Sequence[np.ndarray], step_ms: float) -> dict[str, np.ndarray]:
+    """Every local feature of the joined resampled strokes, unstandardised: derivatives by central differences per
+    step within each stroke (one-sided at its ends, 0 for a stroke of one point)."""
+    pts = [resample(s, step_ms) for s in strokes if len(s)]
+    if not pts:
+        raise EmptySignature("the pen signature has no points")
+    sizes = np.array([len(p) for p in pts])
+    ends = np.cumsum(sizes)
+    first, last = np.zeros(ends[-1], dtype=bool), np.zeros(ends[-1], dtype=bool)
+    first[ends - sizes], last[ends - 1] = True, True
+    x, y, p = np.concatenate(pts).T
+    vx, vy = _gradient(x, first, last), _gradient(y, first, last)
+    direction = np.arctan2(vy, vx)
+    unwrapped = np.concatenate([np.unwrap(d) for d in np.split(direction, ends[:-1])])
+    return {"x": x, "y": y, "vx": vx, "vy": vy, "ax": _gradient(vx, first, last), "ay": _gradient(vy, first, last),
+            "pressure": p, "dpressure": _gradient(p, first, last), "cos_dir": np.cos(direction),
+            "sin_dir": np.sin(direction), "curvature": _gradient(unwrapped, first, last)}
+
+
+def local_features(strokes: Sequence[np.ndarray], names: Sequence[str] = LOCAL_FEATURES, *,
+                   step_ms: float = STEP_MS) -> np.ndarray:
+    """(T, len(names)) local features of a pen signature (``pen-dtw-v2``'s), from ``LOCAL_FEATURES``: position x, y;
+    velocity vx, vy and acceleration ax, ay (central differences per ``step_ms`` step, within a stroke); pressure and
+    its change dpressure; the pen's direction of motion as cos_dir, sin_dir; curvature, the change of that direction
+    per step (radians, unwrapped). Every stroke is resampled every ``step_ms`` ms, strokes are joined in the order
+    drawn (pen-up gaps left out), and each feature is standardised over the signature (mean 0, standard deviation
+    1; a feature that does not vary is 0)."""
+    unknown = [n for n in names if n not in LOCAL_FEATURES]
+    if unknown or not names:
+        raise InvalidInput(f"unknown pen features {unknown}; known: {', '.join(LOCAL_FEATURES)}")
+    _checked(strokes, step_ms)
+    columns = _local_columns(strokes, step_ms)
+    return _standardised(np.stack([columns[n] for n in names], axis=1))

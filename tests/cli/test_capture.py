@@ -15,6 +15,7 @@ import pytest
 from biometrix import Biometrix
 from biometrix.capture.pen import load_strokes
 from biometrix.core.types import Modality
+from biometrix.runtime.pen_comparator import PEN_MODEL_ID
 from biometrix.service import capture_of, load_signature, signature_capture
 from tests.cli.conftest import Cedar, Run, Svc
 
@@ -60,7 +61,7 @@ def test_pen_and_scan_probes_get_their_own_threshold(cli: Callable[..., Run], sv
     # scanned references the image encoder judges it, by its card's pen threshold
     both_pen = cli("verify", "--db", db, "--subject", "u1", "--json", "--signature", svc.sample(1, 10))
     assert both_pen.rc in (0, 1), both_pen.err
-    assert both_pen.json()["model_id"] == "pen-dtw-v1"
+    assert both_pen.json()["model_id"] == PEN_MODEL_ID
     pen = cli("verify", "--db", db, "--subject", "c46", "--json", "--signature", svc.sample(1, 10))
     assert pen.rc in (0, 1), pen.err
     assert pen.json()["model_id"] == model_card["model_id"]

@@ -98,13 +98,13 @@ def test_evaluate_pen_data_reports_the_pen_comparator(tmp_path: Path, capsys: py
     from biometrix.core.types import SubjectId
     from biometrix.evaluation.datasets import iter_svc2004_strokes
     from biometrix.runtime.paths import models_dir
-    from biometrix.runtime.pen_comparator import load_pen_card, pen_verify
+    from biometrix.runtime.pen_comparator import PEN_MODEL_ID, load_pen_card, pen_verify
 
     rc = main(["evaluate", "--dataset", "svc2004", "--data", str(SHARED_DATA), "--subjects", "31-33",
                "--out", str(tmp_path / "eval")])
     assert rc == 0
     printed = capsys.readouterr().out
-    assert "pen comparator pen-dtw-v1" in printed
+    assert f"pen comparator {PEN_MODEL_ID}" in printed
     threshold = load_pen_card(models_dir()).threshold  # type: ignore[union-attr]
     pen = {(r.subject, r.index): stroke_arrays(s) for r, s in iter_svc2004_strokes(SHARED_DATA, [31, 32, 33])}
     genuine, skilled, random = [], [], []

@@ -17,6 +17,7 @@ from biometrix.gui.main_window import MainWindow
 from biometrix.gui.qt import QColor, Qt
 from biometrix.gui.settings import POLICY_KEYS, GuiSettings, load_settings
 from biometrix.gui.widgets.det_plot import BACKGROUND, DetPlot
+from biometrix.runtime.pen_comparator import PEN_MODEL_ID
 from tests.gui.conftest import REPO, SIGNATURE_MODEL, WAIT_MS
 from tests.gui.conftest import call_service as _service
 
@@ -112,8 +113,8 @@ def test_target_fmr_sets_uses_and_keeps_the_threshold(qtbot, gui_settings: GuiSe
         qtbot.waitUntil(lambda: page.info is not None, timeout=WAIT_MS)
         box = page.boxes[Modality.SIGNATURE]
         # the pen comparator, read-only beside the signature model: its id and the threshold its card sets
-        pen = json.loads((REPO / "assets" / "models" / "pen-dtw-v1" / "comparator.json").read_text())
-        assert page.pen_label.text().startswith("pen-dtw-v1 decides a pen probe")
+        pen = json.loads((REPO / "assets" / "models" / PEN_MODEL_ID / "comparator.json").read_text())
+        assert page.pen_label.text().startswith(f"{PEN_MODEL_ID} decides a pen probe")
         assert f"threshold {pen['thresholds'][0]['value']:.3f}" in page.pen_label.text()
         assert box.curve is not None and box.plot.fmr == tuple(det["fmr"])
         assert "DET" in box.det.text() and str(det["n_impostor"]) in box.det.text()

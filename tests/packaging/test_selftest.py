@@ -13,6 +13,7 @@ import pytest
 
 from biometrix.runtime.model_card import find_models
 from biometrix.runtime.paths import models_dir
+from biometrix.runtime.pen_comparator import PEN_AGGREGATE, PEN_MODEL_ID
 from biometrix.selftest import CLEARED_ENV, SCRATCH_DIRS, draw_signature, run_selftest
 
 from .conftest import PACKAGING, REPO, load_script
@@ -65,12 +66,12 @@ def test_the_pen_check_reads_the_card_and_fails_on_a_tampered_one(tmp_path: Path
     out = io.StringIO()
     run_selftest(gui=False, prefer_gpu=False, out=out)
     (line,) = [x for x in out.getvalue().splitlines() if "pen comparator" in x]
-    assert line.startswith("ok") and "pen-dtw-v1 card read" in line
+    assert line.startswith("ok") and f"{PEN_MODEL_ID} card read" in line
     same, other = (float(v.strip(" ,").split()[0]) for v in line.split("same writer")[1].split("another"))
     assert same < other
-    shutil.copytree(models_dir() / "pen-dtw-v1", tmp_path / "pen-dtw-v1")
-    card = tmp_path / "pen-dtw-v1" / "comparator.json"
-    card.write_text(card.read_text().replace('"aggregate": "normalized"', '"aggregate": "mean"'))
+    shutil.copytree(models_dir() / PEN_MODEL_ID, tmp_path / PEN_MODEL_ID)
+    card = tmp_path / PEN_MODEL_ID / "comparator.json"
+    card.write_text(card.read_text().replace(f'"aggregate": "{PEN_AGGREGATE}"', '"aggregate": "mean"'))
     out = io.StringIO()
     run_selftest(gui=False, prefer_gpu=False, models_dir=tmp_path, out=out)
     assert _lines(out.getvalue())["pen comparator"] == "FAILED" and "aggregate" in out.getvalue()

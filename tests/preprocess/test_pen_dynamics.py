@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import statistics
+
 import numpy as np
 import pytest
 
 from biometrix.core.errors import EmptySignature, InvalidInput
 from biometrix.preprocess.pen_dynamics import (
     FEATURES,
+    LOCAL_FEATURES,
     MAX_PEN_MS,
+    local_features,
     pen_comparable,
     pen_features,
     pen_time_ms,
@@ -111,3 +116,48 @@ def test_pen_time_counts_the_points_kept_not_a_clock_jump() -> None:
     assert pen_time_ms([jumped]) == 0.0
     assert pen_time_ms(strokes) == pytest.approx(600.0 + 200.0)
     assert pen_comparable(strokes)
+
+
+def zscored(column: list[float]) -> list[float]:
+    """(v - mean) / population standard deviation, by the statistics module; 0 for a column that does not vary."""
+    mean, sd = statistics.fmean(column), statistics.pstdev(column)
+    return [0.0 if sd < 1e-9 else (v - mean) / sd for v in column]
+
+
+def test_local_features_are_finite_differences_per_stroke_by_hand() -> None:
+    # Oracle: the derivatives written out by hand for a 4-point stroke and a 3-point stroke (central differences
+    # inside a stroke, one-sided at its ends, never across the pen-up between them), then standardised.
+    a = stroke(np.array([0.0, 1.0, 4.0, 9.0]), np.array([0.0, 0.0, 1.0, 1.0]), np.array([0.1, 0.2, 0.4, 0.4]),
+               np.array([0.0, 10.0, 20.0, 30.0]))
+    b = stroke(np.array([20.0, 20.0, 21.0]), np.array([5.0, 7.0, 9.0]), np.array([0.3, 0.3, 0.6]),
+               np.array([100.0, 110.0, 120.0]))
+    vx = [1, (4 - 0) / 2, (9 - 1) / 2, 5] + [0, (21 - 20) / 2, 1]
+    vy = [0, (1 - 0) / 2, (1 - 0) / 2, 0] + [2, (9 - 5) / 2, 2]
+    ax = [2 - 1, (4 - 1) / 2, (5 - 2) / 2, 5 - 4] + [0.5 - 0, (1 - 0) / 2, 1 - 0.5]
+    ay = [0.5, 0.25, -0.25, -0.5] + [0, 0, 0]
+    dp = [0.1, (0.4 - 0.1) / 2, (0.4 - 0.2) / 2, 0.0] + [0.0, (0.6 - 0.3) / 2, 0.3]
+    theta = [math.atan2(y, x) for x, y in zip(vx, vy, strict=True)]
+    curvature = []
+    for lo, hi in ((0, 4), (4, 7)):  # per stroke, the direction's change per step (no jump of 2 pi here)
+        t = theta[lo:hi]
+        curvature += [t[1] - t[0]] + [(t[i + 1] - t[i - 1]) / 2 for i in range(1, len(t) - 1)] + [t[-1] - t[-2]]
+    want = {"x": [0, 1, 4, 9, 20, 20, 21], "y": [0, 0, 1, 1, 5, 7, 9], "vx": vx, "vy": vy, "ax": ax, "ay": ay,
+            "pressure": [0.1, 0.2, 0.4, 0.4, 0.3, 0.3, 0.6], "dpressure": dp,
+            "cos_dir": [math.cos(v) for v in theta], "sin_dir": [math.sin(v) for v in theta], "curvature": curvature}
+    got = local_features([a, b])
+    assert got.shape == (7, len(LOCAL_FEATURES)) and got.flags["C_CONTIGUOUS"]
+    for i, name in enumerate(LOCAL_FEATURES):
+        np.testing.assert_allclose(got[:, i], zscored([float(v) for v in want[name]]), atol=1e-9, err_msg=name)
+    np.testing.assert_allclose(local_features([a, b], ("vy", "x")), got[:, [3, 0]])
+
+
+def test_local_features_of_a_one_point_stroke_and_of_unknown_names() -> None:
+    dot = stroke(np.array([3.0]), np.array([4.0]), np.array([0.5]), np.array([500.0]))
+    feats = local_features([*curve(10.0), dot], ("vx", "ax"))
+    assert feats.shape == (61 + 21 + 1, 2) and np.isfinite(feats).all()
+    with pytest.raises(InvalidInput, match="unknown pen features"):
+        local_features(curve(10.0), ("x", "speed"))
+    with pytest.raises(InvalidInput, match="unknown pen features"):
+        local_features(curve(10.0), ())
+    with pytest.raises(EmptySignature, match="fewer than two"):
+        local_features([dot])

@@ -17,6 +17,7 @@ from biometrix import Biometrix
 from biometrix.core.errors import AccessDenied, ModelNotTrusted, TamperDetected
 from biometrix.core.types import Modality
 from biometrix.runtime.paths import bundled_models_dir
+from biometrix.runtime.pen_comparator import PEN_MODEL_ID
 from tests.security._bank import attacker_sql, drawn, make_bank, one_error_line, run_cli, session
 
 SIGNATURE_MODEL = "signature-v6-int8"
@@ -34,7 +35,7 @@ def doctored(tmp_path: Path) -> Path:
     folder.mkdir()
     for name in (f"{SIGNATURE_MODEL}.onnx", f"{SIGNATURE_MODEL}.json"):
         shutil.copyfile(bundled_models_dir() / name, folder / name)
-    shutil.copytree(bundled_models_dir() / "pen-dtw-v1", folder / "pen-dtw-v1")
+    shutil.copytree(bundled_models_dir() / PEN_MODEL_ID, folder / PEN_MODEL_ID)
     card_path = folder / f"{SIGNATURE_MODEL}.json"
     card = json.loads(card_path.read_text())
     for t in card["thresholds"]:
