@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from biometrix.core.errors import SchemaTooNew, StoreError
+from biometrix.store.files import create_private, make_private_dirs
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,8 @@ def connect(
     """Open the database at ``path`` in autocommit mode (transactions only through ``atomic``).
 
     With ``create=False`` a missing file is a StoreError and nothing is created; with ``create=True``
-    the parent folders are made. A file that is not SQLite is a StoreError. When ``max_version`` is
+    the file is created owner-only (0600; its -wal and -shm files follow), and any missing parent folder
+    owner-only too (0700). A file that is not SQLite is a StoreError. When ``max_version`` is
     given, a database whose schema version is above it raises SchemaTooNew *before* anything is
     written (the journal mode is switched to WAL only after that check). With ``check`` an existing file
     must pass ``PRAGMA quick_check`` (a damaged file is a StoreError naming restore from a backup).
@@ -34,9 +36,15 @@ def connect(
         if not create:
             raise StoreError(f"no enrollment database at {path}; enroll someone first or pass --db")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(path.parent)
         except OSError as e:
             raise StoreError(f"cannot create the folder for the enrollment database {path}: {e}") from e
+        try:
+            create_private(path)
+        except FileExistsError:
+            pass  # another process created it meanwhile: it is opened as it is
+        except OSError as e:
+            raise StoreError(f"cannot create the enrollment database {path}: {e}") from e
     elif path.is_dir():
         raise StoreError(f"{path} is a folder, not an enrollment database file")
     try:
