@@ -19,6 +19,10 @@ class ImageTooLarge(InvalidInput):
     """An image whose header declares more pixels than the configured limit (decompression bomb guard)."""
 
 
+class PenDataTooLarge(InvalidInput):
+    """Pen input over a limit (file size, points, strokes or duration), refused before it is parsed or drawn."""
+
+
 class EmptySignature(InvalidInput):
     """A signature image or pen recording with no ink in it."""
 
