@@ -12,6 +12,7 @@ from typing import cast
 
 import numpy as np
 
+from biometrix import identifiers
 from biometrix.capture.files import decode_gray, decode_rgb, encode_png, load_gray, load_rgb
 from biometrix.capture.pen import (
     Stroke,
@@ -395,6 +396,7 @@ class Biometrix:
         Returns the templates, signature first.
         """
         subject_id = _check_subject_id(subject_id)
+        display_name = identifiers.display_name(display_name)
         self._require(Action.ENROLL)
         wanted = [(Modality.SIGNATURE, signatures, load_signature), (Modality.FACE, faces, load_face)]
         if all(samples is None for _, samples, _ in wanted):
@@ -578,8 +580,10 @@ class Biometrix:
 
     def audit(self, *, subject_id: str | None = None, event: str | None = None,
               limit: int | None = None) -> list[AuditEntry]:
-        """Audit rows, oldest first (``limit``: the most recent ones)."""
+        """Audit rows, oldest first (``limit``: the most recent ones); ``subject_id`` is compared in NFC."""
         self._require(Action.READ_AUDIT)
+        if subject_id is not None:
+            subject_id = identifiers.normalized(subject_id)
         return self.store.audit(subject_id=subject_id, event=event, limit=limit)
 
     def backup(self, destination: str | os.PathLike[str]) -> AuditCheck:
@@ -636,7 +640,7 @@ class Biometrix:
     def subjects(self, query: str | None = None) -> list[SubjectInfo]:
         """Enrolled subjects (whose id or display name contains ``query``), sorted by id."""
         self._require(Action.VERIFY)
-        return self.store.find_subjects(query) if query else self.store.subjects()
+        return self.store.find_subjects(identifiers.normalized(query)) if query else self.store.subjects()
 
     def samples(self, subject_id: str, *, modality: Modality) -> list[StoredSample]:
         """The subject's enrolled raw samples (to show the references beside a decision)."""
@@ -673,8 +677,6 @@ def _check_band(fraction: float) -> float:
 
 
 def _check_subject_id(subject_id: str) -> SubjectId:
-    if not isinstance(subject_id, str) or not subject_id.strip():
-        raise InvalidInput("a subject id must be a non-empty string")
-    if len(subject_id) > 128 or any(ord(c) < 32 for c in subject_id):
-        raise InvalidInput("a subject id must be at most 128 printable characters")
-    return SubjectId(subject_id.strip())
+    """Every subject id that comes in, in the one form it is stored in (``identifiers.subject_id``: NFC, no
+    invisible or bidi-control characters, no cross-script look-alikes)."""
+    return identifiers.subject_id(subject_id)
