@@ -41,7 +41,7 @@ from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import PREFERRED_MODELS, ModelCard, load_card_for
 from biometrix.runtime.paths import models_dir as default_models_dir
 from biometrix.runtime.pen_comparator import PEN_AGGREGATE, PenComparatorCard, load_pen_card, pen_verify
-from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline
+from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline, each_named
 from biometrix.store import (
     AuditCheck,
     AuditEntry,
@@ -57,6 +57,7 @@ from biometrix.store import (
     restore_database,
 )
 from biometrix.store.base import EnrollmentPart
+from biometrix.store.files import discard_unused
 from biometrix.store.location import DbLocation, resolve_db_path
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,8 @@ class Biometrix:
         return self.store.has_operators()
 
     def login(self, name: str, password: str) -> Operator:
-        """Log an operator in (argon2id check; 5 failures in a row lock the account for 15 minutes). Audited."""
+        """Log an operator in (argon2id check; 5 failures in a row lock a teller's or supervisor's account for 15
+        minutes, and make an admin wait, longer after each further failure). Audited."""
         self._operator = None
         self.store.actor = None
         who = self.store.login(name, password)
@@ -410,9 +412,10 @@ class Biometrix:
             if self.card(modality).aggregate == "normalized" and len(samples) < 2:
                 raise InvalidInput(f"the {modality.value} model {self.card(modality).model_id} scores a probe against "
                                    "the spread of the references: enroll at least 2 (5 is the protocol's choice)")
-            loaded = [load(s) for s in samples]
+            names = [_sample_name(s, modality, i, len(samples)) for i, s in enumerate(samples)]
+            loaded = each_named(load, samples, names)
             pipe = self.pipeline(modality)
-            emb = pipe.embed_many([img for img, _ in loaded])
+            emb = pipe.embed_many([img for img, _ in loaded], names=names)
             parts.append(EnrollmentPart(modality=modality, model_id=pipe.model_id,
                                         samples=tuple(raw for _, raw in loaded), embeddings=emb))
         return self.store.enroll_many(subject_id, parts, display_name=display_name, replace=replace)
@@ -659,6 +662,19 @@ def restore_db(db_path: str | os.PathLike[str] | None, source: str | os.PathLike
     """Replace the database (located as Biometrix does) with the checked backup ``source``; stop other users first."""
     location = resolve_db_path(db_path)
     return restore_database(location.path, Path(source))
+
+
+def discard_unused_database(path: str | os.PathLike[str]) -> bool:
+    """Delete the database file at ``path`` (with its -wal/-shm and its key) when nothing is enrolled in it: what a
+    failed command leaves where no database was before it. Returns whether it was deleted."""
+    return discard_unused(Path(path))
+
+
+def _sample_name(sample: object, modality: Modality, index: int, count: int) -> str:
+    """How an error names one sample of an enrollment: its file, else its place ("signature 2 of 5")."""
+    if isinstance(sample, (str, os.PathLike)):
+        return os.fspath(sample)
+    return f"{modality.value} {index + 1} of {count}"
 
 
 def _a(role: Role) -> str:

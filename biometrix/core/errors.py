@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 
 class BiometrixError(Exception):
     """Base of every error biometrix raises on purpose; ``str(err)`` is one clear line for the user."""
@@ -93,3 +95,14 @@ class LoginFailed(AccessDenied):
 
 class AccountLocked(AccessDenied):
     """Too many failed logins: the account is locked until an admin unlocks it or the lock expires."""
+
+
+def naming(err: BiometrixError, what: str) -> BiometrixError:
+    """``err`` again (the same type, the same attributes, such as ``LowQuality.reasons``) with a message that names
+    ``what`` (e.g. the file of a multi-file enrollment that was refused); unchanged when it names it already."""
+    message = str(err)
+    if what in message:
+        return err
+    named = copy.copy(err)
+    named.args = (f"{what}: {message}",)
+    return named

@@ -8,7 +8,9 @@ files take the access list of their folder (see enrollment_db/README.md).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import sqlite3
 from pathlib import Path
 
 #: Owner read/write only: the database, backups, ``.bak`` copies and the temporary files of backup and restore.
@@ -44,3 +46,30 @@ def remove_with_side_files(path: Path) -> None:
     for suffix in ("", *SIDE_SUFFIXES):
         with contextlib.suppress(FileNotFoundError):
             path.with_name(path.name + suffix).unlink()
+
+
+def discard_unused(path: Path) -> bool:
+    """Delete the database at ``path``, its side files and its key (key file or keyring entry) when it holds no
+    subject and no sample: what a command that failed left where no database was before it. A database with
+    anything enrolled in it (another process's, made meanwhile) is kept. Returns whether it was deleted."""
+    from biometrix.store.crypto import KeySource, WrappedKey, forget_kek
+
+    try:
+        conn = sqlite3.connect(path)
+    except sqlite3.Error:
+        return False
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for table in ("subjects", "samples"):
+            if table in tables and conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:
+                return False
+        keys = conn.execute("SELECT key_id, kind, params, wrapped FROM data_keys").fetchall() \
+            if "data_keys" in tables else []
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    remove_with_side_files(path)
+    for key_id, kind, params, wrapped in keys:
+        forget_kek(WrappedKey(key_id=key_id, kind=kind, params=json.loads(params), wrapped=bytes(wrapped)), KeySource())
+    return True

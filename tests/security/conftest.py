@@ -11,6 +11,11 @@ import pytest
 from biometrix.core.types import Modality
 from biometrix.store import SampleIn, SqliteStore
 
+# The CLI tests' fixtures: commands run in-process, never touching the repository's database.
+from tests.cli.conftest import Run, _no_default_db, assert_one_error_line, cli  # noqa: F401
+
+__all__ = ["Run", "cli", "embeddings", "enroll", "error_line", "samples"]
+
 SIG = Modality.SIGNATURE
 
 
@@ -37,3 +42,9 @@ def umask_022() -> Iterator[None]:
     old = os.umask(0o022)
     yield
     os.umask(old)
+
+
+def error_line(run: Run) -> str:
+    """The one line of a failed command (exit 2, ``biometrix...: error: ...``, nothing on stdout); that line."""
+    assert_one_error_line(run)
+    return run.err.strip()

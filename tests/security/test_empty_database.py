@@ -12,28 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from biometrix.cli import main
 from biometrix.core.errors import StoreError
 from biometrix.store import SqliteStore
-from tests.security.conftest import enroll
+from tests.security.conftest import Run, enroll, error_line
 
 
 def _key_files() -> list[Path]:
     return sorted(Path(os.environ["BIOMETRIX_KEY_DIR"]).glob("*.key"))
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[int, str, str]]:
-    monkeypatch.setenv("BIOMETRIX_DB", str(tmp_path / "env-default.db"))  # never the repository's enrollment_db/
-
-    def run(*argv: object) -> tuple[int, str, str]:
-        capsys.readouterr()
-        rc = main([str(a) for a in argv])
-        out = capsys.readouterr()
-        return rc, out.out, out.err
-
-    return run
 
 
 def test_the_store_refuses_an_empty_file_and_leaves_it_alone(tmp_path: Path) -> None:
@@ -61,21 +46,18 @@ def test_an_empty_file_with_a_wal_beside_it_is_refused_and_the_wal_kept(tmp_path
 
 @pytest.mark.parametrize("argv", [["db", "migrate"], ["db", "info"], ["enroll", "--subject", "alice", "--signature",
                                                                       "ref1.png"], ["operator", "list"]])
-def test_every_command_refuses_an_empty_file(argv: list[str], tmp_path: Path,
-                                             cli: Callable[..., tuple[int, str, str]]) -> None:
+def test_every_command_refuses_an_empty_file(argv: list[str], tmp_path: Path, cli: Callable[..., Run]) -> None:
     db = tmp_path / "bank.db"
     db.write_bytes(b"")
-    rc, out, err = cli(*argv, "--db", db)
-    assert rc == 2 and out == ""
-    assert err.count("\n") == 1 and err.startswith("biometrix: error: ") and "empty file (0 bytes)" in err
+    run = cli(*argv, "--db", db)
+    assert "empty file (0 bytes)" in error_line(run) and run.out == ""
     assert db.read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == ["bank.db"]
 
 
-def test_db_migrate_creates_a_database_only_where_no_file_is(tmp_path: Path,
-                                                             cli: Callable[..., tuple[int, str, str]]) -> None:
+def test_db_migrate_creates_a_database_only_where_no_file_is(tmp_path: Path, cli: Callable[..., Run]) -> None:
     db = tmp_path / "new" / "bank.db"
-    rc, out, err = cli("db", "migrate", "--db", db)
-    assert rc == 0, err
+    run = cli("db", "migrate", "--db", db)
+    assert run.rc == 0, run.err
     with SqliteStore(db, create=False) as store:
         assert store.info().schema_version >= 3
 
