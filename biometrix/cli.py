@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import logging
 import os
@@ -10,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from biometrix.core.errors import BiometrixError
@@ -38,48 +41,86 @@ class CommandUnavailable(BiometrixError):
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the process exit code (0 ok, 1 verify rejected, 2 error, 3 verify referred to a
-    supervisor, 130 interrupted). With no command at all it opens the desktop app when a display is available."""
+    supervisor, 130 interrupted). With no command at all it opens the desktop app when a display is available.
+
+    Every error is one line on stderr; with ``--json`` it is also a JSON object on stdout, ``{"error": ...,
+    "exit": N}``. A command that may create the database (enroll, db migrate, operator add, demo) and fails
+    leaves no database where there was none before it (``service.discard_unused_database``)."""
     raw = list(sys.argv[1:] if argv is None else argv)
     if raw and raw[0] == "--selftest":  # the installation check (packaging/check.sh runs it in the bundle too)
         from biometrix.selftest import main as selftest_main
 
         return selftest_main(raw)
     parser = build_parser()
+    as_json = "--json" in raw
+    usage = io.StringIO()
     try:
-        args = parser.parse_args(raw)
-        if getattr(args, "handler", None) is None and not hasattr(args, "group_parser") and display_available():
-            args = parser.parse_args([*raw, "gui"])  # plain ``biometrix``: the app (issue 5)
+        with contextlib.redirect_stderr(usage) if as_json else contextlib.nullcontext():
+            args = parser.parse_args(raw)
+            if getattr(args, "handler", None) is None and not hasattr(args, "group_parser") and display_available():
+                args = parser.parse_args([*raw, "gui"])  # plain ``biometrix``: the app (issue 5)
     except SystemExit as exit_:  # argparse: --help (0) or a usage error (2, message already printed)
-        return exit_.code if isinstance(exit_.code, int) else EXIT_ERROR
+        code = exit_.code if isinstance(exit_.code, int) else EXIT_ERROR
+        sys.stderr.write(usage.getvalue())
+        if as_json and code != EXIT_OK:
+            lines = usage.getvalue().strip().splitlines()
+            _print_json({"error": lines[-1].split(": error: ", 1)[-1] if lines else "usage error", "exit": code})
+        return code
+    as_json = bool(getattr(args, "json", as_json))
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None and not hasattr(args, "group_parser"):  # plain ``biometrix`` where no window can open
         parser.print_usage(sys.stderr)
-        print(f"{PROG}: error: no display found (DISPLAY / WAYLAND_DISPLAY unset): '{PROG} gui' needs one; "
-              f"give a command, see '{PROG} --help'", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(f"no display found (DISPLAY / WAYLAND_DISPLAY unset): '{PROG} gui' needs one; give a command, "
+                     f"see '{PROG} --help'", as_json=as_json)
     if handler is None:  # a command group without its subcommand, e.g. ``biometrix db``
         parser_for = getattr(args, "group_parser", parser)
         parser_for.print_usage(sys.stderr)
-        print(f"{parser_for.prog}: error: a command is required", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail("a command is required", as_json=as_json, prog=parser_for.prog)
     verbosity = getattr(args, "verbose", 0)
     if verbosity < 2:
         # OpenCV writes its own warnings straight to fd 2 (e.g. "PNG input buffer is incomplete" for a
         # truncated file) next to our one-line error; it reads this before cv2 is first imported.
         os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    new_db = _database_it_may_create(args)
     with _logging_to_stderr(verbosity):
-        try:
-            return handler(args)
-        except BiometrixError as err:
-            return _fail(str(err) or type(err).__name__)
-        except BrokenPipeError:  # stdout closed early (``biometrix identify ... | head -1``)
-            _silence_stdout()
-            return EXIT_ERROR
-        except OSError as err:  # the database folder or a file the store touches: permissions, disk full
-            return _fail(_os_error_message(err))
-        except KeyboardInterrupt:
-            print(f"{PROG}: interrupted", file=sys.stderr)
-            return EXIT_INTERRUPTED
+        code = _run(handler, args, as_json=as_json)
+        if code != EXIT_OK and new_db is not None and new_db.exists():
+            from biometrix.service import discard_unused_database
+
+            if discard_unused_database(new_db):
+                log.info("the command failed: removed the database it had created at %s", new_db)
+    return code
+
+
+def _run(handler: Handler, args: argparse.Namespace, *, as_json: bool) -> int:
+    """The command's exit code; a BiometrixError, an OSError or ^C is its one-line error."""
+    try:
+        return handler(args)
+    except BiometrixError as err:
+        return _fail(str(err) or type(err).__name__, as_json=as_json)
+    except BrokenPipeError:  # stdout closed early (``biometrix identify ... | head -1``)
+        _silence_stdout()
+        return EXIT_ERROR
+    except OSError as err:  # the database folder or a file the store touches: permissions, disk full
+        return _fail(_os_error_message(err), as_json=as_json)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        if as_json:
+            _print_json({"error": "interrupted", "exit": EXIT_INTERRUPTED})
+        return EXIT_INTERRUPTED
+
+
+def _database_it_may_create(args: argparse.Namespace) -> Path | None:
+    """The database path of a command that may create it (``creates_db``), when no file is there yet."""
+    if not getattr(args, "creates_db", False):
+        return None
+    from biometrix.store.location import resolve_db_path
+
+    try:
+        path = resolve_db_path(getattr(args, "db", None)).path
+    except BiometrixError:  # the command itself says what is wrong with the path
+        return None
+    return None if path.exists() else path
 
 
 def display_available(env: Mapping[str, str] | None = None, platform: str | None = None) -> bool:
@@ -92,9 +133,12 @@ def display_available(env: Mapping[str, str] | None = None, platform: str | None
     return any(env.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, *, as_json: bool = False, prog: str = PROG) -> int:
+    """Print the error as one line on stderr (and, with ``--json``, as a JSON object on stdout); exit 2."""
     one_line = " ".join(message.split())
-    print(f"{PROG}: error: {one_line}", file=sys.stderr)
+    print(f"{prog}: error: {one_line}", file=sys.stderr)
+    if as_json:
+        _print_json({"error": one_line, "exit": EXIT_ERROR})
     return EXIT_ERROR
 
 
@@ -144,6 +188,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _db_path(text: str) -> str:
+    """``--db``: a file path; an empty one is refused rather than read as "the default database"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; leave --db out to use the default database")
+    return text
+
+
 def _camera(text: str) -> int | str:
     """``--camera``: a device index (0, 1...) or the path of a video file standing in for a camera."""
     return int(text) if text.strip().isdigit() else text
@@ -166,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     from biometrix.cli_access import access_parent
 
     db = argparse.ArgumentParser(add_help=False, parents=[access_parent()])
-    db.add_argument("--db", metavar="DB", default=None,
+    db.add_argument("--db", metavar="DB", default=None, type=_db_path,
                     help="enrollment database file (default: $BIOMETRIX_DB, else enrollment_db/ when present "
                          "and writable, else the user data folder)")
 
@@ -204,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="take the reference face from camera N (or a video file)")
     p.add_argument("--name", default=None, metavar="NAME", help="display name")
     p.add_argument("--replace", action="store_true", help="replace an existing template of this subject")
-    p.set_defaults(handler=_cmd_enroll)
+    p.set_defaults(handler=_cmd_enroll, creates_db=True)
 
     p = commands.add_parser("verify", parents=[verbose, db, model, out], help="1:1 check a signature or a face",
                             description="Compare a signature or a face with a subject's references; the "
@@ -230,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(handler=_cmd_db_info)
     q = db_commands.add_parser("migrate", parents=[verbose, db, out],
                                help="create the database if missing and bring its schema up to date")
-    q.set_defaults(handler=_cmd_db_migrate)
+    q.set_defaults(handler=_cmd_db_migrate, creates_db=True)
     q = db_commands.add_parser("retemplate", parents=[verbose, db, model, out],
                                help="make templates for the models in use from the kept samples (admin)",
                                description="After a model change: every subject with templates of other models "
@@ -347,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "identify, and show the audit count.")
     p.add_argument("--data", default=None, metavar="DIR", help="shared data folder (default: ../shared/data)")
     p.add_argument("--signer", type=int, default=46, help="CEDAR signer to enroll (default 46, held out)")
-    p.set_defaults(handler=_cmd_demo)
+    p.set_defaults(handler=_cmd_demo, creates_db=True)
 
     p = commands.add_parser("train", parents=[verbose], help="train a signature encoder (extra 'train')",
                             description="Train a Siamese signature encoder; needs pip install 'biometrix[train]'.")
@@ -415,7 +466,9 @@ def _print_json(obj: Any) -> None:
 
 def _cmd_enroll(args: argparse.Namespace) -> int:
     if args.signature is None and args.face is None and args.camera is None:
-        return _fail("enroll needs --signature, --face or --camera")
+        from biometrix.core.errors import InvalidInput
+
+        raise InvalidInput("enroll needs --signature, --face or --camera")
     with _open(args, create=True) as bx:
         faces = list(args.face or [])
         if args.camera is not None:
@@ -648,8 +701,6 @@ def _run_entry(entry: Callable[[argparse.Namespace], int | None], args: argparse
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from biometrix.demo import run_demo
     from biometrix.evaluation.datasets import default_data_root
 

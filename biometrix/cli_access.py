@@ -111,7 +111,8 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser],
     p = commands.add_parser("operator", parents=[verbose], help="operator accounts (admins)",
                             description="Operator accounts and roles: teller (enroll, verify), supervisor (also "
                                         "resolve Refer, erase subjects, audit, backup), admin (also thresholds, "
-                                        "restore, operators, keys). 5 failed logins lock an account 15 minutes.")
+                                        "restore, operators, keys). 5 failed logins lock a teller or supervisor 15 "
+                                        "minutes, and make an admin wait (15 s, doubling up to 5 minutes).")
     p.set_defaults(group_parser=p)
     ops = p.add_subparsers(title="operator commands", metavar="COMMAND")
     q = ops.add_parser("add", parents=[verbose, db, out], help="create an operator (the first one: the admin)",
@@ -119,7 +120,7 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser],
                                    "database without operators no login is needed and the role must be admin.")
     q.add_argument("--name", required=True, metavar="NAME")
     q.add_argument("--role", required=True, choices=("teller", "supervisor", "admin"))
-    q.set_defaults(handler=lambda a: _operator_add(a, opener))
+    q.set_defaults(handler=lambda a: _operator_add(a, opener), creates_db=True)
     q = ops.add_parser("list", parents=[verbose, db, out], help="list operators")
     q.set_defaults(handler=lambda a: _operator_list(a, opener))
     q = ops.add_parser("set", parents=[verbose, db, out], help="change an operator's role, lock or password",

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from biometrix import identifiers
 from biometrix.capture.files import decode_gray, decode_rgb, encode_png, load_gray, load_rgb
 from biometrix.capture.pen import (
     Stroke,
@@ -56,7 +57,7 @@ from biometrix.runtime.pen_comparator import (
     PenComparatorCard,
     pen_verify,
 )
-from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline
+from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline, each_named
 from biometrix.store import (
     AuditCheck,
     AuditEntry,
@@ -73,6 +74,7 @@ from biometrix.store import (
     restore_database,
 )
 from biometrix.store.base import EnrollmentPart
+from biometrix.store.files import discard_unused
 from biometrix.store.integrity import ANCHOR_KEY
 from biometrix.store.location import DbLocation, resolve_db_path
 
@@ -262,10 +264,6 @@ class Biometrix:
             log.info("enrollment database: %s (%s)", self.location.path, self.location.reason)
             self._store = open_store(self.location.path, create=self._create, key=self._key)
             self._store.actor = None if self._operator is None else self._operator.name
-            pending, self._pending_pins = self._pending_pins, {}
-            for pin in pending.values():  # chosen before the database existed: pinned now, or refused
-                _check_pinned(self._pin(pin.slot) or self._pin_first_use(pin), pin.card_sha256,
-                              self._card_path(pin.model_id))
         return self._store
 
     def open(self) -> None:
@@ -285,7 +283,8 @@ class Biometrix:
         return self._db.has_operators()
 
     def login(self, name: str, password: str) -> Operator:
-        """Log an operator in (argon2id check; 5 failures in a row lock the account for 15 minutes). Audited."""
+        """Log an operator in (argon2id check; 5 failures in a row lock a teller's or supervisor's account for 15
+        minutes, and make an admin wait, longer after each further failure). Audited."""
         self._operator = None
         self._db.actor = None
         who = self._db.login(name, password)
@@ -443,12 +442,17 @@ class Biometrix:
         return None if raw is None else ModelPin.from_dict(slot, raw)
 
     def _pin_first_use(self, pin: ModelPin) -> ModelPin:
-        """Pin a model for a slot that has none: allowed while the database has no operators (it is being set
-        up), for an admin, or for the installation's default model of the slot in the installation's models
-        folder; ModelNotTrusted otherwise. Before the database exists the pin waits until it is created."""
-        if self._store is None and not self.location.path.exists():
-            self._pending_pins[pin.slot] = pin
-            return pin
+        """A model for a slot that has none: checked now (where the database exists) and pinned by
+        ``_flush_pins`` just before the first write it decides (an enrollment, a decision's audit row), so that a
+        command that fails changes nothing."""
+        if self._store is not None or self.location.path.exists():
+            self._check_may_pin(pin)
+        self._pending_pins[pin.slot] = pin
+        return pin
+
+    def _check_may_pin(self, pin: ModelPin) -> None:
+        """Pinning on first use is allowed while the database has no operators (it is being set up), for an
+        admin, or for the installation's default model of the slot in the installation's models folder."""
         default = {"pen": PEN_MODEL_ID, **{m.value: i for m, i in PREFERRED_MODELS.items()}}.get(pin.slot)
         shipped = self.models_dir.resolve() == bundled_models_dir().resolve() and pin.model_id == default
         admin = self._operator is not None and self._operator.role is Role.ADMIN
@@ -458,11 +462,20 @@ class Biometrix:
                                   "'biometrix models trust'")
         if self._db.has_operators() and not admin:
             self._require(Action.VERIFY)
-        self._db.set_setting(_pin_key(pin.slot), pin.to_dict(), details={"reason": "first use",
-                                                                           "models_dir": str(self.models_dir)})
-        log.info("database %s now trusts %s model %s (card sha256 %s)", self.location.path, pin.slot,
-                 pin.model_id, pin.card_sha256[:12])
-        return pin
+
+    def _flush_pins(self) -> None:
+        """Pin the models chosen on first use (audited), or refuse them when another session pinned others."""
+        pending, self._pending_pins = self._pending_pins, {}
+        for pin in pending.values():
+            current = self._pin(pin.slot)
+            if current is not None:
+                _check_pinned(current, pin.card_sha256, self._card_path(pin.model_id))
+                continue
+            self._check_may_pin(pin)
+            self._db.set_setting(_pin_key(pin.slot), pin.to_dict(), details={"reason": "first use",
+                                                                               "models_dir": str(self.models_dir)})
+            log.info("database %s now trusts %s model %s (card sha256 %s)", self.location.path, pin.slot,
+                     pin.model_id, pin.card_sha256[:12])
 
     def trusted_models(self) -> list[ModelPin]:
         """The models this database trusts, one per slot that has one."""
@@ -501,6 +514,7 @@ class Biometrix:
         self._cards.clear()
         self._pipelines.clear()
         self._card_sha256.clear()
+        self._pending_pins.clear()
         self._pen_card, self._pen_card_read = None, False
         return changed
 
@@ -639,6 +653,7 @@ class Biometrix:
         Returns the templates, signature first.
         """
         subject_id = _check_subject_id(subject_id)
+        display_name = identifiers.display_name(display_name)
         self._require(Action.ENROLL)
         wanted = [(Modality.SIGNATURE, signatures, load_signature), (Modality.FACE, faces, load_face)]
         if all(samples is None for _, samples, _ in wanted):
@@ -652,11 +667,13 @@ class Biometrix:
             if self.card(modality).aggregate == "normalized" and len(samples) < 2:
                 raise InvalidInput(f"the {modality.value} model {self.card(modality).model_id} scores a probe against "
                                    "the spread of the references: enroll at least 2 (5 is the protocol's choice)")
-            loaded = [load(s) for s in samples]
+            names = [_sample_name(s, modality, i, len(samples)) for i, s in enumerate(samples)]
+            loaded = each_named(load, samples, names)
             pipe = self.pipeline(modality)
-            emb = pipe.embed_many([img for img, _ in loaded])
+            emb = pipe.embed_many([img for img, _ in loaded], names=names)
             parts.append(EnrollmentPart(modality=modality, model_id=pipe.model_id,
                                         samples=tuple(raw for _, raw in loaded), embeddings=emb))
+        self._flush_pins()
         return self._db.enroll_many(subject_id, parts, display_name=display_name, replace=replace)
 
     def verify(self, subject_id: str, *, signature: SignatureInput | None = None,
@@ -691,6 +708,7 @@ class Biometrix:
         if band > 0:
             refer = band_label(decision.distance, decision.threshold, band) == "Refer"
             decision = replace(decision, band=band, refer=refer, accepted=decision.accepted and not refer)
+        self._flush_pins()
         self._db.record("verify", subject_id=subject_id, modality=modality.value,
                         model_id=decision.model_id, distance=decision.distance,
                         threshold=decision.threshold.value, decision=decision.label.lower(),
@@ -727,6 +745,7 @@ class Biometrix:
         threshold = self.threshold(modality, capture=capture)
         candidates = Matcher(threshold, aggregate=card.aggregate).identify(probe, gallery, top_k=top_k)
         best = candidates[0] if candidates else None
+        self._flush_pins()
         self._db.record("identify", subject_id=best.subject_id if best else None,
                         modality=modality.value, model_id=card.model_id,
                         distance=best.distance if best else None, threshold=threshold.value,
@@ -807,6 +826,7 @@ class Biometrix:
         samples = tuple(SampleIn(data=s.data, media_type=s.media_type, meta=s.meta) for s in stored)
         part = EnrollmentPart(modality=modality, model_id=card.model_id, samples=samples, embeddings=emb,
                               details={"retemplated_from": source, "sample_ids": [s.sample_id for s in stored]})
+        self._flush_pins()
         self._db.enroll_many(subject_id, [part])
 
     def info(self) -> StoreInfo:
@@ -849,8 +869,10 @@ class Biometrix:
 
     def audit(self, *, subject_id: str | None = None, event: str | None = None,
               limit: int | None = None) -> list[AuditEntry]:
-        """Audit rows, oldest first (``limit``: the most recent ones)."""
+        """Audit rows, oldest first (``limit``: the most recent ones); ``subject_id`` is compared in NFC."""
         self._require(Action.READ_AUDIT)
+        if subject_id is not None:
+            subject_id = identifiers.normalized(subject_id)
         return self._db.audit(subject_id=subject_id, event=event, limit=limit)
 
     def backup(self, destination: str | os.PathLike[str]) -> AuditCheck:
@@ -897,7 +919,7 @@ class Biometrix:
     def subjects(self, query: str | None = None) -> list[SubjectInfo]:
         """Enrolled subjects (whose id or display name contains ``query``), sorted by id."""
         self._require(Action.VERIFY)
-        return self._db.find_subjects(query) if query else self._db.subjects()
+        return self._db.find_subjects(identifiers.normalized(query)) if query else self._db.subjects()
 
     def samples(self, subject_id: str, *, modality: Modality) -> list[StoredSample]:
         """The subject's enrolled raw samples (to show the references beside a decision)."""
@@ -959,13 +981,24 @@ def _restore(target: Path, source: Path, *, key: KeySource | None, actor: str | 
     return restore_database(target, source, check=check)
 
 
+def discard_unused_database(path: str | os.PathLike[str]) -> bool:
+    """Delete the database file at ``path`` (with its -wal/-shm and its key) when nothing is enrolled in it: what a
+    failed command leaves where no database was before it. Returns whether it was deleted."""
+    return discard_unused(Path(path))
+
+
+def _sample_name(sample: object, modality: Modality, index: int, count: int) -> str:
+    """How an error names one sample of an enrollment: its file, else its place ("signature 2 of 5")."""
+    if isinstance(sample, (str, os.PathLike)):
+        return os.fspath(sample)
+    return f"{modality.value} {index + 1} of {count}"
+
+
 def _a(role: Role) -> str:
     return ("an " if role.value[0] in "aeiou" else "a ") + role.value
 
 
 def _check_subject_id(subject_id: str) -> SubjectId:
-    if not isinstance(subject_id, str) or not subject_id.strip():
-        raise InvalidInput("a subject id must be a non-empty string")
-    if len(subject_id) > 128 or any(ord(c) < 32 for c in subject_id):
-        raise InvalidInput("a subject id must be at most 128 printable characters")
-    return SubjectId(subject_id.strip())
+    """Every subject id that comes in, in the one form it is stored in (``identifiers.subject_id``: NFC, no
+    invisible or bidi-control characters, no cross-script look-alikes)."""
+    return identifiers.subject_id(subject_id)

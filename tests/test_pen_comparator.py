@@ -18,7 +18,7 @@ import pytest
 
 from biometrix import Biometrix
 from biometrix.capture.pen import Stroke, rasterize, stroke_arrays
-from biometrix.core.errors import InvalidInput, ModelIntegrityError, ModelMismatch
+from biometrix.core.errors import InvalidInput, ModelIntegrityError, ModelMismatch, PenDataTooLarge
 from biometrix.core.types import SubjectId, Threshold
 from biometrix.evaluation.datasets import iter_svc2004_strokes
 from biometrix.evaluation.pen import PenRecordings, channel_tables, comparator_scores
@@ -221,13 +221,17 @@ def test_the_service_uses_it_for_pen_against_pen_only(recordings: dict[tuple[int
     assert rows[-1].model_id == image_model
     # pen data without its time (every point stamped 0): its motion cannot be compared, so the image decides;
     untimed = [Stroke(tuple(replace(p, t=0.0) for p in s.points)) for s in recordings[(1, 12)]]
-    # nor can a recording whose clock jumps by a day (DTW would be quadratic in its millions of steps)
+    # nor can a recording whose clock jumps by 90 s (DTW is quadratic in its steps: over MAX_PEN_MS, it is not run);
+    # one that jumps by a day is over the limit of any pen recording (MAX_PEN_DURATION_MS) and refused
     first, *rest = recordings[(1, 12)]
-    late = replace(first.points[-1], t=first.points[-1].t + 86_400_000)
+    late = replace(first.points[-1], t=first.points[-1].t + 90_000)
     jumped = [Stroke((*first.points[:-1], late)), *rest]
+    day = [Stroke((*first.points[:-1], replace(late, t=late.t + 86_400_000))), *rest]
     with Biometrix(tmp_path / "p.db", prefer_gpu=False) as bx:
         assert bx.verify("pen", signature=untimed).model_id == image_model
         assert bx.verify("pen", signature=jumped).model_id == image_model
+        with pytest.raises(PenDataTooLarge, match="lasts 86"):
+            bx.verify("pen", signature=day)
     # a fresh service deciding a pen probe by its motion never loads the image model
     with Biometrix(tmp_path / "p.db", prefer_gpu=False) as bx:
         assert bx.verify("pen", signature=recordings[(1, 12)]).model_id == PEN_MODEL_ID

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 
 class BiometrixError(Exception):
     """Base of every error biometrix raises on purpose; ``str(err)`` is one clear line for the user."""
@@ -17,6 +19,10 @@ class UnreadableImage(InvalidInput):
 
 class ImageTooLarge(InvalidInput):
     """An image whose header declares more pixels than the configured limit (decompression bomb guard)."""
+
+
+class PenDataTooLarge(InvalidInput):
+    """Pen input over a limit (file size, points, strokes or duration), refused before it is parsed or drawn."""
 
 
 class EmptySignature(InvalidInput):
@@ -98,3 +104,14 @@ class TamperDetected(StoreError):
 
 class ModelNotTrusted(ModelIntegrityError):
     """A model or card that the database does not trust (not the one an admin pinned, or changed since)."""
+
+
+def naming(err: BiometrixError, what: str) -> BiometrixError:
+    """``err`` again (the same type, the same attributes, such as ``LowQuality.reasons``) with a message that names
+    ``what`` (e.g. the file of a multi-file enrollment that was refused); unchanged when it names it already."""
+    message = str(err)
+    if what in message:
+        return err
+    named = copy.copy(err)
+    named.args = (f"{what}: {message}",)
+    return named

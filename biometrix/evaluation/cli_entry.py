@@ -10,7 +10,7 @@ from pathlib import Path
 
 from biometrix.core.distances import format_distance
 from biometrix.core.types import Modality, Threshold
-from biometrix.evaluation.datasets import HELDOUT, default_data_root, parse_subjects
+from biometrix.evaluation.datasets import HELDOUT, check_subjects, default_data_root, parse_subjects
 from biometrix.evaluation.protocol import rates_at
 from biometrix.evaluation.report import evaluate_pipeline, write_outputs
 from biometrix.runtime.encoder import OnnxEncoder
@@ -21,12 +21,13 @@ from biometrix.runtime.pipelines import SignaturePipeline
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Evaluate, print a summary, write scores-*.txt, report.json and det.png into --out."""
+    subjects = check_subjects(args.dataset, parse_subjects(args.subjects) if getattr(args, "subjects", None)
+                              else HELDOUT[args.dataset])
     folder = models_dir()
     card = load_card_for(folder, model_id=getattr(args, "model", None), modality=Modality.SIGNATURE,
                          prefer=PREFERRED_MODELS[Modality.SIGNATURE])
     pipe = SignaturePipeline(OnnxEncoder(card, card.onnx_path(folder)))
     data = Path(args.data) if getattr(args, "data", None) else default_data_root()
-    subjects = parse_subjects(args.subjects) if getattr(args, "subjects", None) else HELDOUT[args.dataset]
     refs = getattr(args, "references", 5)
     if refs != 5:
         from biometrix.core.errors import InvalidInput

@@ -29,6 +29,9 @@ SVC_HELDOUT = tuple(range(31, 41))
 
 HELDOUT = {"cedar": CEDAR_HELDOUT, "svc2004": SVC_HELDOUT}
 VALIDATION = {"cedar": CEDAR_VALIDATION, "svc2004": SVC_VALIDATION}
+#: Every subject of each data set: training, validation and held out.
+SUBJECTS = {"cedar": CEDAR_TRAIN + CEDAR_VALIDATION + CEDAR_HELDOUT,
+            "svc2004": SVC_TRAIN + SVC_VALIDATION + SVC_HELDOUT}
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,17 @@ def parse_subjects(spec: str) -> tuple[int, ...]:
     if not out:
         raise InvalidInput(f"bad subject list {spec!r}: it names no subject")
     return tuple(out)
+
+
+def check_subjects(source: str, subjects: Sequence[int]) -> tuple[int, ...]:
+    """``subjects`` when every one is a subject of ``source``; else InvalidInput naming those that are not."""
+    known = SUBJECTS[source]
+    outside = sorted(set(subjects) - set(known))
+    if outside:
+        shown = ", ".join(str(s) for s in outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+        raise InvalidInput(f"{source} has no subject{'s' if len(outside) > 1 else ''} {shown}: its subjects are "
+                           f"{known[0]}-{known[-1]}")
+    return tuple(subjects)
 
 
 def iter_cedar(root: Path, subjects: Sequence[int]) -> Iterator[tuple[SignatureRecord, np.ndarray]]:

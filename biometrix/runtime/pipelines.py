@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from biometrix.core.errors import (
+    BiometrixError,
     InvalidInput,
     LowQuality,
     ModelIntegrityError,
     ModelMismatch,
     MultipleFaces,
     NoFaceFound,
+    naming,
 )
 from biometrix.core.types import Modality
 from biometrix.preprocess.face_align import TEMPLATES, align_face
@@ -22,6 +25,24 @@ from biometrix.preprocess.quality import face_quality
 from biometrix.preprocess.signature import preprocess_signature
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import ModelCard
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def each_named(step: Callable[[T], R], items: Sequence[T], names: Sequence[str] | None) -> list[R]:
+    """``step`` of every item; a BiometrixError of one item names it (``names[i]``), keeping its type."""
+    if names is not None and len(names) != len(items):
+        raise InvalidInput(f"{len(names)} names were given for {len(items)} items")
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(step(item))
+        except BiometrixError as err:
+            if names is None:
+                raise
+            raise naming(err, names[i]) from err
+    return out
 
 
 class SignaturePipeline:
@@ -47,9 +68,10 @@ class SignaturePipeline:
         norm = self.card.normalization
         return ((x - norm.mean) / norm.std).astype(np.float32)[None]
 
-    def embed_many(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """images -> (N, D) embeddings; every image is preprocessed (and can fail) before any is encoded."""
-        batch = np.stack([self.prepare(img) for img in images])
+    def embed_many(self, images: Sequence[np.ndarray], *, names: Sequence[str] | None = None) -> np.ndarray:
+        """images -> (N, D) embeddings; every image is preprocessed (and can fail) before any is encoded. With
+        ``names`` (one per image) the error of a refused image names it."""
+        batch = np.stack(each_named(self.prepare, images, names))
         return self.encoder.embed(batch)
 
     def embed(self, image: np.ndarray) -> np.ndarray:
@@ -158,9 +180,10 @@ class FacePipeline:
         """Aligned chips -> (N, D) embeddings."""
         return self.encoder.embed(np.stack([self.prepare_chip(c) for c in chips]))
 
-    def embed_many(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """images -> (N, D); every image is detected and checked (and can fail) before any is encoded."""
-        return self.embed_chips([self.chip(img) for img in images])
+    def embed_many(self, images: Sequence[np.ndarray], *, names: Sequence[str] | None = None) -> np.ndarray:
+        """images -> (N, D); every image is detected and checked (and can fail) before any is encoded. With
+        ``names`` (one per image) the error of a refused image names it."""
+        return self.embed_chips(each_named(self.chip, images, names))
 
     def embed(self, image: np.ndarray) -> np.ndarray:
         """One image -> (D,) embedding."""

@@ -16,6 +16,7 @@ from biometrix.core.errors import SchemaTooNew, StoreError
 from biometrix.store import audit
 from biometrix.store.base import AuditCheck
 from biometrix.store.db import check_integrity, stored_version
+from biometrix.store.files import create_private, make_private_dirs
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,9 @@ def _remove(path: Path) -> None:
 
 
 def copy_into(source: sqlite3.Connection, destination: Path) -> None:
-    """Online-backup ``source`` (a consistent snapshot, WAL included) into the new file ``destination``."""
+    """Online-backup ``source`` (a consistent snapshot, WAL included) into the new file ``destination``, created
+    owner-only (0600) before SQLite writes to it."""
+    create_private(destination)
     dest = sqlite3.connect(destination)
     try:
         source.backup(dest)
@@ -122,7 +125,9 @@ def _keep_old(target: Path, kept: Path) -> None:
         for suffix in ("", "-wal"):
             part = target.with_name(target.name + suffix)
             if part.exists():
-                shutil.copyfile(part, kept.with_name(kept.name + suffix))
+                copy = kept.with_name(kept.name + suffix)
+                create_private(copy)  # copyfile keeps the mode of the file it writes into
+                shutil.copyfile(part, copy)
 
 
 def restore(target: str | Path, source: str | Path, *, supported: int,
@@ -138,7 +143,7 @@ def restore(target: str | Path, source: str | Path, *, supported: int,
     inspect(source, supported=supported)
     if target.exists() and target.resolve() == source.resolve():
         raise StoreError(f"{source} is the database itself; restore from a backup file")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(target.parent)
     temp = _temp_beside(target, "restore")
     kept: Path | None = None
     try:

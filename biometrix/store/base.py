@@ -329,7 +329,8 @@ class EnrollmentStore(abc.ABC):
 
     @abc.abstractmethod
     def login(self, name: str, password: str) -> Operator:
-        """The operator for a right password; LoginFailed or AccountLocked otherwise. Every attempt is audited."""
+        """The operator for a right password; LoginFailed (one message for every refusal) otherwise. Every attempt
+        is audited."""
 
     @abc.abstractmethod
     def rotate_key(self, new: KeySource) -> dict[str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from biometrix.core.errors import SchemaTooNew, StoreError
+from biometrix.store.files import create_private, make_private_dirs, remove_with_side_files
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +25,9 @@ def connect(
     """Open the database at ``path`` in autocommit mode (transactions only through ``atomic``).
 
     With ``create=False`` a missing file is a StoreError and nothing is created; with ``create=True``
-    the parent folders are made. A file that is not SQLite is a StoreError. When ``max_version`` is
+    the file is created owner-only (0600; its -wal and -shm files follow), and any missing parent folder
+    owner-only too (0700). A file that is not SQLite is a StoreError, and so is an empty (0-byte) file:
+    a database is only ever created where no file is. When ``max_version`` is
     given, a database whose schema version is above it raises SchemaTooNew *before* anything is
     written (the journal mode is switched to WAL only after that check). With ``check`` an existing file
     must pass ``PRAGMA quick_check`` (a damaged file is a StoreError naming restore from a backup).
@@ -34,11 +38,17 @@ def connect(
         if not create:
             raise StoreError(f"no enrollment database at {path}; enroll someone first or pass --db")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(path.parent)
         except OSError as e:
             raise StoreError(f"cannot create the folder for the enrollment database {path}: {e}") from e
+        try:
+            _create(path)
+        except (OSError, sqlite3.Error) as e:
+            raise StoreError(f"cannot create the enrollment database {path}: {e}") from e
     elif path.is_dir():
         raise StoreError(f"{path} is a folder, not an enrollment database file")
+    elif path.stat().st_size == 0:
+        raise StoreError(empty_file_message(path))
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as e:
@@ -61,6 +71,34 @@ def connect(
         raise
     log.debug("opened enrollment database %s", path)
     return conn
+
+
+def _create(path: Path) -> None:
+    """Make a new database file at ``path`` whole: written beside it (owner-only, its header already on disk) and
+    linked into place, so that no process ever finds an empty file there. A file another process put there
+    meanwhile wins, and is opened as it is."""
+    temp = path.with_name(f".{path.name}.new-{uuid.uuid4().hex}.tmp")
+    create_private(temp)
+    try:
+        init = sqlite3.connect(temp)
+        try:
+            init.execute("PRAGMA user_version = 0")  # writes the header page: from now on the file is a database
+        finally:
+            init.close()
+        try:
+            os.link(temp, path)  # never replaces a file
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links (FAT, some network shares): a rename instead
+            if not path.exists():
+                os.replace(temp, path)
+    finally:
+        remove_with_side_files(temp)
+
+
+def empty_file_message(path: Path) -> str:
+    return (f"the enrollment database {path} is an empty file (0 bytes), not a database; nothing was changed. "
+            "Restore it from a backup (biometrix db restore), or delete the empty file to start a new database")
 
 
 def _check_is_database(conn: sqlite3.Connection, path: Path) -> None:

@@ -1,26 +1,46 @@
 """Operator accounts: argon2id password hashes, roles, and lockout after repeated failed logins.
 
+A teller's or supervisor's account locks for LOCKOUT after MAX_FAILED_LOGINS failures in a row. An admin's never
+locks (anyone could otherwise lock the only admin out with a few tries): from the MAX_FAILED_LOGINS-th failure on,
+each failure makes the next attempt wait, ADMIN_FIRST_DELAY doubling per failure up to ADMIN_MAX_DELAY. Every
+refusal (unknown name, wrong password, locked, waiting, disabled) says the same thing and costs the same
+argon2id check, so that neither the message nor the time tells whether an account exists or what state it is in.
+
 Every function here runs inside the caller's write transaction (store.db.atomic), so a failed-login counter
 and the audit row that records the attempt are written together.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from biometrix.core.errors import AccountLocked, InvalidInput, LoginFailed, NotEnrolled, StoreError
+from biometrix.core.errors import InvalidInput, LoginFailed, NotEnrolled, StoreError
 from biometrix.core.roles import Operator, Role, role
 from biometrix.store.base import OperatorInfo
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
+    from biometrix.store.crypto import DataKey
 
 #: Failed logins in a row that lock an account, and for how long.
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
+#: An admin's wait after its MAX_FAILED_LOGINS-th failure in a row, doubled by each failure after it, and its cap.
+ADMIN_FIRST_DELAY = timedelta(seconds=15)
+ADMIN_MAX_DELAY = timedelta(minutes=5)
+#: What every refused login says.
+REFUSED = ("wrong operator name or password, or the account is locked, waiting after failed logins or disabled; "
+           "try again later or ask an admin")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 
 
-def _hasher():  # argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile: t=3, m=64 MiB, p=4)
+def _hasher() -> PasswordHasher:
+    """argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile: t=3, m=64 MiB, p=4)."""
     from argon2 import PasswordHasher
 
     return PasswordHasher()
@@ -70,12 +90,39 @@ def _row(conn: sqlite3.Connection, name: str) -> tuple[str, str, int, str | None
     return row
 
 
-def login(conn: sqlite3.Connection, name: str, password: str, *, now: datetime) -> tuple[Operator | None, str]:
-    """Check a login; (the operator, "ok") or (None, why) where why is "unknown", "disabled", "locked", "password".
+def admin_delay(failed: int) -> timedelta | None:
+    """How long an admin waits after ``failed`` failed logins in a row (None: not at all)."""
+    if failed < MAX_FAILED_LOGINS:
+        return None
+    return min(ADMIN_MAX_DELAY, ADMIN_FIRST_DELAY * 2 ** min(failed - MAX_FAILED_LOGINS, 32))
 
-    A wrong password counts a failure and locks the account after MAX_FAILED_LOGINS in a row; a right one
-    resets the count (and re-hashes when argon2's parameters have changed). The caller raises after writing
-    its audit row, so that failures are recorded even though the login is refused.
+
+def _spend_the_time(hasher: PasswordHasher, password: str) -> None:
+    """An argon2id check against a dummy hash: a refusal that checks nothing takes as long as one that does."""
+    from argon2.exceptions import VerificationError
+
+    try:
+        hasher.verify(_DUMMY_HASH, password)
+    except VerificationError:
+        pass
+
+
+def name_digest(name: str, dek: DataKey | None) -> str:
+    """What the audit keeps of a login name that is no operator's: 16 hex digits of an HMAC of it under the data
+    key (of its sha256 in a database without one). The same name tried again shows as the same digest, and what
+    was typed (perhaps a password, in the wrong field) is not in the file."""
+    data = b"login-name\0" + name.encode("utf-8", "surrogatepass")
+    return (dek.digest(data) if dek is not None else hashlib.sha256(data).hexdigest())[:16]
+
+
+def login(conn: sqlite3.Connection, name: str, password: str, *, now: datetime) -> tuple[Operator | None, str]:
+    """Check a login; (the operator, "ok") or (None, why) where why is "unknown", "disabled", "locked",
+    "waiting" (an admin within its delay), "password", "locked-now" or "delayed-now".
+
+    A wrong password counts a failure: a teller's or supervisor's account locks after MAX_FAILED_LOGINS in a row,
+    an admin's waits ``admin_delay(failures)``. A right one resets the count (and re-hashes when argon2's
+    parameters have changed). The caller raises after writing its audit row, so that failures are recorded even
+    though the login is refused.
     """
     from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -84,21 +131,26 @@ def login(conn: sqlite3.Connection, name: str, password: str, *, now: datetime) 
     ).fetchone()
     hasher = _hasher()
     if row is None:
-        # Spend the same time as a real check so that timing does not tell which names exist.
-        try:
-            hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
+        _spend_the_time(hasher, password)
         return None, "unknown"
     who, stored, failed, locked_until, disabled = row
+    admin = Role(who) is Role.ADMIN
     if disabled:
+        _spend_the_time(hasher, password)
         return None, "disabled"
     if locked_until is not None and datetime.fromisoformat(locked_until) > now:
-        return None, "locked"
+        _spend_the_time(hasher, password)
+        return None, "waiting" if admin else "locked"
     try:
         hasher.verify(stored, password)
     except VerificationError:
         failed += 1
+        if admin:
+            delay = admin_delay(failed)
+            until = None if delay is None else (now + delay).isoformat(timespec="microseconds")
+            conn.execute("UPDATE operators SET failed_logins = ?, locked_until = ? WHERE name = ?",
+                         (failed, until, name))
+            return None, "password" if delay is None else "delayed-now"
         lock = (now + LOCKOUT).isoformat(timespec="microseconds") if failed >= MAX_FAILED_LOGINS else None
         conn.execute("UPDATE operators SET failed_logins = ?, locked_until = ? WHERE name = ?",
                      (0 if lock else failed, lock, name))
@@ -113,16 +165,10 @@ def login(conn: sqlite3.Connection, name: str, password: str, *, now: datetime) 
     return Operator(name=name, role=Role(who)), "ok"
 
 
-def refuse(name: str, why: str, *, now: datetime) -> Exception:
-    """The error a refused login raises (one message for an unknown name and a wrong password)."""
-    if why in ("locked", "locked-now"):
-        until = (now + LOCKOUT) if why == "locked-now" else None
-        when = f" for {int(LOCKOUT.total_seconds() // 60)} minutes" if until else ""
-        return AccountLocked(f"operator {name!r} is locked{when} after {MAX_FAILED_LOGINS} failed logins; "
-                             "an admin can unlock it (biometrix operator set --unlock)")
-    if why == "disabled":
-        return LoginFailed(f"operator {name!r} is disabled")
-    return LoginFailed("wrong operator name or password")
+def refuse() -> LoginFailed:
+    """The error every refused login raises: the same type and message for an unknown name, a wrong password, a
+    locked, waiting or disabled account (which of them it was is in the audit row)."""
+    return LoginFailed(REFUSED)
 
 
 def update(conn: sqlite3.Connection, name: str, *, now: str, who: Role | None = None,

@@ -163,7 +163,9 @@ class SqliteStore(KeysMixin, IntegrityMixin, EnrollmentStore):
                              operator=self.actor, details=changes)
 
     def login(self, name: str, password: str) -> Operator:
-        """Check the password (argon2id); failures are counted, audited and lock the account after 5."""
+        """Check the password (argon2id); failures are counted and audited (store/operators.py: a lock after 5 for
+        tellers and supervisors, a growing wait for admins). A name that is no operator's is audited as a keyed
+        digest, never as typed: it may be a password typed into the wrong field."""
         now = datetime.now(UTC)
         with self._db() as conn, atomic(conn):
             self._check_operators(conn, [name])
@@ -171,11 +173,12 @@ class SqliteStore(KeysMixin, IntegrityMixin, EnrollmentStore):
             if who is not None:
                 self._seal_operator(conn, name)  # a right password may re-hash it (argon2 parameters changed)
             event = "login" if who is not None else "login_failed"
+            details = {} if who else {"name_digest": operator_store.name_digest(name, self._dek)} \
+                if why == "unknown" else {"name": name[:64]}
             self._append(conn, event, subject_id=None, modality=None, model_id=None,
-                             decision="ok" if who else why, operator=name if who else None,
-                             details={} if who else {"name": name[:64]})
+                             decision="ok" if who else why, operator=name if who else None, details=details)
         if who is None:
-            raise operator_store.refuse(name, why, now=now)
+            raise operator_store.refuse()
         return who
 
     @property

@@ -99,7 +99,7 @@ def test_invalid_utf8_file_is_invalid_input(tmp_path: Path) -> None:
 
 
 def test_huge_list_is_handled() -> None:
-    doc = {"format": STROKES_FORMAT, "strokes": [[[1, 2, 0.5, 3]] * 50_000 + [[1, 2, 0.5]]]}
+    doc = {"format": STROKES_FORMAT, "strokes": [[[1, 2, 0.5, 3]] * 15_000 + [[1, 2, 0.5]]]}  # under MAX_PEN_POINTS
     with pytest.raises(InvalidInput, match="malformed"):
         strokes_from_json(json.dumps(doc))
     deep = "[" * 100_000 + "]" * 100_000  # nesting deeper than the recursion limit
@@ -121,7 +121,8 @@ def test_non_finite_numbers_refused(value: str) -> None:
 
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
-points = st.builds(PenPoint, x=finite, y=finite, pressure=st.floats(0.0, 1.0), t=finite)
+times = st.floats(-6e4, 6e4)  # within MAX_PEN_DURATION_MS of each other: a longer drawing is refused
+points = st.builds(PenPoint, x=finite, y=finite, pressure=st.floats(0.0, 1.0), t=times)
 strokes_st = st.lists(st.builds(Stroke, st.lists(points, min_size=1, max_size=20).map(tuple)),
                       min_size=1, max_size=5)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -49,6 +51,9 @@ def test_verify_unknown_subject(json_flag: tuple[str, ...], cli: Callable[..., R
                                 cedar: Cedar) -> None:
     before = canonical_dump(bank_db)
     run = cli("verify", "--db", bank_db, "--subject", "mallory", *json_flag, "--signature", cedar.genuine(46, 7))
+    if json_flag:  # the error also as a JSON object on stdout, for a program reading it
+        assert json.loads(run.out) == {"error": run.err.strip().removeprefix("biometrix: error: "), "exit": 2}
+        run = dataclasses.replace(run, out="")
     assert_one_error_line(run, "mallory")
     assert canonical_dump(bank_db) == before
 

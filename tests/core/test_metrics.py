@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from sklearn.metrics import roc_curve
 
 from biometrix.core.errors import InvalidInput
 from biometrix.core.metrics import DET_TARGETS, det_curve, det_points, eer, fmr_fnmr, fnmr_at_fmr, threshold_at_fmr
@@ -127,6 +126,8 @@ def test_eer_matches_brute_force(genuine, impostor):
 
 def sklearn_eer(genuine, impostor):
     """EER from sklearn's ROC, scoring by -distance (accept d <= t  <=>  -d >= -t)."""
+    roc_curve = pytest.importorskip("sklearn.metrics", reason="the oracle is scikit-learn's ROC: pip install "
+                                    "'biometrix[dev]'").roc_curve
     y = np.r_[np.ones(len(genuine)), np.zeros(len(impostor))]
     s = -np.r_[np.asarray(genuine, float), np.asarray(impostor, float)]
     fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)

@@ -14,7 +14,8 @@ from biometrix.evaluation.digits import (
     load_digits_dataset,
 )
 
-datasets = pytest.importorskip("sklearn.datasets", reason="scikit-learn is in the dev extra")
+datasets = pytest.importorskip("sklearn.datasets",
+                               reason="the digits come with scikit-learn: pip install 'biometrix[dev]'")
 
 
 def test_digits_images_labels_and_scaling() -> None:

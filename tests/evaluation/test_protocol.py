@@ -236,6 +236,7 @@ def test_score_ids_with_whitespace_are_refused(tmp_path: Path, bad_id: str) -> N
 
 
 def test_write_outputs(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the DET plot needs matplotlib: pip install 'biometrix[eval]'")
     recs = cedar_records()
     emb = embeddings(len(recs), 8)
     scores = protocol_scores(recs, emb, source="cedar")

@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
 INPUT_SHAPE = (1, 8, 8)
 DIM = 4
@@ -29,6 +27,9 @@ class TinyModel:
 
 def build_onnx(weight: np.ndarray, *, poison: bool = False, input_name: str = "pixels") -> bytes:
     """input (N,1,8,8) -> Flatten -> MatMul(weight) -> (N, DIM); ``poison`` divides by zero."""
+    onnx = pytest.importorskip("onnx", reason="building ONNX files needs onnx: pip install 'biometrix[train]'")
+    from onnx import TensorProto, helper, numpy_helper
+
     nodes = [
         helper.make_node("Flatten", [input_name], ["flat"], axis=1),
         helper.make_node("MatMul", ["flat", "W"], ["proj" if poison else "embedding"]),

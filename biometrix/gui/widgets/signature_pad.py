@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from biometrix.core.errors import EmptySignature
+from biometrix.capture.pen import MAX_PEN_POINTS, MAX_PEN_STROKES
+from biometrix.core.errors import EmptySignature, PenDataTooLarge
 from biometrix.gui.qt import (
     QColor,
     QEvent,
@@ -51,6 +52,10 @@ class SignaturePad(QWidget):
     ``TOUCH_PRESSURE``; other fingers down at the same time are ignored, and the mouse events a platform
     synthesises from the touch are dropped so a touch never makes a second stroke. Pressure is drawn as stroke
     width. ``strokes()`` returns ``capture.pen.Stroke`` objects and refuses an empty pad.
+
+    The pad holds at most ``capture.pen.MAX_PEN_POINTS`` points in ``MAX_PEN_STROKES`` strokes (a pen left on
+    it, or a flood of events, cannot grow it further): input beyond is dropped, and ``strokes()`` then refuses
+    the drawing (PenDataTooLarge) until the pad is cleared or the last stroke undone.
     """
 
     changed = Signal()
@@ -59,6 +64,8 @@ class SignaturePad(QWidget):
         super().__init__(parent)
         self._strokes: list[list[Point]] = []
         self._current: list[Point] | None = None
+        self._n_points = 0
+        self._overflow = False  # input was dropped at the limits: the drawing is incomplete
         self._t0: float | None = None
         self._event_clock = True  # set at the first point: see _time_ms
         self._placeholder = placeholder
@@ -84,8 +91,14 @@ class SignaturePad(QWidget):
     def n_strokes(self) -> int:
         return len(self._strokes)
 
+    def _recount(self) -> None:
+        """After strokes are removed: what is left is whole again."""
+        self._n_points = sum(len(s) for s in self._strokes)
+        self._overflow = False
+
     def clear(self) -> None:
         self._strokes.clear()
+        self._recount()
         self._current = None
         self._touch_id = None
         self._t0 = None
@@ -96,6 +109,7 @@ class SignaturePad(QWidget):
         """Remove the last stroke."""
         if self._strokes:
             self._strokes.pop()
+            self._recount()
             self.update()
             self.changed.emit()
 
@@ -107,6 +121,9 @@ class SignaturePad(QWidget):
         """The strokes as ``capture.pen.Stroke``; ``EmptySignature`` when nothing has been drawn."""
         if self.is_empty:
             raise EmptySignature("the signature pad is empty: sign on the pad first")
+        if self._overflow:
+            raise PenDataTooLarge(f"the signature is too long for the pad (more than {MAX_PEN_POINTS} points or "
+                                  f"{MAX_PEN_STROKES} strokes): clear the pad and sign again")
         from biometrix.capture.pen import PenPoint, Stroke
 
         return [Stroke(tuple(PenPoint(x, y, p, t) for x, y, p, t in s)) for s in self._strokes if s]
@@ -137,8 +154,13 @@ class SignaturePad(QWidget):
         return t - self._t0
 
     def _add(self, pos: QPointF, pressure: float, event_ms: int, *, start: bool) -> None:
+        new_stroke = start or self._current is None
+        if self._n_points >= MAX_PEN_POINTS or (new_stroke and len(self._strokes) >= MAX_PEN_STROKES):
+            self._overflow = True
+            return
+        self._n_points += 1
         point = (float(pos.x()), float(pos.y()), min(max(float(pressure), 0.0), 1.0), self._time_ms(event_ms))
-        if start or self._current is None:
+        if new_stroke:
             self._current = [point]
             self._strokes.append(self._current)
         else:
@@ -176,6 +198,7 @@ class SignaturePad(QWidget):
             if self._touch_id is not None and self._current is not None and self._strokes \
                     and self._strokes[-1] is self._current:
                 self._strokes.pop()
+                self._recount()
                 self._current = None
                 self.update()
                 self.changed.emit()
