@@ -267,6 +267,17 @@ def service_checks(scratch: Path, *, models_dir: Path, prefer_gpu: bool) -> Iter
         return (f"same signer {genuine.label} (distance {fmt(genuine.distance)}), other signer {other.label} "
                 f"(distance {fmt(other.distance)}); threshold {fmt(genuine.threshold.value)} of {model_id}")
 
+    def lookalike() -> str:
+        bx = session.need_enrolled()
+        from biometrix.core.errors import InvalidInput
+
+        cyrillic = "\u0421-3001"  # Cyrillic Es, which looks like Latin C: needs the bundled confusables data
+        try:
+            bx.verify(cyrillic, signature=draw_signature(7, variant=9))
+        except InvalidInput as err:
+            return f"a look-alike subject id is refused: {err}"
+        raise SelftestFailure("a Cyrillic look-alike of a Latin subject id was accepted")
+
     def audit() -> str:
         bx = session.need_enrolled()
         check = getattr(bx, "verify_audit", None)
@@ -279,6 +290,7 @@ def service_checks(scratch: Path, *, models_dir: Path, prefer_gpu: bool) -> Iter
 
     yield "enroll", enroll
     yield "verify", verify
+    yield "look-alike id", lookalike
     yield "audit", audit
     yield "close database", session.close
 
