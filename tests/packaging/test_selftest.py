@@ -23,6 +23,7 @@ from .conftest import PACKAGING, REPO, load_script
 #: enrolled with either keep working until `db retemplate`).
 EXPECTED_CHECKS = [*(f"model {c.model_id}" for c in find_models(models_dir())),
                    "face detector face-detector-mtcnn-v1", "haar cascades", "pen comparator", "enroll", "verify",
+                   "look-alike id",
                    "audit", "close database", "main window", "kiosk window"]
 
 
@@ -59,7 +60,7 @@ def test_selftest_reports_failures_and_returns_1(tmp_path: Path) -> None:
     assert seen["verify"] == "FAILED" and "not run: the enroll check failed" in out.getvalue()
     assert seen["haar cascades"] == "ok"
     assert seen["pen comparator"] == "ok" and "pen comparator: not installed" in out.getvalue()
-    assert "checks FAILED: model cards, face detector, enroll, verify, audit" in out.getvalue()
+    assert "checks FAILED: model cards, face detector, enroll, verify, look-alike id, audit" in out.getvalue()
 
 
 def test_the_pen_check_reads_the_card_and_fails_on_a_tampered_one(tmp_path: Path) -> None:
