@@ -209,7 +209,7 @@ def test_no_command_without_a_display_is_a_usage_error(cli: Callable[..., Run],
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(sys, "platform", "linux")
     opened: list[object] = []
-    monkeypatch.setattr("biometrix.cli._cmd_gui", opened.append)
+    monkeypatch.setattr("biometrix.cli.apps._cmd_gui", opened.append)
     run = cli()
     assert run.rc == 2 and run.out == "" and not opened
     lines = run.err.strip().splitlines()

@@ -72,7 +72,7 @@ def test_forged_expired_and_foreign_tokens_are_refused(bank: Path, tmp_path: Pat
 
 
 def test_a_token_expires_and_a_disabled_account_cannot_resume(bank: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from biometrix import service
+    from biometrix.service import access as service  # where session tokens read the clock
 
     with session(bank, "tom") as teller:
         token = teller.session_token()
