@@ -34,10 +34,8 @@ def redrawn(seed: int) -> np.ndarray:
     return cv2.erode(drawn(seed), np.ones((2, 2), np.uint8))
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    """A database with an admin (root), a supervisor (sue) and a teller (tom); alice enrolled by tom."""
-    path = tmp_path / "bank.db"
+def make_bank(path: Path) -> Path:
+    """root (admin), sue (supervisor), tom (teller); alice enrolled by tom with three drawn signatures."""
     with Biometrix(path) as bx:
         bx.add_operator("root", "admin", PASSWORDS["root"])  # the first run: no login needed
         bx.login("root", PASSWORDS["root"])
@@ -46,6 +44,12 @@ def db(tmp_path: Path) -> Path:
         bx.login("tom", PASSWORDS["tom"])
         bx.enroll("alice", signatures=[drawn(i) for i in range(3)])
     return path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """A database with an admin (root), a supervisor (sue) and a teller (tom); alice enrolled by tom."""
+    return make_bank(tmp_path / "bank.db")
 
 
 def session(db: Path, name: str | None) -> Biometrix:

@@ -3,43 +3,20 @@ and the CLI run in-process as a given operator (password from the environment, a
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from biometrix import Biometrix
 from biometrix.cli import main
+from tests.cli.conftest import Run
+from tests.test_access_control import PASSWORDS, drawn, make_bank
 
-PASSWORDS = {"root": "admin-password-1", "sue": "supervisor-pw-2", "tom": "teller-password-3"}
+__all__ = ["PASSWORDS", "Run", "attacker_sql", "drawn", "make_bank", "one_error_line", "run_cli", "session"]
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
-
-
-def drawn(seed: int) -> np.ndarray:
-    """A white page with a few dark pen strokes, different for each seed (a synthetic scanned signature)."""
-    rng = np.random.default_rng(seed)
-    page = np.full((150, 400), 255, np.uint8)
-    pts = np.cumsum(rng.normal(0, 12, size=(40, 2)), axis=0) + (60, 75)
-    pts[:, 0] = np.clip(pts[:, 0] + np.linspace(0, 280, 40), 5, 395)
-    cv2.polylines(page, [pts.astype(np.int32).reshape(-1, 1, 2)], False, 0, 3, cv2.LINE_AA)
-    return page
-
-
-def make_bank(path: Path) -> Path:
-    """root (admin), sue (supervisor), tom (teller); alice enrolled by tom with three drawn signatures."""
-    with Biometrix(path) as bx:
-        bx.add_operator("root", "admin", PASSWORDS["root"])
-        bx.login("root", PASSWORDS["root"])
-        bx.add_operator("sue", "supervisor", PASSWORDS["sue"])
-        bx.add_operator("tom", "teller", PASSWORDS["tom"])
-        bx.login("tom", PASSWORDS["tom"])
-        bx.enroll("alice", signatures=[drawn(i) for i in range(3)])
-    return path
 
 
 def session(db: Path, name: str | None, **kwargs: object) -> Biometrix:
@@ -47,16 +24,6 @@ def session(db: Path, name: str | None, **kwargs: object) -> Biometrix:
     if name is not None:
         bx.login(name, PASSWORDS[name])
     return bx
-
-
-@dataclass(frozen=True)
-class Run:
-    rc: int
-    out: str
-    err: str
-
-    def json(self) -> object:
-        return json.loads(self.out)
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, who: str | None,
