@@ -201,7 +201,8 @@ def test_a_teller_naming_another_model_is_refused_but_keeps_their_settings(telle
     (the page says why), and the teller still saves their own settings without being asked to trust it."""
     ctx = teller_window.ctx
     with as_admin(ctx.settings.db_path) as bx:
-        trusted = bx.card(Modality.SIGNATURE).model_id  # pinned by the admin's first use
+        bx.trust_models()  # the admin pins the installation's models
+        trusted = bx.card(Modality.SIGNATURE).model_id
     other = next(m for m in ("signature-v6", "signature-v5") if m != trusted)
     ctx.apply_settings(ctx.settings.replace(signature_model=other), save=False)
     page = teller_window.show_page("settings")
