@@ -219,6 +219,18 @@ def test_the_service_uses_it_for_pen_against_pen_only(recordings: dict[tuple[int
     assert first.details["reference_distances"] == pytest.approx(list(genuine.reference_distances))
     assert first.details["reference_scale"] == pytest.approx(genuine.reference_scale)
     assert rows[-1].model_id == image_model
+    # three zones from the pen card (the default policy): the label follows the card's accept and reject thresholds
+    # as a hand-written comparison does, and the audit row names both
+    card = PenComparatorCard.load(models_dir() / PEN_MODEL_ID / PEN_CARD_FILE)
+    accept, reject = card.accept_threshold.value, card.reject_threshold.value
+    for d in (genuine, forgery, other):
+        want = "Accept" if d.distance <= min(accept, reject) else "Reject" if d.distance > max(accept, reject) \
+            else "Refer"
+        assert (d.label, d.threshold.value, d.reject_threshold) == (want, accept, reject)
+    assert first.details["decision_policy"] == {"policy": "three-zone", "accept": accept, "reject": reject,
+                                                "accept_source": card.accept_threshold.source,
+                                                "reject_source": card.reject_threshold.source}
+    assert rows[-1].details["decision_policy"] == {"policy": "threshold"}  # the image card names no zones
     # pen data without its time (every point stamped 0): its motion cannot be compared, so the image decides;
     untimed = [Stroke(tuple(replace(p, t=0.0) for p in s.points)) for s in recordings[(1, 12)]]
     # nor can a recording whose clock jumps by 90 s (DTW is quadratic in its steps: over MAX_PEN_MS, it is not run);

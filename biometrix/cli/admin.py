@@ -88,6 +88,9 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser], ope
                         "referred (0: no band)")
     q.add_argument("--pen-comparator", metavar="on|off", type=_on_off, default=None,
                    help="decide pen signatures against pen references by the pen comparator")
+    q.add_argument("--three-zone", metavar="on|off", type=_on_off, default=None,
+                   help="Accept / Refer / Reject from the card's accept and reject thresholds where it names both "
+                        "(off: one threshold and the Refer band)")
     q.set_defaults(handler=lambda a: _policy_set(a, opener))
 
     q = parents["audit_commands"].add_parser(
@@ -137,7 +140,7 @@ def _policy_show(args: argparse.Namespace, opener: Opener) -> int:
 
 def _policy_set(args: argparse.Namespace, opener: Opener) -> int:
     changes: dict[str, Any] = {}
-    for name in ("signature_threshold", "face_threshold", "refer_band", "pen_comparator"):
+    for name in ("signature_threshold", "face_threshold", "refer_band", "pen_comparator", "three_zone"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
     for name in ("signature_target_fmr", "face_target_fmr"):

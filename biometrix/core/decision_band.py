@@ -31,3 +31,19 @@ def refer_band(distance: float, threshold: Threshold | float, band: float) -> Ba
     if d > value + band:
         return "Reject"
     return "Refer"
+
+
+def three_zone(distance: float, *, accept: float, reject: float) -> BandLabel:
+    """The three-zone decision: "Accept" at or below the ``accept`` threshold (set where few skilled forgeries fall
+    below it), "Reject" above the ``reject`` threshold (set where few genuine signatures fall above it), "Refer"
+    between. Where the two cross (``accept > reject``: the model separates the classes there), a distance that is
+    both at most ``accept`` and above ``reject`` is referred."""
+    d = float(distance)
+    if not (math.isfinite(d) and math.isfinite(accept) and math.isfinite(reject)):
+        raise InvalidInput(f"three-zone thresholds and distance must be finite, got {accept!r}, {reject!r}, "
+                           f"{distance!r}")
+    if d <= accept and d <= reject:
+        return "Accept"
+    if d > reject and d > accept:
+        return "Reject"
+    return "Refer"

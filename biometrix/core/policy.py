@@ -18,7 +18,9 @@ class DecisionPolicy:
     for the probe's capture); ``*_target_fmr``, when set, overrides it with the threshold at that FMR on the
     card's validation DET curve. ``refer_band`` is the supervisor band as a fraction of the threshold (a
     distance within threshold x (1 ± refer_band) is referred; 0: no band). ``pen_comparator``: pen probes
-    against pen references are decided by the pen comparator (when installed and trusted)."""
+    against pen references are decided by the pen comparator (when installed and trusted). ``three_zone``: where
+    the deciding card names an ``accept`` and a ``reject`` threshold, Accept / Refer / Reject come from those two
+    (``core.decision_band.three_zone``) instead of one threshold and the band."""
 
     signature_threshold: str = "default"
     signature_target_fmr: float | None = None
@@ -26,6 +28,7 @@ class DecisionPolicy:
     face_target_fmr: float | None = None
     refer_band: float = 0.0
     pen_comparator: bool = True
+    three_zone: bool = True
 
     def __post_init__(self) -> None:
         for name in ("signature_threshold", "face_threshold"):
@@ -38,8 +41,9 @@ class DecisionPolicy:
                 raise InvalidInput(f"{name} must be a fraction in (0, 1) or none, got {value!r:.40}")
         if not (_number(self.refer_band) and 0.0 <= float(self.refer_band) < 1.0):
             raise InvalidInput(f"the refer band is a fraction of the threshold in [0, 1), got {self.refer_band!r:.40}")
-        if not isinstance(self.pen_comparator, bool):
-            raise InvalidInput(f"pen_comparator must be true or false, got {self.pen_comparator!r:.40}")
+        for name in ("pen_comparator", "three_zone"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidInput(f"{name} must be true or false, got {getattr(self, name)!r:.40}")
 
     def threshold_name(self, modality: Modality) -> str:
         return self.signature_threshold if modality is Modality.SIGNATURE else self.face_threshold

@@ -80,7 +80,8 @@ class Decision:
     ``band`` is the supervisor band in force (a distance, 0 = none: see ``core.decision_band``) and
     ``refer`` says the distance fell inside it: the label is then "Refer" and ``accepted`` is False, so
     a caller that only reads ``accepted`` treats a referral like a reject (nobody is let through
-    without the supervisor).
+    without the supervisor). Under the three-zone policy ``threshold`` is the accept threshold and
+    ``reject_threshold`` the reject one (``core.decision_band.three_zone``); the band is then 0.
     """
 
     subject_id: SubjectId
@@ -92,6 +93,7 @@ class Decision:
     band: float = 0.0
     refer: bool = False
     reference_scale: float = 1.0
+    reject_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.refer and self.accepted:

@@ -15,6 +15,7 @@ import numpy as np
 
 from biometrix import identifiers
 from biometrix.core.decision_band import refer_band as band_label
+from biometrix.core.decision_band import three_zone
 from biometrix.core.errors import (
     AlreadyEnrolled,
     CameraUnavailable,
@@ -241,10 +242,13 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
         decided by the pen comparator (``pen_card()``, ``runtime.pen_comparator``) when it is installed, trusted
         and not switched off by the policy; every other probe by the modality's image model.
 
-        The threshold and the supervisor band come from the database's decision policy (``policy()``): a
-        distance within ``threshold x (1 ± refer_band)`` gives ``Decision.refer`` (label "Refer", not accepted)
-        and the audit row's decision "refer". The row records the band, the threshold's source and the sha256
-        of the card that decided.
+        How it decides is the database's decision policy (``policy()``). Three zones (the default) where the
+        deciding card names an ``accept`` and a ``reject`` threshold and the policy keeps the card's default
+        threshold: Accept at or below the first, Reject above the second, Refer between
+        (``core.decision_band.three_zone``). Otherwise one threshold with the supervisor band: a distance within
+        ``threshold x (1 ± refer_band)`` is referred. A referral is never accepted (``Decision.refer``, audited as
+        "refer"). The row records the thresholds and their sources, the band and the sha256 of the card that
+        decided.
         """
         subject_id = _check_subject_id(subject_id)
         self._require(Action.VERIFY)
@@ -261,10 +265,18 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
         slot = modality.value if decision is None else "pen"
         if decision is None:
             decision = self._matcher(modality, capture, policy).verify(self.pipeline(modality).embed(x), template)
-        band = abs(decision.threshold.value) * fraction
-        if band > 0:
+        zones = self._zones(modality, slot, policy)
+        band = 0.0 if zones is not None else abs(decision.threshold.value) * fraction
+        if zones is not None:
+            accept, reject = zones
+            label = three_zone(decision.distance, accept=accept.value, reject=reject.value)
+            decision = replace(decision, threshold=accept, reject_threshold=reject.value, accepted=label == "Accept",
+                               refer=label == "Refer")
+        elif band > 0:
             refer = band_label(decision.distance, decision.threshold, band) == "Refer"
             decision = replace(decision, band=band, refer=refer, accepted=decision.accepted and not refer)
+        how = {"policy": "three-zone", "accept": zones[0].value, "reject": zones[1].value,
+               "accept_source": zones[0].source, "reject_source": zones[1].source} if zones else {"policy": "threshold"}
         self._flush_pins()
         self._db.record("verify", subject_id=subject_id, modality=modality.value,
                         model_id=decision.model_id, distance=decision.distance,
@@ -273,7 +285,7 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
                                  "reference_scale": decision.reference_scale,
                                  "aggregate": aggregate, "refer_band": fraction, "band": band,
                                  "capture": capture, "threshold_source": decision.threshold.source,
-                                 "card_sha256": self._card_sha256[slot],
+                                 "decision_policy": how, "card_sha256": self._card_sha256[slot],
                                  "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
         return decision
 

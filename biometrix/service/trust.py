@@ -259,6 +259,25 @@ class TrustMixin:
         name = policy.threshold_name(modality)
         return card.capture_threshold(capture) if name == "default" else card.threshold(name)
 
+    def _zones(self, modality: Modality, slot: str, policy: DecisionPolicy) -> tuple[Threshold, Threshold] | None:
+        """The deciding card's accept and reject thresholds when the three-zone policy applies to this decision:
+        the policy asks for it, the card names both, and (for an image model) the policy keeps the card's own
+        threshold (an admin's named threshold or target FMR means one threshold)."""
+        if not policy.three_zone:
+            return None
+        if slot == "pen":
+            pen = self.pen_card()
+            if pen is None or pen.accept_threshold is None or pen.reject_threshold is None:
+                return None
+            return pen.accept_threshold, pen.reject_threshold
+        if policy.threshold_name(modality) != "default" or policy.target_fmr(modality) is not None:
+            return None
+        card = self.card(modality)
+        names = {t.name for t in card.thresholds}
+        if not {"accept", "reject"} <= names:
+            return None
+        return card.threshold("accept"), card.threshold("reject")
+
     def _matcher(self, modality: Modality, capture: str | None, policy: DecisionPolicy) -> Matcher:
         return Matcher(self.threshold(modality, capture=capture, policy=policy),
                        aggregate=self.card(modality).aggregate)

@@ -95,7 +95,9 @@ def test_a_threshold_chosen_by_the_policy_applies_to_both_captures(svc: Svc, ced
         assert bx.verify("c46", signature=svc.sample(1, 12)).threshold == chosen  # a pen probe, image references
         assert bx.verify("c46", signature=cedar.genuine(46, 12)).threshold == chosen
         # bound to the image model, it cannot judge the pen comparator's distances: pen against pen keeps its own
-        assert bx.verify("u1", signature=svc.sample(1, 12)).threshold == bx.pen_card().threshold
+        pen = bx.verify("u1", signature=svc.sample(1, 12))  # by its own card's three zones
+        assert (pen.threshold, pen.reject_threshold) == (bx.pen_card().accept_threshold,
+                                                         bx.pen_card().reject_threshold.value)
         assert bx.threshold(Modality.SIGNATURE, capture="pen") == chosen
 
 

@@ -107,8 +107,10 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
             assert shown.mean() == pytest.approx(last.distance, rel=5e-3)
             assert f"({last.reference_distances[0]:.3g})" in items[0].toolTip()
 
-        # the supervisor band (the database's policy): the forgery's distance within threshold x (1 +- 0.9) is referred
-        assert call_service(qtbot, w.ctx, lambda bx: bx.set_policy(refer_band=0.9)).refer_band == 0.9
+        # the supervisor band (the database's policy, one threshold instead of the pen card's three zones): the
+        # forgery's distance within threshold x (1 +- 0.9) is referred
+        policy = call_service(qtbot, w.ctx, lambda bx: bx.set_policy(refer_band=0.9, three_zone=False))
+        assert (policy.refer_band, policy.three_zone) == (0.9, False)
         draw_on_pad(verify.input.pad, svc_strokes(SIGNER, FORGERY), stylus)
         _click(qtbot, verify.verify_button)
         qtbot.waitUntil(lambda: verify.result.shown_label != "" and not verify.busy, timeout=WAIT_MS)

@@ -89,7 +89,7 @@ def test_the_api_takes_no_threshold_and_a_teller_cannot_change_the_policy(bank: 
                 bx.set_policy(**change)
         assert bx.policy().to_dict() == {"signature_threshold": "default", "signature_target_fmr": None,
                                          "face_threshold": "default", "face_target_fmr": None, "refer_band": 0.0,
-                                         "pen_comparator": True}
+                                         "pen_comparator": True, "three_zone": True}
         with pytest.raises(AccessDenied):
             bx.trust_models()
     with session(bank, "sue") as bx:
