@@ -169,11 +169,14 @@ def test_long_threshold_sources_scroll_instead_of_overlapping(qtbot, gui_setting
     try:
         page = w.show_page("settings")
         qtbot.waitUntil(lambda: page.info is not None, timeout=WAIT_MS)
-        qtbot.wait(50)  # one layout pass after the labels were filled
-        for box in page.boxes.values():
-            source, plot, det = (x.geometry() for x in (box.source, box.plot, box.det))
-            assert source.bottom() < plot.top() and plot.bottom() < det.top(), (source, plot, det)
-            assert box.det.height() >= box.det.heightForWidth(box.det.width()) - 1  # the caption is not cut
+
+        def laid_out() -> None:  # the layout passes after the labels were filled (slower on a loaded machine)
+            for box in page.boxes.values():
+                source, plot, det = (x.geometry() for x in (box.source, box.plot, box.det))
+                assert source.bottom() < plot.top() and plot.bottom() < det.top(), (source, plot, det)
+                assert box.det.height() >= box.det.heightForWidth(box.det.width()) - 1  # the caption is not cut
+
+        qtbot.waitUntil(laid_out, timeout=WAIT_MS)
         assert page.apply_button.isVisible() and page.scroll.widget().height() >= page.scroll.viewport().height()
     finally:
         _close(w)
