@@ -17,7 +17,7 @@ from biometrix.gui.context import AppContext
 from biometrix.gui.main_window import MainWindow
 from biometrix.gui.qt import Qt
 from biometrix.gui.settings import GuiSettings
-from tests.gui.conftest import WAIT_MS, call_service, draw_on_pad
+from tests.gui.conftest import WAIT_MS, call_service, draw_on_pad, shown
 
 #: SVC2004 user 15: references S1-S5; S6 genuine, S26 skilled forgery (signature-v6-int8: distances 0.000864 /
 #: 0.001783; pen probes are judged at the pen threshold 0.001240, so the forgery, at 1.44 times it, lies
@@ -26,13 +26,7 @@ SIGNER, GENUINE, FORGERY = 15, 6, 26
 
 
 def _window(qtbot, settings: GuiSettings, tmp_path: Path) -> MainWindow:
-    ctx = AppContext(settings, settings_path=tmp_path / "gui.json")
-    w = MainWindow(ctx)
-    qtbot.addWidget(w)
-    w.resize(1366, 740)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+    return shown(qtbot, MainWindow(AppContext(settings, settings_path=tmp_path / "gui.json")), (1366, 740))
 
 
 def _audit(db: str) -> list[tuple[str, str | None, str | None, float | None]]:

@@ -35,6 +35,10 @@ class EnrollPage(Page):
     Each reference signature is drawn on the pad and added; once N are there they are embedded off the
     UI thread and an outlying one is flagged (``gui.consistency``) before anything is saved. Saving with
     a flagged reference needs "Save anyway" ticked. A face without any signature enrolls the face only.
+
+    The samples belong to one subject: the subject ID typed when the first of them was taken (``samples_for``).
+    Editing the ID to another subject, or saving, clears every sample, the pad, the face and the camera's
+    preview, so nothing of one customer is enrolled for the next.
     """
 
     title = "Enroll a subject"
@@ -44,6 +48,7 @@ class EnrollPage(Page):
         self.references: list[Any] = []  # capture.pen.Stroke lists, one per reference
         self.checks: list[ReferenceCheck] | None = None
         self.face: Any = None  # RGB array
+        self.samples_for: str | None = None  # the subject ID the samples were taken for (None: not bound yet)
         self._generation = 0
 
         self.subject_edit = QLineEdit()
@@ -120,6 +125,7 @@ class EnrollPage(Page):
         self.save_button.clicked.connect(self.save)
         self.camera.captured.connect(self.set_face)
         self.remove_face_button.clicked.connect(lambda: self.set_face(None))
+        self.subject_edit.textEdited.connect(self._subject_edited)
         self.n_spin.valueChanged.connect(lambda _v: self._refresh())
         self._refresh()
 
@@ -136,6 +142,7 @@ class EnrollPage(Page):
         except BiometrixError as err:
             self.messages.show_message(error_message(err), "warn")
             return
+        self._bind_samples()
         self.references.append(strokes)
         self.strip.add_image(image, f"#{len(self.references)}")
         self.pad.clear()
@@ -196,6 +203,8 @@ class EnrollPage(Page):
     # --- face --------------------------------------------------------------------------------------
 
     def set_face(self, rgb: Any) -> None:
+        if rgb is not None:
+            self._bind_samples()
         self.face = rgb
         if rgb is None:
             self.face_label.clear()
@@ -203,6 +212,30 @@ class EnrollPage(Page):
         else:
             self.face_label.setPixmap(to_pixmap(rgb, size=96))
         self._refresh()
+
+    # --- the subject the samples belong to ----------------------------------------------------------
+
+    def _bind_samples(self) -> None:
+        if self.samples_for is None:
+            self.samples_for = self.subject_edit.text().strip() or None
+
+    def _subject_edited(self, text: str) -> None:
+        """The teller typed in the subject ID: samples taken for another subject are cleared, with a message."""
+        if self.samples_for is None or text.strip() == self.samples_for:
+            return  # nothing taken yet, or taken before any ID was typed: they belong to the ID being typed
+        old = self.samples_for
+        self.clear_samples()
+        self.messages.show_message(f"The subject changed: the samples taken for {old} were cleared.", "warn")
+
+    def clear_samples(self) -> None:
+        """Forget every sample: the references, the pad, the face and the camera's preview and hint."""
+        self.references.clear()
+        self.strip.clear()
+        self.pad.clear()
+        self.set_face(None)
+        self.camera.release()
+        self.samples_for = None
+        self._invalidate()
 
     # --- save --------------------------------------------------------------------------------------
 
@@ -212,6 +245,9 @@ class EnrollPage(Page):
         if not subject:
             self.messages.show_message("Enter the subject ID.", "warn")
             self.subject_edit.setFocus()
+            return
+        if self.samples_for is not None and subject != self.samples_for:  # the ID was set, not typed
+            self._subject_edited(subject)
             return
         face_only = not self.references and self.face is not None
         if len(self.references) != n and not face_only:
@@ -248,11 +284,7 @@ class EnrollPage(Page):
         self.name_edit.clear()
         self.replace_box.setChecked(False)
         self.save_anyway.setChecked(False)
-        self.references.clear()
-        self.strip.clear()
-        self.pad.clear()
-        self.set_face(None)
-        self._invalidate()
+        self.clear_samples()
         if not keep_message:
             self.messages.clear_message()
 
