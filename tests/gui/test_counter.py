@@ -76,3 +76,67 @@ def test_changing_the_subject_clears_every_sample(window, qtbot, att_video, styl
     assert cam.load_photo(att_video.photo(2, 1))
     qtbot.keyClicks(page.subject_edit, "C-3001")
     assert page.face is not None
+
+
+# --- defect 2: a verdict is shown only beside its subject and probe ------------------------------------------
+
+#: SVC2004 user 15: S6 genuine (accepted), S26 skilled forgery (rejected) against references S1-S5 (test_flows)
+SIGNER, GENUINE, FORGERY = 15, 6, 26
+
+
+def _enroll_two(qtbot, ctx, svc_strokes) -> None:
+    for subject, user in (("svc-15", SIGNER), ("svc-1", 1)):
+        call_service(qtbot, ctx, lambda bx, s=subject, u=user: bx.enroll(
+            s, signatures=[svc_strokes(u, n) for n in range(1, 6)]))
+
+
+def _verified(qtbot, page) -> str:
+    _click(qtbot, page.verify_button)
+    qtbot.waitUntil(lambda: not page.busy, timeout=WAIT_MS)
+    return page.result.shown_label
+
+
+def _choose(qtbot, page, subject: str) -> None:
+    """Search "svc" (both subjects listed) and click ``subject``'s row."""
+    if page.finder.results.count() != 2:
+        page.finder.query.setText("svc")
+        _click(qtbot, page.finder.find_button)
+        qtbot.waitUntil(lambda: page.finder.results.count() == 2 and not page.busy, timeout=WAIT_MS)
+    row = next(i for i in range(2) if page.finder.results.item(i).text().startswith(subject + " "))
+    rect = page.finder.results.visualItemRect(page.finder.results.item(row))
+    qtbot.mouseClick(page.finder.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert page.finder.selected_id == subject
+
+
+def test_a_verdict_goes_when_its_subject_or_probe_changes(window, qtbot, stylus, svc_strokes) -> None:
+    """Before the fix the ACCEPT or REJECT banner of the last verification stayed up while the teller chose
+    another subject or began the next signature."""
+    _enroll_two(qtbot, window.ctx, svc_strokes)
+    page = window.show_page("verify")
+    _choose(qtbot, page, "svc-15")
+    draw_on_pad(page.input.pad, svc_strokes(SIGNER, GENUINE), stylus)
+    assert _verified(qtbot, page) == "Accept" and page.result.label.text() == "ACCEPT"
+
+    # the next signature begins: the first stroke's pen-down clears the verdict
+    qtbot.mousePress(page.input.pad, Qt.MouseButton.LeftButton)
+    assert page.result.shown_label == "" and page.last is None and page.result.probe_label.pixmap().isNull()
+    qtbot.mouseRelease(page.input.pad, Qt.MouseButton.LeftButton)
+    page.input.pad.clear()
+    draw_on_pad(page.input.pad, svc_strokes(SIGNER, FORGERY), stylus)
+    assert _verified(qtbot, page) == "Reject"
+
+    # another subject: the verdict goes; a signature being drawn for one subject goes when the subject changes
+    _choose(qtbot, page, "svc-1")
+    assert page.result.shown_label == "" and page.result.references.count() == 0
+    draw_on_pad(page.input.pad, svc_strokes(SIGNER, GENUINE), stylus)
+    _choose(qtbot, page, "svc-15")
+    assert page.input.pad.is_empty
+
+    # a verification still running when the subject changes is audited, but not shown beside the new subject
+    draw_on_pad(page.input.pad, svc_strokes(SIGNER, GENUINE), stylus)
+    _click(qtbot, page.verify_button)
+    _choose(qtbot, page, "svc-1")
+    qtbot.waitUntil(lambda: not page.busy, timeout=WAIT_MS)
+    assert page.result.shown_label == "" and "audit log" in page.messages.text()
+    assert _audit(window.ctx.settings.db_path, "verify") == [("svc-15", "signature", d)
+                                                              for d in ("accept", "reject", "accept")]

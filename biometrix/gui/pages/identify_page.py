@@ -65,6 +65,7 @@ class IdentifyPage(Page):
         self.outer.addLayout(body, 1)
         self.identify_button.clicked.connect(self.identify)
         self.input.camera.captured.connect(lambda _frame: self.identify())
+        self.input.new_probe.connect(lambda: self.show_rows([]))  # the candidates of the last probe go
 
     def identify(self) -> None:
         try:

@@ -24,6 +24,7 @@ from biometrix.gui.qt import (
     Qt,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 from biometrix.gui.tasks import error_message
 from biometrix.gui.widgets.camera_view import CameraView, parse_camera
@@ -45,7 +46,9 @@ def subject_text(info: Any) -> str:
 
 
 class SubjectFinder(QWidget):
-    """Search by id or name; ``selected_id`` is the chosen subject."""
+    """Search by id or name; ``selected_id`` is the chosen subject, ``changed`` says it changed."""
+
+    changed = Signal()
 
     def __init__(self, page: Page) -> None:
         super().__init__(page)
@@ -64,6 +67,7 @@ class SubjectFinder(QWidget):
         col.addWidget(self.results)
         self.find_button.clicked.connect(self.search)
         self.query.returnPressed.connect(self.search)
+        self.results.currentItemChanged.connect(lambda *_: self.changed.emit())
 
     def search(self) -> None:
         text = self.query.text().strip()
@@ -90,7 +94,10 @@ class SubjectFinder(QWidget):
 
 
 class ProbeInput(QWidget):
-    """Signature pad or camera, chosen by two radio buttons; ``probe()`` returns what to send to the service."""
+    """Signature pad or camera, chosen by two radio buttons; ``probe()`` returns what to send to the service.
+    ``new_probe`` says that another probe is being taken: a stroke begun, a capture, the other modality."""
+
+    new_probe = Signal()
 
     def __init__(self, page: Page, ctx: AppContext) -> None:
         super().__init__(page)
@@ -126,6 +133,8 @@ class ProbeInput(QWidget):
         self.undo_button.clicked.connect(self.pad.undo)
         self.clear_button.clicked.connect(self.pad.clear)
         self.sig_radio.toggled.connect(self._switch)
+        self.pad.started.connect(self.new_probe)
+        self.camera.captured.connect(lambda _frame: self.new_probe.emit())
 
     @property
     def modality(self) -> Modality:
@@ -135,6 +144,7 @@ class ProbeInput(QWidget):
         (self.sig_radio if modality is Modality.SIGNATURE else self.face_radio).setChecked(True)
 
     def _switch(self) -> None:
+        self.new_probe.emit()
         face = self.modality is Modality.FACE
         self.stack.setCurrentIndex(1 if face else 0)
         if face and self.isVisible():
@@ -156,6 +166,11 @@ class ProbeInput(QWidget):
 
     def stop(self) -> None:
         self.camera.stop()
+
+    def discard(self) -> None:
+        """Forget the probe being taken: the pad's strokes and the camera's still (back to the live camera)."""
+        self.pad.clear()
+        self.camera.release()
 
 
 class _NoFrame(BiometrixError):
@@ -234,7 +249,11 @@ def _reference_tooltip(d: Decision, i: int) -> str:
 
 
 class VerifyPage(Page):
-    """Find a subject, capture a probe, verify (audited by the service), show the three-way label."""
+    """Find a subject, capture a probe, verify (audited by the service), show the three-way label.
+
+    A verdict is shown only beside the subject and the probe it was decided for: choosing another subject clears
+    it and the probe being taken; a new probe (a stroke begun, a capture, the other modality) clears it; and a
+    verification that finishes after either changed is not shown (it is in the audit log)."""
 
     title = "Verify a subject"
 
@@ -255,8 +274,20 @@ class VerifyPage(Page):
         body.addLayout(left, 1)
         body.addWidget(self.result, 1)
         self.outer.addLayout(body, 1)
+        self._generation = 0  # bumped when the subject or the probe changes: an older verdict is not shown
         self.verify_button.clicked.connect(self.verify)
         self.input.camera.captured.connect(lambda _frame: self.verify())
+        self.finder.changed.connect(self._subject_changed)
+        self.input.new_probe.connect(self._probe_changed)
+
+    def _probe_changed(self) -> None:
+        self._generation += 1
+        self.last = None
+        self.result.clear()
+
+    def _subject_changed(self) -> None:
+        self._probe_changed()
+        self.input.discard()
 
     def verify(self) -> None:
         subject = self.finder.selected_id
@@ -269,8 +300,14 @@ class VerifyPage(Page):
             self.messages.show_message(error_message(err), "warn")
             return
         modality = self.input.modality
+        generation = self._generation
 
         def done(outcome: ops.VerifyOutcome) -> None:
+            if generation != self._generation:
+                self.messages.show_message(f"The verification of {subject} finished after the subject or the "
+                                           "probe changed: its decision is in the audit log, not shown here.",
+                                           "info")
+                return
             self.last = outcome  # the label and band shown are the service's, as audited
             self.result.show_outcome(outcome, outcome.decision.label, outcome.decision.band)
             self.messages.clear_message()
