@@ -120,7 +120,9 @@ class _ActivityFilter(QObject):
 class KioskWindow(QWidget):
     """Three screens: enter your ID → capture (face or signature) → result. Any screen goes back to the
     first after ``kiosk_idle_s`` without input; the result screen also after ``RESULT_SECONDS``. The
-    window only closes after the supervisor PIN (button in the corner, or Ctrl+Shift+Q)."""
+    window only closes after the supervisor PIN (button in the corner, or Ctrl+Shift+Q).
+
+    The kiosk takes nothing but its camera and its pad: no photo file, no file dialog, no drop."""
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -151,7 +153,8 @@ class KioskWindow(QWidget):
         self.camera: CameraView | None = None
         self.pad: SignaturePad | None = None
         if self.modality is Modality.FACE:
-            self.camera = CameraView(detector=service_detector(ctx, self), touch=True)
+            # the camera only: no photo file, no file dialog (a photo of the customer must not pass for them)
+            self.camera = CameraView(detector=service_detector(ctx, self), touch=True, allow_files=False)
             self.camera.capture_button.setText("Take my photo")
             self.camera.captured.connect(lambda _f: self.verify())
             cc.addWidget(self.camera, 1)
@@ -215,6 +218,8 @@ class KioskWindow(QWidget):
         self.supervisor_button.clicked.connect(self.ask_pin)
         QShortcut(QKeySequence("Ctrl+Shift+Q"), self).activated.connect(self.ask_pin)
         self.relogin = Relogin(ctx, self)  # a lost session: the login again ($BIOMETRIX_PASSWORD: unattended)
+        for w in (self, *self.findChildren(QWidget)):
+            w.setAcceptDrops(False)  # a text field takes a dropped file's path by default
         self.reset()
 
     # --- flow --------------------------------------------------------------------------------------

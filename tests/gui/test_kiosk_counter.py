@@ -1,0 +1,64 @@
+"""Issue 28 in the kiosk: only its camera and its pad are taken (never a photo file), Enter submits the PIN, any
+customer id can be typed at once, and messages never move its buttons."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from biometrix.gui.context import AppContext
+from biometrix.gui.kiosk import KioskWindow
+from biometrix.gui.qt import QFileDialog, QPushButton, Qt, QWidget
+from biometrix.gui.settings import GuiSettings
+from tests.gui.conftest import call_service, shown
+
+
+@pytest.fixture
+def face_kiosk(qtbot, gui_settings: GuiSettings):
+    """A face kiosk whose camera does not open (the settings name a video file that is not there)."""
+    settings = gui_settings.replace(kiosk_modality="face", kiosk_idle_s=600.0).with_pin("2468")
+    k = shown(qtbot, KioskWindow(AppContext(settings, settings_path=None)), (1024, 600))
+    yield k
+    k.unlock_and_close()
+    k.ctx.shutdown()
+
+
+def _verify_rows(db: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT subject_id, decision FROM audit_log WHERE event = 'verify'").fetchall()
+
+
+# --- defect 3: no file dialog, no photo file -----------------------------------------------------------------
+
+
+def test_the_kiosk_takes_no_photo_file(face_kiosk, qtbot, att_video, monkeypatch) -> None:
+    """The attack as reported: at the kiosk, with no camera, the customer pressed "Load a photo file…", browsed
+    the machine's files and a photo of the enrolled customer gave "you are verified". Now no button offers a
+    file, no file dialog opens whatever is pressed, a photo handed to the camera is refused and nothing is
+    verified or audited."""
+    k = face_kiosk
+    opened: list[str] = []
+    for name in ("getOpenFileName", "getOpenFileNames", "getSaveFileName", "getExistingDirectory", "exec"):
+        monkeypatch.setattr(QFileDialog, name, lambda *a, _n=name, **kw: opened.append(_n) or ("", ""))
+    call_service(qtbot, k.ctx, lambda bx: bx.enroll("att-1", faces=[att_video.photo(1, n) for n in (1, 2, 4, 5)]))
+
+    qtbot.keyClicks(k.id_edit, "att-1")
+    qtbot.mouseClick(k.next_button, Qt.MouseButton.LeftButton)
+    assert k.screen_name == "capture"
+    qtbot.waitUntil(lambda: k.camera.stack.currentIndex() == 1, timeout=5_000)  # "No camera"
+    # what "Load a photo file…" did with the file chosen: the enrolled customer's photo
+    with qtbot.assertNotEmitted(k.camera.captured, wait=300):
+        assert not k.camera.load_photo(att_video.photo(1, 6))
+    qtbot.wait(500)
+    assert k.screen_name == "capture" and k.camera.frame is None and k.last_label == ""
+    assert _verify_rows(k.ctx.settings.db_path) == []
+    assert k.camera.load_button is None and not k.camera.allow_files
+    texts = [b.text().lower() for b in k.findChildren(QPushButton)]
+    assert not [t for t in texts if "photo file" in t or "load" in t or "file" in t], texts
+    assert "photo file" not in k.camera.no_camera_label.text() and "staff" in k.camera.no_camera_label.text()
+    for b in k.findChildren(QPushButton):  # every button of the capture screen (Cancel last: it resets)
+        if b.isVisible() and b.isEnabled() and b not in (k.supervisor_button, k.cancel_button):
+            qtbot.mouseClick(b, Qt.MouseButton.LeftButton)
+    assert opened == [] and _verify_rows(k.ctx.settings.db_path) == []
+    assert not [w for w in (k, *k.findChildren(QWidget)) if w.acceptDrops()]  # no file dropped on it either
