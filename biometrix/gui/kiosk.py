@@ -52,6 +52,16 @@ def big_button(text: str) -> QPushButton:
     return b
 
 
+def key_button(text: str) -> QPushButton:
+    """A keypad key: never the default button (Enter submits the form, never types a key) and never focused
+    (the field keeps the focus, so a physical keyboard types into it too)."""
+    b = big_button(text)
+    b.setAutoDefault(False)
+    b.setDefault(False)
+    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return b
+
+
 class Keypad(QWidget):
     """A numeric keypad typing into ``target`` (touch screens have no keyboard)."""
 
@@ -59,10 +69,12 @@ class Keypad(QWidget):
         super().__init__(parent)
         grid = QGridLayout(self)
         keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "Clear"]
+        self.buttons: list[QPushButton] = []
         for i, key in enumerate(keys):
-            b = big_button(key)
+            b = key_button(key)
             b.clicked.connect(lambda _=False, k=key: self._press(target, k))
             grid.addWidget(b, i // 3, i % 3)
+            self.buttons.append(b)
 
     @staticmethod
     def _press(target: QLineEdit, key: str) -> None:
@@ -75,7 +87,8 @@ class Keypad(QWidget):
 
 
 class PinDialog(QDialog):
-    """Supervisor PIN entry with a keypad; ``accepted`` only for the right PIN."""
+    """Supervisor PIN entry with a keypad; ``accepted`` only for the right PIN. Enter presses OK (the one
+    default button), whichever key was tapped last; the PIN field keeps the focus."""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,17 +98,20 @@ class PinDialog(QDialog):
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin.setStyleSheet(BIG)
         self.status = QLabel("Enter the supervisor PIN to leave the kiosk.")
-        ok, cancel = big_button("OK"), big_button("Cancel")
-        ok.clicked.connect(lambda: self.try_unlock(self.pin.text()))
+        self.ok_button, cancel = big_button("OK"), key_button("Cancel")
+        self.ok_button.setDefault(True)
+        self.ok_button.clicked.connect(lambda: self.try_unlock(self.pin.text()))
         cancel.clicked.connect(self.reject)
         row = QHBoxLayout()
         row.addWidget(cancel)
-        row.addWidget(ok)
+        row.addWidget(self.ok_button)
+        self.keypad = Keypad(self.pin)
         col = QVBoxLayout(self)
         col.addWidget(self.status)
         col.addWidget(self.pin)
-        col.addWidget(Keypad(self.pin))
+        col.addWidget(self.keypad)
         col.addLayout(row)
+        self.pin.setFocus()
 
     def try_unlock(self, pin: str) -> bool:
         if self.ctx.settings.pin_matches(pin):

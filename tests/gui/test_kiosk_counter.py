@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from biometrix.gui.context import AppContext
-from biometrix.gui.kiosk import KioskWindow
+from biometrix.gui.kiosk import KioskWindow, PinDialog
 from biometrix.gui.qt import QFileDialog, QPushButton, Qt, QWidget
 from biometrix.gui.settings import GuiSettings
 from tests.gui.conftest import call_service, shown
@@ -62,3 +62,35 @@ def test_the_kiosk_takes_no_photo_file(face_kiosk, qtbot, att_video, monkeypatch
             qtbot.mouseClick(b, Qt.MouseButton.LeftButton)
     assert opened == [] and _verify_rows(k.ctx.settings.db_path) == []
     assert not [w for w in (k, *k.findChildren(QWidget)) if w.acceptDrops()]  # no file dropped on it either
+
+
+# --- defect 4: Enter submits the PIN ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("by", ["keyboard", "keypad"])
+def test_enter_submits_the_pin(face_kiosk, qtbot, by: str) -> None:
+    """Before the fix Enter pressed the keypad's "1" (Qt makes the first button of a dialog its default): the
+    PIN became "24681" and was refused. Enter now presses OK, whether the PIN was typed or tapped."""
+    dialog = PinDialog(face_kiosk.ctx, face_kiosk)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    buttons = {b.text(): b for b in dialog.findChildren(QPushButton)}
+    focused: list = []
+
+    def enter(pin: str) -> None:
+        if by == "keyboard":
+            qtbot.keyClicks(dialog.pin, pin)
+        else:
+            for digit in pin:
+                qtbot.mouseClick(buttons[digit], Qt.MouseButton.LeftButton)
+        assert dialog.pin.text() == pin
+        focused.append(dialog.focusWidget())
+        qtbot.keyClick(dialog.focusWidget() or dialog.pin, Qt.Key.Key_Return)
+
+    enter("1357")  # the wrong PIN: refused, and nothing typed by Enter
+    assert dialog.status.text() == "Wrong PIN." and dialog.pin.text() == "" and dialog.isVisible()
+    enter("2468")
+    assert dialog.result() == PinDialog.DialogCode.Accepted and not dialog.isVisible()
+    assert [t for t, b in buttons.items() if b.isDefault() or b.autoDefault()] == ["OK"]
+    assert focused == [dialog.pin, dialog.pin]  # the field keeps the focus: a keyboard types into it
