@@ -62,19 +62,31 @@ def key_button(text: str) -> QPushButton:
     return b
 
 
-class Keypad(QWidget):
-    """A numeric keypad typing into ``target`` (touch screens have no keyboard)."""
+#: The PIN keypad, and the customer-number keyboard: digits, letters and '-', so that every id enrolled at the
+#: counter (e.g. "C-3001") can be typed at the kiosk (letters are matched to the enrolled id ignoring case).
+PIN_KEYS = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("⌫", "0", "Clear"))
+ID_KEYS = (tuple("1234567890"), tuple("QWERTYUIOP"), (*"ASDFGHJKL", "-"), (*"ZXCVBNM", ".", "⌫", "Clear"))
+KEY_HEIGHT = 56
 
-    def __init__(self, target: QLineEdit, parent: QWidget | None = None) -> None:
+
+class Keypad(QWidget):
+    """On-screen keys typing into ``target`` (touch screens have no keyboard): ``rows`` of key texts, where
+    "⌫" deletes the last character and "Clear" empties the field."""
+
+    def __init__(self, target: QLineEdit, rows: tuple[tuple[str, ...], ...] = PIN_KEYS, *,
+                 key_height: int = TOUCH_HEIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         grid = QGridLayout(self)
-        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "Clear"]
+        grid.setContentsMargins(0, 0, 0, 0)
         self.buttons: list[QPushButton] = []
-        for i, key in enumerate(keys):
-            b = key_button(key)
-            b.clicked.connect(lambda _=False, k=key: self._press(target, k))
-            grid.addWidget(b, i // 3, i % 3)
-            self.buttons.append(b)
+        for r, row in enumerate(rows):
+            for c, key in enumerate(row):
+                b = key_button(key)
+                b.setMinimumHeight(key_height)
+                b.setMinimumWidth(min(key_height, TOUCH_HEIGHT))
+                b.clicked.connect(lambda _=False, k=key: self._press(target, k))
+                grid.addWidget(b, r, c)
+                self.buttons.append(b)
 
     @staticmethod
     def _press(target: QLineEdit, key: str) -> None:
@@ -84,6 +96,7 @@ class Keypad(QWidget):
             target.clear()
         else:
             target.insert(key)
+        target.setFocus()
 
 
 class PinDialog(QDialog):
@@ -149,6 +162,7 @@ class KioskWindow(QWidget):
         self.setStyleSheet("QWidget { font-size: 16pt; }")
 
         self.id_edit = QLineEdit()
+        self.id_edit.setMaxLength(128)
         self.id_edit.setPlaceholderText("your customer number")
         self.id_edit.setStyleSheet(f"QLineEdit {{ {BIG} padding: 8px; }}")
         self.next_button = big_button("Continue")
@@ -158,7 +172,8 @@ class KioskWindow(QWidget):
         title.setStyleSheet("font-size: 30pt; font-weight: 700;")
         sc.addWidget(title, 0, Qt.AlignmentFlag.AlignHCenter)
         sc.addWidget(self.id_edit)
-        sc.addWidget(Keypad(self.id_edit))
+        self.keyboard = Keypad(self.id_edit, ID_KEYS, key_height=KEY_HEIGHT)
+        sc.addWidget(self.keyboard)
         sc.addWidget(self.next_button)
 
         capture = QWidget()
@@ -208,6 +223,8 @@ class KioskWindow(QWidget):
             self.stack.addWidget(w)
         self.supervisor_button = QPushButton("Supervisor")
         self.supervisor_button.setFlat(True)
+        for b in (self.next_button, self.supervisor_button):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the id field keeps the keyboard's focus
         top = QHBoxLayout()
         top.addStretch(1)
         top.addWidget(self.supervisor_button)
@@ -258,6 +275,7 @@ class KioskWindow(QWidget):
         if self.camera is not None:
             self.camera.clear()
         self.stack.setCurrentIndex(0)
+        self.id_edit.setFocus()  # a physical keyboard types the customer number at once
         self.touch_activity()
 
     def to_capture(self) -> None:
@@ -272,7 +290,7 @@ class KioskWindow(QWidget):
         self.touch_activity()
 
     def verify(self) -> None:
-        subject = self.id_edit.text().strip()
+        typed = self.id_edit.text().strip()
         try:
             probe: Any = self.pad.strokes() if self.pad is not None else self._frame()
         except BiometrixError as err:
@@ -291,8 +309,8 @@ class KioskWindow(QWidget):
             else:
                 self.capture_message.setText(error_message(err))
 
-        self.ctx.run(self, lambda bx: ops.verify(bx, subject, modality, probe), on_success=done,
-                     on_error=failed)
+        self.ctx.run(self, lambda bx: ops.verify(bx, ops.enrolled_id(bx, typed), modality, probe),
+                     on_success=done, on_error=failed)
 
     def _frame(self) -> Any:
         if self.camera is None or self.camera.frame is None:
@@ -320,6 +338,11 @@ class KioskWindow(QWidget):
     def unlock_and_close(self) -> None:
         self.unlocked = True
         self.close()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self.stack.currentIndex() == 0:
+            self.id_edit.setFocus()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         if not self.unlocked:

@@ -9,9 +9,9 @@ import pytest
 
 from biometrix.gui.context import AppContext
 from biometrix.gui.kiosk import KioskWindow, PinDialog
-from biometrix.gui.qt import QFileDialog, QPushButton, Qt, QWidget
+from biometrix.gui.qt import QApplication, QFileDialog, QPushButton, Qt, QWidget
 from biometrix.gui.settings import GuiSettings
-from tests.gui.conftest import call_service, shown
+from tests.gui.conftest import WAIT_MS, call_service, draw_on_pad, shown
 
 
 @pytest.fixture
@@ -94,3 +94,53 @@ def test_enter_submits_the_pin(face_kiosk, qtbot, by: str) -> None:
     assert dialog.result() == PinDialog.DialogCode.Accepted and not dialog.isVisible()
     assert [t for t, b in buttons.items() if b.isDefault() or b.autoDefault()] == ["OK"]
     assert focused == [dialog.pin, dialog.pin]  # the field keeps the focus: a keyboard types into it
+
+
+# --- defect 5: every customer id can be typed, from the first key -------------------------------------------
+
+
+@pytest.fixture
+def pen_kiosk(qtbot, gui_settings: GuiSettings):
+    settings = gui_settings.replace(kiosk_modality="signature", kiosk_idle_s=600.0).with_pin("2468")
+    k = shown(qtbot, KioskWindow(AppContext(settings, settings_path=None)), (1024, 600))
+    k.activateWindow()
+    qtbot.waitUntil(k.isActiveWindow, timeout=5_000)
+    yield k
+    k.unlock_and_close()
+    k.ctx.shutdown()
+
+
+def _sign_and_verify(qtbot, k, strokes, stylus) -> str:
+    qtbot.mouseClick(k.next_button, Qt.MouseButton.LeftButton)
+    assert k.screen_name == "capture"
+    draw_on_pad(k.pad, strokes, stylus)
+    qtbot.mouseClick(k.verify_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: k.screen_name == "result", timeout=WAIT_MS)
+    label = k.last_label
+    qtbot.mouseClick(k.done_button, Qt.MouseButton.LeftButton)
+    return label
+
+
+def test_a_lettered_id_signs_in_by_touch_or_keyboard(pen_kiosk, qtbot, stylus, svc_strokes) -> None:
+    """Before the fix the kiosk keypad had digits only, so a customer enrolled as "C-3001" could not sign in, and
+    a physical keyboard typed nothing until the field was tapped. The kiosk keyboard now has digits, capitals
+    and '-'; the field has the focus from the start (and after each customer); letters typed in either case
+    find the enrolled id."""
+    k = pen_kiosk
+    call_service(qtbot, k.ctx, lambda bx: bx.enroll("C-3001", signatures=[svc_strokes(15, n) for n in range(1, 6)]))
+    keys = {b.text(): b for b in k.stack.widget(0).findChildren(QPushButton)}  # the start screen's keys
+    assert {"C", "-", "3", "0", "1"} <= set(keys)
+    assert QApplication.focusWidget() is k.id_edit  # no tap needed
+    for key in "C-3001":
+        qtbot.mouseClick(keys[key], Qt.MouseButton.LeftButton)
+    assert k.id_edit.text() == "C-3001" and QApplication.focusWidget() is k.id_edit
+    # SVC2004 user 15, genuine S6: accepted (test_kiosk.test_customer_signs_and_sees_the_result)
+    assert _sign_and_verify(qtbot, k, svc_strokes(15, 6), stylus) == "Accept"
+
+    assert k.screen_name == "start" and QApplication.focusWidget() is k.id_edit
+    qtbot.keyClicks(QApplication.focusWidget(), "c-3001")  # the next customer on a physical keyboard
+    assert k.id_edit.text() == "c-3001"
+    assert _sign_and_verify(qtbot, k, svc_strokes(15, 7), stylus) == "Accept"
+    with sqlite3.connect(k.ctx.settings.db_path) as conn:
+        rows = conn.execute("SELECT subject_id, decision FROM audit_log WHERE event = 'verify'").fetchall()
+    assert rows == [("C-3001", "accept"), ("C-3001", "accept")]
