@@ -140,3 +140,46 @@ def test_a_verdict_goes_when_its_subject_or_probe_changes(window, qtbot, stylus,
     assert page.result.shown_label == "" and "audit log" in page.messages.text()
     assert _audit(window.ctx.settings.db_path, "verify") == [("svc-15", "signature", d)
                                                               for d in ("accept", "reject", "accept")]
+
+
+# --- defect 9: one action, one decision, one audit row -------------------------------------------------------
+
+
+def test_a_photo_is_decided_once(window, qtbot, att_video) -> None:
+    """Before the fix loading a face photo on Verify verified it at once, and pressing Verify logged a second,
+    identical row (Identify did the same). Now the photo is the probe, held until Verify (or Identify) decides on
+    it once; pressing again asks for a new probe and logs nothing."""
+    call_service(qtbot, window.ctx, lambda bx: bx.enroll("att-1", faces=[att_video.photo(1, n) for n in (1, 2, 4, 5)]))
+    db = window.ctx.settings.db_path
+    page = window.show_page("verify")
+    page.finder.query.setText("att-1")
+    _click(qtbot, page.finder.find_button)
+    qtbot.waitUntil(lambda: page.finder.selected_id == "att-1" and not page.busy, timeout=WAIT_MS)
+    page.input.face_radio.setChecked(True)
+    cam = page.input.camera
+    qtbot.waitUntil(lambda: cam.stack.currentIndex() == 1, timeout=5_000)  # no camera: a photo instead
+    assert cam.load_photo(att_video.photo(1, 6))
+    qtbot.wait(500)
+    qtbot.waitUntil(lambda: not window.ctx.tasks.busy, timeout=WAIT_MS)  # (the face hint of the photo)
+    assert _audit(db, "verify") == [] and page.result.shown_label == ""
+    assert cam.held and cam.capture_button.text() == "Retake"
+    assert _verified(qtbot, page) == "Accept"
+    assert _audit(db, "verify") == [("att-1", "face", "accept")]
+    assert _verified(qtbot, page) == "Accept"  # pressed again: the verdict stays, nothing is decided again
+    assert page.messages.kind == "warn" and "no face image" in page.messages.text()
+    assert _audit(db, "verify") == [("att-1", "face", "accept")]
+
+    identify = window.show_page("identify")
+    identify.input.face_radio.setChecked(True)
+    cam = identify.input.camera
+    qtbot.waitUntil(lambda: cam.stack.currentIndex() == 1, timeout=5_000)
+    assert cam.load_photo(att_video.photo(1, 6))
+    qtbot.wait(500)
+    qtbot.waitUntil(lambda: not window.ctx.tasks.busy, timeout=WAIT_MS)
+    assert _audit(db, "identify") == []
+    _click(qtbot, identify.identify_button)
+    qtbot.waitUntil(lambda: bool(identify.rows) and not identify.busy, timeout=WAIT_MS)
+    _click(qtbot, identify.identify_button)
+    qtbot.waitUntil(lambda: not identify.busy, timeout=WAIT_MS)
+    assert "no face image" in identify.messages.text()
+    assert _audit(db, "identify") == [("att-1", "face", "match")]

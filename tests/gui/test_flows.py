@@ -180,7 +180,9 @@ def test_face_enroll_and_verify_through_a_video_camera(qtbot, tmp_path, gui_sett
             verify.input.start()
             qtbot.waitUntil(lambda: verify.input.camera.frame is not None, timeout=WAIT_MS)
             verify.result.clear()
-            _click(qtbot, verify.input.camera.capture_button)  # capturing verifies at once
+            _click(qtbot, verify.input.camera.capture_button)  # the probe is taken (and held) ...
+            assert verify.input.camera.held and verify.input.camera.capture_button.text() == "Retake"
+            _click(qtbot, verify.verify_button)  # ... and decided on by Verify
             qtbot.waitUntil(lambda: verify.result.shown_label != "" and not verify.busy, timeout=WAIT_MS)
             labels.append(verify.result.shown_label)
         assert labels == ["Accept", "Reject"]

@@ -64,7 +64,6 @@ class IdentifyPage(Page):
         body.addWidget(self.table, 1)
         self.outer.addLayout(body, 1)
         self.identify_button.clicked.connect(self.identify)
-        self.input.camera.captured.connect(lambda _frame: self.identify())
         self.input.new_probe.connect(lambda: self.show_rows([]))  # the candidates of the last probe go
 
     def identify(self) -> None:
@@ -76,6 +75,7 @@ class IdentifyPage(Page):
         modality, k = self.input.modality, self.top_k.value()
 
         def done(rows: list[ops.IdentifyRow]) -> None:
+            self.input.consumed()  # one search per probe (and one audit row)
             self.show_rows(rows)
             if not rows:
                 self.messages.show_message(f"No subject is enrolled with a {modality.value} template.", "warn")

@@ -117,7 +117,8 @@ class ProbeInput(QWidget):
         pad_row.addWidget(self.clear_button)
         pad_row.addStretch(1)
         pad_col.addLayout(pad_row)
-        self.camera = CameraView(detector=service_detector(ctx, page))
+        # a capture (or a photo) is held as the probe until it is decided on or retaken: it is not decided at once
+        self.camera = CameraView(detector=service_detector(ctx, page), hold_on_capture=True)
         self.stack = QStackedWidget()
         self.stack.addWidget(pad_page)
         self.stack.addWidget(self.camera)
@@ -135,6 +136,7 @@ class ProbeInput(QWidget):
         self.sig_radio.toggled.connect(self._switch)
         self.pad.started.connect(self.new_probe)
         self.camera.captured.connect(lambda _frame: self.new_probe.emit())
+        self.camera.retaken.connect(self.new_probe)
 
     @property
     def modality(self) -> Modality:
@@ -171,6 +173,14 @@ class ProbeInput(QWidget):
         """Forget the probe being taken: the pad's strokes and the camera's still (back to the live camera)."""
         self.pad.clear()
         self.camera.release()
+
+    def consumed(self) -> None:
+        """The probe was decided on: the pad is cleared, a held face let go, so that the same probe is never
+        decided (and audited) twice; the next decision needs a new signature or a new capture."""
+        if self.modality is Modality.SIGNATURE:
+            self.pad.clear()
+        else:
+            self.camera.release()
 
 
 class _NoFrame(BiometrixError):
@@ -249,7 +259,9 @@ def _reference_tooltip(d: Decision, i: int) -> str:
 
 
 class VerifyPage(Page):
-    """Find a subject, capture a probe, verify (audited by the service), show the three-way label.
+    """Find a subject, capture a probe, verify (audited by the service), show the three-way label. One press of
+    Verify is one decision and one audit row: capturing or loading a photo only takes the probe, and a probe
+    decided on is used up (``ProbeInput.consumed``).
 
     A verdict is shown only beside the subject and the probe it was decided for: choosing another subject clears
     it and the probe being taken; a new probe (a stroke begun, a capture, the other modality) clears it; and a
@@ -276,7 +288,6 @@ class VerifyPage(Page):
         self.outer.addLayout(body, 1)
         self._generation = 0  # bumped when the subject or the probe changes: an older verdict is not shown
         self.verify_button.clicked.connect(self.verify)
-        self.input.camera.captured.connect(lambda _frame: self.verify())
         self.finder.changed.connect(self._subject_changed)
         self.input.new_probe.connect(self._probe_changed)
 
@@ -311,8 +322,7 @@ class VerifyPage(Page):
             self.last = outcome  # the label and band shown are the service's, as audited
             self.result.show_outcome(outcome, outcome.decision.label, outcome.decision.band)
             self.messages.clear_message()
-            if modality is Modality.SIGNATURE:
-                self.input.pad.clear()
+            self.input.consumed()
 
         self.result.clear()
         self.call(lambda bx: ops.verify(bx, subject, modality, probe), done,

@@ -89,14 +89,16 @@ class CameraView(QWidget):
     overlay runs through ``detector`` off the UI thread, one frame at a time, at most every
     ``detect_every_ms``. When no camera opens, the widget says so and, with ``allow_files``, offers to load a
     photo instead; without it (the kiosk) there is no file button and ``load_photo`` refuses every file.
-    ``captured`` carries the RGB frame (or photo) to use. With ``hold_on_capture`` a capture freezes the preview
-    on the captured frame (the probe a page decides on) until ``release``.
+    ``captured`` carries the RGB frame (or photo) to use. With ``hold_on_capture`` a capture (or a photo) freezes
+    the preview on it (the probe a page decides on) until ``release``; meanwhile the capture button reads
+    Retake, and pressing it releases the still (``retaken``).
 
     ``release`` forgets the frame, the still and the face hint (a hint still being computed for a forgotten
     frame is dropped) and goes back to the live camera: nothing of one customer is left for the next.
     """
 
     captured = Signal(object)
+    retaken = Signal()  # a held capture was let go by its Retake button (a new probe is being taken)
 
     def __init__(self, parent: QWidget | None = None, *, detector: Detector | None = None, interval_ms: int = 66,
                  detect_every_ms: int = 400, touch: bool = False, allow_files: bool = True,
@@ -123,7 +125,8 @@ class CameraView(QWidget):
         self.no_camera_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.load_button: QPushButton | None = QPushButton("Load a photo file…") if allow_files else None
         self.retry_button = QPushButton("Try the camera again")
-        self.capture_button = QPushButton("Capture")
+        self._capture_text = "Capture"
+        self.capture_button = QPushButton(self._capture_text)
         self.capture_button.setEnabled(False)
         for b in (self.load_button, self.retry_button, self.capture_button):
             if b is not None:
@@ -176,8 +179,7 @@ class CameraView(QWidget):
 
         self.stop()
         self._source = source
-        self._frame, self._held = None, False
-        self.capture_button.setEnabled(False)
+        self._forget()
         try:
             if isinstance(source, str) and not os.path.isfile(source):
                 raise FileNotFoundError(source)
@@ -218,12 +220,13 @@ class CameraView(QWidget):
         self._frame, self._held, self._detecting = None, False, False
         self.preview.image, self.preview.hint = None, None
         self.capture_button.setEnabled(False)
+        if self._hold_on_capture:
+            self.capture_button.setText(self._capture_text)
         self.preview.update()
 
     def _show_missing(self, text: str) -> None:
         self._camera = None
-        self._frame, self._held = None, False
-        self.capture_button.setEnabled(False)
+        self._forget()
         more = "You can load a photo file instead." if self.allow_files else "Please see a member of staff."
         self.no_camera_label.setText(f"{text}\n{more}")
         self.stack.setCurrentIndex(1)
@@ -270,7 +273,12 @@ class CameraView(QWidget):
     # --- capture -----------------------------------------------------------------------------------
 
     def capture(self) -> None:
-        """Emit the current frame (a copy); with ``hold_on_capture`` the preview stays on it."""
+        """Emit the current frame (a copy); with ``hold_on_capture`` the preview stays on it, and a second press
+        (Retake) lets it go."""
+        if self._hold_on_capture and self._held:
+            self.release()
+            self.retaken.emit()
+            return
         if self._frame is None:
             return
         if self._hold_on_capture and not self._held:
@@ -282,7 +290,9 @@ class CameraView(QWidget):
         self._frame, self._held = rgb, True
         self.preview.image, self.preview.hint = to_qimage(rgb), hint
         self.stack.setCurrentIndex(0)
-        self.capture_button.setEnabled(not self._hold_on_capture)
+        self.capture_button.setEnabled(True)
+        if self._hold_on_capture:
+            self.capture_button.setText("Retake")
         self.preview.update()
 
     def load_photo(self, path: str | os.PathLike[str]) -> bool:
