@@ -30,6 +30,7 @@ from biometrix.gui.qt import (
 )
 from biometrix.gui.tasks import error_message
 from biometrix.gui.widgets.camera_view import CameraView, parse_camera
+from biometrix.gui.widgets.message_bar import MessageBar
 from biometrix.gui.widgets.signature_pad import SignaturePad
 
 BIG = "font-size: 22pt;"
@@ -203,8 +204,7 @@ class KioskWindow(QWidget):
             self.verify_button.clicked.connect(self.verify)
             row.addWidget(self.verify_button)
         cc.addLayout(row)
-        self.capture_message = QLabel()
-        self.capture_message.setWordWrap(True)
+        self.capture_message = MessageBar()  # of fixed height: a message never moves the pad or the buttons
         cc.addWidget(self.capture_message)
 
         result = QWidget()
@@ -268,7 +268,7 @@ class KioskWindow(QWidget):
         """Back to the first screen with nothing of the last customer left on it."""
         self.result_timer.stop()
         self.id_edit.clear()
-        self.capture_message.clear()
+        self.capture_message.clear_message()
         self.result_label.clear()
         if self.pad is not None:
             self.pad.clear()
@@ -294,9 +294,9 @@ class KioskWindow(QWidget):
         try:
             probe: Any = self.pad.strokes() if self.pad is not None else self._frame()
         except BiometrixError as err:
-            self.capture_message.setText(error_message(err))
+            self.capture_message.show_message(error_message(err), "warn")
             return
-        self.capture_message.setText("Checking…")
+        self.capture_message.show_message("Checking…", "info")
         modality = self.modality
 
         def done(outcome: ops.VerifyOutcome) -> None:
@@ -304,10 +304,10 @@ class KioskWindow(QWidget):
 
         def failed(err: BaseException) -> None:
             if isinstance(err, NotEnrolled):
-                self.capture_message.setText("That customer number is not enrolled here. Please see a member "
-                                             "of staff.")
+                self.capture_message.show_message("That customer number is not enrolled here. Please see a member "
+                                                  "of staff.", "warn")
             else:
-                self.capture_message.setText(error_message(err))
+                self.capture_message.show_message(error_message(err), "error")
 
         self.ctx.run(self, lambda bx: ops.verify(bx, ops.enrolled_id(bx, typed), modality, probe),
                      on_success=done, on_error=failed)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from biometrix.gui.qt import Qt
-from tests.gui.conftest import WAIT_MS, call_service, draw_on_pad
+from biometrix.gui.context import AppContext
+from biometrix.gui.kiosk import KioskWindow
+from biometrix.gui.qt import Qt, QWidget
+from tests.gui.conftest import WAIT_MS, call_service, draw_on_pad, shown
 
 
 def _click(qtbot, button) -> None:
@@ -183,3 +185,59 @@ def test_a_photo_is_decided_once(window, qtbot, att_video) -> None:
     qtbot.waitUntil(lambda: not identify.busy, timeout=WAIT_MS)
     assert "no face image" in identify.messages.text()
     assert _audit(db, "identify") == [("att-1", "face", "match")]
+
+
+# --- defect 7: messages never move the other widgets ---------------------------------------------------------
+
+LONG = ("The references are not consistent: reference #2 lies far from the others (its distance to them is more "
+        "than twice the threshold), reference #4 too; remove them and sign again, or tick Save anyway to keep "
+        "them. This message is long enough to need four or five lines on any screen this page fits on. " * 3)
+
+
+def geometry(widgets) -> list[tuple[int, int, int, int]]:
+    """Each widget's rectangle in its window's coordinates."""
+    out = []
+    for w in widgets:
+        top_left = w.mapTo(w.window(), w.rect().topLeft())
+        out.append((top_left.x(), top_left.y(), w.width(), w.height()))
+    return out
+
+
+def test_a_message_moves_nothing(window, qtbot) -> None:
+    """Before the fix a message pushed the page down by 32 px (a click meant for Add reference landed on the pad)
+    and a long one pushed the buttons over the pad. Now no message, of one line or of many, moves any widget."""
+    for name in ("enroll", "verify", "identify", "audit", "settings"):
+        page = window.show_page(name)
+        qtbot.waitUntil(lambda p=page: not p.busy, timeout=WAIT_MS)
+        page.messages.clear_message()
+        qtbot.wait(50)
+        widgets = [w for w in page.findChildren(QWidget) if w.isVisible() and w is not page.messages
+                   and not page.messages.isAncestorOf(w)]
+        before = geometry(widgets)
+        for text in ("Reference 1 added.", LONG, ""):
+            page.messages.show_message(text, "warn") if text else page.messages.clear_message()
+            qtbot.wait(50)
+            assert geometry(widgets) == before, (name, text[:20])
+        page.messages.show_message(LONG, "warn")
+        qtbot.wait(50)
+        assert page.messages.text() == LONG and page.messages.toolTip() == LONG  # the whole of it, on hover
+        shown = page.messages.label.text()
+        assert shown.count("\n") <= 1 and shown.endswith("…")
+
+
+def test_a_kiosk_message_moves_nothing(qtbot, gui_settings) -> None:
+    settings = gui_settings.replace(kiosk_modality="signature", kiosk_idle_s=600.0).with_pin("2468")
+    k = shown(qtbot, KioskWindow(AppContext(settings, settings_path=None)), (1024, 600))
+    try:
+        k.id_edit.setText("1")
+        k.to_capture()
+        qtbot.wait(50)
+        widgets = [k.pad, k.verify_button, k.cancel_button]
+        before = geometry(widgets)
+        for text in ("Checking…", LONG):
+            k.capture_message.show_message(text, "warn")
+            qtbot.wait(50)
+            assert geometry(widgets) == before
+    finally:
+        k.unlock_and_close()
+        k.ctx.shutdown()
