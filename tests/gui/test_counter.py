@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from biometrix.gui.context import AppContext
 from biometrix.gui.kiosk import KioskWindow
-from biometrix.gui.qt import Qt, QWidget
+from biometrix.gui.qt import QPoint, QPushButton, QRect, QScrollArea, Qt, QWidget
 from tests.gui.conftest import WAIT_MS, call_service, draw_on_pad, shown
 
 
@@ -238,6 +240,65 @@ def test_a_kiosk_message_moves_nothing(qtbot, gui_settings) -> None:
             k.capture_message.show_message(text, "warn")
             qtbot.wait(50)
             assert geometry(widgets) == before
+    finally:
+        k.unlock_and_close()
+        k.ctx.shutdown()
+
+
+# --- defect 6: every page fits 1024x600 and scales to 1920x1080 ----------------------------------------------
+
+#: What a window manager's title bar and a panel may take of a 600 px high screen.
+FRAME_ALLOWANCE = 40
+
+
+def _outside(window, widgets) -> list[str]:
+    """The widgets not wholly inside ``window``, or cut by a parent (a splitter, a scroll area)."""
+    out = []
+    for w in widgets:
+        rect = QRect(w.mapTo(window, QPoint(0, 0)), w.size())
+        if not window.rect().contains(rect) or w.visibleRegion().boundingRect() != w.rect():
+            out.append(f"{w.text()!r} at {rect.x()},{rect.y()} {rect.width()}x{rect.height()}")
+    return out
+
+
+@pytest.mark.parametrize("size", [(1024, 600), (1366, 768), (1920, 1080)])
+def test_every_page_fits_the_screen(window, qtbot, size: tuple[int, int]) -> None:
+    """Before the fix the window could not be made smaller than 934x669: on a 1024x600 screen Verify and Save
+    enrollment were cut off, and Settings scrolled both ways. Now the window takes the screen's size, with room
+    for a title bar, and each page's buttons lie inside it; Settings never scrolls sideways, and not at all on a
+    1920x1080 screen."""
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1024 and hint.height() <= 600 - FRAME_ALLOWANCE
+    window.resize(*size)
+    qtbot.wait(100)
+    assert (window.width(), window.height()) == size
+    for name, page in window.pages.items():
+        window.show_page(name)
+        qtbot.waitUntil(lambda p=page: not p.busy, timeout=WAIT_MS)
+        qtbot.wait(100)
+        scroll = page.findChild(QScrollArea)
+        buttons = [b for b in page.findChildren(QPushButton)
+                   if b.isVisible() and (scroll is None or not scroll.isAncestorOf(b))]
+        assert len(buttons) >= 2, name
+        assert _outside(window, buttons) == [], name
+        if scroll is not None:
+            assert scroll.horizontalScrollBar().maximum() == 0
+            assert scroll.widget().width() <= scroll.viewport().width()
+            if size == (1920, 1080):
+                assert scroll.verticalScrollBar().maximum() == 0
+
+
+@pytest.mark.parametrize("modality", ["signature", "face"])
+def test_the_kiosk_fits_1024x600(qtbot, gui_settings, modality: str) -> None:
+    settings = gui_settings.replace(kiosk_modality=modality, kiosk_idle_s=600.0).with_pin("2468")
+    k = shown(qtbot, KioskWindow(AppContext(settings, settings_path=None)), (1024, 600))
+    try:
+        assert k.minimumSizeHint().height() <= 600 and (k.width(), k.height()) == (1024, 600)
+        for screen in (0, 1, 2):
+            k.stack.setCurrentIndex(screen)
+            qtbot.wait(100)
+            buttons = [b for b in k.findChildren(QPushButton) if b.isVisible()]
+            assert buttons and _outside(k, buttons) == [], screen
     finally:
         k.unlock_and_close()
         k.ctx.shutdown()

@@ -12,7 +12,8 @@ from biometrix.gui.widgets.message_bar import MessageBar
 
 
 class Page(QWidget):
-    """A page: ``title``, a message bar on top, and ``call`` to run service work off the UI thread."""
+    """A page: ``title`` with the message bar beside it (one row of fixed height, so that the page fits a
+    1024x600 screen and a message never moves anything), and ``call`` to run service work off the UI thread."""
 
     title = ""
 
@@ -21,11 +22,15 @@ class Page(QWidget):
         self.ctx = ctx
         self.messages = MessageBar()
         self.outer = QVBoxLayout(self)
+        self.outer.setContentsMargins(6, 4, 6, 4)
         heading = QLabel(self.title)
         heading.setObjectName("pageTitle")
-        heading.setStyleSheet("QLabel#pageTitle { font-size: 18pt; font-weight: 600; }")
-        self.outer.addWidget(heading)
-        self.outer.addWidget(self.messages)
+        heading.setStyleSheet("QLabel#pageTitle { font-size: 16pt; font-weight: 600; }")
+        top = QHBoxLayout()
+        top.addWidget(heading)
+        top.addSpacing(12)
+        top.addWidget(self.messages, 1)
+        self.outer.addLayout(top)
         self.busy = False
 
     def call(self, fn: Callable[[Any], Any], on_success: Callable[[Any], None], *,
@@ -70,7 +75,7 @@ class Thumbnails(QListWidget):
         self.setIconSize(QSize(size, size))
         self.setMovement(QListWidget.Movement.Static)
         self.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.setFixedHeight(size + 48)
+        self.setFixedHeight(size + 40)  # the icons, a caption line and a scroll bar
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._size = size
 

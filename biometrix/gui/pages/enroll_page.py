@@ -13,13 +13,14 @@ from biometrix.gui.pages.base import Page, Thumbnails, service_detector
 from biometrix.gui.qt import (
     QCheckBox,
     QColor,
-    QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
+    Qt,
     QVBoxLayout,
     QWidget,
 )
@@ -59,11 +60,16 @@ class EnrollPage(Page):
         self.n_spin.setRange(3, 20)
         self.n_spin.setValue(ctx.settings.references)
         self.replace_box = QCheckBox("Replace an existing enrollment")
-        form = QFormLayout()
-        form.addRow("Subject ID", self.subject_edit)
-        form.addRow("Name", self.name_edit)
-        form.addRow("Reference signatures", self.n_spin)
-        form.addRow("", self.replace_box)
+        form = QGridLayout()  # two fields a row: the page fits a 1024x600 screen
+        form.addWidget(QLabel("Subject ID"), 0, 0)
+        form.addWidget(self.subject_edit, 0, 1)
+        form.addWidget(QLabel("Name"), 0, 2)
+        form.addWidget(self.name_edit, 0, 3)
+        form.addWidget(QLabel("References"), 1, 0)
+        form.addWidget(self.n_spin, 1, 1)
+        form.addWidget(self.replace_box, 1, 2, 1, 2)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
 
         self.pad = SignaturePad(placeholder="Sign here, then press Add reference")
         self.undo_button = QPushButton("Undo stroke")
@@ -77,14 +83,17 @@ class EnrollPage(Page):
         pad_buttons.addStretch(1)
         pad_buttons.addWidget(self.progress)
         pad_buttons.addWidget(self.add_button)
-        self.strip = Thumbnails(size=90)
-        self.remove_button = QPushButton("Remove selected reference")
+        self.strip = Thumbnails(size=64)
+        self.remove_button = QPushButton("Remove selected")
+        self.remove_button.setToolTip("Remove the reference selected in the strip")
+        strip_row = QHBoxLayout()
+        strip_row.addWidget(self.strip, 1)
+        strip_row.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignBottom)
         sig_box = QGroupBox("Reference signatures")
         sig_col = QVBoxLayout(sig_box)
         sig_col.addWidget(self.pad, 1)
         sig_col.addLayout(pad_buttons)
-        sig_col.addWidget(self.strip)
-        sig_col.addWidget(self.remove_button)
+        sig_col.addLayout(strip_row)
 
         self.camera = CameraView(detector=service_detector(ctx, self))
         self.face_label = QLabel("No face (optional)")
