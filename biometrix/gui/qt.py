@@ -72,6 +72,7 @@ try:
         QListWidgetItem,
         QMainWindow,
         QMessageBox,
+        QPlainTextEdit,
         QProgressBar,
         QPushButton,
         QRadioButton,
@@ -93,12 +94,11 @@ __all__ = [
     "QDialog", "QDialogButtonBox", "QDoubleSpinBox", "QEvent", "QEventPoint", "QFileDialog", "QFont", "QFontMetrics",
     "QIcon", "QFormLayout", "QFrame", "QGridLayout", "QGroupBox", "QGuiApplication", "QHBoxLayout", "QHeaderView",
     "QImage", "QInputDevice", "QKeySequence", "QLabel", "QLineEdit", "QListWidget", "QListWidgetItem", "QMainWindow",
-    "QMessageBox", "QMouseEvent", "QObject", "QPainter", "QPainterPath", "QPalette", "QPen", "QPixmap", "QPoint",
-    "QPointF", "QPointingDevice", "QProgressBar", "QPushButton", "QRadioButton", "QRect", "QRectF", "QRunnable",
-    "QScrollArea", "QShortcut", "QSize", "QSizePolicy", "QSpinBox", "QStackedWidget", "QStandardPaths", "QTableWidget",
-    "QTableWidgetItem", "QTabletEvent", "QTextLayout", "QTextOption", "QThreadPool", "QTimer", "QTouchEvent",
-    "QVBoxLayout", "QWidget", "Qt",
-    "Signal", "Slot", "isValid", "qconnect",
+    "QMessageBox", "QMouseEvent", "QObject", "QPainter", "QPainterPath", "QPalette", "QPen", "QPixmap",
+    "QPlainTextEdit", "QPoint", "QPointF", "QPointingDevice", "QProgressBar", "QPushButton", "QRadioButton", "QRect",
+    "QRectF", "QRunnable", "QScrollArea", "QShortcut", "QSize", "QSizePolicy", "QSpinBox", "QStackedWidget",
+    "QStandardPaths", "QTableWidget", "QTableWidgetItem", "QTabletEvent", "QTextLayout", "QTextOption", "QThreadPool",
+    "QTimer", "QTouchEvent", "QVBoxLayout", "QWidget", "Qt", "Signal", "Slot", "isValid", "qconnect",
 ]
 
 

@@ -3,13 +3,17 @@ one action is one decision and one audit row, messages never move the buttons, a
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from biometrix.gui.context import AppContext
 from biometrix.gui.kiosk import KioskWindow
-from biometrix.gui.qt import QPoint, QPushButton, QRect, QScrollArea, Qt, QWidget
+from biometrix.gui.qt import QFontMetrics, QPoint, QPushButton, QRect, QScrollArea, Qt, QWidget
 from tests.gui.conftest import WAIT_MS, call_service, draw_on_pad, shown
 
 
@@ -302,3 +306,109 @@ def test_the_kiosk_fits_1024x600(qtbot, gui_settings, modality: str) -> None:
     finally:
         k.unlock_and_close()
         k.ctx.shutdown()
+
+
+# --- defect 10: nothing clipped or hidden; a referral is settled with a confirmation and a note ---------------
+
+
+@pytest.fixture
+def kolkata():
+    """This process in the Asia/Kolkata time zone (UTC+05:30), so that local time differs from UTC."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Kolkata"
+    time.tzset()
+    yield ZoneInfo("Asia/Kolkata")
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def _columns_in_view(table) -> list[str]:
+    """The headers of the columns that end beyond the table's visible width (scrolled to the left)."""
+    header, width = table.horizontalHeader(), table.viewport().width()
+    return [table.horizontalHeaderItem(j).text() for j in range(table.columnCount())
+            if header.sectionViewportPosition(j) + header.sectionSize(j) > width]
+
+
+def test_nothing_is_cut_at_1024x600(window, qtbot, stylus, svc_strokes, kolkata) -> None:
+    """Before the fix, at 1024x600: the Audit "decision" column was off-screen, Identify's "Below threshold"
+    column was cut, the gauge read "eshold 0.00124", and only 4 of the 5 references were in view."""
+    _enroll_two(qtbot, window.ctx, svc_strokes)
+    call_service(qtbot, window.ctx, lambda bx: bx.set_policy(refer_band=0.9))
+    window.resize(1024, 600)
+    page = window.show_page("verify")
+    _choose(qtbot, page, "svc-15")
+    draw_on_pad(page.input.pad, svc_strokes(SIGNER, FORGERY), stylus)
+    assert _verified(qtbot, page) == "Refer"
+    qtbot.wait(100)
+    refs = page.result.references
+    assert refs.count() == 5
+    view = refs.viewport().rect()
+    assert [i for i in range(5) if not view.contains(refs.visualItemRect(refs.item(i)))] == []
+
+    gauge = page.result.gauge
+    t = page.last.decision.threshold.value
+    for distance in (10 * t, 0.0, t, None):  # the threshold near the left end, the distance at either end
+        gauge.set_values(distance, t, 0.0)
+        for text, rect in gauge.labels():
+            assert gauge.rect().toRectF().contains(rect), (text, rect)
+            assert rect.width() >= QFontMetrics(gauge.label_font()).horizontalAdvance(text), text
+
+    identify = window.show_page("identify")
+    draw_on_pad(identify.input.pad, svc_strokes(SIGNER, 7), stylus)
+    _click(qtbot, identify.identify_button)
+    qtbot.waitUntil(lambda: bool(identify.rows) and not identify.busy, timeout=WAIT_MS)
+    qtbot.wait(100)
+    assert _columns_in_view(identify.table) == []
+    assert identify.table.item(0, 5).text() in ("yes", "no")
+
+    audit = window.show_page("audit")
+    qtbot.waitUntil(lambda: bool(audit.entries) and not audit.busy, timeout=WAIT_MS)
+    qtbot.wait(100)
+    assert _columns_in_view(audit.table) == []
+    headers = [audit.table.horizontalHeaderItem(j).text() for j in range(audit.table.columnCount())]
+    assert headers == ["Time", "Event", "Decision", "Operator", "Subject"]
+    newest = audit.entries[0]
+    assert newest.event == "identify"
+    referred = next(i for i, e in enumerate(audit.entries) if e.event == "verify")
+    cells = [audit.table.item(referred, j).text() for j in range(5)]
+    when = audit.entries[referred].at
+    assert cells[0] == when.astimezone(kolkata).strftime("%Y-%m-%d %H:%M:%S") != when.strftime("%Y-%m-%d %H:%M:%S")
+    assert cells[1:] == ["Verification (signature)", "Referred to a supervisor", "", "svc-15"]
+    assert audit.details.toPlainText() == ""
+    audit.table.selectRow(referred)
+    raw = json.loads(audit.details.toPlainText())  # the raw entry, only in the details pane
+    assert raw["event_id"] == audit.entries[referred].event_id and raw["decision"] == "refer"
+    assert raw["details"]["refer_band"] == pytest.approx(0.9) and raw["at"].endswith("+00:00")
+
+
+def test_settling_a_referral_asks_for_a_confirmation_and_a_note(window, qtbot, stylus, svc_strokes) -> None:
+    """Before the fix one click settled a referral, with no confirmation and no note. Now the supervisor
+    confirms in a dialog that needs a note; cancelling settles nothing; the note is in the audit row."""
+    call_service(qtbot, window.ctx, lambda bx: bx.enroll("svc-15", signatures=[svc_strokes(SIGNER, n)
+                                                                                for n in range(1, 6)]))
+    call_service(qtbot, window.ctx, lambda bx: bx.set_policy(refer_band=0.9))
+    assert call_service(qtbot, window.ctx, lambda bx: bx.verify("svc-15", signature=svc_strokes(SIGNER, FORGERY)
+                                                                )).refer
+    audit = window.show_page("audit")
+    audit.event_combo.setCurrentIndex(audit.event_combo.findData("verify"))
+    qtbot.waitUntil(lambda: len(audit.entries) == 1 and not audit.busy, timeout=WAIT_MS)
+    audit.table.selectRow(0)
+    _click(qtbot, audit.accept_button)
+    dialog = audit.resolve_dialog
+    assert dialog is not None and dialog.isVisible() and not dialog.ok_button.isEnabled()  # no note yet
+    _click(qtbot, dialog.buttons.button(dialog.buttons.StandardButton.Cancel))
+    qtbot.wait(300)
+    assert _audit(window.ctx.settings.db_path, "resolve") == []
+    _click(qtbot, audit.accept_button)
+    dialog = audit.resolve_dialog
+    qtbot.keyClicks(dialog.note_edit, "ID card checked at the desk")
+    assert dialog.ok_button.isEnabled() and dialog.ok_button.text() == "Accept"
+    _click(qtbot, dialog.ok_button)
+    qtbot.waitUntil(lambda: "accepted" in audit.messages.text() and not audit.busy, timeout=WAIT_MS)
+    assert _audit(window.ctx.settings.db_path, "resolve") == [("svc-15", "signature", "accept")]
+    with sqlite3.connect(window.ctx.settings.db_path) as conn:
+        (details,) = conn.execute("SELECT details FROM audit_log WHERE event = 'resolve'").fetchone()
+    assert json.loads(details)["note"] == "ID card checked at the desk"

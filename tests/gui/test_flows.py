@@ -143,7 +143,7 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
             n_rows = conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
         audit = w.show_page("audit")
         qtbot.waitUntil(lambda: len(audit.entries) == n_rows and not audit.busy, timeout=WAIT_MS)
-        audit.event_combo.setCurrentText("verify")
+        audit.event_combo.setCurrentIndex(audit.event_combo.findData("verify"))
         qtbot.waitUntil(lambda: len(audit.entries) == 3 and not audit.busy, timeout=WAIT_MS)
         out = tmp_path / "audit.csv"
         audit.export_to(str(out))

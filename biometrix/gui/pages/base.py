@@ -65,9 +65,12 @@ class Page(QWidget):
 
 
 class Thumbnails(QListWidget):
-    """A horizontal strip of image thumbnails with captions."""
+    """A horizontal strip of image thumbnails with captions. With ``fit`` every thumbnail is in view: they shrink
+    (down to ``MIN_THUMB``) to share the strip's width instead of scrolling out of it."""
 
-    def __init__(self, size: int = 110, parent: QWidget | None = None) -> None:
+    MIN_THUMB = 40
+
+    def __init__(self, size: int = 110, parent: QWidget | None = None, *, fit: bool = False) -> None:
         super().__init__(parent)
         self.setViewMode(QListWidget.ViewMode.IconMode)
         self.setFlow(QListWidget.Flow.LeftToRight)
@@ -78,6 +81,10 @@ class Thumbnails(QListWidget):
         self.setFixedHeight(size + 40)  # the icons, a caption line and a scroll bar
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._size = size
+        self._fit = fit
+        if fit:
+            self.setWordWrap(True)
+            self.setTextElideMode(Qt.TextElideMode.ElideRight)
 
     def add_image(self, img: Any, caption: str, *, tooltip: str = "") -> QListWidgetItem:
         from biometrix.gui.widgets.images import to_pixmap
@@ -85,7 +92,20 @@ class Thumbnails(QListWidget):
         item = QListWidgetItem(QIcon(to_pixmap(img, size=self._size)), caption)
         item.setToolTip(tooltip or caption)
         self.addItem(item)
+        self._share_width()
         return item
+
+    def _share_width(self) -> None:
+        if not self._fit or self.count() == 0:
+            return
+        cell = max((self.viewport().width() - 2) // self.count(), self.MIN_THUMB)
+        icon = max(min(self._size, cell - 8, self.height() - 40), self.MIN_THUMB)
+        self.setIconSize(QSize(icon, icon))
+        self.setGridSize(QSize(cell, self.height() - 6))
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._share_width()
 
 
 def hbox(*widgets: QWidget, stretch_last: bool = False) -> QHBoxLayout:

@@ -202,7 +202,7 @@ class ResultPanel(QGroupBox):
         self.probe_label = QLabel("probe")
         self.probe_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.probe_label.setFixedSize(150, 110)
-        self.references = Thumbnails(size=96)
+        self.references = Thumbnails(size=96, fit=True)  # all of them in view, however many
         pics = QHBoxLayout()
         probe_col = QVBoxLayout()
         probe_col.addWidget(QLabel("Probe"))
