@@ -84,12 +84,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def display_available(env: Mapping[str, str] | None = None, platform: str | None = None) -> bool:
     """Whether a window can open: Windows and macOS always have a screen; elsewhere DISPLAY (X11),
-    WAYLAND_DISPLAY or an explicit QT_QPA_PLATFORM (offscreen, vnc, eglfs...) must be set."""
+    WAYLAND_DISPLAY or an explicit QT_QPA_PLATFORM (offscreen, vnc, eglfs...) must be set; QT_QPA_PLATFORM=xcb
+    or wayland needs its display too. (Whether the X server named answers is checked by ``gui.app.run_app``.)"""
     env = os.environ if env is None else env
     platform = sys.platform if platform is None else platform
     if platform == "win32" or platform == "darwin":
         return True
-    return any(env.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+    qpa = env.get("QT_QPA_PLATFORM", "").split(":")[0].strip()
+    x11, wayland = env.get("DISPLAY", "").strip(), env.get("WAYLAND_DISPLAY", "").strip()
+    if qpa and qpa not in ("xcb", "wayland"):
+        return True  # offscreen, vnc, eglfs, linuxfb, minimal...: no window system needed
+    if qpa == "wayland":
+        return bool(wayland)
+    return bool(x11) if qpa == "xcb" else bool(x11 or wayland)
 
 
 def _fail(message: str) -> int:
@@ -661,6 +668,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_gui(args: argparse.Namespace) -> int:
     command = "kiosk" if args.kiosk else "gui"
+    if not display_available():  # checked before Qt starts: Qt aborts with lines of plugin errors
+        raise CommandUnavailable(f"'{PROG} {command}' needs a screen: no display found (DISPLAY / WAYLAND_DISPLAY "
+                                 "unset); run it on the desktop or over 'ssh -X' (QT_QPA_PLATFORM=offscreen runs it "
+                                 "without one)")
     try:
         from biometrix.gui.app import LaunchOptions, run_app
     except ModuleNotFoundError as err:
