@@ -77,6 +77,7 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
         verify = w.show_page("verify")
         _select(qtbot, verify, "fifteen")  # by name, case-insensitive
         assert verify.finder.selected_id == "svc-15"
+        verify.result.details_button.setChecked(True)  # the numbers: distances, threshold, FMR, model
         labels = []
         for sample in (GENUINE, FORGERY):
             draw_on_pad(verify.input.pad, svc_strokes(SIGNER, sample), stylus)

@@ -78,13 +78,17 @@ class Thumbnails(QListWidget):
         self.setIconSize(QSize(size, size))
         self.setMovement(QListWidget.Movement.Static)
         self.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.setFixedHeight(size + 40)  # the icons, a caption line and a scroll bar
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._size = size
         self._fit = fit
-        if fit:
+        if not fit:
+            self.setFixedHeight(size + 40)  # the icons, a caption line and a scroll bar
+        else:  # as tall as the page allows: the thumbnails share the room
+            self.setMinimumHeight(size // 2 + 40)
             self.setWordWrap(True)
             self.setTextElideMode(Qt.TextElideMode.ElideRight)
+            self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def add_image(self, img: Any, caption: str, *, tooltip: str = "") -> QListWidgetItem:
         from biometrix.gui.widgets.images import to_pixmap
@@ -96,12 +100,25 @@ class Thumbnails(QListWidget):
         return item
 
     def _share_width(self) -> None:
-        if not self._fit or self.count() == 0:
+        """With ``fit``: the largest thumbnails that show them all, in as many rows as that takes."""
+        n = self.count()
+        if not self._fit or n == 0:
             return
-        cell = max((self.viewport().width() - 2) // self.count(), self.MIN_THUMB)
-        icon = max(min(self._size, cell - 8, self.height() - 40), self.MIN_THUMB)
-        self.setIconSize(QSize(icon, icon))
-        self.setGridSize(QSize(cell, self.height() - 6))
+        width, height = self.viewport().width() - 8, self.viewport().height() - 4
+        caption = self.fontMetrics().lineSpacing() * 2 + 6
+        sizes = self.item(0).icon().availableSizes()
+        aspect = sizes[0].width() / max(sizes[0].height(), 1) if sizes else 1.0
+        best = (0.0, 1, QSize(self.MIN_THUMB, self.MIN_THUMB))
+        for columns in range(1, n + 1):
+            rows = -(-n // columns)
+            box = QSize(min(width // columns - 8, self._size), min(height // rows - caption, self._size))
+            shown = min(box.width(), box.height() * aspect)  # the width the image is drawn at in that box
+            if box.width() > 0 and box.height() > 0 and shown >= best[0]:  # equal: fewer rows
+                best = (shown, columns, box)
+        _, columns, box = best
+        self.setWrapping(columns < n)
+        self.setIconSize(box)
+        self.setGridSize(QSize(width // columns, box.height() + caption))
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)

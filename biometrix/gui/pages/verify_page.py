@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from biometrix.core.distances import format_distance
 from biometrix.core.errors import BiometrixError
-from biometrix.core.types import Decision, Modality
+from biometrix.core.types import Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
-from biometrix.gui.pages.base import Page, Thumbnails, service_detector
+from biometrix.gui.pages.base import Page, service_detector
+from biometrix.gui.pages.verdict import ResultPanel
 from biometrix.gui.qt import (
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -28,16 +26,9 @@ from biometrix.gui.qt import (
 )
 from biometrix.gui.tasks import error_message
 from biometrix.gui.widgets.camera_view import CameraView, parse_camera
-from biometrix.gui.widgets.gauge import DistanceGauge
-from biometrix.gui.widgets.images import to_pixmap
 from biometrix.gui.widgets.signature_pad import SignaturePad
 
-LABEL_STYLE = {
-    "Accept": "background:#2e7d32; color:white;",
-    "Refer": "background:#f9a825; color:black;",
-    "Reject": "background:#c62828; color:white;",
-}
-LABEL_TEXT = {"Accept": "ACCEPT", "Refer": "REFER to a supervisor", "Reject": "REJECT"}
+NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def subject_text(info: Any) -> str:
@@ -77,6 +68,7 @@ class SubjectFinder(QWidget):
             for s in subjects:
                 item = QListWidgetItem(subject_text(s))
                 item.setData(Qt.ItemDataRole.UserRole, s.subject_id)
+                item.setData(NAME_ROLE, s.display_name)
                 self.results.addItem(item)
             if len(subjects) == 1:
                 self.results.setCurrentRow(0)
@@ -91,6 +83,14 @@ class SubjectFinder(QWidget):
     def selected_id(self) -> str | None:
         item = self.results.currentItem()
         return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
+
+    @property
+    def selected_name(self) -> str | None:
+        """The chosen subject's display name, else its id (None: none chosen)."""
+        item = self.results.currentItem()
+        if item is None:
+            return None
+        return str(item.data(NAME_ROLE) or item.data(Qt.ItemDataRole.UserRole))
 
 
 class ProbeInput(QWidget):
@@ -187,77 +187,6 @@ class _NoFrame(BiometrixError):
     pass
 
 
-class ResultPanel(QGroupBox):
-    """The decision: a large label, the gauge, the numbers, and the probe beside the enrolled references."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Result", parent)
-        self.label = QLabel("—")
-        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.label.setMinimumHeight(48)
-        self.label.setStyleSheet("QLabel { font-size: 20pt; font-weight: 700; }")
-        self.gauge = DistanceGauge()
-        self.details = QLabel()
-        self.details.setWordWrap(True)
-        self.probe_label = QLabel("probe")
-        self.probe_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.probe_label.setFixedSize(150, 110)
-        self.references = Thumbnails(size=96, fit=True)  # all of them in view, however many
-        pics = QHBoxLayout()
-        probe_col = QVBoxLayout()
-        probe_col.addWidget(QLabel("Probe"))
-        probe_col.addWidget(self.probe_label)
-        ref_col = QVBoxLayout()
-        ref_col.addWidget(QLabel("Enrolled references"))
-        ref_col.addWidget(self.references)
-        pics.addLayout(probe_col)
-        pics.addLayout(ref_col, 1)
-        col = QVBoxLayout(self)
-        col.addWidget(self.label)
-        col.addWidget(self.gauge)
-        col.addWidget(self.details)
-        col.addLayout(pics)
-        col.addStretch(1)
-        self.shown_label = ""
-
-    def show_outcome(self, outcome: ops.VerifyOutcome, label: str, band: float) -> None:
-        d = outcome.decision
-        self.shown_label = label
-        self.label.setText(LABEL_TEXT[label])
-        self.label.setStyleSheet(f"QLabel {{ font-size: 20pt; font-weight: 700; {LABEL_STYLE[label]} }}")
-        self.gauge.set_values(d.distance, d.threshold.value, band)
-        fmt = partial(format_distance, scale=d.threshold.value, digits=3)
-        fmr = f", set at FMR {d.threshold.target_fmr:.2%}" if d.threshold.target_fmr is not None else ""
-        self.details.setText(
-            f"Subject {d.subject_id}: distance {fmt(d.distance)}, threshold {fmt(d.threshold.value)}{fmr} "
-            f"(model {d.model_id}); Refer band ±{fmt(band)}. Audited by the service as "
-            f"'{d.label.lower()}'.")
-        self.probe_label.setPixmap(to_pixmap(outcome.probe, size=140))
-        self.references.clear()
-        for i, img in enumerate(outcome.references):
-            has = i < len(d.reference_distances)
-            self.references.add_image(img, f"#{i + 1}" + (f"  d={fmt(d.reference_scores[i])}" if has else ""),
-                                      tooltip=_reference_tooltip(d, i) if has else "no distance for this reference")
-
-    def clear(self) -> None:
-        self.shown_label = ""
-        self.label.setText("—")
-        self.label.setStyleSheet("QLabel { font-size: 20pt; font-weight: 700; }")
-        self.details.clear()
-        self.gauge.set_values(None, 1.0)
-        self.probe_label.clear()
-        self.references.clear()
-
-
-def _reference_tooltip(d: Decision, i: int) -> str:
-    """What the i-th reference's figure is: on the threshold's scale, with the raw distance it comes from."""
-    raw = f"{d.threshold.distance} distance of the probe to this reference"
-    if d.reference_scale == 1.0:
-        return raw
-    return (f"{raw} ({d.reference_distances[i]:.3g}) divided by the references' mean distance to each other "
-            f"({d.reference_scale:.3g}), the threshold's scale: the distance above is the mean of these")
-
-
 class VerifyPage(Page):
     """Find a subject, capture a probe, verify (audited by the service), show the three-way label. One press of
     Verify is one decision and one audit row: capturing or loading a photo only takes the probe, and a probe
@@ -320,7 +249,7 @@ class VerifyPage(Page):
                                            "info")
                 return
             self.last = outcome  # the label and band shown are the service's, as audited
-            self.result.show_outcome(outcome, outcome.decision.label, outcome.decision.band)
+            self.result.show_outcome(outcome, who=self.finder.selected_name)
             self.messages.clear_message()
             self.input.consumed()
 
