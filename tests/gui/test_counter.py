@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 from zoneinfo import ZoneInfo
 
@@ -142,8 +143,11 @@ def test_a_verdict_goes_when_its_subject_or_probe_changes(window, qtbot, stylus,
 
     # a verification still running when the subject changes is audited, but not shown beside the new subject
     draw_on_pad(page.input.pad, svc_strokes(SIGNER, GENUINE), stylus)
+    gate = threading.Event()
+    window.ctx.run(None, lambda bx: gate.wait(WAIT_MS / 1000))  # the worker is busy: the verification waits
     _click(qtbot, page.verify_button)
     _choose(qtbot, page, "svc-1")
+    gate.set()
     qtbot.waitUntil(lambda: not page.busy, timeout=WAIT_MS)
     assert page.result.shown_label == "" and "audit log" in page.messages.text()
     assert _audit(window.ctx.settings.db_path, "verify") == [("svc-15", "signature", d)

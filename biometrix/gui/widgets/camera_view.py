@@ -207,10 +207,12 @@ class CameraView(QWidget):
         self._forget()
 
     def release(self) -> None:
-        """Forget the frame, the still and the hint; back to the live camera when one was in use or a still was
-        shown, and the widget is shown (else the preview stays empty until ``start``)."""
-        resume = self._camera is not None or self._held
-        self.stop()
+        """Forget the frame, the still and the hint. A live camera goes on (its next frame is new); after a still,
+        back to the camera when the widget is shown (else the preview stays empty until ``start``)."""
+        if self._camera is not None:  # live: keep the device open, drop what it showed
+            self._forget()
+            return
+        resume = self._held
         self._forget()
         if resume and self._source is not None and self.isVisible():
             self.start(self._source)
