@@ -9,7 +9,7 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from biometrix.cli.common import (
     CommandUnavailable,
     Handler,
     _print_json,
+    display_available,
     parent_parsers,
 )
 from biometrix.core.errors import BiometrixError
@@ -118,16 +119,6 @@ def _database_it_may_create(args: argparse.Namespace) -> Path | None:
     except BiometrixError:  # the command itself says what is wrong with the path
         return None
     return None if path.exists() else path
-
-
-def display_available(env: Mapping[str, str] | None = None, platform: str | None = None) -> bool:
-    """Whether a window can open: Windows and macOS always have a screen; elsewhere DISPLAY (X11),
-    WAYLAND_DISPLAY or an explicit QT_QPA_PLATFORM (offscreen, vnc, eglfs...) must be set."""
-    env = os.environ if env is None else env
-    platform = sys.platform if platform is None else platform
-    if platform == "win32" or platform == "darwin":
-        return True
-    return any(env.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
 def _fail(message: str, *, as_json: bool = False, prog: str = PROG) -> int:

@@ -10,7 +10,16 @@ if TYPE_CHECKING:  # only for annotations: the handlers import the service lazil
     pass
 
 
-from biometrix.cli.common import EXIT_OK, PROG, CommandUnavailable, _open, _positive_int, _run_entry, _unavailable
+from biometrix.cli.common import (
+    EXIT_OK,
+    PROG,
+    CommandUnavailable,
+    _open,
+    _positive_int,
+    _run_entry,
+    _unavailable,
+    display_available,
+)
 
 
 def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> None:
@@ -121,6 +130,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_gui(args: argparse.Namespace) -> int:
     command = "kiosk" if args.kiosk else "gui"
+    if not display_available():  # checked before Qt starts: Qt aborts with lines of plugin errors
+        raise CommandUnavailable(f"'{PROG} {command}' needs a screen: no display found (DISPLAY / WAYLAND_DISPLAY "
+                                 "unset); run it on the desktop or over 'ssh -X' (QT_QPA_PLATFORM=offscreen runs it "
+                                 "without one)")
     try:
         from biometrix.gui.app import LaunchOptions, run_app
     except ModuleNotFoundError as err:

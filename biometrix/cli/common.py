@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from biometrix.core.errors import BiometrixError
@@ -28,6 +30,23 @@ Handler = Callable[[argparse.Namespace], int]
 
 class CommandUnavailable(BiometrixError):
     """A command whose implementation is not installed (an optional extra or a module not shipped)."""
+
+
+def display_available(env: Mapping[str, str] | None = None, platform: str | None = None) -> bool:
+    """Whether a window can open: Windows and macOS always have a screen; elsewhere DISPLAY (X11),
+    WAYLAND_DISPLAY or an explicit QT_QPA_PLATFORM (offscreen, vnc, eglfs...) must be set; QT_QPA_PLATFORM=xcb
+    or wayland needs its display too. (Whether the X server named answers is checked by ``gui.app.run_app``.)"""
+    env = os.environ if env is None else env
+    platform = sys.platform if platform is None else platform
+    if platform == "win32" or platform == "darwin":
+        return True
+    qpa = env.get("QT_QPA_PLATFORM", "").split(":")[0].strip()
+    x11, wayland = env.get("DISPLAY", "").strip(), env.get("WAYLAND_DISPLAY", "").strip()
+    if qpa and qpa not in ("xcb", "wayland"):
+        return True  # offscreen, vnc, eglfs, linuxfb, minimal...: no window system needed
+    if qpa == "wayland":
+        return bool(wayland)
+    return bool(x11) if qpa == "xcb" else bool(x11 or wayland)
 
 
 def _positive_int(text: str) -> int:

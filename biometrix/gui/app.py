@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +71,46 @@ def make_window(ctx: AppContext, *, kiosk: bool) -> QWidget:
     return MainWindow(ctx)
 
 
+def unreachable_x_display(env: Mapping[str, str] | None = None) -> str | None:
+    """The X display Qt would open (DISPLAY, on Linux without Wayland or another QT_QPA_PLATFORM) when no X server
+    accepts a connection on it, else None. Qt aborts the process on such a display, with lines of plugin errors."""
+    env = os.environ if env is None else env
+    qpa = env.get("QT_QPA_PLATFORM", "").split(":")[0].strip()
+    display = env.get("DISPLAY", "").strip()
+    if not sys.platform.startswith("linux") or qpa not in ("", "xcb") or not display:
+        return None
+    if not qpa and env.get("WAYLAND_DISPLAY", "").strip():
+        return None
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if not number.isdigit():
+        return None  # a form this check does not know: let Qt try it
+    if host not in ("", "unix"):
+        try:
+            socket.create_connection((host, 6000 + int(number)), timeout=2.0).close()
+        except OSError:
+            return display
+        return None
+    path = f"/tmp/.X11-unix/X{number}"
+    for address in ("\0" + path, path):  # Linux's abstract socket first, then the file
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(2.0)
+                sock.connect(address)
+        except OSError:
+            continue
+        return None
+    return display
+
+
 def run_app(options: LaunchOptions, argv: Sequence[str] | None = None) -> int:
-    """Create the QApplication (or reuse the running one), show the window, run the event loop."""
+    """Create the QApplication (or reuse the running one), show the window, run the event loop. A DISPLAY whose X
+    server does not answer is one line and exit 2, before Qt starts."""
+    command = "kiosk" if options.kiosk else "gui"
+    if QApplication.instance() is None and (display := unreachable_x_display()) is not None:
+        print(f"biometrix: error: 'biometrix {command}' needs a screen: the X display {display} cannot be reached "
+              "(is the X server running, is DISPLAY right?)", file=sys.stderr)
+        return EXIT_ERROR
     app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
     app.setApplicationName("biometrix")
     try:

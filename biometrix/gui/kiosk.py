@@ -30,6 +30,7 @@ from biometrix.gui.qt import (
 )
 from biometrix.gui.tasks import error_message
 from biometrix.gui.widgets.camera_view import CameraView, parse_camera
+from biometrix.gui.widgets.message_bar import MessageBar
 from biometrix.gui.widgets.signature_pad import SignaturePad
 
 BIG = "font-size: 22pt;"
@@ -52,17 +53,41 @@ def big_button(text: str) -> QPushButton:
     return b
 
 
-class Keypad(QWidget):
-    """A numeric keypad typing into ``target`` (touch screens have no keyboard)."""
+def key_button(text: str) -> QPushButton:
+    """A keypad key: never the default button (Enter submits the form, never types a key) and never focused
+    (the field keeps the focus, so a physical keyboard types into it too)."""
+    b = big_button(text)
+    b.setAutoDefault(False)
+    b.setDefault(False)
+    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return b
 
-    def __init__(self, target: QLineEdit, parent: QWidget | None = None) -> None:
+
+#: The PIN keypad, and the customer-number keyboard: digits, letters and '-', so that every id enrolled at the
+#: counter (e.g. "C-3001") can be typed at the kiosk (letters are matched to the enrolled id ignoring case).
+PIN_KEYS = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("⌫", "0", "Clear"))
+ID_KEYS = (tuple("1234567890"), tuple("QWERTYUIOP"), (*"ASDFGHJKL", "-"), (*"ZXCVBNM", ".", "⌫", "Clear"))
+KEY_HEIGHT = 56
+
+
+class Keypad(QWidget):
+    """On-screen keys typing into ``target`` (touch screens have no keyboard): ``rows`` of key texts, where
+    "⌫" deletes the last character and "Clear" empties the field."""
+
+    def __init__(self, target: QLineEdit, rows: tuple[tuple[str, ...], ...] = PIN_KEYS, *,
+                 key_height: int = TOUCH_HEIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         grid = QGridLayout(self)
-        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "Clear"]
-        for i, key in enumerate(keys):
-            b = big_button(key)
-            b.clicked.connect(lambda _=False, k=key: self._press(target, k))
-            grid.addWidget(b, i // 3, i % 3)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.buttons: list[QPushButton] = []
+        for r, row in enumerate(rows):
+            for c, key in enumerate(row):
+                b = key_button(key)
+                b.setMinimumHeight(key_height)
+                b.setMinimumWidth(min(key_height, TOUCH_HEIGHT))
+                b.clicked.connect(lambda _=False, k=key: self._press(target, k))
+                grid.addWidget(b, r, c)
+                self.buttons.append(b)
 
     @staticmethod
     def _press(target: QLineEdit, key: str) -> None:
@@ -72,10 +97,12 @@ class Keypad(QWidget):
             target.clear()
         else:
             target.insert(key)
+        target.setFocus()
 
 
 class PinDialog(QDialog):
-    """Supervisor PIN entry with a keypad; ``accepted`` only for the right PIN."""
+    """Supervisor PIN entry with a keypad; ``accepted`` only for the right PIN. Enter presses OK (the one
+    default button), whichever key was tapped last; the PIN field keeps the focus."""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,17 +112,20 @@ class PinDialog(QDialog):
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin.setStyleSheet(BIG)
         self.status = QLabel("Enter the supervisor PIN to leave the kiosk.")
-        ok, cancel = big_button("OK"), big_button("Cancel")
-        ok.clicked.connect(lambda: self.try_unlock(self.pin.text()))
+        self.ok_button, cancel = big_button("OK"), key_button("Cancel")
+        self.ok_button.setDefault(True)
+        self.ok_button.clicked.connect(lambda: self.try_unlock(self.pin.text()))
         cancel.clicked.connect(self.reject)
         row = QHBoxLayout()
         row.addWidget(cancel)
-        row.addWidget(ok)
+        row.addWidget(self.ok_button)
+        self.keypad = Keypad(self.pin)
         col = QVBoxLayout(self)
         col.addWidget(self.status)
         col.addWidget(self.pin)
-        col.addWidget(Keypad(self.pin))
+        col.addWidget(self.keypad)
         col.addLayout(row)
+        self.pin.setFocus()
 
     def try_unlock(self, pin: str) -> bool:
         if self.ctx.settings.pin_matches(pin):
@@ -120,7 +150,9 @@ class _ActivityFilter(QObject):
 class KioskWindow(QWidget):
     """Three screens: enter your ID → capture (face or signature) → result. Any screen goes back to the
     first after ``kiosk_idle_s`` without input; the result screen also after ``RESULT_SECONDS``. The
-    window only closes after the supervisor PIN (button in the corner, or Ctrl+Shift+Q)."""
+    window only closes after the supervisor PIN (button in the corner, or Ctrl+Shift+Q).
+
+    The kiosk takes nothing but its camera and its pad: no photo file, no file dialog, no drop."""
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -131,6 +163,7 @@ class KioskWindow(QWidget):
         self.setStyleSheet("QWidget { font-size: 16pt; }")
 
         self.id_edit = QLineEdit()
+        self.id_edit.setMaxLength(128)
         self.id_edit.setPlaceholderText("your customer number")
         self.id_edit.setStyleSheet(f"QLineEdit {{ {BIG} padding: 8px; }}")
         self.next_button = big_button("Continue")
@@ -140,7 +173,8 @@ class KioskWindow(QWidget):
         title.setStyleSheet("font-size: 30pt; font-weight: 700;")
         sc.addWidget(title, 0, Qt.AlignmentFlag.AlignHCenter)
         sc.addWidget(self.id_edit)
-        sc.addWidget(Keypad(self.id_edit))
+        self.keyboard = Keypad(self.id_edit, ID_KEYS, key_height=KEY_HEIGHT)
+        sc.addWidget(self.keyboard)
         sc.addWidget(self.next_button)
 
         capture = QWidget()
@@ -151,7 +185,8 @@ class KioskWindow(QWidget):
         self.camera: CameraView | None = None
         self.pad: SignaturePad | None = None
         if self.modality is Modality.FACE:
-            self.camera = CameraView(detector=service_detector(ctx, self), touch=True)
+            # the camera only: no photo file, no file dialog (a photo of the customer must not pass for them)
+            self.camera = CameraView(detector=service_detector(ctx, self), touch=True, allow_files=False)
             self.camera.capture_button.setText("Take my photo")
             self.camera.captured.connect(lambda _f: self.verify())
             cc.addWidget(self.camera, 1)
@@ -169,8 +204,7 @@ class KioskWindow(QWidget):
             self.verify_button.clicked.connect(self.verify)
             row.addWidget(self.verify_button)
         cc.addLayout(row)
-        self.capture_message = QLabel()
-        self.capture_message.setWordWrap(True)
+        self.capture_message = MessageBar()  # of fixed height: a message never moves the pad or the buttons
         cc.addWidget(self.capture_message)
 
         result = QWidget()
@@ -189,6 +223,8 @@ class KioskWindow(QWidget):
             self.stack.addWidget(w)
         self.supervisor_button = QPushButton("Supervisor")
         self.supervisor_button.setFlat(True)
+        for b in (self.next_button, self.supervisor_button):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the id field keeps the keyboard's focus
         top = QHBoxLayout()
         top.addStretch(1)
         top.addWidget(self.supervisor_button)
@@ -215,6 +251,8 @@ class KioskWindow(QWidget):
         self.supervisor_button.clicked.connect(self.ask_pin)
         QShortcut(QKeySequence("Ctrl+Shift+Q"), self).activated.connect(self.ask_pin)
         self.relogin = Relogin(ctx, self)  # a lost session: the login again ($BIOMETRIX_PASSWORD: unattended)
+        for w in (self, *self.findChildren(QWidget)):
+            w.setAcceptDrops(False)  # a text field takes a dropped file's path by default
         self.reset()
 
     # --- flow --------------------------------------------------------------------------------------
@@ -230,13 +268,14 @@ class KioskWindow(QWidget):
         """Back to the first screen with nothing of the last customer left on it."""
         self.result_timer.stop()
         self.id_edit.clear()
-        self.capture_message.clear()
+        self.capture_message.clear_message()
         self.result_label.clear()
         if self.pad is not None:
             self.pad.clear()
         if self.camera is not None:
             self.camera.clear()
         self.stack.setCurrentIndex(0)
+        self.id_edit.setFocus()  # a physical keyboard types the customer number at once
         self.touch_activity()
 
     def to_capture(self) -> None:
@@ -251,13 +290,13 @@ class KioskWindow(QWidget):
         self.touch_activity()
 
     def verify(self) -> None:
-        subject = self.id_edit.text().strip()
+        typed = self.id_edit.text().strip()
         try:
             probe: Any = self.pad.strokes() if self.pad is not None else self._frame()
         except BiometrixError as err:
-            self.capture_message.setText(error_message(err))
+            self.capture_message.show_message(error_message(err), "warn")
             return
-        self.capture_message.setText("Checking…")
+        self.capture_message.show_message("Checking…", "info")
         modality = self.modality
 
         def done(outcome: ops.VerifyOutcome) -> None:
@@ -265,13 +304,13 @@ class KioskWindow(QWidget):
 
         def failed(err: BaseException) -> None:
             if isinstance(err, NotEnrolled):
-                self.capture_message.setText("That customer number is not enrolled here. Please see a member "
-                                             "of staff.")
+                self.capture_message.show_message("That customer number is not enrolled here. Please see a member "
+                                                  "of staff.", "warn")
             else:
-                self.capture_message.setText(error_message(err))
+                self.capture_message.show_message(error_message(err), "error")
 
-        self.ctx.run(self, lambda bx: ops.verify(bx, subject, modality, probe), on_success=done,
-                     on_error=failed)
+        self.ctx.run(self, lambda bx: ops.verify(bx, ops.enrolled_id(bx, typed), modality, probe),
+                     on_success=done, on_error=failed)
 
     def _frame(self) -> Any:
         if self.camera is None or self.camera.frame is None:
@@ -299,6 +338,11 @@ class KioskWindow(QWidget):
     def unlock_and_close(self) -> None:
         self.unlocked = True
         self.close()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self.stack.currentIndex() == 0:
+            self.id_edit.setFocus()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         if not self.unlocked:

@@ -43,7 +43,7 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         self.setWindowTitle("Biometrix — signature and face verification")
         self.nav = QListWidget()
-        self.nav.setFixedWidth(150)
+        self.nav.setFixedWidth(132)
         self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.nav.setStyleSheet("QListWidget { font-size: 13pt; } QListWidget::item { padding: 10px 8px; }")
         self.stack = QStackedWidget()

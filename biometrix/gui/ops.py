@@ -113,6 +113,16 @@ def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any) -> Ve
     return VerifyOutcome(decision, image, sample_images(bx, subject_id, modality))
 
 
+def enrolled_id(bx: Biometrix, typed: str) -> str:
+    """The enrolled subject id a customer typed at the kiosk: ``typed`` itself when enrolled, else the one enrolled
+    id equal to it ignoring case (the kiosk keyboard has capitals only), else ``typed`` (verify says NotEnrolled)."""
+    ids = [s.subject_id for s in bx.subjects(typed)] if typed.strip() else []
+    if typed in ids:
+        return typed
+    folded = [i for i in ids if i.casefold() == typed.casefold()]
+    return folded[0] if len(folded) == 1 else typed
+
+
 def identify(bx: Biometrix, modality: Modality, probe: Any, top_k: int) -> list[IdentifyRow]:
     """1:N search (audited by the service), each candidate with its name and first enrolled sample."""
     from biometrix.service import signature_capture, stored_sample_input

@@ -32,6 +32,7 @@ try:
         QColor,
         QEventPoint,
         QFont,
+        QFontMetrics,
         QGuiApplication,
         QIcon,
         QImage,
@@ -46,6 +47,8 @@ try:
         QPointingDevice,
         QShortcut,
         QTabletEvent,
+        QTextLayout,
+        QTextOption,
         QTouchEvent,
     )
     from PySide6.QtWidgets import (
@@ -69,6 +72,7 @@ try:
         QListWidgetItem,
         QMainWindow,
         QMessageBox,
+        QPlainTextEdit,
         QProgressBar,
         QPushButton,
         QRadioButton,
@@ -87,14 +91,14 @@ except ModuleNotFoundError as err:  # pragma: no cover - exercised by the CLI te
 
 __all__ = [
     "QAbstractItemView", "QAction", "QApplication", "QBrush", "QByteArray", "QCheckBox", "QColor", "QComboBox",
-    "QDialog", "QDialogButtonBox", "QDoubleSpinBox", "QEvent", "QEventPoint", "QFileDialog", "QFont", "QIcon",
-    "QFormLayout", "QFrame", "QGridLayout", "QGroupBox", "QGuiApplication", "QHBoxLayout", "QHeaderView", "QImage",
-    "QInputDevice", "QKeySequence", "QLabel", "QLineEdit", "QListWidget", "QListWidgetItem", "QMainWindow",
-    "QMessageBox", "QMouseEvent", "QObject", "QPainter", "QPainterPath", "QPalette", "QPen", "QPixmap", "QPoint",
-    "QPointF", "QPointingDevice", "QProgressBar", "QPushButton", "QRadioButton", "QRect", "QRectF", "QRunnable",
-    "QScrollArea", "QShortcut", "QSize", "QSizePolicy", "QSpinBox", "QStackedWidget", "QStandardPaths", "QTableWidget",
-    "QTableWidgetItem", "QTabletEvent", "QThreadPool", "QTimer", "QTouchEvent", "QVBoxLayout", "QWidget", "Qt",
-    "Signal", "Slot", "isValid", "qconnect",
+    "QDialog", "QDialogButtonBox", "QDoubleSpinBox", "QEvent", "QEventPoint", "QFileDialog", "QFont", "QFontMetrics",
+    "QIcon", "QFormLayout", "QFrame", "QGridLayout", "QGroupBox", "QGuiApplication", "QHBoxLayout", "QHeaderView",
+    "QImage", "QInputDevice", "QKeySequence", "QLabel", "QLineEdit", "QListWidget", "QListWidgetItem", "QMainWindow",
+    "QMessageBox", "QMouseEvent", "QObject", "QPainter", "QPainterPath", "QPalette", "QPen", "QPixmap",
+    "QPlainTextEdit", "QPoint", "QPointF", "QPointingDevice", "QProgressBar", "QPushButton", "QRadioButton", "QRect",
+    "QRectF", "QRunnable", "QScrollArea", "QShortcut", "QSize", "QSizePolicy", "QSpinBox", "QStackedWidget",
+    "QStandardPaths", "QTableWidget", "QTableWidgetItem", "QTabletEvent", "QTextLayout", "QTextOption", "QThreadPool",
+    "QTimer", "QTouchEvent", "QVBoxLayout", "QWidget", "Qt", "Signal", "Slot", "isValid", "qconnect",
 ]
 
 

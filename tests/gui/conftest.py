@@ -75,6 +75,27 @@ def gui_settings(tmp_path: Path) -> GuiSettings:
                        face_model=FACE_MODEL, signature_model=SIGNATURE_MODEL)
 
 
+@pytest.fixture
+def window(qtbot, gui_settings: GuiSettings, tmp_path: Path):
+    """The teller window on a fresh database and no camera (the settings name a video file that is not there)."""
+    from biometrix.gui.context import AppContext
+    from biometrix.gui.main_window import MainWindow
+
+    w = shown(qtbot, MainWindow(AppContext(gui_settings, settings_path=tmp_path / "gui.json")), (1366, 740))
+    yield w
+    w.close()
+    w.ctx.shutdown()
+
+
+def shown(qtbot, widget, size: tuple[int, int]):
+    """``widget`` at ``size``, shown and exposed, closed by qtbot at the end of the test."""
+    qtbot.addWidget(widget)
+    widget.resize(*size)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
 @pytest.fixture(scope="session")
 def att_video(tmp_path_factory: pytest.TempPathFactory):
     """att_video(subject, samples) -> an MJPG .avi of those AT&T photos (each held for a few frames)."""

@@ -11,24 +11,10 @@ import pytest
 
 from biometrix.core.distances import format_distance
 from biometrix.core.types import Modality
-from biometrix.gui.context import AppContext
-from biometrix.gui.main_window import PAGES, MainWindow
+from biometrix.gui.main_window import PAGES
 from biometrix.gui.qt import Qt
-from biometrix.gui.settings import GuiSettings, load_settings
+from biometrix.gui.settings import load_settings
 from tests.gui.conftest import REPO, WAIT_MS, call_service
-
-
-@pytest.fixture
-def window(qtbot, gui_settings: GuiSettings, tmp_path: Path):
-    ctx = AppContext(gui_settings, settings_path=tmp_path / "gui.json")
-    w = MainWindow(ctx)
-    qtbot.addWidget(w)
-    w.resize(1366, 740)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
-    ctx.shutdown()
 
 
 def test_pages_and_shortcuts(window, qtbot) -> None:

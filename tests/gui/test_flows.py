@@ -17,7 +17,7 @@ from biometrix.gui.context import AppContext
 from biometrix.gui.main_window import MainWindow
 from biometrix.gui.qt import Qt
 from biometrix.gui.settings import GuiSettings
-from tests.gui.conftest import WAIT_MS, call_service, draw_on_pad
+from tests.gui.conftest import WAIT_MS, call_service, draw_on_pad, shown
 
 #: SVC2004 user 15: references S1-S5; S6 genuine, S26 skilled forgery (signature-v6-int8: distances 0.000864 /
 #: 0.001783; pen probes are judged at the pen threshold 0.001240, so the forgery, at 1.44 times it, lies
@@ -26,13 +26,7 @@ SIGNER, GENUINE, FORGERY = 15, 6, 26
 
 
 def _window(qtbot, settings: GuiSettings, tmp_path: Path) -> MainWindow:
-    ctx = AppContext(settings, settings_path=tmp_path / "gui.json")
-    w = MainWindow(ctx)
-    qtbot.addWidget(w)
-    w.resize(1366, 740)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
+    return shown(qtbot, MainWindow(AppContext(settings, settings_path=tmp_path / "gui.json")), (1366, 740))
 
 
 def _audit(db: str) -> list[tuple[str, str | None, str | None, float | None]]:
@@ -83,6 +77,7 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
         verify = w.show_page("verify")
         _select(qtbot, verify, "fifteen")  # by name, case-insensitive
         assert verify.finder.selected_id == "svc-15"
+        verify.result.details_button.setChecked(True)  # the numbers: distances, threshold, FMR, model
         labels = []
         for sample in (GENUINE, FORGERY):
             draw_on_pad(verify.input.pad, svc_strokes(SIGNER, sample), stylus)
@@ -151,7 +146,7 @@ def test_signature_enroll_verify_identify_audit(qtbot, tmp_path, gui_settings, s
             n_rows = conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
         audit = w.show_page("audit")
         qtbot.waitUntil(lambda: len(audit.entries) == n_rows and not audit.busy, timeout=WAIT_MS)
-        audit.event_combo.setCurrentText("verify")
+        audit.event_combo.setCurrentIndex(audit.event_combo.findData("verify"))
         qtbot.waitUntil(lambda: len(audit.entries) == 3 and not audit.busy, timeout=WAIT_MS)
         out = tmp_path / "audit.csv"
         audit.export_to(str(out))
@@ -188,7 +183,9 @@ def test_face_enroll_and_verify_through_a_video_camera(qtbot, tmp_path, gui_sett
             verify.input.start()
             qtbot.waitUntil(lambda: verify.input.camera.frame is not None, timeout=WAIT_MS)
             verify.result.clear()
-            _click(qtbot, verify.input.camera.capture_button)  # capturing verifies at once
+            _click(qtbot, verify.input.camera.capture_button)  # the probe is taken (and held) ...
+            assert verify.input.camera.held and verify.input.camera.capture_button.text() == "Retake"
+            _click(qtbot, verify.verify_button)  # ... and decided on by Verify
             qtbot.waitUntil(lambda: verify.result.shown_label != "" and not verify.busy, timeout=WAIT_MS)
             labels.append(verify.result.shown_label)
         assert labels == ["Accept", "Reject"]

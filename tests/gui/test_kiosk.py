@@ -13,21 +13,16 @@ from biometrix.gui.context import AppContext
 from biometrix.gui.kiosk import KioskWindow, PinDialog
 from biometrix.gui.qt import Qt
 from biometrix.gui.settings import GuiSettings
-from tests.gui.conftest import WAIT_MS, draw_on_pad
+from tests.gui.conftest import WAIT_MS, draw_on_pad, shown
 
 
 @pytest.fixture
 def kiosk(qtbot, gui_settings: GuiSettings):
     settings = gui_settings.replace(kiosk_idle_s=0.4, kiosk_modality="signature").with_pin("2468")
-    ctx = AppContext(settings, settings_path=None)
-    k = KioskWindow(ctx)
-    qtbot.addWidget(k)
-    k.resize(1024, 768)
-    k.show()
-    qtbot.waitExposed(k)
+    k = shown(qtbot, KioskWindow(AppContext(settings, settings_path=None)), (1024, 768))
     yield k
     k.unlock_and_close()
-    ctx.shutdown()
+    k.ctx.shutdown()
 
 
 def test_idle_resets_to_the_first_screen(kiosk, qtbot) -> None:
@@ -106,12 +101,8 @@ def test_face_kiosk_accepts_the_person_and_rejects_another(qtbot, gui_settings: 
     another person presenting the same customer number is rejected, both audited; idle resets the kiosk."""
     settings = gui_settings.replace(kiosk_modality="face", kiosk_idle_s=600.0,
                                     camera=str(att_video(1, [6]))).with_pin("2468")
-    ctx = AppContext(settings, settings_path=None)
-    k = KioskWindow(ctx)
-    qtbot.addWidget(k)
-    k.resize(1024, 768)
-    k.show()
-    qtbot.waitExposed(k)
+    k = shown(qtbot, KioskWindow(AppContext(settings, settings_path=None)), (1024, 768))
+    ctx = k.ctx
     try:
         assert k.camera is not None and k.pad is None
         done: list = []

@@ -177,7 +177,7 @@ def test_a_supervisor_settles_a_refer_on_the_audit_page(qtbot, gui_settings: Gui
     w = _window_as(qtbot, ctx, "sue", "supervisor-pw-2")
     try:
         page = w.show_page("audit")
-        page.event_combo.setCurrentText("verify")
+        page.event_combo.setCurrentIndex(page.event_combo.findData("verify"))
         qtbot.waitUntil(lambda: len(page.entries) == 2 and not page.busy, timeout=WAIT_MS)
         page.table.selectRow(0)  # newest first: the plain verification
         assert not page.accept_button.isEnabled()
@@ -185,6 +185,8 @@ def test_a_supervisor_settles_a_refer_on_the_audit_page(qtbot, gui_settings: Gui
         assert page.accept_button.isEnabled()
         refer_id = page.entries[1].event_id
         qtbot.mouseClick(page.reject_button, Qt.MouseButton.LeftButton)
+        page.resolve_dialog.note_edit.setPlainText("signature differs from the ID card")  # confirmed, with a note
+        qtbot.mouseClick(page.resolve_dialog.ok_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: "rejected" in page.messages.text(), timeout=WAIT_MS)
         assert f"Referred verification {refer_id} rejected" in page.messages.text()
     finally:
@@ -194,6 +196,7 @@ def test_a_supervisor_settles_a_refer_on_the_audit_page(qtbot, gui_settings: Gui
         bx.login("root", ADMIN_PW)
         (row,) = bx.audit(event="resolve")
     assert (row.decision, row.operator, row.details["refers_to"]) == ("reject", "sue", refer_id)
+    assert row.details["note"] == "signature differs from the ID card"
 
 
 def test_a_teller_naming_another_model_is_refused_but_keeps_their_settings(teller_window, qtbot) -> None:

@@ -1,34 +1,42 @@
-"""The audit log: filter by subject and event, read the rows, export them as CSV."""
+"""The audit log: filter by subject and event, read the rows in words (the raw entry in a details pane), settle a
+referral with a note, export the rows as CSV."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from biometrix.gui import ops
+from biometrix.gui.audit_view import COLUMNS, EVENT_WORDS, audit_row
 from biometrix.gui.context import AppContext
 from biometrix.gui.pages.base import Page
 from biometrix.gui.qt import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 from biometrix.gui.tasks import error_message
 
-EVENTS = ("all", "enroll", "verify", "identify", "resolve", "delete", "erase", "login", "login_failed", "logout",
-          "operator", "settings", "key")
+EVENTS = ("enroll", "verify", "identify", "resolve", "delete", "erase", "login", "login_failed", "logout",
+          "operator", "settings", "key", "backup", "restore")
+NOTE_MAX = 500  # the service's limit for a resolution note
 
 
 class AuditPage(Page):
-    """Most recent audit rows first (up to ``limit``), read off the UI thread."""
+    """Most recent audit rows first (up to ``limit``), read off the UI thread: local time, event and decision in
+    words, operator, subject; the selected row's raw entry (UTC time, distances, model, details JSON) below."""
 
     title = "Audit log"
 
@@ -37,7 +45,9 @@ class AuditPage(Page):
         self.subject_edit = QLineEdit()
         self.subject_edit.setPlaceholderText("subject ID (exact), empty for all")
         self.event_combo = QComboBox()
-        self.event_combo.addItems(EVENTS)
+        self.event_combo.addItem("All events", None)
+        for event in EVENTS:
+            self.event_combo.addItem(EVENT_WORDS[event], event)
         self.limit = QSpinBox()
         self.limit.setRange(10, 100_000)
         self.limit.setValue(500)
@@ -57,16 +67,25 @@ class AuditPage(Page):
         filters.addWidget(self.accept_button)
         filters.addWidget(self.reject_button)
         filters.addWidget(self.export_button)
-        self.table = QTableWidget(0, len(ops.AUDIT_COLUMNS))
-        self.table.setHorizontalHeaderLabels([c.replace("_", " ") for c in ops.AUDIT_COLUMNS])
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setPlaceholderText("Select a row to see the entry as stored (UTC time, distance, threshold, "
+                                        "model, details).")
+        self.details.setMaximumHeight(150)
         self.outer.addLayout(filters)
-        self.outer.addWidget(self.table, 1)
+        self.outer.addWidget(self.table, 3)
+        self.outer.addWidget(self.details, 1)
         self.entries: list[Any] = []
+        self.resolve_dialog: ResolveDialog | None = None  # open while a supervisor confirms a settlement
         self._note = ""  # shown instead of the row count after the next refresh
         self.refresh_button.clicked.connect(self.refresh)
         self.subject_edit.returnPressed.connect(self.refresh)
@@ -85,6 +104,8 @@ class AuditPage(Page):
         return entry if entry.event == "verify" and entry.decision == "refer" else None
 
     def _selection_changed(self) -> None:
+        rows = {i.row() for i in self.table.selectedIndexes()}
+        self.details.setPlainText(audit_row(self.entries[min(rows)]).details if len(rows) == 1 else "")
         refer = self.selected_refer() is not None
         self.accept_button.setEnabled(refer and not self.busy)
         self.reject_button.setEnabled(refer and not self.busy)
@@ -94,28 +115,38 @@ class AuditPage(Page):
         if entry is None:
             self.messages.show_message("Select a verification whose decision is 'refer'.", "warn")
             return
-        event_id = entry.event_id
+        self.resolve_dialog = ResolveDialog(entry, accept=accept, parent=self)
+        self.resolve_dialog.accepted.connect(
+            lambda d=self.resolve_dialog: self._resolve(entry.event_id, accept=accept, note=d.note()))
+        self.resolve_dialog.open()
+
+    def _resolve(self, event_id: int, *, accept: bool, note: str) -> None:
+        """Settle the referral (the service audits it with the note)."""
+        self.resolve_dialog = None
 
         def done(row: int) -> None:
             verdict = "accepted" if accept else "rejected"
             self._note = f"Referred verification {event_id} {verdict} (audit row {row})."
             self.refresh()
 
-        self.call(lambda bx: bx.resolve(event_id, accept=accept), done)
+        self.call(lambda bx: bx.resolve(event_id, accept=accept, note=note), done)
 
     def refresh(self) -> None:
         subject = self.subject_edit.text().strip() or None
-        event = self.event_combo.currentText()
-        event = None if event == "all" else event
+        event = self.event_combo.currentData()
         limit = self.limit.value()
 
         def done(entries: list[Any]) -> None:
             self.entries = list(reversed(entries))  # newest first
-            rows = ops.audit_rows(self.entries)
+            rows = [audit_row(e) for e in self.entries]
+            self.table.clearSelection()
+            self.details.clear()
             self.table.setRowCount(len(rows))
             for i, row in enumerate(rows):
-                for j, text in enumerate(row):
-                    self.table.setItem(i, j, QTableWidgetItem(text))
+                for j, text in enumerate(row.cells):
+                    item = QTableWidgetItem(text)
+                    item.setToolTip(text)
+                    self.table.setItem(i, j, item)
             note, self._note = self._note, ""
             self.messages.show_message(note or f"{len(rows)} audit rows.", "ok" if note else "info")
 
@@ -136,3 +167,39 @@ class AuditPage(Page):
 
     def on_shown(self) -> None:
         self.refresh()
+
+
+class ResolveDialog(QDialog):
+    """Confirm the settlement of one referred verification, with a note (required) that goes into the audit."""
+
+    def __init__(self, entry: Any, *, accept: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        verdict = "Accept" if accept else "Reject"
+        self.setWindowTitle(f"{verdict} the referred verification")
+        row = audit_row(entry)
+        question = QLabel(f"{verdict} the verification of {row.subject or 'this subject'} referred at {row.time}? "
+                          "The settlement is audited under your name with this note.")
+        question.setWordWrap(True)
+        self.note_edit = QPlainTextEdit()
+        self.note_edit.setPlaceholderText("Why (for example: identity document checked)")
+        self.count = QLabel()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = self.buttons.addButton(verdict, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        col = QVBoxLayout(self)
+        col.addWidget(question)
+        col.addWidget(QLabel("Note"))
+        col.addWidget(self.note_edit)
+        col.addWidget(self.count)
+        col.addWidget(self.buttons)
+        self.note_edit.textChanged.connect(self._check)
+        self._check()
+
+    def note(self) -> str:
+        return self.note_edit.toPlainText().strip()
+
+    def _check(self) -> None:
+        n = len(self.note())
+        self.ok_button.setEnabled(0 < n <= NOTE_MAX)
+        self.count.setText(f"{n} / {NOTE_MAX} characters" + ("" if n else " (a note is required)"))

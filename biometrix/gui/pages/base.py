@@ -12,7 +12,8 @@ from biometrix.gui.widgets.message_bar import MessageBar
 
 
 class Page(QWidget):
-    """A page: ``title``, a message bar on top, and ``call`` to run service work off the UI thread."""
+    """A page: ``title`` with the message bar beside it (one row of fixed height, so that the page fits a
+    1024x600 screen and a message never moves anything), and ``call`` to run service work off the UI thread."""
 
     title = ""
 
@@ -21,11 +22,15 @@ class Page(QWidget):
         self.ctx = ctx
         self.messages = MessageBar()
         self.outer = QVBoxLayout(self)
+        self.outer.setContentsMargins(6, 4, 6, 4)
         heading = QLabel(self.title)
         heading.setObjectName("pageTitle")
-        heading.setStyleSheet("QLabel#pageTitle { font-size: 18pt; font-weight: 600; }")
-        self.outer.addWidget(heading)
-        self.outer.addWidget(self.messages)
+        heading.setStyleSheet("QLabel#pageTitle { font-size: 16pt; font-weight: 600; }")
+        top = QHBoxLayout()
+        top.addWidget(heading)
+        top.addSpacing(12)
+        top.addWidget(self.messages, 1)
+        self.outer.addLayout(top)
         self.busy = False
 
     def call(self, fn: Callable[[Any], Any], on_success: Callable[[Any], None], *,
@@ -60,9 +65,12 @@ class Page(QWidget):
 
 
 class Thumbnails(QListWidget):
-    """A horizontal strip of image thumbnails with captions."""
+    """A horizontal strip of image thumbnails with captions. With ``fit`` every thumbnail is in view: they shrink
+    (down to ``MIN_THUMB``) to share the strip's width instead of scrolling out of it."""
 
-    def __init__(self, size: int = 110, parent: QWidget | None = None) -> None:
+    MIN_THUMB = 40
+
+    def __init__(self, size: int = 110, parent: QWidget | None = None, *, fit: bool = False) -> None:
         super().__init__(parent)
         self.setViewMode(QListWidget.ViewMode.IconMode)
         self.setFlow(QListWidget.Flow.LeftToRight)
@@ -70,9 +78,17 @@ class Thumbnails(QListWidget):
         self.setIconSize(QSize(size, size))
         self.setMovement(QListWidget.Movement.Static)
         self.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.setFixedHeight(size + 48)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._size = size
+        self._fit = fit
+        if not fit:
+            self.setFixedHeight(size + 40)  # the icons, a caption line and a scroll bar
+        else:  # as tall as the page allows: the thumbnails share the room
+            self.setMinimumHeight(size // 2 + 40)
+            self.setWordWrap(True)
+            self.setTextElideMode(Qt.TextElideMode.ElideRight)
+            self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def add_image(self, img: Any, caption: str, *, tooltip: str = "") -> QListWidgetItem:
         from biometrix.gui.widgets.images import to_pixmap
@@ -80,7 +96,33 @@ class Thumbnails(QListWidget):
         item = QListWidgetItem(QIcon(to_pixmap(img, size=self._size)), caption)
         item.setToolTip(tooltip or caption)
         self.addItem(item)
+        self._share_width()
         return item
+
+    def _share_width(self) -> None:
+        """With ``fit``: the largest thumbnails that show them all, in as many rows as that takes."""
+        n = self.count()
+        if not self._fit or n == 0:
+            return
+        width, height = self.viewport().width() - 8, self.viewport().height() - 4
+        caption = self.fontMetrics().lineSpacing() * 2 + 6
+        sizes = self.item(0).icon().availableSizes()
+        aspect = sizes[0].width() / max(sizes[0].height(), 1) if sizes else 1.0
+        best = (0.0, 1, QSize(self.MIN_THUMB, self.MIN_THUMB))
+        for columns in range(1, n + 1):
+            rows = -(-n // columns)
+            box = QSize(min(width // columns - 8, self._size), min(height // rows - caption, self._size))
+            shown = min(box.width(), box.height() * aspect)  # the width the image is drawn at in that box
+            if box.width() > 0 and box.height() > 0 and shown >= best[0]:  # equal: fewer rows
+                best = (shown, columns, box)
+        _, columns, box = best
+        self.setWrapping(columns < n)
+        self.setIconSize(box)
+        self.setGridSize(QSize(width // columns, box.height() + caption))
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._share_width()
 
 
 def hbox(*widgets: QWidget, stretch_last: bool = False) -> QHBoxLayout:

@@ -13,13 +13,14 @@ from biometrix.gui.pages.base import Page, Thumbnails, service_detector
 from biometrix.gui.qt import (
     QCheckBox,
     QColor,
-    QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
+    Qt,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +36,10 @@ class EnrollPage(Page):
     Each reference signature is drawn on the pad and added; once N are there they are embedded off the
     UI thread and an outlying one is flagged (``gui.consistency``) before anything is saved. Saving with
     a flagged reference needs "Save anyway" ticked. A face without any signature enrolls the face only.
+
+    The samples belong to one subject: the subject ID typed when the first of them was taken (``samples_for``).
+    Editing the ID to another subject, or saving, clears every sample, the pad, the face and the camera's
+    preview, so nothing of one customer is enrolled for the next.
     """
 
     title = "Enroll a subject"
@@ -44,6 +49,7 @@ class EnrollPage(Page):
         self.references: list[Any] = []  # capture.pen.Stroke lists, one per reference
         self.checks: list[ReferenceCheck] | None = None
         self.face: Any = None  # RGB array
+        self.samples_for: str | None = None  # the subject ID the samples were taken for (None: not bound yet)
         self._generation = 0
 
         self.subject_edit = QLineEdit()
@@ -54,11 +60,16 @@ class EnrollPage(Page):
         self.n_spin.setRange(3, 20)
         self.n_spin.setValue(ctx.settings.references)
         self.replace_box = QCheckBox("Replace an existing enrollment")
-        form = QFormLayout()
-        form.addRow("Subject ID", self.subject_edit)
-        form.addRow("Name", self.name_edit)
-        form.addRow("Reference signatures", self.n_spin)
-        form.addRow("", self.replace_box)
+        form = QGridLayout()  # two fields a row: the page fits a 1024x600 screen
+        form.addWidget(QLabel("Subject ID"), 0, 0)
+        form.addWidget(self.subject_edit, 0, 1)
+        form.addWidget(QLabel("Name"), 0, 2)
+        form.addWidget(self.name_edit, 0, 3)
+        form.addWidget(QLabel("References"), 1, 0)
+        form.addWidget(self.n_spin, 1, 1)
+        form.addWidget(self.replace_box, 1, 2, 1, 2)
+        form.setColumnStretch(1, 1)
+        form.setColumnStretch(3, 1)
 
         self.pad = SignaturePad(placeholder="Sign here, then press Add reference")
         self.undo_button = QPushButton("Undo stroke")
@@ -72,14 +83,17 @@ class EnrollPage(Page):
         pad_buttons.addStretch(1)
         pad_buttons.addWidget(self.progress)
         pad_buttons.addWidget(self.add_button)
-        self.strip = Thumbnails(size=90)
-        self.remove_button = QPushButton("Remove selected reference")
+        self.strip = Thumbnails(size=64)
+        self.remove_button = QPushButton("Remove selected")
+        self.remove_button.setToolTip("Remove the reference selected in the strip")
+        strip_row = QHBoxLayout()
+        strip_row.addWidget(self.strip, 1)
+        strip_row.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignBottom)
         sig_box = QGroupBox("Reference signatures")
         sig_col = QVBoxLayout(sig_box)
         sig_col.addWidget(self.pad, 1)
         sig_col.addLayout(pad_buttons)
-        sig_col.addWidget(self.strip)
-        sig_col.addWidget(self.remove_button)
+        sig_col.addLayout(strip_row)
 
         self.camera = CameraView(detector=service_detector(ctx, self))
         self.face_label = QLabel("No face (optional)")
@@ -120,6 +134,7 @@ class EnrollPage(Page):
         self.save_button.clicked.connect(self.save)
         self.camera.captured.connect(self.set_face)
         self.remove_face_button.clicked.connect(lambda: self.set_face(None))
+        self.subject_edit.textEdited.connect(self._subject_edited)
         self.n_spin.valueChanged.connect(lambda _v: self._refresh())
         self._refresh()
 
@@ -136,6 +151,7 @@ class EnrollPage(Page):
         except BiometrixError as err:
             self.messages.show_message(error_message(err), "warn")
             return
+        self._bind_samples()
         self.references.append(strokes)
         self.strip.add_image(image, f"#{len(self.references)}")
         self.pad.clear()
@@ -196,6 +212,8 @@ class EnrollPage(Page):
     # --- face --------------------------------------------------------------------------------------
 
     def set_face(self, rgb: Any) -> None:
+        if rgb is not None:
+            self._bind_samples()
         self.face = rgb
         if rgb is None:
             self.face_label.clear()
@@ -203,6 +221,30 @@ class EnrollPage(Page):
         else:
             self.face_label.setPixmap(to_pixmap(rgb, size=96))
         self._refresh()
+
+    # --- the subject the samples belong to ----------------------------------------------------------
+
+    def _bind_samples(self) -> None:
+        if self.samples_for is None:
+            self.samples_for = self.subject_edit.text().strip() or None
+
+    def _subject_edited(self, text: str) -> None:
+        """The teller typed in the subject ID: samples taken for another subject are cleared, with a message."""
+        if self.samples_for is None or text.strip() == self.samples_for:
+            return  # nothing taken yet, or taken before any ID was typed: they belong to the ID being typed
+        old = self.samples_for
+        self.clear_samples()
+        self.messages.show_message(f"The subject changed: the samples taken for {old} were cleared.", "warn")
+
+    def clear_samples(self) -> None:
+        """Forget every sample: the references, the pad, the face and the camera's preview and hint."""
+        self.references.clear()
+        self.strip.clear()
+        self.pad.clear()
+        self.set_face(None)
+        self.camera.release()
+        self.samples_for = None
+        self._invalidate()
 
     # --- save --------------------------------------------------------------------------------------
 
@@ -212,6 +254,9 @@ class EnrollPage(Page):
         if not subject:
             self.messages.show_message("Enter the subject ID.", "warn")
             self.subject_edit.setFocus()
+            return
+        if self.samples_for is not None and subject != self.samples_for:  # the ID was set, not typed
+            self._subject_edited(subject)
             return
         face_only = not self.references and self.face is not None
         if len(self.references) != n and not face_only:
@@ -248,11 +293,7 @@ class EnrollPage(Page):
         self.name_edit.clear()
         self.replace_box.setChecked(False)
         self.save_anyway.setChecked(False)
-        self.references.clear()
-        self.strip.clear()
-        self.pad.clear()
-        self.set_face(None)
-        self._invalidate()
+        self.clear_samples()
         if not keep_message:
             self.messages.clear_message()
 

@@ -25,7 +25,9 @@ from biometrix.gui.qt import (
 from biometrix.gui.tasks import error_message
 from biometrix.gui.widgets.images import to_pixmap
 
-COLUMNS = ("Rank", "Reference", "Subject", "Name", "Distance", "Below threshold")
+#: Short headers: every column is in view on a 1024x600 screen (the Name column takes what is left).
+COLUMNS = ("#", "Sample", "Subject", "Name", "Distance", "Match")
+NAME_COLUMN = 3
 
 
 class IdentifyPage(Page):
@@ -45,11 +47,13 @@ class IdentifyPage(Page):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setIconSize(QSize(96, 64))
+        self.table.setIconSize(QSize(72, 48))
         self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(70)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setDefaultSectionSize(54)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(NAME_COLUMN, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeaderItem(5).setToolTip("yes: the distance is below the threshold in force")
         self.rows: list[ops.IdentifyRow] = []
         row = QHBoxLayout()
         row.addWidget(QLabel("Candidates"))
@@ -64,7 +68,7 @@ class IdentifyPage(Page):
         body.addWidget(self.table, 1)
         self.outer.addLayout(body, 1)
         self.identify_button.clicked.connect(self.identify)
-        self.input.camera.captured.connect(lambda _frame: self.identify())
+        self.input.new_probe.connect(lambda: self.show_rows([]))  # the candidates of the last probe go
 
     def identify(self) -> None:
         try:
@@ -75,6 +79,7 @@ class IdentifyPage(Page):
         modality, k = self.input.modality, self.top_k.value()
 
         def done(rows: list[ops.IdentifyRow]) -> None:
+            self.input.consumed()  # one search per probe (and one audit row)
             self.show_rows(rows)
             if not rows:
                 self.messages.show_message(f"No subject is enrolled with a {modality.value} template.", "warn")
@@ -92,10 +97,10 @@ class IdentifyPage(Page):
             c = r.candidate
             thumb = QTableWidgetItem()
             if r.thumbnail is not None:
-                thumb.setIcon(QIcon(to_pixmap(r.thumbnail, size=96)))
+                thumb.setIcon(QIcon(to_pixmap(r.thumbnail, size=72)))
             distance = format_distance(c.distance, scale=r.threshold, digits=3)
             cells = [QTableWidgetItem(str(c.rank)), thumb, QTableWidgetItem(c.subject_id),
-                     QTableWidgetItem(r.display_name or ""), QTableWidgetItem(distance),
+                     _with_tooltip(r.display_name or ""), QTableWidgetItem(distance),
                      QTableWidgetItem("yes" if c.below_threshold else "no")]
             for j, cell in enumerate(cells):
                 self.table.setItem(i, j, cell)
@@ -109,3 +114,10 @@ class IdentifyPage(Page):
 
     def on_hidden(self) -> None:
         self.input.stop()
+
+
+def _with_tooltip(text: str) -> QTableWidgetItem:
+    """A cell whose whole text is its tooltip (a long name is cut by the column)."""
+    item = QTableWidgetItem(text)
+    item.setToolTip(text)
+    return item

@@ -31,6 +31,7 @@ from biometrix.gui.qt import (
     QPushButton,
     QScrollArea,
     QSpinBox,
+    Qt,
     QVBoxLayout,
     QWidget,
     Signal,
@@ -271,7 +272,7 @@ class SettingsPage(Page):
         db_form.addRow("Database file", db_row)
         db_form.addRow("In use", self.db_in_use)
         db_form.addRow("Models folder", self.models_edit)
-        self.retemplate_button = QPushButton("Re-make templates for the models in use")
+        self.retemplate_button = QPushButton("Re-make templates")
         self.retemplate_button.setToolTip("After a model change: make every subject's templates for the models in "
                                           "use from the samples kept in the database (admin)")
         self.retemplate_bar = QProgressBar()
@@ -290,7 +291,7 @@ class SettingsPage(Page):
 
         self.band = QDoubleSpinBox()
         self.band.setRange(0.0, 50.0)
-        self.band.setSuffix(" % of the threshold")
+        self.band.setSuffix(" % of threshold")
         self.band.setDecimals(1)
         self.references = QSpinBox()
         self.references.setRange(3, 20)
@@ -302,6 +303,7 @@ class SettingsPage(Page):
         self.kiosk_idle.setRange(5, 3600)
         self.kiosk_idle.setSuffix(" s")
         self.pin_state = QLabel()
+        self.pin_state.setWordWrap(True)
         self.pin_button = QPushButton("Set supervisor PIN…")
         self.policy_note = QLabel()
         self.policy_note.setWordWrap(True)
@@ -341,6 +343,7 @@ class SettingsPage(Page):
         inner.addStretch(1)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # fits 1024 px wide
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.scroll.setWidget(content)
         col = QVBoxLayout()

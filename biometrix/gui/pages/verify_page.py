@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from biometrix.core.distances import format_distance
 from biometrix.core.errors import BiometrixError
-from biometrix.core.types import Decision, Modality
+from biometrix.core.types import Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
-from biometrix.gui.pages.base import Page, Thumbnails, service_detector
+from biometrix.gui.pages.base import Page, service_detector
+from biometrix.gui.pages.verdict import ResultPanel
 from biometrix.gui.qt import (
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -24,19 +22,13 @@ from biometrix.gui.qt import (
     Qt,
     QVBoxLayout,
     QWidget,
+    Signal,
 )
 from biometrix.gui.tasks import error_message
 from biometrix.gui.widgets.camera_view import CameraView, parse_camera
-from biometrix.gui.widgets.gauge import DistanceGauge
-from biometrix.gui.widgets.images import to_pixmap
 from biometrix.gui.widgets.signature_pad import SignaturePad
 
-LABEL_STYLE = {
-    "Accept": "background:#2e7d32; color:white;",
-    "Refer": "background:#f9a825; color:black;",
-    "Reject": "background:#c62828; color:white;",
-}
-LABEL_TEXT = {"Accept": "ACCEPT", "Refer": "REFER to a supervisor", "Reject": "REJECT"}
+NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def subject_text(info: Any) -> str:
@@ -45,7 +37,9 @@ def subject_text(info: Any) -> str:
 
 
 class SubjectFinder(QWidget):
-    """Search by id or name; ``selected_id`` is the chosen subject."""
+    """Search by id or name; ``selected_id`` is the chosen subject, ``changed`` says it changed."""
+
+    changed = Signal()
 
     def __init__(self, page: Page) -> None:
         super().__init__(page)
@@ -64,6 +58,7 @@ class SubjectFinder(QWidget):
         col.addWidget(self.results)
         self.find_button.clicked.connect(self.search)
         self.query.returnPressed.connect(self.search)
+        self.results.currentItemChanged.connect(lambda *_: self.changed.emit())
 
     def search(self) -> None:
         text = self.query.text().strip()
@@ -73,6 +68,7 @@ class SubjectFinder(QWidget):
             for s in subjects:
                 item = QListWidgetItem(subject_text(s))
                 item.setData(Qt.ItemDataRole.UserRole, s.subject_id)
+                item.setData(NAME_ROLE, s.display_name)
                 self.results.addItem(item)
             if len(subjects) == 1:
                 self.results.setCurrentRow(0)
@@ -88,9 +84,20 @@ class SubjectFinder(QWidget):
         item = self.results.currentItem()
         return None if item is None else str(item.data(Qt.ItemDataRole.UserRole))
 
+    @property
+    def selected_name(self) -> str | None:
+        """The chosen subject's display name, else its id (None: none chosen)."""
+        item = self.results.currentItem()
+        if item is None:
+            return None
+        return str(item.data(NAME_ROLE) or item.data(Qt.ItemDataRole.UserRole))
+
 
 class ProbeInput(QWidget):
-    """Signature pad or camera, chosen by two radio buttons; ``probe()`` returns what to send to the service."""
+    """Signature pad or camera, chosen by two radio buttons; ``probe()`` returns what to send to the service.
+    ``new_probe`` says that another probe is being taken: a stroke begun, a capture, the other modality."""
+
+    new_probe = Signal()
 
     def __init__(self, page: Page, ctx: AppContext) -> None:
         super().__init__(page)
@@ -110,7 +117,8 @@ class ProbeInput(QWidget):
         pad_row.addWidget(self.clear_button)
         pad_row.addStretch(1)
         pad_col.addLayout(pad_row)
-        self.camera = CameraView(detector=service_detector(ctx, page))
+        # a capture (or a photo) is held as the probe until it is decided on or retaken: it is not decided at once
+        self.camera = CameraView(detector=service_detector(ctx, page), hold_on_capture=True)
         self.stack = QStackedWidget()
         self.stack.addWidget(pad_page)
         self.stack.addWidget(self.camera)
@@ -126,6 +134,9 @@ class ProbeInput(QWidget):
         self.undo_button.clicked.connect(self.pad.undo)
         self.clear_button.clicked.connect(self.pad.clear)
         self.sig_radio.toggled.connect(self._switch)
+        self.pad.started.connect(self.new_probe)
+        self.camera.captured.connect(lambda _frame: self.new_probe.emit())
+        self.camera.retaken.connect(self.new_probe)
 
     @property
     def modality(self) -> Modality:
@@ -135,6 +146,7 @@ class ProbeInput(QWidget):
         (self.sig_radio if modality is Modality.SIGNATURE else self.face_radio).setChecked(True)
 
     def _switch(self) -> None:
+        self.new_probe.emit()
         face = self.modality is Modality.FACE
         self.stack.setCurrentIndex(1 if face else 0)
         if face and self.isVisible():
@@ -157,84 +169,32 @@ class ProbeInput(QWidget):
     def stop(self) -> None:
         self.camera.stop()
 
+    def discard(self) -> None:
+        """Forget the probe being taken: the pad's strokes and the camera's still (back to the live camera)."""
+        self.pad.clear()
+        self.camera.release()
+
+    def consumed(self) -> None:
+        """The probe was decided on: the pad is cleared, a held face let go, so that the same probe is never
+        decided (and audited) twice; the next decision needs a new signature or a new capture."""
+        if self.modality is Modality.SIGNATURE:
+            self.pad.clear()
+        else:
+            self.camera.release()
+
 
 class _NoFrame(BiometrixError):
     pass
 
 
-class ResultPanel(QGroupBox):
-    """The decision: a large label, the gauge, the numbers, and the probe beside the enrolled references."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Result", parent)
-        self.label = QLabel("—")
-        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.label.setMinimumHeight(48)
-        self.label.setStyleSheet("QLabel { font-size: 20pt; font-weight: 700; }")
-        self.gauge = DistanceGauge()
-        self.details = QLabel()
-        self.details.setWordWrap(True)
-        self.probe_label = QLabel("probe")
-        self.probe_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.probe_label.setFixedSize(150, 110)
-        self.references = Thumbnails(size=96)
-        pics = QHBoxLayout()
-        probe_col = QVBoxLayout()
-        probe_col.addWidget(QLabel("Probe"))
-        probe_col.addWidget(self.probe_label)
-        ref_col = QVBoxLayout()
-        ref_col.addWidget(QLabel("Enrolled references"))
-        ref_col.addWidget(self.references)
-        pics.addLayout(probe_col)
-        pics.addLayout(ref_col, 1)
-        col = QVBoxLayout(self)
-        col.addWidget(self.label)
-        col.addWidget(self.gauge)
-        col.addWidget(self.details)
-        col.addLayout(pics)
-        col.addStretch(1)
-        self.shown_label = ""
-
-    def show_outcome(self, outcome: ops.VerifyOutcome, label: str, band: float) -> None:
-        d = outcome.decision
-        self.shown_label = label
-        self.label.setText(LABEL_TEXT[label])
-        self.label.setStyleSheet(f"QLabel {{ font-size: 20pt; font-weight: 700; {LABEL_STYLE[label]} }}")
-        self.gauge.set_values(d.distance, d.threshold.value, band)
-        fmt = partial(format_distance, scale=d.threshold.value, digits=3)
-        fmr = f", set at FMR {d.threshold.target_fmr:.2%}" if d.threshold.target_fmr is not None else ""
-        self.details.setText(
-            f"Subject {d.subject_id}: distance {fmt(d.distance)}, threshold {fmt(d.threshold.value)}{fmr} "
-            f"(model {d.model_id}); Refer band ±{fmt(band)}. Audited by the service as "
-            f"'{d.label.lower()}'.")
-        self.probe_label.setPixmap(to_pixmap(outcome.probe, size=140))
-        self.references.clear()
-        for i, img in enumerate(outcome.references):
-            has = i < len(d.reference_distances)
-            self.references.add_image(img, f"#{i + 1}" + (f"  d={fmt(d.reference_scores[i])}" if has else ""),
-                                      tooltip=_reference_tooltip(d, i) if has else "no distance for this reference")
-
-    def clear(self) -> None:
-        self.shown_label = ""
-        self.label.setText("—")
-        self.label.setStyleSheet("QLabel { font-size: 20pt; font-weight: 700; }")
-        self.details.clear()
-        self.gauge.set_values(None, 1.0)
-        self.probe_label.clear()
-        self.references.clear()
-
-
-def _reference_tooltip(d: Decision, i: int) -> str:
-    """What the i-th reference's figure is: on the threshold's scale, with the raw distance it comes from."""
-    raw = f"{d.threshold.distance} distance of the probe to this reference"
-    if d.reference_scale == 1.0:
-        return raw
-    return (f"{raw} ({d.reference_distances[i]:.3g}) divided by the references' mean distance to each other "
-            f"({d.reference_scale:.3g}), the threshold's scale: the distance above is the mean of these")
-
-
 class VerifyPage(Page):
-    """Find a subject, capture a probe, verify (audited by the service), show the three-way label."""
+    """Find a subject, capture a probe, verify (audited by the service), show the three-way label. One press of
+    Verify is one decision and one audit row: capturing or loading a photo only takes the probe, and a probe
+    decided on is used up (``ProbeInput.consumed``).
+
+    A verdict is shown only beside the subject and the probe it was decided for: choosing another subject clears
+    it and the probe being taken; a new probe (a stroke begun, a capture, the other modality) clears it; and a
+    verification that finishes after either changed is not shown (it is in the audit log)."""
 
     title = "Verify a subject"
 
@@ -255,8 +215,19 @@ class VerifyPage(Page):
         body.addLayout(left, 1)
         body.addWidget(self.result, 1)
         self.outer.addLayout(body, 1)
+        self._generation = 0  # bumped when the subject or the probe changes: an older verdict is not shown
         self.verify_button.clicked.connect(self.verify)
-        self.input.camera.captured.connect(lambda _frame: self.verify())
+        self.finder.changed.connect(self._subject_changed)
+        self.input.new_probe.connect(self._probe_changed)
+
+    def _probe_changed(self) -> None:
+        self._generation += 1
+        self.last = None
+        self.result.clear()
+
+    def _subject_changed(self) -> None:
+        self._probe_changed()
+        self.input.discard()
 
     def verify(self) -> None:
         subject = self.finder.selected_id
@@ -269,13 +240,18 @@ class VerifyPage(Page):
             self.messages.show_message(error_message(err), "warn")
             return
         modality = self.input.modality
+        generation = self._generation
 
         def done(outcome: ops.VerifyOutcome) -> None:
+            if generation != self._generation:
+                self.messages.show_message(f"The verification of {subject} finished after the subject or the "
+                                           "probe changed: its decision is in the audit log, not shown here.",
+                                           "info")
+                return
             self.last = outcome  # the label and band shown are the service's, as audited
-            self.result.show_outcome(outcome, outcome.decision.label, outcome.decision.band)
+            self.result.show_outcome(outcome, who=self.finder.selected_name)
             self.messages.clear_message()
-            if modality is Modality.SIGNATURE:
-                self.input.pad.clear()
+            self.input.consumed()
 
         self.result.clear()
         self.call(lambda bx: ops.verify(bx, subject, modality, probe), done,

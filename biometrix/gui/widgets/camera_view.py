@@ -87,16 +87,28 @@ class CameraView(QWidget):
 
     Frames are read by a QTimer on the UI thread (a read is one buffered frame); face detection for the
     overlay runs through ``detector`` off the UI thread, one frame at a time, at most every
-    ``detect_every_ms``. When no camera opens, the widget says so and offers to load a photo instead.
-    ``captured`` carries the RGB frame (or photo) to use.
+    ``detect_every_ms``. When no camera opens, the widget says so and, with ``allow_files``, offers to load a
+    photo instead; without it (the kiosk) there is no file button and ``load_photo`` refuses every file.
+    ``captured`` carries the RGB frame (or photo) to use. With ``hold_on_capture`` a capture (or a photo) freezes
+    the preview on it (the probe a page decides on) until ``release``; meanwhile the capture button reads
+    Retake, and pressing it releases the still (``retaken``).
+
+    ``release`` forgets the frame, the still and the face hint (a hint still being computed for a forgotten
+    frame is dropped) and goes back to the live camera: nothing of one customer is left for the next.
     """
 
     captured = Signal(object)
+    retaken = Signal()  # a held capture was let go by its Retake button (a new probe is being taken)
 
     def __init__(self, parent: QWidget | None = None, *, detector: Detector | None = None, interval_ms: int = 66,
-                 detect_every_ms: int = 400, touch: bool = False) -> None:
+                 detect_every_ms: int = 400, touch: bool = False, allow_files: bool = True,
+                 hold_on_capture: bool = False) -> None:
         super().__init__(parent)
         self._detector = detector
+        self.allow_files = allow_files
+        self._hold_on_capture = hold_on_capture
+        self._held = False  # the preview shows a still (a capture held, or a photo): no camera frames
+        self._generation = 0  # bumped by release: a face hint for an older frame is dropped
         self._camera: Any = None
         self._source: int | str | None = None
         self._frame: np.ndarray | None = None
@@ -111,13 +123,16 @@ class CameraView(QWidget):
         self.no_camera_label = QLabel("No camera")
         self.no_camera_label.setWordWrap(True)
         self.no_camera_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.load_button = QPushButton("Load a photo file…")
+        self.load_button: QPushButton | None = QPushButton("Load a photo file…") if allow_files else None
         self.retry_button = QPushButton("Try the camera again")
-        self.capture_button = QPushButton("Capture")
+        self._capture_text = "Capture"
+        self.capture_button = QPushButton(self._capture_text)
         self.capture_button.setEnabled(False)
         for b in (self.load_button, self.retry_button, self.capture_button):
-            b.setMinimumHeight(56 if touch else 32)
-        self.load_button.clicked.connect(self._choose_photo)
+            if b is not None:
+                b.setMinimumHeight(56 if touch else 32)
+        if self.load_button is not None:
+            self.load_button.clicked.connect(self._choose_photo)
         self.retry_button.clicked.connect(lambda: self.start(self._source if self._source is not None else 0))
         self.capture_button.clicked.connect(self.capture)
 
@@ -132,7 +147,8 @@ class CameraView(QWidget):
         self.stack.addWidget(missing)
         buttons = QHBoxLayout()
         buttons.addWidget(self.capture_button, 2)
-        buttons.addWidget(self.load_button, 1)
+        if self.load_button is not None:
+            buttons.addWidget(self.load_button, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack, 1)
@@ -152,14 +168,18 @@ class CameraView(QWidget):
     def hint(self) -> FaceHint | None:
         return self.preview.hint
 
+    @property
+    def held(self) -> bool:
+        """The preview shows a still (a held capture or a loaded photo), not the camera."""
+        return self._held
+
     def start(self, source: int | str) -> bool:
         """Open ``source`` (device index or video file) and start the preview; False shows the no-camera state."""
         from biometrix.capture.camera import OpenCVCamera
 
         self.stop()
         self._source = source
-        self._frame = None
-        self.capture_button.setEnabled(False)
+        self._forget()
         try:
             if isinstance(source, str) and not os.path.isfile(source):
                 raise FileNotFoundError(source)
@@ -184,16 +204,33 @@ class CameraView(QWidget):
     def clear(self) -> None:
         """Stop, and forget the last frame and its preview (a kiosk keeps nothing of the last customer)."""
         self.stop()
-        self._frame = None
+        self._forget()
+
+    def release(self) -> None:
+        """Forget the frame, the still and the hint. A live camera goes on (its next frame is new); after a still,
+        back to the camera when the widget is shown (else the preview stays empty until ``start``)."""
+        if self._camera is not None:  # live: keep the device open, drop what it showed
+            self._forget()
+            return
+        resume = self._held
+        self._forget()
+        if resume and self._source is not None and self.isVisible():
+            self.start(self._source)
+
+    def _forget(self) -> None:
+        self._generation += 1
+        self._frame, self._held, self._detecting = None, False, False
         self.preview.image, self.preview.hint = None, None
         self.capture_button.setEnabled(False)
+        if self._hold_on_capture:
+            self.capture_button.setText(self._capture_text)
         self.preview.update()
 
     def _show_missing(self, text: str) -> None:
         self._camera = None
-        self._frame = None
-        self.capture_button.setEnabled(False)
-        self.no_camera_label.setText(f"{text}\nYou can load a photo file instead.")
+        self._forget()
+        more = "You can load a photo file instead." if self.allow_files else "Please see a member of staff."
+        self.no_camera_label.setText(f"{text}\n{more}")
         self.stack.setCurrentIndex(1)
 
     def _tick(self) -> None:
@@ -219,10 +256,18 @@ class CameraView(QWidget):
         self.preview.update()
         self._since_detect += self._timer.interval()
         if self._detector is not None and not self._detecting and self._since_detect >= self._detect_every_ms:
-            self._detecting, self._since_detect = True, 0
-            self._detector(frame.copy(), self._on_hint)
+            self._detect(frame)
 
-    def _on_hint(self, hint: FaceHint) -> None:
+    def _detect(self, frame: np.ndarray) -> None:
+        if self._detector is None:
+            return
+        self._detecting, self._since_detect = True, 0
+        generation = self._generation
+        self._detector(frame.copy(), lambda hint: self._on_hint(hint, generation))
+
+    def _on_hint(self, hint: FaceHint, generation: int) -> None:
+        if generation != self._generation:
+            return  # the frame it was computed for has been forgotten
         self._detecting = False
         self.preview.hint = hint
         self.preview.update()
@@ -230,12 +275,34 @@ class CameraView(QWidget):
     # --- capture -----------------------------------------------------------------------------------
 
     def capture(self) -> None:
-        """Emit the current frame (a copy)."""
-        if self._frame is not None:
-            self.captured.emit(self._frame.copy())
+        """Emit the current frame (a copy); with ``hold_on_capture`` the preview stays on it, and a second press
+        (Retake) lets it go."""
+        if self._hold_on_capture and self._held:
+            self.release()
+            self.retaken.emit()
+            return
+        if self._frame is None:
+            return
+        if self._hold_on_capture and not self._held:
+            self._show_still(self._frame, hint=self.preview.hint)
+        self.captured.emit(self._frame.copy())
+
+    def _show_still(self, rgb: np.ndarray, *, hint: FaceHint | None) -> None:
+        self.stop()
+        self._frame, self._held = rgb, True
+        self.preview.image, self.preview.hint = to_qimage(rgb), hint
+        self.stack.setCurrentIndex(0)
+        self.capture_button.setEnabled(True)
+        if self._hold_on_capture:
+            self.capture_button.setText("Retake")
+        self.preview.update()
 
     def load_photo(self, path: str | os.PathLike[str]) -> bool:
-        """Show a photo file as a still and emit it as captured; a bad file shows its message."""
+        """Show a photo file as a still and emit it as captured; a bad file shows its message. Refused (False,
+        nothing read) where files are not allowed."""
+        if not self.allow_files:
+            log.warning("refused a photo file where only the camera may be used")
+            return False
         from biometrix.capture.files import load_rgb
 
         try:
@@ -243,19 +310,15 @@ class CameraView(QWidget):
         except BiometrixError as err:
             self._show_missing(f"That photo cannot be used: {error_message(err)}")
             return False
-        self.stop()
-        self._frame = rgb
-        self.preview.image, self.preview.hint = to_qimage(rgb), None
-        self.stack.setCurrentIndex(0)
-        self.capture_button.setEnabled(True)
-        self.preview.update()
+        self._generation += 1
+        self._show_still(rgb, hint=None)
         self.captured.emit(rgb.copy())
-        if self._detector is not None:
-            self._detecting = True
-            self._detector(rgb.copy(), self._on_hint)
+        self._detect(rgb)
         return True
 
     def _choose_photo(self) -> None:
+        if not self.allow_files:
+            return
         path, _ = QFileDialog.getOpenFileName(self, "Load a face photo", "", PHOTO_FILTER)
         if path:
             self.load_photo(path)

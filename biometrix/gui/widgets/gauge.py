@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from biometrix.core.distances import format_distance
-from biometrix.gui.qt import QColor, QFont, QPainter, QPen, QRectF, QSize, QSizePolicy, Qt, QWidget
+from biometrix.gui.qt import QColor, QFont, QFontMetrics, QPainter, QPen, QRectF, QSize, QSizePolicy, Qt, QWidget
 
 ACCEPT, REFER, REJECT = QColor("#2e7d32"), QColor("#f9a825"), QColor("#c62828")
 
@@ -38,16 +38,44 @@ class DistanceGauge(QWidget):
         self._distance, self._threshold, self._band = distance, float(threshold), max(float(band), 0.0)
         self.update()
 
+    def label_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(font.pointSizeF() * 0.9, 7.0))
+        return font
+
+    def _full(self) -> float:
+        return max(2.0 * self._threshold, (self._distance or 0.0) * 1.1, 1e-6)
+
+    def _x(self, v: float) -> float:
+        left, width = 8.0, max(self.width() - 16.0, 10.0)
+        return left + width * min(max(v / self._full(), 0.0), 1.0)
+
+    def labels(self) -> list[tuple[str, QRectF]]:
+        """The texts drawn and their rectangles: each is as wide as its text and kept inside the widget (a
+        threshold near either end is labelled in full, never as "eshold 0.00124")."""
+        fm = QFontMetrics(self.label_font())
+        out = []
+        top, h = 8.0, 22.0
+        text = f"threshold {format_distance(self._threshold, digits=3)}"
+        out.append((text, self._inside(self._x(self._threshold), fm.horizontalAdvance(text) + 4, top + h + 4, 18,
+                                       centre=True)))
+        if self._distance is not None:
+            text = f"distance {format_distance(self._distance, scale=self._threshold, digits=3)}"
+            x, w = self._x(self._distance), fm.horizontalAdvance(text) + 4
+            right_side = x < 8.0 + max(self.width() - 16.0, 10.0) / 2
+            out.append((text, self._inside(x + 6 if right_side else x - 6 - w, w, top, h, centre=False)))
+        return out
+
+    def _inside(self, x: float, w: float, y: float, h: float, *, centre: bool) -> QRectF:
+        left = x - w / 2 if centre else x
+        left = min(max(left, 0.0), max(self.width() - w, 0.0))
+        return QRectF(left, y, w, h)
+
     def paintEvent(self, _event: object) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         top, h = 8.0, 22.0
-        left, width = 8.0, max(self.width() - 16.0, 10.0)
-        full = max(2.0 * self._threshold, (self._distance or 0.0) * 1.1, 1e-6)
-
-        def x(v: float) -> float:
-            return left + width * min(max(v / full, 0.0), 1.0)
-
+        full, x = self._full(), self._x
         lo, hi = self._threshold - self._band, self._threshold + self._band
         p.setPen(Qt.PenStyle.NoPen)
         for a, b, colour in ((0.0, lo, ACCEPT), (lo, hi, REFER), (hi, full, REJECT)):
@@ -58,11 +86,10 @@ class DistanceGauge(QWidget):
                 p.drawRect(QRectF(x(a), top, x(b) - x(a), h))
         p.setPen(QPen(QColor("#222222"), 2))
         p.drawLine(int(x(self._threshold)), int(top - 4), int(x(self._threshold)), int(top + h + 4))
-        font = QFont(self.font())
-        font.setPointSizeF(max(font.pointSizeF() * 0.9, 7.0))
-        p.setFont(font)
-        p.drawText(QRectF(x(self._threshold) - 80, top + h + 4, 160, 18), Qt.AlignmentFlag.AlignHCenter,
-                   f"threshold {format_distance(self._threshold, digits=3)}")
+        p.setFont(self.label_font())
+        labels = self.labels()
+        text, rect = labels[0]
+        p.drawText(rect, Qt.AlignmentFlag.AlignHCenter, text)
         if self._distance is not None:
             d = self._distance
             colour = ACCEPT if d < lo else REJECT if d > hi else REFER
@@ -71,9 +98,6 @@ class DistanceGauge(QWidget):
             p.setPen(QPen(colour.darker(130), 4))
             p.drawLine(int(x(d)), int(top - 6), int(x(d)), int(top + h + 6))
             p.setPen(QColor("#000000"))
-            anchor = Qt.AlignmentFlag.AlignLeft if x(d) < left + width / 2 else Qt.AlignmentFlag.AlignRight
-            box = QRectF(x(d) + 6, top, 150, h) if anchor == Qt.AlignmentFlag.AlignLeft else \
-                QRectF(x(d) - 156, top, 150, h)
-            text = f"distance {format_distance(d, scale=self._threshold, digits=3)}"
-            p.drawText(box, anchor | Qt.AlignmentFlag.AlignVCenter, text)
+            text, rect = labels[1]
+            p.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, text)
         p.end()

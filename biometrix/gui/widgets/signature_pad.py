@@ -59,6 +59,7 @@ class SignaturePad(QWidget):
     """
 
     changed = Signal()
+    started = Signal()  # a new stroke began (the first point of it is down)
 
     def __init__(self, parent: QWidget | None = None, *, placeholder: str = "Sign here") -> None:
         super().__init__(parent)
@@ -163,6 +164,7 @@ class SignaturePad(QWidget):
         if new_stroke:
             self._current = [point]
             self._strokes.append(self._current)
+            self.started.emit()
         else:
             self._current.append(point)
         self.update()
