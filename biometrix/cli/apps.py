@@ -49,11 +49,13 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> 
 
     p = commands.add_parser("evaluate", parents=[verbose], help="evaluate a model on a dataset (EER, DET)",
                             description="Offline evaluation on a public dataset's held-out signers.")
-    p.add_argument("--dataset", required=True, choices=("cedar", "svc2004"))
+    p.add_argument("--dataset", required=True, choices=("cedar", "sigcomp2011_dutch", "svc2004"),
+                   help="cedar and sigcomp2011_dutch: scanned signatures; svc2004: pen recordings")
     p.add_argument("--data", default=None, metavar="DIR",
                    help="folder holding the datasets (default: ../shared/data beside the repository)")
     p.add_argument("--subjects", default=None, metavar="SPEC",
-                   help="signers to use, e.g. 46-55 (default: the dataset's held-out signers)")
+                   help="signers to use, e.g. 46-55 (default: the dataset's held-out signers: cedar 46-55, "
+                        "sigcomp2011_dutch 49-69, svc2004 31-40)")
     p.add_argument("--references", type=_positive_int, default=5, metavar="N",
                    help="enrollment references per subject (default 5)")
     p.add_argument("--model", default=None, metavar="MODEL_ID",

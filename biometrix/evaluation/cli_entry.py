@@ -10,7 +10,7 @@ from pathlib import Path
 
 from biometrix.core.distances import format_distance
 from biometrix.core.types import Modality, Threshold
-from biometrix.evaluation.datasets import HELDOUT, check_subjects, default_data_root, parse_subjects
+from biometrix.evaluation.datasets import CAPTURE, HELDOUT, check_subjects, default_data_root, parse_subjects
 from biometrix.evaluation.protocol import rates_at
 from biometrix.evaluation.report import evaluate_pipeline, write_outputs
 from biometrix.runtime.encoder import OnnxEncoder
@@ -34,9 +34,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
         raise InvalidInput("the fixed protocol uses 5 references per subject (EVALUATION.md)")
     thr = card.default_threshold()
-    from biometrix.evaluation.signature_calibration import CAPTURE_SOURCE
-
-    capture = {source: c for c, source in CAPTURE_SOURCE.items()}[args.dataset]
+    capture = CAPTURE[args.dataset]
     capture_thr: Threshold | None = card.capture_threshold(capture)
     if capture_thr is not None and capture_thr.value == thr.value:  # the app uses the default for these probes
         capture_thr = None

@@ -11,12 +11,13 @@ from biometrix.core.errors import InvalidInput
 from biometrix.core.matcher import AGGREGATES, aggregate_distances, reference_spread  # noqa: E402
 from biometrix.core.metrics import eer, fmr_fnmr, fnmr_at_fmr
 from biometrix.core.templates import l2_normalize, prototype
-from biometrix.evaluation.datasets import SignatureRecord
+from biometrix.evaluation.datasets import DUTCH, SignatureRecord
 
-#: source -> (reference indices, genuine probe indices, the genuine index each other subject lends as a
-#: random forgery), as ../shared/design/EVALUATION.md fixes them.
-PROTOCOL = {
+#: source -> (reference indices, genuine probe indices (those a subject has), the genuine index each other subject
+#: lends as a random forgery: None for its last genuine one), as ../shared/design/EVALUATION.md fixes them.
+PROTOCOL: dict[str, tuple[tuple[int, ...], tuple[int, ...], int | None]] = {
     "cedar": (tuple(range(1, 6)), tuple(range(6, 25)), 24),
+    DUTCH: (tuple(range(1, 6)), tuple(range(6, 25)), None),
     "svc2004": (tuple(range(1, 6)), tuple(range(6, 21)), 20),
 }
 
@@ -59,14 +60,19 @@ def subject_plans(records: Sequence[SignatureRecord], source: str
         if r.source == source:
             by.setdefault(r.subject, {})[(r.genuine, r.index)] = i
     subjects = sorted(by)
+    lent = {}  # subject -> the row it lends to the others as a random forgery
+    for o in subjects:
+        genuine = [i for g, i in by[o] if g]
+        index = rand_index if rand_index is not None else max(genuine, default=None)
+        if (True, index) in by[o]:
+            lent[o] = by[o][(True, index)]
     plans = []
     for s in subjects:
         m = by[s]
         refs = [m[(True, i)] for i in refs_idx if (True, i) in m]
         probes: list[tuple[int, str]] = [(m[(True, i)], "genuine") for i in gen_idx if (True, i) in m]
         probes += [(m[k], "skilled") for k in sorted(m) if not k[0]]
-        probes += [(by[o][(True, rand_index)], "random") for o in subjects
-                   if o != s and (True, rand_index) in by[o]]
+        probes += [(lent[o], "random") for o in subjects if o != s and o in lent]
         plans.append((s, refs, probes))
     return plans
 
@@ -148,6 +154,15 @@ def pair_protocol_scores(records: Sequence[SignatureRecord],
             comps.append(Comparison(claimed=f"{source}:{s}", real=records[p].key, probe=records[p].sample_id,
                                     kind=kind, distances=dists))
     return ProtocolScores(source, tuple(comps), len(plans), len(PROTOCOL[source][0]))
+
+
+def pooled(parts: Sequence[ProtocolScores], *, source: str) -> ProtocolScores:
+    """The comparisons of several sources as one set, to be judged with one threshold (each source's random
+    forgeries stay those of its own subjects). Claimed subjects are named ``source:subject``, so none is shared."""
+    if not parts or len({p.n_references for p in parts}) != 1:
+        raise InvalidInput("pool at least one set of scores, all with the same number of references")
+    return ProtocolScores(source, tuple(c for p in parts for c in p.comparisons),
+                          sum(p.n_subjects for p in parts), parts[0].n_references)
 
 
 def summarize(scores: ProtocolScores, aggregate: str) -> dict[str, float]:
