@@ -265,7 +265,7 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
         slot = modality.value if decision is None else "pen"
         if decision is None:
             decision = self._matcher(modality, capture, policy).verify(self.pipeline(modality).embed(x), template)
-        zones = self._zones(modality, slot, policy)
+        zones = self._zones(modality, slot, policy, capture)
         band = 0.0 if zones is not None else abs(decision.threshold.value) * fraction
         if zones is not None:
             accept, reject = zones

@@ -259,10 +259,12 @@ class TrustMixin:
         name = policy.threshold_name(modality)
         return card.capture_threshold(capture) if name == "default" else card.threshold(name)
 
-    def _zones(self, modality: Modality, slot: str, policy: DecisionPolicy) -> tuple[Threshold, Threshold] | None:
+    def _zones(self, modality: Modality, slot: str, policy: DecisionPolicy,
+               capture: str | None = None) -> tuple[Threshold, Threshold] | None:
         """The deciding card's accept and reject thresholds when the three-zone policy applies to this decision:
-        the policy asks for it, the card names both, and (for an image model) the policy keeps the card's own
-        threshold (an admin's named threshold or target FMR means one threshold)."""
+        the policy asks for it, the card names both, and (for an image model) the probe is a scan, which is what
+        the card's pair was set on, and the policy keeps the card's own threshold (an admin's named threshold or
+        target FMR means one threshold)."""
         if not policy.three_zone:
             return None
         if slot == "pen":
@@ -271,6 +273,8 @@ class TrustMixin:
                 return None
             return pen.accept_threshold, pen.reject_threshold
         if policy.threshold_name(modality) != "default" or policy.target_fmr(modality) is not None:
+            return None
+        if modality is Modality.SIGNATURE and capture != "scan":
             return None
         card = self.card(modality)
         names = {t.name for t in card.thresholds}
