@@ -34,6 +34,7 @@ import logging
 import os
 import secrets
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,11 +271,19 @@ class DataKey:
         return _VERSION + nonce + self._aead.encrypt(nonce, bytes(plaintext), self._aad(column, owner))
 
     def open(self, sealed: bytes, *, column: str, owner: str) -> bytes:
-        blob = bytes(sealed)
+        return self._open(sealed, self._aad(column, owner), column=column, owner=owner)
+
+    def open_many(self, sealed: Sequence[bytes], *, column: str, owner: str) -> list[bytes]:
+        """``open`` for several values of one column and owner (the associated data is made once)."""
+        aad = self._aad(column, owner)
+        return [self._open(s, aad, column=column, owner=owner) for s in sealed]
+
+    def _open(self, sealed: bytes, aad: bytes, *, column: str, owner: str) -> bytes:
+        blob = memoryview(sealed)
         if len(blob) < 1 + _NONCE + _TAG or blob[:1] != _VERSION:
             raise StoreError(f"an encrypted {column} value of {owner!r} is damaged (not a sealed value)")
         try:
-            return self._aead.decrypt(blob[1:1 + _NONCE], blob[1 + _NONCE:], self._aad(column, owner))
+            return self._aead.decrypt(blob[1:1 + _NONCE], blob[1 + _NONCE:], aad)
         except _invalid_tag() as e:
             raise StoreError(f"an encrypted {column} value of {owner!r} fails its integrity check: it was "
                              "altered or moved from another row") from e
