@@ -271,7 +271,7 @@ class GalleryIndex:
         k = min(top_k, len(self._where))
         total = sum(rows.n for _, rows in parts)
         per_subject = max(g.k for g in self._groups.values()) if self.aggregate == "min" else 1
-        m = min(total, k * per_subject + 32)
+        m = min(total, 4 * k * per_subject + 64)  # enough, nearly always, for one pass (a longer heap costs little)
         margin = 2 * self._bound()
         while True:
             hits = top_rows([rows for _, rows in parts], query, m, backend=self._backend,

@@ -19,6 +19,9 @@ from biometrix.store import EnrollmentStore, GalleryRows
 
 log = logging.getLogger("biometrix.service")
 
+#: Templates decrypted per batch while building (about 5 MB of 256-d references: little memory held transiently).
+_BATCH = 1024
+
 
 @dataclass(frozen=True)
 class IndexKey:
@@ -97,7 +100,7 @@ class IdentifyIndexes:
         index = GalleryIndex(modality=key.modality, model_id=key.model_id, distance=key.distance,
                              aggregate=key.aggregate, options=self.options)
         version = store.read_gallery(modality=key.modality, model_id=key.model_id,
-                                     consume=lambda rows: _add(index, rows))
+                                     consume=lambda rows: _add(index, rows), batch=_BATCH)
         log.info("identification index of %s (%s): %d templates, %d references, %.1f MB, built in %.2f s (%s)",
                  key.model_id, key.modality.value, len(index), index.n_references, index.nbytes / 1e6,
                  time.perf_counter() - start, index.backend if self.options.search == "exact" else "hnsw")

@@ -3,16 +3,20 @@ every writer, in any process, appends to (migration 5)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from biometrix.core.templates import l2_normalize
 from biometrix.core.types import Modality
 from biometrix.store import GalleryRows, SampleIn, SqliteStore
 from biometrix.store.base import EnrollmentPart
+from biometrix.store.crypto import DataKey
 from tests.store.conftest import embeddings, raw
 
 SIG, FACE = Modality.SIGNATURE, Modality.FACE
@@ -115,3 +119,14 @@ def test_bulk_enrollment_is_one_transaction(store: SqliteStore, db_path: Path) -
     with pytest.raises(Exception, match="already has"):
         store.enroll_bulk([("c0", part(9)), ("b1", part(1))])
     assert raw(db_path, "SELECT count(*) FROM subjects WHERE subject_id = 'c0'") == [(0,)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(owner=st.text(), column=st.sampled_from(["template_references.vector", "samples.data", "subjects.display_name"]))
+def test_associated_data_is_the_json_it_always_was(owner: str, column: str) -> None:
+    """The bulk read makes a value's associated data without json.dumps; a byte of difference would leave every
+    value sealed before unopenable."""
+    key = DataKey(bytes(32), key_id="k", database_id="0123abcd")
+    want = json.dumps(["0123abcd", column, owner], separators=(",", ":")).encode("utf-8")
+    assert key._aad(column, owner) == want
+    assert key.open_many([key.seal(b"x", column=column, owner=owner)], column=column, owner=owner) == [b"x"]
