@@ -43,7 +43,9 @@ class AdminMixin:
         """Right to erasure: remove the subject's samples, templates and record; returns the audit pseudonym."""
         subject_id = _check_subject_id(subject_id)
         self._require(Action.DELETE_SUBJECT)
-        return self._db.erase_subject(subject_id)
+        pseudonym = self._db.erase_subject(subject_id)
+        self._indexes.refresh(self._db)
+        return pseudonym
 
     def verify_audit(self, *, expect_head: str | None = None,
                      anchor_file: str | os.PathLike[str] | None = None) -> AuditCheck:

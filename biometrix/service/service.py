@@ -22,9 +22,9 @@ from biometrix.core.errors import (
     InvalidInput,
     NotEnrolled,
 )
-from biometrix.core.matcher import Matcher
 from biometrix.core.roles import Action, Operator
 from biometrix.core.types import Candidate, Decision, Modality, SubjectId, Template
+from biometrix.index import IndexOptions
 from biometrix.preprocess.pen_dynamics import pen_comparable
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import ModelCard
@@ -37,6 +37,7 @@ from biometrix.runtime.pen_comparator import (
 from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline, each_named
 from biometrix.service.access import AccessMixin
 from biometrix.service.admin import AdminMixin
+from biometrix.service.indexes import IdentifyIndexes
 from biometrix.service.inputs import (
     STROKES_MEDIA_TYPE,
     FaceInput,
@@ -110,7 +111,8 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
 
     def __init__(self, db_path: str | os.PathLike[str] | None = None, *, models_dir: str | Path | None = None,
                  prefer_gpu: bool = True, create: bool = True, signature_model: str | None = None,
-                 face_model: str | None = None, face_detector: str = "mtcnn", key: KeySource | None = None) -> None:
+                 face_model: str | None = None, face_detector: str = "mtcnn", key: KeySource | None = None,
+                 index: IndexOptions | None = None) -> None:
         self._pen_card: PenComparatorCard | None = None
         self._pen_card_read = False
         self.location: DbLocation = resolve_db_path(db_path)
@@ -126,6 +128,7 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
         self._key = key
         self._store: EnrollmentStore | None = None
         self._operator: Operator | None = None
+        self._indexes = IdentifyIndexes(index)
 
     @property
     def _db(self) -> EnrollmentStore:
@@ -145,6 +148,7 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
     # --- lifecycle ---------------------------------------------------------------------------------
 
     def close(self) -> None:
+        self._indexes.clear()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -232,7 +236,9 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
             parts.append(EnrollmentPart(modality=modality, model_id=pipe.model_id,
                                         samples=tuple(raw for _, raw in loaded), embeddings=emb))
         self._flush_pins()
-        return self._db.enroll_many(subject_id, parts, display_name=display_name, replace=replace)
+        templates = self._db.enroll_many(subject_id, parts, display_name=display_name, replace=replace)
+        self._indexes.refresh(self._db)
+        return templates
 
     def verify(self, subject_id: str, *, signature: SignatureInput | None = None,
                face: FaceInput | None = None) -> Decision:
@@ -303,16 +309,20 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
 
     def identify(self, *, signature: SignatureInput | None = None, face: FaceInput | None = None,
                  top_k: int = 5) -> list[Candidate]:
-        """1:N: the top_k enrolled subjects closest to the probe, best first; the search is audited."""
+        """1:N: the top_k enrolled subjects closest to the probe, best first; the search is audited.
+
+        The answer is ``core.matcher.Matcher.identify`` over every template of the model in use, searched in
+        this service's identification index (``biometrix.index``; ``index=`` options of the constructor): built
+        in memory from the decrypted templates on first use (``prepare_identify``), caught up with the
+        database's changes, by this process or another, before each search."""
         if top_k < 1:
             raise InvalidInput(f"top_k must be at least 1, got {top_k}")
         self._require(Action.VERIFY)
         modality, probe, raw = self._probe(signature, face)
         card = self.card(modality)
-        gallery = self._db.gallery(modality=modality, model_id=card.model_id)
         capture = capture_of(modality, raw)
         threshold = self.threshold(modality, capture=capture)
-        candidates = Matcher(threshold, aggregate=card.aggregate).identify(probe, gallery, top_k=top_k)
+        candidates, gallery_size = self._indexes.identify(self._db, card, probe, threshold, top_k=top_k)
         best = candidates[0] if candidates else None
         self._flush_pins()
         self._db.record("identify", subject_id=best.subject_id if best else None,
@@ -320,11 +330,22 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
                         distance=best.distance if best else None, threshold=threshold.value,
                         decision="match" if best and best.below_threshold else "no-match",
                         details={"candidates": [[c.subject_id, c.distance] for c in candidates],
-                                 "gallery_size": len(gallery), "capture": capture,
+                                 "gallery_size": gallery_size, "capture": capture,
                                  "threshold_source": threshold.source,
                                  "card_sha256": self._card_sha256[modality.value],
                                  "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
         return candidates
+
+    def prepare_identify(self, modality: Modality | None = None) -> dict[Modality, int]:
+        """Build the identification index of each modality (``None``: both) now, not at the first identify (a
+        server or the desktop app at start); returns the gallery size of each. A modality nobody is enrolled by
+        is skipped (its model need not be installed)."""
+        self._require(Action.VERIFY)
+        sizes = {}
+        for mod in (Modality.SIGNATURE, Modality.FACE) if modality is None else (Modality(modality),):
+            if self._db.template_models(modality=mod):
+                sizes[mod] = len(self._indexes.prepare(self._db, self.card(mod)))
+        return sizes
 
     def capture_face(self, camera: int | str | os.PathLike[str], *, max_frames: int = 60) -> np.ndarray:
         """The first of up to ``max_frames`` frames of ``camera`` (an index or a video file) that shows one
@@ -382,6 +403,7 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
                     log.warning("retemplate %s (%s, from %s): %s", subject_id, mod.value, source, err)
                 if progress is not None:
                     progress(n + 1, len(todo))
+            self._indexes.refresh(self._db)
             reports.append(RetemplateReport(modality=mod, model_id=card.model_id, made=tuple(made),
                                             failed=tuple(failed), up_to_date=current))
         return reports

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -65,6 +65,37 @@ class StoredSample:
     data: bytes
     meta: dict[str, Any]
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class GalleryRows:
+    """Templates of one modality and model, decrypted for the identification index (memory only, never written).
+
+    ``subject_ids`` and ``template_ids`` (N,) name the templates; ``counts`` (N,) says how many references each
+    has; ``vectors`` (sum(counts), D) float32 holds those references as stored, template after template, each
+    template's in reference order (``Template.references`` is their L2-normalisation)."""
+
+    subject_ids: tuple[SubjectId, ...]
+    template_ids: np.ndarray
+    counts: np.ndarray
+    vectors: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.subject_ids)
+
+
+@dataclass(frozen=True)
+class GalleryDelta:
+    """What changed in one modality and model's templates since change ``since`` (``EnrollmentStore.
+    gallery_changes``): every template inserted or deleted since (``touched``, template ids), the templates among
+    them that exist now (``rows``), and ``version``, the change counter this is current to. ``complete`` is False
+    when changes after ``since`` are no longer in the log (pruned, or the database was restored from an older
+    backup): the reader rebuilds from ``read_gallery`` instead."""
+
+    version: int
+    touched: tuple[int, ...]
+    rows: GalleryRows
+    complete: bool = True
 
 
 @dataclass(frozen=True)
@@ -212,6 +243,20 @@ class EnrollmentStore(abc.ABC):
     @abc.abstractmethod
     def gallery(self, *, modality: Modality, model_id: str) -> list[Template]:
         """Every template of this modality and model, sorted by subject_id."""
+
+    @abc.abstractmethod
+    def gallery_version(self) -> int:
+        """The templates' change counter: it grows with every template inserted or deleted, by any process."""
+
+    @abc.abstractmethod
+    def read_gallery(self, *, modality: Modality, model_id: str, consume: Callable[[GalleryRows], None],
+                     batch: int = 4096) -> int:
+        """Every template of this modality and model, decrypted, passed to ``consume`` ``batch`` templates at a
+        time from one consistent snapshot; returns the change counter (``gallery_version``) of that snapshot."""
+
+    @abc.abstractmethod
+    def gallery_changes(self, since: int, *, modality: Modality, model_id: str) -> GalleryDelta:
+        """The templates of this modality and model inserted or deleted after change ``since``, in one snapshot."""
 
     @abc.abstractmethod
     def subjects(self) -> list[SubjectInfo]:

@@ -34,7 +34,9 @@ import logging
 import os
 import secrets
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -263,18 +265,29 @@ class DataKey:
         self._mac = hmac.new(key, b"biometrix-sample-digest", hashlib.sha256).digest()
 
     def _aad(self, column: str, owner: str) -> bytes:
-        return json.dumps([self.database_id, column, owner], separators=(",", ":")).encode("utf-8")
+        """``json.dumps([database_id, column, owner], separators=(",", ":"))`` in UTF-8, made without json.dumps's
+        per-call set-up (the bulk read of an identification index opens millions of values)."""
+        quote = encode_basestring_ascii  # how json.dumps quotes a string (ensure_ascii)
+        return f"[{quote(self.database_id)},{quote(column)},{quote(owner)}]".encode()
 
     def seal(self, plaintext: bytes, *, column: str, owner: str) -> bytes:
         nonce = secrets.token_bytes(_NONCE)
         return _VERSION + nonce + self._aead.encrypt(nonce, bytes(plaintext), self._aad(column, owner))
 
     def open(self, sealed: bytes, *, column: str, owner: str) -> bytes:
-        blob = bytes(sealed)
+        return self._open(sealed, self._aad(column, owner), column=column, owner=owner)
+
+    def open_many(self, sealed: Sequence[bytes], *, column: str, owner: str) -> list[bytes]:
+        """``open`` for several values of one column and owner (the associated data is made once)."""
+        aad = self._aad(column, owner)
+        return [self._open(s, aad, column=column, owner=owner) for s in sealed]
+
+    def _open(self, sealed: bytes, aad: bytes, *, column: str, owner: str) -> bytes:
+        blob = sealed if isinstance(sealed, bytes) else bytes(sealed)
         if len(blob) < 1 + _NONCE + _TAG or blob[:1] != _VERSION:
             raise StoreError(f"an encrypted {column} value of {owner!r} is damaged (not a sealed value)")
         try:
-            return self._aead.decrypt(blob[1:1 + _NONCE], blob[1 + _NONCE:], self._aad(column, owner))
+            return self._aead.decrypt(blob[1:1 + _NONCE], blob[1 + _NONCE:], aad)
         except _invalid_tag() as e:
             raise StoreError(f"an encrypted {column} value of {owner!r} fails its integrity check: it was "
                              "altered or moved from another row") from e

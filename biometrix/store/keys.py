@@ -224,6 +224,10 @@ class KeysMixin:
             blob = self._dek.open(blob, column=_VECTOR, owner=subject_id)
         return blob_to_embedding(blob, dim)
 
+    def _open_vectors(self, blobs: list[bytes], subject_id: str) -> list[bytes]:
+        """The float32 bytes of several sealed vectors of one subject (checked by the caller)."""
+        return blobs if self._dek is None else self._dek.open_many(blobs, column=_VECTOR, owner=subject_id)
+
     def _seal_name(self, name: str | None, subject_id: str) -> str | bytes | None:
         if name is None or self._dek is None:
             return name

@@ -218,6 +218,38 @@ def m004_integrity(conn: sqlite3.Connection) -> None:
     )
 
 
+#: How many template changes the change log keeps; an index further behind than that rebuilds from the templates.
+CHANGES_KEPT = 100_000
+
+
+def m005_template_changes(conn: sqlite3.Connection) -> None:
+    """The templates' change log: triggers append (seq, template_id, modality, model_id) for every template
+    inserted or deleted, by any writer (enroll, replace, retemplate, delete, erase, cascades included), so that an
+    identification index in any process sharing the file catches up by reading the rows after the last seq it
+    saw. No subject id is kept in it. Only the last CHANGES_KEPT rows are kept (AUTOINCREMENT: seqs never
+    repeat, so a reader sees when rows it needs were pruned)."""
+    conn.execute(
+        """CREATE TABLE template_changes (
+            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+            template_id INTEGER NOT NULL,
+            modality    TEXT NOT NULL,
+            model_id    TEXT NOT NULL
+        )"""
+    )
+    for trigger, event, row in (("template_added", "INSERT", "new"), ("template_removed", "DELETE", "old")):
+        conn.execute(
+            f"""CREATE TRIGGER {trigger} AFTER {event} ON templates BEGIN
+                INSERT INTO template_changes (template_id, modality, model_id)
+                VALUES ({row}.template_id, {row}.modality, {row}.model_id);
+            END"""
+        )
+    conn.execute(
+        f"""CREATE TRIGGER template_changes_pruned AFTER INSERT ON template_changes WHEN new.seq % 1000 = 0 BEGIN
+            DELETE FROM template_changes WHERE seq <= new.seq - {CHANGES_KEPT};
+        END"""
+    )
+
+
 Migration = tuple[int, str, Callable[[sqlite3.Connection], None]]
 
 # In order; a new migration is appended with the next number and never edited once released.
@@ -226,6 +258,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     (2, "audit_chain", m002_audit_chain),
     (3, "operators_and_keys", m003_operators_and_keys),
     (4, "integrity", m004_integrity),
+    (5, "template_changes", m005_template_changes),
 )
 
 #: The migration after which the store's keyed upgrade runs, in the same transaction.

@@ -7,7 +7,7 @@ import logging
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from biometrix.core.templates import make_template
 from biometrix.core.types import Modality, SubjectId, Template
 from biometrix.store import audit as audit_log
 from biometrix.store import backup as backup_file
+from biometrix.store import gallery as gallery_store
 from biometrix.store import migrations
 from biometrix.store import operators as operator_store
 from biometrix.store import samples as sample_store
@@ -36,6 +37,8 @@ from biometrix.store.base import (
     AuditEntry,
     EnrollmentPart,
     EnrollmentStore,
+    GalleryDelta,
+    GalleryRows,
     OperatorInfo,
     SampleIn,
     StoredSample,
@@ -227,14 +230,7 @@ class SqliteStore(KeysMixin, IntegrityMixin, EnrollmentStore):
         display_name: str | None = None,
         replace: bool = False,
     ) -> list[Template]:
-        subject_id = _name(subject_id, "subject_id")
-        if not parts:
-            raise InvalidInput("an enrollment needs at least one modality")
-        checked = [self._check_part(p) for p in parts]
-        if len({part.modality for part, _, _ in checked}) != len(checked):
-            raise InvalidInput("an enrollment names the same modality twice")
-        templates = [make_template(emb, subject_id=subject_id, modality=part.modality, model_id=part.model_id)
-                     for part, emb, _ in checked]
+        subject_id, checked, templates = self._checked_enrollment(subject_id, parts)
         now = audit_log.now_utc()
         with self._db() as conn, atomic(conn):
             for (part, _, metas), template in zip(checked, templates, strict=True):
@@ -244,6 +240,31 @@ class SqliteStore(KeysMixin, IntegrityMixin, EnrollmentStore):
             log.info("enrolled %s (%s, %s, %d references)", subject_id, t.modality.value, t.model_id,
                      t.n_references)
         return templates
+
+    def enroll_bulk(self, enrollments: Iterable[tuple[str, Sequence[EnrollmentPart]]]) -> int:
+        """Enroll many new subjects in ONE transaction, all or none: a bulk import (the benchmarks build their
+        galleries with it), each subject written and audited as ``enroll_many`` writes it. Returns how many."""
+        checked = [self._checked_enrollment(subject_id, parts) for subject_id, parts in enrollments]
+        now = audit_log.now_utc()
+        with self._db() as conn, atomic(conn):
+            for subject_id, parts, templates in checked:
+                for (part, _, metas), template in zip(parts, templates, strict=True):
+                    self._write_part(conn, subject_id, part, template, metas, display_name=None, replace=False,
+                                     now=now)
+        log.info("enrolled %d subjects in one transaction", len(checked))
+        return len(checked)
+
+    def _checked_enrollment(self, subject_id: str, parts: Sequence[EnrollmentPart]
+                            ) -> tuple[str, list[tuple[EnrollmentPart, np.ndarray, list[str]]], list[Template]]:
+        subject_id = _name(subject_id, "subject_id")
+        if not parts:
+            raise InvalidInput("an enrollment needs at least one modality")
+        checked = [self._check_part(p) for p in parts]
+        if len({part.modality for part, _, _ in checked}) != len(checked):
+            raise InvalidInput("an enrollment names the same modality twice")
+        templates = [make_template(emb, subject_id=subject_id, modality=part.modality, model_id=part.model_id)
+                     for part, emb, _ in checked]
+        return subject_id, checked, templates
 
     @staticmethod
     def _check_part(part: EnrollmentPart) -> tuple[EnrollmentPart, np.ndarray, list[str]]:
@@ -350,6 +371,22 @@ class SqliteStore(KeysMixin, IntegrityMixin, EnrollmentStore):
             make_template(np.stack(refs), subject_id=sid, modality=modality, model_id=model_id)
             for sid, refs in grouped.items()
         ]
+
+    def gallery_version(self) -> int:
+        with self._db() as conn:
+            return gallery_store.version(conn)
+
+    def read_gallery(self, *, modality: Modality, model_id: str, consume: Callable[[GalleryRows], None],
+                     batch: int = 4096) -> int:
+        modality = _modality(modality)
+        with self._db() as conn:
+            return gallery_store.read(conn, modality, model_id, consume=consume, batch=batch,
+                                      opener=self._open_vectors)
+
+    def gallery_changes(self, since: int, *, modality: Modality, model_id: str) -> GalleryDelta:
+        modality = _modality(modality)
+        with self._db() as conn:
+            return gallery_store.changes(conn, since, modality, model_id, opener=self._open_vectors)
 
     def subjects(self) -> list[SubjectInfo]:
         with self._db() as conn:
