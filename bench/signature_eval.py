@@ -22,9 +22,12 @@ below which at most 3 % of their skilled forgeries fall, ``reject`` the smallest
 genuine signatures fall (``evaluation.pen_cv.three_zone_thresholds``). signature-v6-int8 was trained on CEDAR 1-45,
 so CEDAR 36-45 were seen in its training (not in signature-v5's); no shipped model saw a Dutch writer. The pen
 comparator's pair is its card's (set on SVC2004 users 1-30). ``--write-zones`` writes the image models' pairs to
-``bench/signature_zones.json``; without it the run says whether it re-derived the file's numbers.
+``bench/signature_zones.json``; ``--write-card`` writes the app's model's pair into its card (thresholds ``accept``
+and ``reject``, which the service decides scanned probes by) with the validation and held-out tables
+(``evaluation.three_zones``), and changes nothing else in it. Without them the run says whether it re-derived the
+file's and the card's numbers.
 
-    OMP_NUM_THREADS=1 python bench/signature_eval.py [--data ../shared/data] [--write-zones]
+    OMP_NUM_THREADS=1 python bench/signature_eval.py [--data ../shared/data] [--write-zones] [--write-card]
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from biometrix.core.errors import InvalidInput
 from biometrix.core.types import Modality
 from biometrix.evaluation.datasets import DUTCH, HELDOUT, OFFLINE, VALIDATION, default_data_root
 from biometrix.evaluation.pen import svc2004_pen_scores
@@ -172,6 +176,71 @@ def zones_document(pairs: Sequence[ZonePair]) -> dict[str, object]:
     }
 
 
+def zone_table(scores: ProtocolScores, aggregate: str, accept: float, reject: float) -> dict[str, dict[str, float]]:
+    """Each kind's fractions accepted / referred / rejected, and its number of comparisons ("n")."""
+    out = {}
+    for kind in KINDS:
+        d = scores.scores(kind, aggregate)
+        out[kind] = {**zones(d, accept=accept, reject=reject), "n": int(d.size)}
+    return out
+
+
+def card_zone_thresholds(z: ZonePair) -> list[dict[str, object]]:
+    """The card's ``accept`` and ``reject`` thresholds, as ``pen_dtw_card.py`` writes the pen comparator's."""
+    seen = f"; CEDAR {span('cedar', z.seen_in_training)} seen in its training" if z.seen_in_training else ""
+    where = (f"validation writers CEDAR {span('cedar', VALIDATION['cedar'])} + SigComp2011 Dutch "
+             f"{span(DUTCH, VALIDATION[DUTCH])} pooled ({z.counts['skilled']} skilled and {z.counts['genuine']} "
+             f"genuine comparisons, 5 references, aggregate {z.aggregate}{seen}), set before any held-out writer was "
+             f"scored: {COMMAND} --write-card")
+    rate = f"{100 * ZONE_RATE:g} %"
+    return [{"name": "accept", "value": z.accept, "target_fmr": ZONE_RATE,
+             "source": f"three-zone accept: at most {rate} of skilled forgeries at or below it, {where}"},
+            {"name": "reject", "value": z.reject, "target_fmr": None,
+             "source": f"three-zone reject: at most {rate} of genuine signatures above it, {where}"}]
+
+
+def card_three_zones(z: ZonePair, held: dict[str, ProtocolScores]) -> dict[str, object]:
+    """The card's ``evaluation.three_zones``: the rule, the validation writers' table and the held-out one."""
+    return {
+        "command": f"{COMMAND} --write-card",
+        "rule": zones_document([z])["rule"],
+        "validation": {"writers": " + ".join(f"{NAMES[s]} {span(s, VALIDATION[s])}" for s in OFFLINE),
+                       "seen_in_training": {"cedar": list(z.seen_in_training), DUTCH: []}, "fta": z.fta,
+                       "zones": {kind: {**v, "n": z.counts[kind]} for kind, v in z.validation_zones.items()}},
+        "heldout": {source: {"writers": " + ".join(f"{NAMES[s]} {span(s, HELDOUT[s])}"
+                                                   for s in (OFFLINE if source == POOLED else (source,))),
+                             "zones": zone_table(scores, z.aggregate, z.accept, z.reject)}
+                    for source, scores in held.items()},
+    }
+
+
+def card_with_zones(path: Path, z: ZonePair, held: dict[str, ProtocolScores]) -> ModelCard:
+    """The card at ``path`` with the pair ``z`` as its ``accept`` and ``reject`` thresholds and its
+    ``evaluation.three_zones``; InvalidInput when it is another model's or anything else would change."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    card = ModelCard.from_dict(raw, source=str(path))
+    if card.model_id != z.model_id or card.sha256 != z.sha256:
+        raise InvalidInput(f"{path} is not the card of the model scored ({z.model_id}, sha256 {z.sha256[:12]}…)")
+    raw["thresholds"] = [t for t in raw["thresholds"] if t.get("name") not in ("accept", "reject")]
+    raw["thresholds"] += card_zone_thresholds(z)
+    raw["evaluation"]["three_zones"] = card_three_zones(z, held)
+    new = ModelCard.from_dict(raw, source=str(path))
+    before, after = card.to_dict(), new.to_dict()
+    for doc in (before, after):
+        doc["thresholds"] = [t for t in doc["thresholds"] if t["name"] not in ("accept", "reject")]
+        doc["evaluation"].pop("three_zones", None)
+    if before != after:
+        raise InvalidInput("refusing to write: something besides the three-zone thresholds would change")
+    return new
+
+
+def card_says(card: ModelCard, z: ZonePair) -> str:
+    """Whether ``card`` already holds the pair ``z``."""
+    names = {t.name: t.value for t in card.thresholds}
+    same = names.get("accept") == round_trip(z.accept) and names.get("reject") == round_trip(z.reject)
+    return "the same as its card's" if same else "NOT its card's (python bench/signature_eval.py --write-card)"
+
+
 def eer_row(where: str, label: str, sc: Scored, aggregate: str, subjects: str) -> None:
     s = summarize(sc.scores, aggregate)
     cells = []
@@ -184,12 +253,9 @@ def eer_row(where: str, label: str, sc: Scored, aggregate: str, subjects: str) -
 
 
 def zone_row(where: str, label: str, scores: ProtocolScores, aggregate: str, accept: float, reject: float) -> None:
-    cells, counts = [], []
-    for kind in KINDS:
-        d = scores.scores(kind, aggregate)
-        z = zones(d, accept=accept, reject=reject)
-        cells.append("/".join(f"{100 * z[name]:5.1f}" for name in ZONES))
-        counts.append(str(d.size))
+    table = zone_table(scores, aggregate, accept, reject)
+    cells = ["/".join(f"{100 * table[kind][name]:5.1f}" for name in ZONES) for kind in KINDS]
+    counts = [str(table[kind]["n"]) for kind in KINDS]
     print(f"{where:17s} {label:26s} " + "   ".join(f"{c:17s}" for c in cells) + "  " + "/".join(counts))
 
 
@@ -197,6 +263,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=default_data_root())
     ap.add_argument("--write-zones", action="store_true", help=f"write the image models' pairs to {ZONES_FILE.name}")
+    ap.add_argument("--write-card", action="store_true",
+                    help=f"write {IMAGE_MODELS[0]}'s pair and its tables into its card")
     args = ap.parse_args()
     folder = models_dir()
     images = image_models(folder)
@@ -209,7 +277,8 @@ def main() -> int:
     # 1. every choice first: the image models' three-zone pairs, on validation writers
     t0 = time.perf_counter()
     pairs = [zone_pair(card, m, args.data) for card, m in images]
-    print(f"# {COMMAND}{' --write-zones' if args.write_zones else ''}  ({dt.date.today().isoformat()})")
+    flags = "".join(f" --{f}" for f in ("write-zones", "write-card") if getattr(args, f.replace("-", "_")))
+    print(f"# {COMMAND}{flags}  ({dt.date.today().isoformat()})")
     print(f"# three-zone thresholds of the image models, set on validation writers CEDAR "
           f"{span('cedar', VALIDATION['cedar'])} + SigComp2011 Dutch {span(DUTCH, VALIDATION[DUTCH])} pooled, "
           f"{100 * ZONE_RATE:g} % ({time.perf_counter() - t0:.0f} s):")
@@ -230,6 +299,9 @@ def main() -> int:
         same = all(recorded.get(z.model_id, {}).get(t) == round_trip(getattr(z, t)) for z in pairs
                    for t in ("accept", "reject"))
         print(f"#   {'the same as' if same else 'DIFFERENT from'} {where}")
+    app_card, app = images[0]
+    if not args.write_card:
+        print(f"#   {app_card.model_id}'s pair: {card_says(app_card, pairs[0])}")
 
     # 2. the held-out writers, scored once
     print("\n## EER, held-out writers, 5 references (95 % CI by subject bootstrap); FNMR at FMR 1 %")
@@ -262,7 +334,11 @@ def main() -> int:
              pen_card.reject_threshold.value)
     print(f"# image models: their pairs above (validation writers); {PEN_MODEL_ID}: its card's accept "
           f"{pen_card.accept_threshold.value:.6f} and reject {pen_card.reject_threshold.value:.6f} (SVC2004 1-30)")
-    target(held[images[0][1].label][POOLED].scores, pairs[0])
+    target(held[app.label][POOLED].scores, pairs[0])
+    if args.write_card:
+        path = folder / f"{app_card.model_id}.json"
+        card_with_zones(path, pairs[0], {s: held[app.label][s].scores for s in (*OFFLINE, POOLED)}).save(path)
+        print(f"# {app_card.model_id}'s pair and tables written to its card {path}")
     return 0
 
 

@@ -201,7 +201,9 @@ def test_the_last_admin_stays(db: Path) -> None:
 
 def test_a_supervisor_resolves_a_refer_once(db: Path) -> None:
     with session(db, "tom") as bx, session(db, "root") as admin:
-        admin.set_policy(refer_band=0.99)  # a band wide enough to refer it
+        # one threshold and a band wide enough to refer it (under the default three zones the synthetic
+        # drawing's distance decides alone, Refer or not)
+        admin.set_policy(three_zone=False, refer_band=0.99)
         d = bx.verify("alice", signature=redrawn(1))
         assert d.refer
         refer_row = admin.audit(event="verify")[-1].event_id

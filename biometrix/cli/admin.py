@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from biometrix.core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from biometrix.service import Biometrix
+    from biometrix.service import Biometrix, DecisionRule
 
 Opener = Callable[..., "Biometrix"]
 
@@ -130,11 +130,17 @@ def _models_trust(args: argparse.Namespace, opener: Opener) -> int:
     return 0
 
 
+def _in_force(rules: list[DecisionRule]) -> str:
+    return "\n".join(["In force:", *(f"  {r.describe()}" for r in rules)])
+
+
 def _policy_show(args: argparse.Namespace, opener: Opener) -> int:
     with opener(args) as bx:
         policy = bx.policy()
+        rules = bx.decision_rules()
     values = policy.to_dict()
-    _print(args, values, "\n".join(f"{k:<22} {'none' if v is None else v}" for k, v in values.items()))
+    _print(args, {**values, "in_force": [r.to_dict() for r in rules]},
+           "\n".join(f"{k:<22} {'none' if v is None else v}" for k, v in values.items()) + "\n" + _in_force(rules))
     return 0
 
 
@@ -150,8 +156,11 @@ def _policy_set(args: argparse.Namespace, opener: Opener) -> int:
         raise InvalidInput("nothing to change: give at least one setting (see 'biometrix policy set --help')")
     with opener(args) as bx:
         policy = bx.set_policy(**changes)
+        rules = bx.decision_rules()
     values = policy.to_dict()
-    _print(args, values, "Policy now: " + ", ".join(f"{k}={'none' if v is None else v}" for k, v in values.items()))
+    _print(args, {**values, "in_force": [r.to_dict() for r in rules]},
+           "Policy now: " + ", ".join(f"{k}={'none' if v is None else v}" for k, v in values.items()) + "\n"
+           + _in_force(rules))
     return 0
 
 

@@ -89,14 +89,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({"subject_id": decision.subject_id, "decision": decision.label.lower(),
                      "accepted": decision.accepted, "refer": decision.refer, "distance": decision.distance,
-                     "threshold": threshold.value, "band": decision.band, "model_id": decision.model_id,
+                     "threshold": threshold.value, "reject_threshold": decision.reject_threshold,
+                     "band": decision.band, "model_id": decision.model_id,
                      "reference_distances": list(decision.reference_distances),
                      "reference_scale": decision.reference_scale, "target_fmr": threshold.target_fmr})
     else:
         fmt = partial(format_distance, scale=threshold.value)
         band = f" band=±{fmt(decision.band)}" if decision.band else ""
-        print(f"{decision.label:<7} subject={decision.subject_id} distance={fmt(decision.distance)} "
-              f"threshold={fmt(threshold.value)}{band} model={decision.model_id}")
+        rule = f"threshold={fmt(threshold.value)}{band}" if decision.reject_threshold is None else \
+            f"accept={fmt(threshold.value)} reject={fmt(decision.reject_threshold)}"
+        print(f"{decision.label:<7} subject={decision.subject_id} distance={fmt(decision.distance)} {rule} "
+              f"model={decision.model_id}")
     if decision.refer:
         return EXIT_REFER
     return EXIT_OK if decision.accepted else EXIT_REJECT
@@ -111,9 +114,9 @@ def _cmd_identify(args: argparse.Namespace) -> int:
         face = _face_probe(bx, args)
         candidates = bx.identify(signature=args.signature, face=face, top_k=args.top_k)
         if face is None:
-            threshold = bx.threshold(Modality.SIGNATURE, capture=signature_capture(args.signature))
+            threshold = bx.identify_threshold(Modality.SIGNATURE, capture=signature_capture(args.signature))
         else:
-            threshold = bx.threshold(Modality.FACE)
+            threshold = bx.identify_threshold(Modality.FACE)
     if args.json:
         _print_json([{"rank": c.rank, "subject_id": c.subject_id, "distance": c.distance,
                       "below_threshold": c.below_threshold} for c in candidates])

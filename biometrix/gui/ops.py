@@ -30,7 +30,8 @@ AUDIT_COLUMNS = ("event_id", "at", "event", "operator", "subject_id", "modality"
                  "threshold", "decision", "details")
 #: The decision policy's settings the Settings page edits; only an admin may change them, in the database
 #: (``Biometrix.set_policy``), which audits each change with its old and new value.
-GUARDED_SETTINGS = ("signature_threshold", "face_threshold", "signature_target_fmr", "face_target_fmr", "refer_band")
+GUARDED_SETTINGS = ("signature_threshold", "face_threshold", "signature_target_fmr", "face_target_fmr", "refer_band",
+                    "three_zone")
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,7 @@ class SettingsInfo:
     policy: DecisionPolicy = DecisionPolicy()
     may_set_policy: bool = False
     may_trust_models: bool = False
+    in_force: tuple[str, ...] = ()  # how each kind of probe is decided (``Biometrix.decision_rules``), one line each
 
 
 def settings_info(bx: Biometrix) -> SettingsInfo:
@@ -262,9 +264,13 @@ def settings_info(bx: Biometrix) -> SettingsInfo:
             modality, card.model_id,
             tuple(CardThresholdInfo(t.name, t.value, t.target_fmr, t.source) for t in card.thresholds),
             in_force, det is not None, error, det=det, trusted=pins.get(modality.value, card.model_id)))
+    try:
+        in_force = tuple(rule.describe() for rule in bx.decision_rules())
+    except BiometrixError as err:
+        in_force = (f"not available: {err}",)
     return SettingsInfo(str(bx.location.path), bx.location.reason, str(bx.models_dir), available_models(bx),
                         tuple(infos), pen_info(bx), policy, may(bx, Action.SET_THRESHOLDS),
-                        may(bx, Action.MANAGE_MODELS))
+                        may(bx, Action.MANAGE_MODELS), in_force)
 
 
 def may(bx: Biometrix, action: Action) -> bool:

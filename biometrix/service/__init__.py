@@ -15,7 +15,7 @@ from biometrix.service.inputs import (
     stored_sample_input,
 )
 from biometrix.service.service import Biometrix, RetemplateReport, discard_unused_database
-from biometrix.service.trust import PIN_SLOTS, POLICY_KEY, ModelPin, TrustMixin
+from biometrix.service.trust import PIN_SLOTS, POLICY_KEY, DecisionRule, ModelPin, TrustMixin
 
 __all__ = [
     "PEN_SUFFIXES",
@@ -26,6 +26,7 @@ __all__ = [
     "AccessMixin",
     "AdminMixin",
     "Biometrix",
+    "DecisionRule",
     "FaceInput",
     "ModelPin",
     "RetemplateReport",

@@ -314,14 +314,18 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
         The answer is ``core.matcher.Matcher.identify`` over every template of the model in use, searched in
         this service's identification index (``biometrix.index``; ``index=`` options of the constructor): built
         in memory from the decrypted templates on first use (``prepare_identify``), caught up with the
-        database's changes, by this process or another, before each search."""
+        database's changes, by this process or another, before each search. A candidate is ``below_threshold``
+        at or below the threshold verify would accept at: under three zones (a scanned signature, see ``verify``)
+        the card's ``accept`` threshold."""
         if top_k < 1:
             raise InvalidInput(f"top_k must be at least 1, got {top_k}")
         self._require(Action.VERIFY)
         modality, probe, raw = self._probe(signature, face)
         card = self.card(modality)
         capture = capture_of(modality, raw)
-        threshold = self.threshold(modality, capture=capture)
+        policy = self.policy()
+        zones = self._zones(modality, modality.value, policy, capture)
+        threshold = self.identify_threshold(modality, capture=capture, policy=policy)
         candidates, gallery_size = self._indexes.identify(self._db, card, probe, threshold, top_k=top_k)
         best = candidates[0] if candidates else None
         self._flush_pins()
@@ -332,6 +336,8 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
                         details={"candidates": [[c.subject_id, c.distance] for c in candidates],
                                  "gallery_size": gallery_size, "capture": capture,
                                  "threshold_source": threshold.source,
+                                 "decision_policy": {"policy": "three-zone", "accept": zones[0].value,
+                                                     "reject": zones[1].value} if zones else {"policy": "threshold"},
                                  "card_sha256": self._card_sha256[modality.value],
                                  "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
         return candidates

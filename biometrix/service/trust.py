@@ -20,7 +20,7 @@ from biometrix.core.matcher import Matcher
 from biometrix.core.policy import DecisionPolicy
 from biometrix.core.roles import Action, Role
 from biometrix.core.types import Modality, Threshold
-from biometrix.runtime.model_card import PREFERRED_MODELS, ModelCard, load_card_for, sha256_file
+from biometrix.runtime.model_card import PREFERRED_MODELS, ModelCard, find_models, load_card_for, sha256_file
 from biometrix.runtime.paths import bundled_models_dir
 from biometrix.runtime.pen_comparator import (
     PEN_CARD_FILE,
@@ -65,6 +65,38 @@ def _check_pinned(pin: ModelPin, digest: str, path: Path) -> None:
         raise ModelNotTrusted(f"the {pin.slot} model card {path} is not the one this database trusts (sha256 "
                               f"{digest[:12]}…, trusted {pin.card_sha256[:12]}…): refusing to decide with it")
 
+
+
+@dataclass(frozen=True)
+class DecisionRule:
+    """How the policy in force decides one kind of probe: ``probe`` ("signature scan", "signature pen", "pen
+    against pen references", "face"), the ``model_id`` that decides, and either three zones (``accept`` and
+    ``reject``) or one threshold (``accept``, ``reject`` None) with the Refer band ``band`` (a distance);
+    ``sources`` says where each threshold was set."""
+
+    probe: str
+    model_id: str
+    accept: float
+    reject: float | None
+    band: float
+    sources: tuple[str, ...]
+
+    @property
+    def three_zone(self) -> bool:
+        return self.reject is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"probe": self.probe, "model_id": self.model_id,
+                "policy": "three-zone" if self.three_zone else "threshold", "accept": self.accept,
+                "reject": self.reject, "band": self.band, "sources": list(self.sources)}
+
+    def describe(self) -> str:
+        """One line for an admin: what is accepted, referred and rejected."""
+        if self.reject is not None:
+            return (f"{self.probe}: {self.model_id}, three zones: Accept at or below {self.accept:.6g}, Reject "
+                    f"above {self.reject:.6g}, Refer between")
+        band = f", Refer within ±{self.band:.6g}" if self.band else ""
+        return f"{self.probe}: {self.model_id}, one threshold: Accept at or below {self.accept:.6g}{band}"
 
 
 class TrustMixin:
@@ -229,6 +261,10 @@ class TrustMixin:
         new = old.changed(**changes)
         for modality in (Modality.SIGNATURE, Modality.FACE):
             if new.threshold_name(modality) != old.threshold_name(modality):
+                if new.threshold_name(modality) == "reject":
+                    raise InvalidInput(f"the card's 'reject' threshold is the three zones' upper limit (a distance "
+                                       f"below it is referred, not accepted): it cannot be the one {modality.value} "
+                                       "threshold; choose 'accept', 'default' or another")
                 self.card(modality).threshold(new.threshold_name(modality))  # NotEnrolled-like error when unknown
             target = new.target_fmr(modality)
             if target is not None and target != old.target_fmr(modality) and card_det(
@@ -259,6 +295,14 @@ class TrustMixin:
         name = policy.threshold_name(modality)
         return card.capture_threshold(capture) if name == "default" else card.threshold(name)
 
+    def identify_threshold(self, modality: Modality = Modality.SIGNATURE, *, capture: str | None = None,
+                           policy: DecisionPolicy | None = None) -> Threshold:
+        """The threshold a 1:N candidate must be at or below (``Candidate.below_threshold``): the one verify would
+        accept at, which under three zones is the card's ``accept`` threshold."""
+        policy = self.policy() if policy is None else policy
+        zones = self._zones(modality, modality.value, policy, capture)
+        return self.threshold(modality, capture=capture, policy=policy) if zones is None else zones[0]
+
     def _zones(self, modality: Modality, slot: str, policy: DecisionPolicy,
                capture: str | None = None) -> tuple[Threshold, Threshold] | None:
         """The deciding card's accept and reject thresholds when the three-zone policy applies to this decision:
@@ -281,6 +325,36 @@ class TrustMixin:
         if not {"accept", "reject"} <= names:
             return None
         return card.threshold("accept"), card.threshold("reject")
+
+    def decision_rules(self) -> list[DecisionRule]:
+        """How the policy in force decides each kind of probe, from the cards this database trusts: a scanned
+        signature, a pen signature (the image model's pen threshold, or the pen comparator against pen
+        references where it is in force) and a face; a modality with no model here is left out."""
+        policy = self.policy()
+        installed = {c.modality for c in find_models(self.models_dir)}
+        rules = []
+        for probe, modality, capture in (("signature scan", Modality.SIGNATURE, "scan"),
+                                         ("signature pen", Modality.SIGNATURE, "pen"),
+                                         ("face", Modality.FACE, None)):
+            if modality not in installed and self._pin(modality.value) is None:
+                continue  # no model of this modality here nor trusted
+            card = self.card(modality)
+            rules.append(self._rule(probe, card.model_id, self._zones(modality, modality.value, policy, capture),
+                                    self.threshold(modality, capture=capture, policy=policy), policy))
+        pen = self.pen_card()
+        if pen is not None:
+            rules.append(self._rule("pen against pen references", pen.model_id,
+                                    self._zones(Modality.SIGNATURE, "pen", policy), pen.threshold, policy))
+        return rules
+
+    @staticmethod
+    def _rule(probe: str, model_id: str, zones: tuple[Threshold, Threshold] | None, threshold: Threshold,
+              policy: DecisionPolicy) -> DecisionRule:
+        if zones is not None:
+            return DecisionRule(probe, model_id, zones[0].value, zones[1].value, 0.0,
+                                (zones[0].source, zones[1].source))
+        return DecisionRule(probe, model_id, threshold.value, None, abs(threshold.value) * policy.refer_band,
+                            (threshold.source,))
 
     def _matcher(self, modality: Modality, capture: str | None, policy: DecisionPolicy) -> Matcher:
         return Matcher(self.threshold(modality, capture=capture, policy=policy),

@@ -1,7 +1,8 @@
 """A signature probe is judged by the threshold of its capture: pen strokes (against scanned references; pen
 against pen is the pen comparator's) by the card's ``pen`` threshold where it is stricter than the default, a
-scanned image by the default (the shipped card's ``scan`` threshold is
-looser, so unused). Real SVC2004 pen files and CEDAR scans, the shipped model and card."""
+scanned image by the card's three zones (its ``accept`` and ``reject`` thresholds, set on scanned validation
+writers; the card's ``scan`` threshold is looser than the default, so unused). Real SVC2004 pen files and CEDAR
+scans, the shipped model and card."""
 
 from __future__ import annotations
 
@@ -68,8 +69,11 @@ def test_pen_and_scan_probes_get_their_own_threshold(cli: Callable[..., Run], sv
     assert pen.json()["threshold"] == pen_threshold
     assert pen.json()["accepted"] == (pen.json()["distance"] <= pen_threshold)
     scan = cli("verify", "--db", db, "--subject", "c46", "--json", "--signature", cedar.genuine(46, 9))
-    assert scan.rc in (0, 1), scan.err
-    assert scan.json()["threshold"] == _threshold(model_card, "default")
+    accept, reject = _threshold(model_card, "accept"), _threshold(model_card, "reject")
+    assert (scan.json()["threshold"], scan.json()["reject_threshold"]) == (accept, reject), scan.err
+    d = scan.json()["distance"]
+    zone = "accept" if d <= accept else "reject" if d > reject else "refer"
+    assert (scan.json()["decision"], scan.rc) == (zone, {"accept": 0, "reject": 1, "refer": 3}[zone])
     # identify marks candidates against the probe's own threshold, and its footnote prints that threshold
     table = cli("identify", "--db", db, "--top-k", 2, "--signature", svc.sample(1, 11))
     assert table.rc == 0, table.err
@@ -81,7 +85,10 @@ def test_pen_and_scan_probes_get_their_own_threshold(cli: Callable[..., Run], sv
     _, pen_row, scan_row, identify_row = [r for r in rows if r.event in ("verify", "identify")]
     assert (pen_row.details["capture"], pen_row.threshold) == ("pen", pen_threshold)
     assert pen_row.details["threshold_source"] == _source(model_card, "pen")  # the card's, recorded as it is
-    assert (scan_row.details["capture"], scan_row.threshold) == ("scan", _threshold(model_card, "default"))
+    assert (scan_row.details["capture"], scan_row.threshold) == ("scan", accept)
+    assert scan_row.details["decision_policy"] == {"policy": "three-zone", "accept": accept, "reject": reject,
+                                                   "accept_source": _source(model_card, "accept"),
+                                                   "reject_source": _source(model_card, "reject")}
     assert (identify_row.details["capture"], identify_row.threshold) == ("pen", pen_threshold)
 
 

@@ -16,27 +16,31 @@ from biometrix.cli import main
 from biometrix.store import SqliteStore
 from tests.cli.conftest import GALLERY, Cedar, Run, Svc, assert_one_error_line, canonical_dump
 
-VERIFY_KEYS = {"subject_id", "decision", "accepted", "refer", "distance", "threshold", "band", "model_id",
-               "reference_distances", "reference_scale", "target_fmr"}
+VERIFY_KEYS = {"subject_id", "decision", "accepted", "refer", "distance", "threshold", "reject_threshold", "band",
+               "model_id", "reference_distances", "reference_scale", "target_fmr"}
+EXIT = {"accept": 0, "reject": 1, "refer": 3}
 
 
-def _default_threshold(card: dict[str, object]) -> dict[str, object]:
-    return next(t for t in card["thresholds"] if t["name"] == "default")  # type: ignore[union-attr]
+def _named_threshold(card: dict[str, object], name: str) -> dict[str, object]:
+    return next(t for t in card["thresholds"] if t["name"] == name)  # type: ignore[union-attr]
 
 
 def _check_verify_json(run: Run, *, subject: str, card: dict[str, object]) -> dict[str, object]:
-    """The JSON of verify against the card (read independently of the runtime) and its own exit code."""
+    """The JSON of verify of a scanned probe against the card (read independently of the runtime) and its own exit
+    code: the card's three zones decide (Accept at or below ``accept``, Reject above ``reject``, Refer between)."""
     doc = run.json()
     assert isinstance(doc, dict) and set(doc) == VERIFY_KEYS
-    threshold = _default_threshold(card)
+    accept, reject = _named_threshold(card, "accept"), _named_threshold(card, "reject")
     assert doc["subject_id"] == subject
     assert doc["model_id"] == card["model_id"]
-    assert doc["threshold"] == pytest.approx(threshold["value"])
-    assert doc["target_fmr"] == threshold["target_fmr"]
-    assert doc["decision"] == ("accept" if doc["accepted"] else "reject")
-    assert doc["refer"] is False and doc["band"] == 0.0  # no --refer-band: no band
-    assert doc["accepted"] == (doc["distance"] <= doc["threshold"])
-    assert run.rc == (0 if doc["accepted"] else 1)
+    assert doc["threshold"] == pytest.approx(accept["value"])
+    assert doc["reject_threshold"] == pytest.approx(reject["value"])
+    assert doc["target_fmr"] == accept["target_fmr"]
+    d = doc["distance"]
+    zone = "accept" if d <= accept["value"] else "reject" if d > reject["value"] else "refer"  # type: ignore[operator]
+    assert (doc["decision"], doc["accepted"], doc["refer"]) == (zone, zone == "accept", zone == "refer")
+    assert doc["band"] == 0.0  # three zones: no band
+    assert run.rc == EXIT[zone]
     refs = doc["reference_distances"]
     assert len(refs) == 5 and all(0.0 <= d <= 2.0 for d in refs)
     if card["aggregate"] == "min":
@@ -106,7 +110,7 @@ def test_verify_a_resubmitted_reference_is_accepted(cli: Callable[..., Run], ced
     run = cli("verify", "--db", db, "--subject", "carol", "--signature", cedar.genuine(51, 1))
     assert run.rc == 0, (run.out, run.err)
     line = run.out.strip()
-    assert re.match(r"Accept  subject=carol distance=0\.0+ threshold=", line), line
+    assert re.match(r"Accept  subject=carol distance=0\.0+ accept=", line), line  # a scan: three zones
     assert " model=" in line
 
 
@@ -116,8 +120,8 @@ def test_verify_genuine_probe_json(cli: Callable[..., Run], bank_db: Path, cedar
     doc = _check_verify_json(run, subject="s46", card=model_card)
     text = cli("verify", "--db", bank_db, "--subject", "s46", "--signature", cedar.genuine(46, 12))
     assert text.rc == run.rc
-    label = "Accept" if doc["accepted"] else "Reject"
-    m = re.fullmatch(rf"{label} +subject=s46 distance=(\d+\.(\d+)) threshold=(\d+\.(\d+)) "
+    label = str(doc["decision"]).capitalize()
+    m = re.fullmatch(rf"{label} +subject=s46 distance=(\d+\.(\d+)) accept=(\d+\.(\d+)) reject=(\d+\.(\d+)) "
                      rf"model={re.escape(str(model_card['model_id']))}", text.out.strip())
     assert m, text.out
     # The distance is shown at the threshold's precision, with 4 significant digits of the threshold, whatever
@@ -127,6 +131,8 @@ def test_verify_genuine_probe_json(cli: Callable[..., Run], bank_db: Path, cedar
     assert len(m[3].replace(".", "").lstrip("0")) == 4
     assert float(m[1]) == pytest.approx(doc["distance"], abs=0.51 * 10 ** -decimals)
     assert float(m[3]) == pytest.approx(doc["threshold"], abs=0.51 * 10 ** -decimals)
+    assert len(m[6]) == decimals
+    assert float(m[5]) == pytest.approx(doc["reject_threshold"], abs=0.51 * 10 ** -decimals)
 
 
 def test_verify_is_audited(cli: Callable[..., Run], bank_db: Path, cedar: Cedar) -> None:
@@ -161,7 +167,8 @@ def test_identify_ranks_true_signer_first_and_agrees_with_verify(cli: Callable[.
         assert ranked[0]["subject_id"] == f"s{signer}", ranked
 
 
-def test_identify_table_and_top_k(cli: Callable[..., Run], bank_db: Path, cedar: Cedar) -> None:
+def test_identify_table_and_top_k(cli: Callable[..., Run], bank_db: Path, cedar: Cedar,
+                                  model_card: dict[str, object]) -> None:
     run = cli("identify", "--db", bank_db, "--top-k", 2, "--signature", cedar.genuine(47, 11))
     assert run.rc == 0, run.err
     lines = run.out.strip().splitlines()
@@ -170,6 +177,9 @@ def test_identify_table_and_top_k(cli: Callable[..., Run], bank_db: Path, cedar:
     assert [r[0] for r in rows] == ["1", "2"]
     assert float(rows[0][2]) <= float(rows[1][2])
     assert lines[3].startswith("* below the threshold ")
+    # a scanned probe: a candidate is marked where a verify would accept it, at the card's accept threshold
+    accept = _named_threshold(model_card, "accept")["value"]
+    assert float(lines[3].split()[4]) == pytest.approx(accept, rel=1e-3)  # type: ignore[arg-type]
     assert len(lines) == 4
 
 

@@ -16,6 +16,7 @@ rc = main(sys.argv[1:])
 loaded = sorted(m for m in sys.modules if m == "torch" or m.startswith("torch."))
 print(json.dumps({"rc": rc, "torch": loaded, "onnxruntime": "onnxruntime" in sys.modules}))
 """
+EXIT = {"accept": 0, "reject": 1, "refer": 3}
 
 
 def test_enroll_then_verify_in_processes(tmp_path: Path, cedar: Cedar) -> None:
@@ -26,9 +27,9 @@ def test_enroll_then_verify_in_processes(tmp_path: Path, cedar: Cedar) -> None:
     assert enrolled.err == ""
     verified = run_subprocess(tmp_path, "verify", "--db", db, "--subject", "s53", "--json",
                               "--signature", cedar.genuine(53, 15))
-    assert verified.rc in (0, 1), verified.err
     doc = verified.json()
-    assert verified.rc == (0 if doc["accepted"] else 1)
+    assert verified.rc == EXIT[doc["decision"]], verified.err  # Accept 0, Reject 1, Refer (three zones) 3
+    assert (doc["accepted"], doc["refer"]) == (doc["decision"] == "accept", doc["decision"] == "refer")
     assert verified.err == ""
 
 
@@ -40,7 +41,9 @@ def test_verify_never_imports_torch(tmp_path: Path, bank_db: Path, cedar: Cedar)
     assert len(lines) == 2  # verify's JSON, then ours
     decision = json.loads(lines[0])
     report = json.loads(lines[1])
-    assert report["rc"] == (0 if decision["accepted"] else 1)
+    assert report["rc"] == EXIT[decision["decision"]]
+    assert (decision["accepted"], decision["refer"]) == (decision["decision"] == "accept",
+                                                         decision["decision"] == "refer")
     assert report["torch"] == []
     assert report["onnxruntime"]  # the model really ran in this process
 

@@ -102,3 +102,51 @@ def test_the_archive_read_in_place_gives_the_protocol_counts() -> None:
     kinds = Counter(k for _, _, probes in subject_plans(recs, DUTCH) for _, k in probes)
     skilled = sum(n for (kind, w), n in per.items() if kind == "forged" and w in DUTCH_HELDOUT)
     assert kinds == {"genuine": 21 * 7, "skilled": skilled, "random": 21 * 20}
+
+
+def _listing() -> list[tuple[str, int, str]]:
+    """(folder kind, writer folder, stem) of every image in the archive, from its listing alone."""
+    with zipfile.ZipFile(DUTCH_ZIP) as zf:
+        names = [n.split("/") for n in zf.namelist() if n.lower().endswith(".png")]
+    return [(kind, int(writer), name[: -len(".png")]) for _, kind, writer, name in names]
+
+
+@needs_dutch
+def test_every_file_of_the_set_is_read_once_as_its_folder_says() -> None:
+    """All 64 writers through the loader: per writer, as many genuine signatures and forgeries as the archive's
+    folders hold (counted from its listing, without the loader's name patterns), the genuine ones under the numbers
+    their names carry, the forgeries numbered 1..n; and the totals the set's README gives (887 genuine, 762
+    forgeries, 1,649 images)."""
+    listing = _listing()
+    want = Counter((writer, kind == "genuine") for kind, writer, _ in listing)
+    # a genuine name is W_NN or NN_W: its number is the two-digit part, whichever side it is on
+    numbers = {(w, next(p for p in stem.split("_") if len(p) == 2)) for kind, w, stem in listing if kind == "genuine"}
+    got: Counter[tuple[int, bool]] = Counter()
+    genuine_numbers, forgery_numbers = set(), Counter()
+    for rec, img in iter_sigcomp2011_dutch(DATA, DUTCH_DEVELOPMENT + DUTCH_HELDOUT):
+        got[(rec.subject, rec.genuine)] += 1
+        assert img is not None and img.ndim == 2 and min(img.shape) > 20, rec
+        if rec.genuine:
+            genuine_numbers.add((rec.subject, f"{rec.index:02d}"))
+        else:
+            forgery_numbers[rec.subject] = max(forgery_numbers[rec.subject], rec.index)
+    assert got == want
+    assert genuine_numbers == numbers
+    assert forgery_numbers == {w: n for (w, genuine), n in want.items() if not genuine}
+    assert (sum(n for (_, g), n in got.items() if g), sum(n for (_, g), n in got.items() if not g)) == (887, 762)
+    assert {w for w, _ in got} == set(DUTCH_DEVELOPMENT + DUTCH_HELDOUT) and len({w for w, _ in got}) == 64
+
+
+@needs_dutch
+def test_the_two_namings_are_where_docs_evaluation_says() -> None:
+    """docs/evaluation.md: writers 001-016 but 013 name their files W_NN (genuine) and FFFFW_NN (forgery, by
+    forger FFFF); 013 and 017-069 NN_W and NN_FFFFW. Every name carries its folder's writer."""
+    scheme: dict[int, set[str]] = {}
+    for kind, writer, stem in _listing():
+        first, second = stem.split("_")
+        number_last = len(second) == 2
+        named = first if number_last else second
+        assert named[-3:] == f"{writer:03d}" and len(named) == (3 if kind == "genuine" else 7), (kind, writer, stem)
+        scheme.setdefault(writer, set()).add("W_NN" if number_last else "NN_W")
+    old = {w for w in DUTCH_DEVELOPMENT + DUTCH_HELDOUT if w <= 16 and w != 13}
+    assert scheme == {w: {"W_NN" if w in old else "NN_W"} for w in DUTCH_DEVELOPMENT + DUTCH_HELDOUT}

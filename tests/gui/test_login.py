@@ -112,7 +112,7 @@ def test_a_teller_cannot_change_the_decision_policy(teller_window, qtbot) -> Non
     page = teller_window.show_page("settings")
     qtbot.waitUntil(lambda: page.info is not None and not page.busy, timeout=WAIT_MS)
     box = page.boxes[Modality.SIGNATURE]
-    controls = (page.band, box.threshold_combo, box.fmr_combo, box.model_combo,
+    controls = (page.band, page.three_zone, box.threshold_combo, box.fmr_combo, box.model_combo,
                 page.boxes[Modality.FACE].threshold_combo)
     assert not any(c.isEnabled() for c in controls)
     assert page.policy_note.text() == READ_ONLY_NOTE and "admin" in page.policy_note.text()
@@ -124,9 +124,11 @@ def test_a_teller_cannot_change_the_decision_policy(teller_window, qtbot) -> Non
     assert policy == DecisionPolicy()
 
     page.band.setValue(40.0)
+    page.three_zone.setChecked(False)
     box.fmr_combo.setCurrentIndex(box.fmr_combo.findData(0.05))
     box.threshold_combo.setCurrentIndex(box.threshold_combo.findData("random_fmr1"))
-    assert page.policy_form() == {"signature_threshold": "random_fmr1", "signature_target_fmr": 0.05, "refer_band": 0.4}
+    assert page.policy_form() == {"signature_threshold": "random_fmr1", "signature_target_fmr": 0.05, "refer_band": 0.4,
+                                  "three_zone": False}
     page.apply()
     qtbot.waitUntil(lambda: "Settings not saved" in page.messages.text(), timeout=WAIT_MS)
     assert "needs an admin" in page.messages.text() and page.messages.kind == "error"
@@ -169,7 +171,7 @@ def test_a_supervisor_settles_a_refer_on_the_audit_page(qtbot, gui_settings: Gui
         bx.login("root", ADMIN_PW)
         bx.add_operator("sue", "supervisor", "supervisor-pw-2")
         bx.enroll("alice", signatures=[drawn(i) for i in range(3)])
-        bx.set_policy(refer_band=0.99)
+        bx.set_policy(three_zone=False, refer_band=0.99)  # one threshold, a band wide enough to refer it
         assert bx.verify("alice", signature=redrawn(1)).refer
         bx.set_policy(refer_band=0.0)
         assert not bx.verify("alice", signature=drawn(2)).refer

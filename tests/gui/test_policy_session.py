@@ -16,7 +16,7 @@ import pytest
 
 import biometrix.service.access as service_module  # where session tokens read the clock
 from biometrix import Biometrix
-from biometrix.core.errors import AccessDenied
+from biometrix.core.errors import AccessDenied, InvalidInput
 from biometrix.core.roles import Role
 from biometrix.core.types import Modality
 from biometrix.gui import ops
@@ -104,6 +104,7 @@ def test_a_teller_editing_gui_json_changes_no_decision(qtbot, gui_settings: GuiS
     try:
         logged_in(qtbot, ctx, "tom", TELLER_PW)
         in_force = call_service(qtbot, ctx, lambda bx: bx.threshold(Modality.SIGNATURE, capture="scan"))
+        rules = call_service(qtbot, ctx, lambda bx: bx.decision_rules())
         outcome = call_service(qtbot, ctx, lambda bx: ops.verify(bx, "alice", Modality.SIGNATURE, redrawn(1)))
     finally:
         ctx.shutdown()
@@ -111,13 +112,17 @@ def test_a_teller_editing_gui_json_changes_no_decision(qtbot, gui_settings: GuiS
         oracle = bx.threshold(Modality.SIGNATURE, capture="scan")
         policy = bx.policy()
         (row,) = bx.audit(event="verify")
-    assert policy.refer_band == 0.0 and policy.signature_target_fmr is None
+    assert policy.refer_band == 0.0 and policy.signature_target_fmr is None and policy.three_zone
     assert in_force.value == oracle.value == card_threshold("default")  # the card's, as the policy names
     assert oracle.value not in (card_threshold("random_fmr1"), det_threshold(0.5))  # what gui.json asked for
+    # a scan is decided by the card's three zones (the default policy keeps the card's own thresholds)
+    (scan,) = [r for r in rules if r.probe == "signature scan"]
+    accept, reject = card_threshold("accept"), card_threshold("reject")
+    assert (scan.accept, scan.reject, scan.band) == (accept, reject, 0.0)
     d = outcome.decision
-    assert d.threshold.value == oracle.value and (d.band, d.refer) == (0.0, False)
-    assert d.accepted == (d.distance <= oracle.value)
-    assert (row.operator, row.threshold, row.details["refer_band"]) == ("tom", oracle.value, 0.0)
+    assert (d.threshold.value, d.reject_threshold, d.band) == (accept, reject, 0.0)
+    assert d.label == ("Accept" if d.distance <= accept else "Reject" if d.distance > reject else "Refer")
+    assert (row.operator, row.threshold, row.details["refer_band"]) == ("tom", accept, 0.0)
 
 
 def test_an_admin_changes_the_policy_on_the_settings_page(qtbot, gui_settings: GuiSettings, bank: str,
@@ -155,6 +160,45 @@ def test_an_admin_changes_the_policy_on_the_settings_page(qtbot, gui_settings: G
     assert row.details["changes"] == {"signature_target_fmr": [None, 0.01], "refer_band": [0.0, 0.15]}
     assert row.details["new"] == policy.to_dict()  # (old: none stored before, the defaults were in force)
     assert not set(json.loads((tmp_path / "gui.json").read_text())) & set(POLICY_KEYS)
+
+
+def test_the_settings_page_shows_the_zones_in_force_and_an_admin_switches_them(qtbot, gui_settings: GuiSettings,
+                                                                               bank: str, tmp_path: Path) -> None:
+    """Issue 27: the Settings page says how a scan is decided (the card's three zones by default) and an admin turns
+    the zones off there, set and audited by the service; the card's 'reject' is never offered as one threshold."""
+    accept, reject, default = card_threshold("accept"), card_threshold("reject"), card_threshold("default")
+    ctx = AppContext(gui_settings, settings_path=tmp_path / "gui.json")
+    w = MainWindow(ctx)
+    qtbot.addWidget(w)
+
+    def scan_line() -> str:
+        return next(ln for ln in page.in_force.text().splitlines() if ln.startswith("signature scan:"))
+
+    try:
+        logged_in(qtbot, ctx, "root", ADMIN_PW)
+        w.show()
+        page = w.show_page("settings")
+        qtbot.waitUntil(lambda: page.info is not None and not page.busy, timeout=WAIT_MS)
+        assert page.three_zone.isChecked() and page.three_zone.isEnabled()
+        assert f"three zones: Accept at or below {accept:.6g}, Reject above {reject:.6g}, Refer between" in scan_line()
+        combo = page.boxes[Modality.SIGNATURE].threshold_combo
+        offered = {combo.itemData(i) for i in range(combo.count())}
+        assert "accept" in offered and "reject" not in offered
+        page.three_zone.setChecked(False)
+        qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: page.messages.text().startswith("Settings saved"), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: not page.busy and "one threshold" in scan_line(), timeout=WAIT_MS)
+        assert not page.three_zone.isChecked()
+        assert f"one threshold: Accept at or below {default:.6g}" in scan_line()
+    finally:
+        w.close()
+        ctx.shutdown()
+    with as_admin(bank) as bx:
+        assert not bx.policy().three_zone
+        (row,) = [r for r in bx.audit(event="settings") if r.details["setting"] == "policy"]
+        with pytest.raises(InvalidInput, match="'reject' threshold is the three zones' upper limit"):
+            bx.set_policy(signature_threshold="reject")
+    assert (row.operator, row.details["changes"]) == ("root", {"three_zone": [True, False]})
 
 
 # --- finding 2: the session token -------------------------------------------------------------------------------

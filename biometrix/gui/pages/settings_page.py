@@ -14,6 +14,7 @@ from biometrix.gui import ops
 from biometrix.gui.context import AppContext
 from biometrix.gui.pages.base import Page
 from biometrix.gui.qt import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -141,7 +142,8 @@ class ModalityBox(QGroupBox):
             combo.blockSignals(True)
         self.threshold_combo.clear()
         for t in info.thresholds:
-            self.threshold_combo.addItem(threshold_text(t, info.thresholds), t.name)
+            if t.name != "reject":  # the three zones' upper limit is never the one threshold (set_policy refuses it)
+                self.threshold_combo.addItem(threshold_text(t, info.thresholds), t.name)
         idx = self.threshold_combo.findData(chosen_threshold)
         self.threshold_combo.setCurrentIndex(idx if idx >= 0 else 0)
         fidx = self.fmr_combo.findData(chosen_target) if chosen_target is not None and self.curve else 0
@@ -307,10 +309,19 @@ class SettingsPage(Page):
         self.pin_button = QPushButton("Set supervisor PIN…")
         self.policy_note = QLabel()
         self.policy_note.setWordWrap(True)
+        self.three_zone = QCheckBox("by the card's zones")  # short: the form must fit 1024 px without scrolling
+        self.three_zone.setToolTip("Accept / Refer / Reject by the card's accept and reject thresholds, where the "
+                                   "deciding card names both (scanned signatures, the pen comparator) and the "
+                                   "policy keeps the card's own threshold; off: one threshold and the Refer band")
+        self.in_force = QLabel()
+        self.in_force.setWordWrap(True)
+        self.in_force.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         flow_box = QGroupBox("Decisions, capture and kiosk")
         flow = QFormLayout(flow_box)
         flow.addRow("Refer band", self.band)
+        flow.addRow("Three zones", self.three_zone)
         flow.addRow("Decision policy", self.policy_note)
+        flow.addRow("In force", self.in_force)
         flow.addRow("References to enroll", self.references)
         flow.addRow("Camera", self.camera_edit)
         flow.addRow("Kiosk verifies by", self.kiosk_modality)
@@ -359,6 +370,7 @@ class SettingsPage(Page):
         self.revert_button.clicked.connect(self.load)
         self.info: ops.SettingsInfo | None = None
         self._shown_band = -1.0  # the Refer band the policy in force showed (in %)
+        self._shown_three_zone: bool | None = None  # the three-zone switch the policy in force showed
         self._fill_form()
 
     def _fill_form(self) -> None:
@@ -391,6 +403,10 @@ class SettingsPage(Page):
             self.band.setValue(info.policy.refer_band * 100)
             self._shown_band = self.band.value()
             self.band.setEnabled(info.may_set_policy)
+            self.three_zone.setChecked(info.policy.three_zone)
+            self._shown_three_zone = info.policy.three_zone
+            self.three_zone.setEnabled(info.may_set_policy)
+            self.in_force.setText("\n".join(info.in_force))
             self.policy_note.setText(ADMIN_NOTE if info.may_set_policy else READ_ONLY_NOTE)
 
         self.call(ops.settings_info, done)
@@ -415,6 +431,8 @@ class SettingsPage(Page):
             wanted.update(box.policy_choice())
         if self.band.value() != self._shown_band:
             wanted["refer_band"] = self.band.value() / 100.0
+        if self.three_zone.isChecked() != self._shown_three_zone:
+            wanted["three_zone"] = self.three_zone.isChecked()
         return ops.policy_changes(self.info.policy, wanted)
 
     def models_form(self) -> dict[str, str | None]:

@@ -38,6 +38,10 @@ def details_text(decision: Decision) -> str:
     """The numbers behind a decision, for the Details toggle."""
     d = decision
     fmt = partial(format_distance, scale=d.threshold.value, digits=3)
+    if d.reject_threshold is not None:
+        return (f"Distance {fmt(d.distance)}. Three zones (model {d.model_id}): accepted at or below "
+                f"{fmt(d.threshold.value)}, rejected above {fmt(d.reject_threshold)}, referred to a supervisor "
+                f"between. Audited by the service as '{d.label.lower()}'.")
     fmr = f", set at FMR {d.threshold.target_fmr:.2%}" if d.threshold.target_fmr is not None else ""
     band = f"; Refer band ±{fmt(d.band)}" if d.band else "; no Refer band"
     return (f"Distance {fmt(d.distance)}, threshold {fmt(d.threshold.value)}{fmr} (model {d.model_id}){band}. "
@@ -109,7 +113,7 @@ class ResultPanel(QGroupBox):
         self.label.setStyleSheet(BANNER.format(LABEL_STYLE[d.label]))
         self.why.setText(why_text(d, who or d.subject_id))
         self.strength.set_strength(match_strength(d.distance, d.threshold.value), d.label)
-        self.gauge.set_values(d.distance, d.threshold.value, d.band)
+        self.gauge.set_values(d.distance, d.threshold.value, d.band, reject=d.reject_threshold)
         self.details.setText(details_text(d))
         self.probe_label.setPixmap(to_pixmap(outcome.probe, size=92))
         self.references.clear()
