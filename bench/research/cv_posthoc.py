@@ -60,6 +60,7 @@ import torch
 
 from biometrix.core.matcher import aggregate_distances
 from biometrix.core.metrics import eer
+from biometrix.evaluation.datasets import DUTCH
 from biometrix.evaluation.pen import fuse_scores, svc2004_v1_scores
 from biometrix.evaluation.protocol import (
     PAIR_AGGREGATES,
@@ -110,6 +111,8 @@ class Fold:
         self.cfg = TrainConfig(**json.loads((folder / "config.json").read_text()))
         self.data = data
         self.val = self.samples(self.cfg.cedar_validation, self.cfg.svc_validation)
+        if self.cfg.dutch_validation:  # a recipe cross-validated over SigComp2011 Dutch writers too (issue 27)
+            self.val += sigdata.load_sigcomp2011_dutch(self.data, self.cfg.dutch_validation, progress=False)
         self._weights: dict[int, dict[str, torch.Tensor]] = {}
         self._train: tuple[list[list[np.ndarray]], list[str], list[bool]] | None = None
         self._train_emb: dict[int, np.ndarray] = {}
@@ -296,9 +299,11 @@ def figures(by_agg: dict[str, dict[str, dict[str, float]]]) -> dict[str, float |
     """One row: the metric with the aggregate training would choose, and the four EERs under it."""
     agg, metrics = best_aggregate(by_agg)
     s = by_agg[agg]
+    dutch = s.get(DUTCH, {"skilled_eer": float("nan"), "random_eer": float("nan")})
     return {"aggregate": agg, "metric": metrics[agg],
             "cedar_skilled": s["cedar"]["skilled_eer"], "cedar_random": s["cedar"]["random_eer"],
-            "svc_random": s["svc2004"]["random_eer"], "svc_skilled": s["svc2004"]["skilled_eer"]}
+            "svc_random": s["svc2004"]["random_eer"], "svc_skilled": s["svc2004"]["skilled_eer"],
+            "dutch_skilled": dutch["skilled_eer"], "dutch_random": dutch["random_eer"]}
 
 
 def spread(val: Sequence[SignatureSample], emb: np.ndarray) -> tuple[float, float, float]:
@@ -427,16 +432,20 @@ def main() -> int:
             ap.error(f"{run} has no fold{missing[0]}of{args.folds}/config.json: train its folds first "
                      f"(biometrix train --config ... --folds {args.folds})")
     torch.set_num_threads(args.threads)
-    cols = ("metric", "cedar_skilled", "cedar_random", "svc_random", "svc_skilled")
-    print(f"# {args.run}: validation EER (%) per fold; metric = mean of the four, best aggregate")
+    with_dutch = bool(json.loads((args.run / f"fold1of{args.folds}" / "config.json").read_text()).get(
+        "dutch_validation"))
+    cols = ("metric", "cedar_skilled", "cedar_random", "svc_random", "svc_skilled",
+            *(("dutch_skilled", "dutch_random") if with_dutch else ()))
+    print(f"# {args.run}: validation EER (%) per fold; metric = mean of the {'six' if with_dutch else 'four'}, "
+          "best aggregate")
     print(f"{'fold':4s} {'method':14s} {'aggregate':12s} " + " ".join(f"{c:>13s}" for c in cols))
     totals: dict[str, list[dict[str, float | str]]] = {}
     for f in range(1, args.folds + 1):
         fold = Fold(args.run / f"fold{f}of{args.folds}", args.data)
         partners = [Fold(other / f"fold{f}of{args.folds}", args.data) for other in args.ensemble]
         for partner in partners:
-            if (partner.cfg.cedar_validation, partner.cfg.svc_validation) != (
-                    fold.cfg.cedar_validation, fold.cfg.svc_validation):
+            if (partner.cfg.cedar_validation, partner.cfg.svc_validation, partner.cfg.dutch_validation) != (
+                    fold.cfg.cedar_validation, fold.cfg.svc_validation, fold.cfg.dutch_validation):
                 ap.error(f"{partner.folder} validates on other subjects than {fold.folder}")
         for name, run in rows(fold, args.epoch, partners).items():
             if name.split()[0] not in args.methods:

@@ -94,6 +94,8 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> 
                         "subjects (signature configs); writes <out_dir>/cv.json once every fold is done")
     p.add_argument("--fold", type=_positive_int, default=None, metavar="N",
                    help="with --folds: train only fold N (run the folds as parallel processes)")
+    p.add_argument("--seed", type=int, default=None, metavar="S",
+                   help="train with seed S instead of the config's, in <out_dir>_sS (another seed of one recipe)")
     p.set_defaults(handler=_cmd_train)
 
     p = commands.add_parser("export", parents=[verbose], help="export a checkpoint to ONNX + model card",

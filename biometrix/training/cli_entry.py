@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -39,11 +40,20 @@ def run_train(args: argparse.Namespace) -> int:
               f"{100 * result['untrained_validation_mean_eer']:.2f} %)")
         return 0
     cfg = TrainConfig.from_file(args.config)
+    if getattr(args, "seed", None) is not None:
+        cfg = seeded(cfg, args.seed)
     if getattr(args, "folds", None):
         return _cross_validate(cfg, args)
     best = fit(cfg, resume=not getattr(args, "no_resume", False))
     print(f"best checkpoint: {best}")
     return 0
+
+
+def seeded(cfg: TrainConfig, seed: int) -> TrainConfig:
+    """``cfg`` with another seed, in a run folder of its own (``<out_dir>_s<seed>``): another seed of one recipe."""
+    if seed < 0:
+        raise InvalidInput(f"--seed must be a whole number >= 0, got {seed}")
+    return dataclasses.replace(cfg, seed=seed, out_dir=f"{cfg.out_dir}_s{seed}")
 
 
 def _cross_validate(cfg: TrainConfig, args: argparse.Namespace) -> int:
@@ -57,8 +67,9 @@ def _cross_validate(cfg: TrainConfig, args: argparse.Namespace) -> int:
     if any(not 1 <= f <= args.folds for f in chosen):
         raise InvalidInput(f"--fold must lie in 1..{args.folds}, got {args.fold}")
     for f in chosen:
+        dutch = f", SigComp2011 Dutch {folds[f - 1].dutch_validation}" if folds[f - 1].dutch_validation else ""
         print(f"fold {f} of {args.folds}: validation CEDAR {folds[f - 1].cedar_validation}, "
-              f"SVC2004 {folds[f - 1].svc_validation}")
+              f"SVC2004 {folds[f - 1].svc_validation}{dutch}")
         fit(folds[f - 1], resume=not getattr(args, "no_resume", False))
     try:
         summary = cv_summary(cfg, args.folds)

@@ -2,8 +2,9 @@
 
 Ten validation signers per source cannot tell two recipes apart: three seeds of one recipe span more than a
 point of mean validation EER. K-fold cross-validation scores a recipe on every training-side subject
-(CEDAR 1-45, SVC2004 1-30) instead. Fold f validates on every K-th subject of each source, starting at the
-f-th, and trains on the others. The held-out subjects never enter any fold.
+(CEDAR 1-45, SVC2004 1-30, and SigComp2011 Dutch 001-048 where the config names them) instead. Fold f validates
+on every K-th subject of each source, starting at the f-th, and trains on the others. The held-out subjects never
+enter any fold.
 
 The recipe's figure is the fold-averaged validation metric at each epoch: the same epoch for every fold, so
 it is not biased by choosing each fold's best epoch. The best such epoch is reported with it, and the spread
@@ -30,9 +31,10 @@ def fold_configs(cfg: TrainConfig, folds: int) -> list[TrainConfig]:
         raise InvalidInput(f"cross-validation needs at least 2 folds, got {folds}")
     cedar = sorted(set(cfg.cedar_train) | set(cfg.cedar_validation))
     svc = sorted(set(cfg.svc_train) | set(cfg.svc_validation))
-    if min(len(cedar), len(svc)) < folds:
+    dutch = sorted(set(cfg.dutch_train) | set(cfg.dutch_validation))
+    if min(len(cedar), len(svc)) < folds or 0 < len(dutch) < folds:
         raise InvalidInput(f"{folds} folds need at least {folds} subjects of each source; the config has "
-                           f"{len(cedar)} CEDAR and {len(svc)} SVC2004 subjects")
+                           f"{len(cedar)} CEDAR, {len(svc)} SVC2004 and {len(dutch)} SigComp2011 Dutch subjects")
     if not 0.0 < cfg.train_fraction <= 1.0:
         raise InvalidInput(f"train_fraction must lie in (0, 1], got {cfg.train_fraction}")
     out = []
@@ -40,9 +42,12 @@ def fold_configs(cfg: TrainConfig, folds: int) -> list[TrainConfig]:
         cedar_val, svc_val = cedar[f::folds], svc[f::folds]
         cedar_train = _share([s for s in cedar if s not in cedar_val], cfg.train_fraction, fold=f)
         svc_train = _share([s for s in svc if s not in svc_val], cfg.train_fraction, fold=f)
+        dutch_val = dutch[f::folds]
+        dutch_train = _share([s for s in dutch if s not in dutch_val], cfg.train_fraction, fold=f) if dutch else []
         out.append(dataclasses.replace(
             cfg, out_dir=str(Path(cfg.out_dir) / f"fold{f + 1}of{folds}"),
-            cedar_train=cedar_train, cedar_validation=cedar_val, svc_train=svc_train, svc_validation=svc_val))
+            cedar_train=cedar_train, cedar_validation=cedar_val, svc_train=svc_train, svc_validation=svc_val,
+            dutch_train=dutch_train, dutch_validation=dutch_val))
     return out
 
 
@@ -78,6 +83,7 @@ def cv_summary(cfg: TrainConfig, folds: int) -> dict[str, Any]:
         "folds": folds,
         "cedar_subjects": sorted(set(cfg.cedar_train) | set(cfg.cedar_validation)),
         "svc2004_subjects": sorted(set(cfg.svc_train) | set(cfg.svc_validation)),
+        "sigcomp2011_dutch_subjects": sorted(set(cfg.dutch_train) | set(cfg.dutch_validation)),
         "metric": "mean of the validation EERs (skilled and random, each source), each epoch with its best "
                   "aggregate, as fit() scores epochs",
         "by_epoch": by_epoch,

@@ -1,4 +1,5 @@
-"""Signature data sets (CEDAR scans, SVC2004 pen recordings), subject-disjoint splits, augmentation, samplers."""
+"""Signature data sets (CEDAR and SigComp2011 Dutch scans, SVC2004 pen recordings), subject-disjoint splits,
+augmentation, samplers."""
 
 from __future__ import annotations
 
@@ -16,12 +17,17 @@ from biometrix.evaluation.datasets import (  # noqa: F401  (the splits are re-ex
     CEDAR_HELDOUT,
     CEDAR_TRAIN,
     CEDAR_VALIDATION,
+    DUTCH,
+    DUTCH_DEVELOPMENT,
+    DUTCH_HELDOUT,
     SVC_HELDOUT,
     SVC_TRAIN,
     SVC_VALIDATION,
     SignatureRecord,
+    check_subjects,
     default_data_root,
     iter_cedar,
+    iter_sigcomp2011_dutch,
     iter_svc2004,
 )
 from biometrix.preprocess.signature import ink_mask, normalize
@@ -46,6 +52,17 @@ def _load(pairs: Iterator[tuple[SignatureRecord, np.ndarray]], desc: str, progre
 def load_cedar(root: Path, subjects: Sequence[int], *, progress: bool = True) -> list[SignatureSample]:
     """CEDAR genuine and skilled-forgery scans of the given signers, as cropped ink masks."""
     return _load(iter_cedar(root, subjects), "CEDAR", progress)
+
+
+def load_sigcomp2011_dutch(root: Path, writers: Sequence[int], *, progress: bool = True) -> list[SignatureSample]:
+    """SigComp2011 Dutch genuine and skilled-forgery scans of the given development writers, as cropped ink masks;
+    InvalidInput for a writer the set lacks or one of the held-out writers (049-069), which no training sees."""
+    check_subjects(DUTCH, writers)
+    held = sorted(set(writers) & set(DUTCH_HELDOUT))
+    if held:
+        raise InvalidInput(f"SigComp2011 Dutch writers {held[0]:03d}-{held[-1]:03d} are held out "
+                           f"(../shared/design/EVALUATION.md): train and validate on 001-048 only")
+    return _load(iter_sigcomp2011_dutch(root, writers), "SigComp2011 Dutch", progress)
 
 
 def load_svc2004(root: Path, users: Sequence[int], *, progress: bool = True) -> list[SignatureSample]:

@@ -21,6 +21,7 @@ from biometrix.training.auxiliary import AuxiliaryHeads, writer_index
 from biometrix.training.data import (
     CEDAR_TRAIN,
     CEDAR_VALIDATION,
+    DUTCH,
     SVC_TRAIN,
     SVC_VALIDATION,
     Augmenter,
@@ -29,6 +30,7 @@ from biometrix.training.data import (
     SignatureSample,
     default_data_root,
     load_cedar,
+    load_sigcomp2011_dutch,
     load_svc2004,
     mirror_identities,
     stretch_identities,
@@ -50,6 +52,8 @@ log = logging.getLogger(__name__)
 
 #: The signature data sets training reads (``TrainConfig.train_sources``).
 SOURCES = ("cedar", "svc2004")
+#: What ``train_sources`` may name: the default two, and SigComp2011 Dutch (its writers by ``dutch_train``).
+TRAIN_SOURCES = (*SOURCES, DUTCH)
 
 
 @dataclass
@@ -101,6 +105,10 @@ class TrainConfig:
     cedar_validation: list[int] = field(default_factory=lambda: list(CEDAR_VALIDATION))
     svc_train: list[int] = field(default_factory=lambda: list(SVC_TRAIN))
     svc_validation: list[int] = field(default_factory=lambda: list(SVC_VALIDATION))
+    # SigComp2011 Dutch development writers (001-048): trained on when train_sources names the set, validated on
+    # beside CEDAR and SVC2004 (cross-validation folds them like the others)
+    dutch_train: list[int] = field(default_factory=list)
+    dutch_validation: list[int] = field(default_factory=list)
 
     @classmethod
     def from_file(cls, path: str | Path) -> TrainConfig:
@@ -250,12 +258,13 @@ def build_auxiliary(cfg: TrainConfig, train: Sequence[SignatureSample]) -> Auxil
 
 def training_samples(cfg: TrainConfig, root: Path, *, progress: bool = False) -> list[SignatureSample]:
     """The training subjects' samples of the data sets ``cfg.train_sources`` names (before synthetic identities)."""
-    unknown = set(cfg.train_sources) - set(SOURCES)
+    unknown = set(cfg.train_sources) - set(TRAIN_SOURCES)
     if unknown or not cfg.train_sources:
-        raise InvalidInput(f"train_sources must name one or both of {', '.join(SOURCES)}; got {cfg.train_sources}")
+        raise InvalidInput(f"train_sources must name some of {', '.join(TRAIN_SOURCES)}; got {cfg.train_sources}")
     cedar = load_cedar(root, cfg.cedar_train, progress=progress) if "cedar" in cfg.train_sources else []
     svc = load_svc2004(root, cfg.svc_train, progress=progress) if "svc2004" in cfg.train_sources else []
-    return cedar + svc
+    dutch = load_sigcomp2011_dutch(root, cfg.dutch_train, progress=progress) if DUTCH in cfg.train_sources else []
+    return cedar + svc + dutch
 
 
 def check_pair_config(cfg: TrainConfig) -> None:
@@ -279,6 +288,8 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     subjects (a config whose validation lists are empty) every epoch trains and ``best.pt`` is the last one."""
     if bool(cfg.cedar_validation) != bool(cfg.svc_validation):
         raise InvalidInput("validation subjects must be given for both sources or for neither")
+    if cfg.dutch_validation and not cfg.cedar_validation:
+        raise InvalidInput("SigComp2011 Dutch validation writers need CEDAR and SVC2004 validation subjects too")
     if cfg.local_weight > 0 and (cfg.loss == "contrastive_pairs" or cfg.backbone != "signature_cnn"):
         raise InvalidInput("local_weight needs a batch loss (triplet, quadruplet, npair, contrastive) and the "
                            f"signature_cnn backbone; this config has loss {cfg.loss!r}, backbone {cfg.backbone!r}")
@@ -301,7 +312,7 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     train = training_samples(cfg, root, progress=progress)
     val = load_cedar(root, cfg.cedar_validation, progress=progress) + load_svc2004(
         root, cfg.svc_validation, progress=progress
-    ) if cfg.cedar_validation else []
+    ) + load_sigcomp2011_dutch(root, cfg.dutch_validation, progress=progress) if cfg.cedar_validation else []
     train = with_synthetic_identities(train, cfg)
     if val:
         log.info("training on %d samples, validating on %d", len(train), len(val))

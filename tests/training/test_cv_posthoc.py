@@ -321,3 +321,16 @@ def test_a_row_takes_the_aggregate_with_the_lowest_metric() -> None:
     assert row["aggregate"] == "min"
     np.testing.assert_allclose([row["metric"], row["cedar_skilled"], row["cedar_random"], row["svc_random"],
                                 row["svc_skilled"]], [0.125, 0.1, 0.05, 0.05, 0.3])
+
+
+def test_a_row_names_the_dutch_eers_where_the_folds_validate_on_dutch_writers() -> None:
+    def summary(skilled: float, rand: float) -> dict[str, float]:
+        return {"skilled_eer": skilled, "random_eer": rand}
+
+    both = {"cedar": summary(0.1, 0.01), "svc2004": summary(0.3, 0.05), "sigcomp2011_dutch": summary(0.2, 0.04)}
+    row = posthoc.figures({agg: both for agg in ("min", "mean")})
+    assert (row["dutch_skilled"], row["dutch_random"], row["cedar_skilled"]) == (0.2, 0.04, 0.1)
+    assert row["metric"] == pytest.approx(np.mean([0.1, 0.01, 0.3, 0.05, 0.2, 0.04]))  # as training scores it
+    two = {k: v for k, v in both.items() if k != "sigcomp2011_dutch"}
+    row = posthoc.figures({agg: two for agg in ("min", "mean")})
+    assert np.isnan(row["dutch_skilled"]) and row["metric"] == pytest.approx(np.mean([0.1, 0.01, 0.3, 0.05]))
