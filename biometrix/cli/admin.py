@@ -9,10 +9,10 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from biometrix.core.errors import InvalidInput
+from biometrix.core.errors import BiometrixError, InvalidInput
 
 if TYPE_CHECKING:
-    from biometrix.service import Biometrix, DecisionRule
+    from biometrix.service import Biometrix
 
 Opener = Callable[..., "Biometrix"]
 
@@ -130,17 +130,23 @@ def _models_trust(args: argparse.Namespace, opener: Opener) -> int:
     return 0
 
 
-def _in_force(rules: list[DecisionRule]) -> str:
-    return "\n".join(["In force:", *(f"  {r.describe()}" for r in rules)])
+def _in_force(bx: Biometrix) -> tuple[list[dict[str, Any]], str]:
+    """What decides each kind of probe (``Biometrix.decision_rules``), as JSON rows and as text; where a card
+    cannot be read the text says why (after ``policy set`` the change is made: its output must not fail)."""
+    try:
+        rules = bx.decision_rules()
+    except BiometrixError as err:
+        return [], f"In force: not available ({err})"
+    return [r.to_dict() for r in rules], "\n".join(["In force:", *(f"  {r.describe()}" for r in rules)])
 
 
 def _policy_show(args: argparse.Namespace, opener: Opener) -> int:
     with opener(args) as bx:
         policy = bx.policy()
-        rules = bx.decision_rules()
+        rows, text = _in_force(bx)
     values = policy.to_dict()
-    _print(args, {**values, "in_force": [r.to_dict() for r in rules]},
-           "\n".join(f"{k:<22} {'none' if v is None else v}" for k, v in values.items()) + "\n" + _in_force(rules))
+    _print(args, {**values, "in_force": rows},
+           "\n".join(f"{k:<22} {'none' if v is None else v}" for k, v in values.items()) + "\n" + text)
     return 0
 
 
@@ -156,11 +162,10 @@ def _policy_set(args: argparse.Namespace, opener: Opener) -> int:
         raise InvalidInput("nothing to change: give at least one setting (see 'biometrix policy set --help')")
     with opener(args) as bx:
         policy = bx.set_policy(**changes)
-        rules = bx.decision_rules()
+        rows, text = _in_force(bx)
     values = policy.to_dict()
-    _print(args, {**values, "in_force": [r.to_dict() for r in rules]},
-           "Policy now: " + ", ".join(f"{k}={'none' if v is None else v}" for k, v in values.items()) + "\n"
-           + _in_force(rules))
+    _print(args, {**values, "in_force": rows},
+           "Policy now: " + ", ".join(f"{k}={'none' if v is None else v}" for k, v in values.items()) + "\n" + text)
     return 0
 
 

@@ -170,3 +170,16 @@ def test_policy_show_and_set_say_how_a_scan_is_decided(cli: Callable[..., Run], 
     scan = next(r for r in off.json()["in_force"] if r["probe"] == "signature scan")  # type: ignore[index, union-attr]
     assert (scan["policy"], scan["accept"], scan["reject"]) == (
         "threshold", _card_threshold(model_card, "default"), None)
+
+
+def test_policy_show_says_when_the_cards_in_force_cannot_be_read(cli: Callable[..., Run], bank_db: Path,
+                                                                 tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A models folder without the trusted card: the policy is still shown, and why the rules are not."""
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    monkeypatch.setenv("BIOMETRIX_MODELS_DIR", str(empty))
+    shown = cli("policy", "show", "--db", bank_db)
+    assert shown.rc == 0, shown.err
+    assert "three_zone             True" in shown.out
+    assert f"In force: not available (model card {empty}" in shown.out
