@@ -216,17 +216,25 @@ def migrate(conn: Any, *, where: str) -> list[int]:
     return done
 
 
+def check_server_role(conn: Any, server_role: str) -> None:
+    """StoreError unless ``server_role`` exists, is not the one connected (the owner) and is no superuser."""
+    if conn.execute("SELECT current_user = %s", (server_role,)).fetchone()[0]:
+        raise StoreError("the owner and the server must be different roles: the server role may not own the "
+                         "tables (it could then edit the audit log)")
+    found = conn.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = %s", (server_role,)).fetchone()
+    if found is None:
+        raise StoreError(f"there is no PostgreSQL role {server_role!r}: create it first "
+                         f"(CREATE ROLE {server_role} LOGIN PASSWORD '...'), then run the setup again")
+    if found[0]:
+        raise StoreError(f"the server role {server_role!r} is a superuser: it could edit the audit log; "
+                         "give the server an ordinary role")
+
+
 def grant(conn: Any, server_role: str) -> None:
     """Give ``server_role`` exactly SERVER_GRANTS (revoking anything more it had), in one transaction."""
     role = sql.Identifier(server_role)
     with conn.transaction():
-        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (server_role,)).fetchone() is None:
-            raise StoreError(f"there is no PostgreSQL role {server_role!r}: create it first "
-                             f"(CREATE ROLE {server_role} LOGIN PASSWORD '...'), then run the setup again")
-        if conn.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = %s",
-                        (server_role,)).fetchone()[0]:
-            raise StoreError(f"the server role {server_role!r} is a superuser: it could edit the audit log; "
-                             "give the server an ordinary role")
+        check_server_role(conn, server_role)
         for table, privileges in SERVER_GRANTS:
             conn.execute(sql.SQL("REVOKE ALL ON TABLE {} FROM PUBLIC, {}").format(sql.Identifier(table), role))
             conn.execute(sql.SQL("GRANT {} ON TABLE {} TO {}").format(sql.SQL(privileges), sql.Identifier(table), role))

@@ -62,9 +62,7 @@ def setup(owner_url: str, *, server_role: str) -> list[int]:
     where = redacted(owner_url)
     try:
         with psycopg.connect(owner_url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT)) as conn:
-            if conn.execute("SELECT current_user = %s", (server_role,)).fetchone()[0]:
-                raise StoreError("the owner and the server must be different roles: the server role may not "
-                                 "own the tables (it could then edit the audit log)")
+            pgschema.check_server_role(conn, server_role)  # before anything is made
             done = pgschema.migrate(conn, where=where)
             pgschema.grant(conn, server_role)
     except psycopg.OperationalError as e:
