@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 #: How long a call waits for a connection (PostgreSQL down: then StoreUnavailable), in seconds.
 CONNECT_TIMEOUT = 5.0
+#: How long the pool keeps re-trying a lost connection in the background (backing off 1, 2, 4... s) before it
+#: leaves reconnecting to the next call: bounds the wait after a long outage to about this.
+RECONNECT_WINDOW = 10.0
 BACKUP_DOCS = "docs/deploy.md, section PostgreSQL: backups"
 _INSTALL = "PostgreSQL support needs psycopg: pip install 'biometrix[postgres]'"
 _PASSWORD = re.compile(r"(://[^:/@]*):[^@/]*@")
@@ -97,7 +100,7 @@ class PostgresStore(SqlStore):
         self._pool: ConnectionPool | None = ConnectionPool(
             url, min_size=1, max_size=max(1, max_connections), open=False, timeout=timeout,
             kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout)), "application_name": "biometrix"},
-            check=ConnectionPool.check_connection, reconnect_timeout=24 * 3600, name="biometrix-store")
+            check=ConnectionPool.check_connection, reconnect_timeout=RECONNECT_WINDOW, name="biometrix-store")
         try:
             self._pool.open(wait=True, timeout=timeout)
             with self._db() as conn:
