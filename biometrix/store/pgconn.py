@@ -8,6 +8,7 @@ Imported only by store/postgres.py, lazily: psycopg is an optional extra (``pip 
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
@@ -99,3 +100,10 @@ class PgConnection:
             raise psycopg.NotSupportedError(f"an SQLite statement reached PostgreSQL: {sql[:40]!r}")
         text, returning = to_pg(sql)
         return PgCursor(self._conn.execute(text, tuple(params)), returning=returning)
+
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> psycopg.ServerCursor[Any]:
+        """A SELECT through a server-side cursor, inside the caller's transaction: ``fetchmany`` brings its rows in
+        batches (a gallery's sealed templates are never all in memory at once); it ends with the transaction."""
+        cursor = self._conn.cursor(name=f"bx_{uuid.uuid4().hex}")
+        cursor.execute(to_pg(sql)[0], tuple(params))
+        return cursor

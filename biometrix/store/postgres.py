@@ -86,6 +86,8 @@ class PostgresStore(SqlStore):
     committed or raised (a commit whose answer was lost raises too: retry it).
     """
 
+    _path: str  # the URL without its password, in messages
+
     def __init__(self, url: str, *, key: KeySource | None = None, max_connections: int = 8,
                  timeout: float = CONNECT_TIMEOUT) -> None:
         psycopg = _psycopg()

@@ -32,6 +32,8 @@ class SqliteStore(SqlStore):
     ``actor`` is the operator named in the audit rows written from now on (None: unattributed).
     """
 
+    _path: Path
+
     def __init__(self, path: str | Path, *, create: bool = True, key: KeySource | None = None) -> None:
         self._path = Path(path)
         self._lock = threading.RLock()

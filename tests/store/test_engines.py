@@ -87,6 +87,19 @@ def test_a_second_store_sees_the_first_ones_enrollments(engine: Engine) -> None:
         assert len(later.touched) == 1 and len(later.rows) == 0  # bob's template went; nothing to add
 
 
+def test_the_bulk_read_comes_in_batches_from_one_snapshot(engine: Engine) -> None:
+    with engine.open() as store:
+        for i, subject in enumerate(["B", "a", "C", "b", "A"]):
+            _enroll(store, subject, k=1 + i % 3, seed=i)
+        got: list = []
+        version = store.read_gallery(modality=SIG, model_id="s1", consume=got.append, batch=2)
+        assert version == store.gallery_version()
+        assert [list(b.subject_ids) for b in got] == [["B", "a"], ["C", "b"], ["A"]]  # template order
+        assert [t.subject_id for t in store.gallery(modality=SIG, model_id="s1")] == ["A", "B", "C", "a", "b"]
+        for b in got:
+            assert b.vectors.shape == (int(b.counts.sum()), 16)
+
+
 def _fill(store, n: int = 6) -> None:
     for i in range(n):
         store.record("verify", subject_id=f"c-{i:03d}", modality=FACE, model_id="f1", distance=0.1 * i + 0.05,
