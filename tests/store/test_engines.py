@@ -20,6 +20,7 @@ from biometrix.core.errors import (
 from biometrix.core.roles import Role
 from biometrix.core.types import Modality
 from biometrix.store import ANCHOR_KEY, KeySource, SampleIn, read_anchor_file
+from biometrix.store.base import EnrollmentPart
 from tests.store.conftest import embeddings
 from tests.store.engines import Engine
 
@@ -65,6 +66,26 @@ def test_enroll_read_back_and_list(engine: Engine) -> None:
             store.template("nobody", modality=SIG, model_id="s1")
         info = store.info()
         assert (info.n_subjects, info.n_samples, info.templates) == (3, 8, {"face/f1": 1, "signature/s1": 3})
+
+
+def test_one_enrollment_of_two_modalities_its_samples_and_a_referral(engine: Engine) -> None:
+    with engine.open() as store:
+        parts = [EnrollmentPart(modality=m, model_id=f"{m.value}-1", samples=tuple(_samples(f"d-{m.value}", 2, i)),
+                                embeddings=embeddings(2, seed=i)) for i, m in enumerate((SIG, FACE))]
+        made = store.enroll_many("dana", parts, display_name="Dana")
+        assert [t.modality for t in made] == [SIG, FACE]
+        kept = store.template_samples("dana", modality=FACE, model_id="face-1")
+        assert [s.data for s in kept] == [s.data for s in _samples("d-face", 2, 1)]
+        referred = store.record("verify", subject_id="dana", modality=SIG, model_id="signature-1", distance=0.31,
+                                threshold=0.3, decision="Refer")
+        assert store.resolution_of(referred) is None
+        settled = store.record("resolve", subject_id="dana", modality=None, model_id=None, decision="accepted",
+                               details={"refers_to": referred, "note": "ID card seen"})
+        assert store.resolution_of(referred) == settled and store.resolution_of(settled) is None
+        entry = store.audit_entry(referred)
+        assert (entry.event, entry.distance, entry.decision) == ("verify", 0.31, "Refer")
+        store.delete_subject("dana")
+        assert store.subjects() == [] and store.audit(event="delete")[0].subject_id == "dana"
 
 
 def test_a_second_store_sees_the_first_ones_enrollments(engine: Engine) -> None:
