@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -72,7 +72,8 @@ class PgCursor:
 class PgConnection:
     """A pooled psycopg connection (autocommit) seen as the store's sqlite3 connection.
 
-    ``BEGIN IMMEDIATE`` (store.db.atomic) opens a write transaction that first takes WRITE_LOCK; a bare ``BEGIN``
+    ``BEGIN IMMEDIATE`` (store.db.atomic) opens a write transaction that first takes WRITE_LOCK (then runs
+    ``after_lock``: the store follows a key another process rotated before anything is sealed); a bare ``BEGIN``
     (a read walk: the audit check, a gallery read) opens a REPEATABLE READ one, one snapshot for the whole walk as
     in SQLite. SAVEPOINT, RELEASE, ROLLBACK TO, COMMIT and ROLLBACK pass through.
     """
@@ -80,8 +81,15 @@ class PgConnection:
     dialect = "postgresql"
     isolation_level = None  # as sqlite3's autocommit mode: transactions only through explicit BEGIN
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], *,
+                 after_lock: Callable[[PgConnection], None] | None = None) -> None:
         self._conn = conn
+        self._after_lock = after_lock
+
+    @property
+    def raw(self) -> psycopg.Connection[Any]:
+        """The psycopg connection (to hand back to its pool)."""
+        return self._conn
 
     @property
     def in_transaction(self) -> bool:
@@ -93,6 +101,8 @@ class PgConnection:
         if verb == "BEGIN IMMEDIATE":
             self._conn.execute("BEGIN")
             self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            if self._after_lock is not None:  # what another process changed before we held the lock
+                self._after_lock(self)
             return PgCursor(self._conn.cursor(), returning=False)
         if verb == "BEGIN":
             sql = "BEGIN ISOLATION LEVEL REPEATABLE READ"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from biometrix.core.errors import StoreError, StoreUnavailable
 from biometrix.store.base import AuditCheck
 from biometrix.store.crypto import KeySource
+from biometrix.store.integrity import ANCHOR_KEY
 from biometrix.store.sqlstore import SqlStore
 
 if TYPE_CHECKING:
@@ -30,6 +32,8 @@ CONNECT_TIMEOUT = 5.0
 #: How long the pool keeps re-trying a lost connection in the background (backing off 1, 2, 4... s) before it
 #: leaves reconnecting to the next call: bounds the wait after a long outage to about this.
 RECONNECT_WINDOW = 10.0
+#: What another server may have changed: the data key's id and the audit anchor setting (as stored, MAC unchecked).
+_FRESHNESS = "SELECT (SELECT key_id FROM data_keys LIMIT 1), (SELECT value FROM protected_settings WHERE key = ?)"
 BACKUP_DOCS = "docs/deploy.md, section PostgreSQL: backups"
 _INSTALL = "PostgreSQL support needs psycopg: pip install 'biometrix[postgres]'"
 _PASSWORD = re.compile(r"(://[^:/@]*):[^@/]*@")
@@ -99,10 +103,13 @@ class PostgresStore(SqlStore):
         self._init_state(key)
         self._errors = (psycopg.Error, _pool_errors())
         self._timeout = timeout
+        self._following = False  # set once the database is known to be set up and keyed
+        self._anchor_text: str | None = None
+        self._follow_lock = threading.Lock()
         self._pool: ConnectionPool | None = ConnectionPool(
             url, min_size=1, max_size=max(1, max_connections), open=False, timeout=timeout,
             kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout)), "application_name": "biometrix"},
-            check=ConnectionPool.check_connection, reconnect_timeout=RECONNECT_WINDOW, name="biometrix-store")
+            reconnect_timeout=RECONNECT_WINDOW, name="biometrix-store")
         try:
             self._pool.open(wait=True, timeout=timeout)
             with self._db() as conn:
@@ -114,7 +121,8 @@ class PostgresStore(SqlStore):
                 self._open_integrity(conn)  # a missing, downgraded or altered key record is refused here
                 if self._dek is None:
                     self._first_key(conn)  # a new database (this process or another just made it)
-                self._anchor_target = self._read_anchor(conn)
+                self._follow(conn, *conn.execute(_FRESHNESS, (ANCHOR_KEY,)).fetchone())
+            self._following = True
         except BaseException as e:
             self.close()
             if isinstance(e, _pool_errors()):
@@ -126,19 +134,60 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def _connection(self) -> Iterator[PgConnection]:
-        """A pooled connection for one call; StoreUnavailable when none can be had within the timeout."""
-        from biometrix.store.pgconn import PgConnection
-
+        """A pooled connection for one call, checked alive (a broken one, e.g. after a restart, is dropped and the
+        next tried); StoreUnavailable when none answers within the timeout."""
         if self._pool is None:
             raise StoreError(f"the enrollment store {self._path} is closed")
+        conn = self._checked_out(self._pool)
         try:
-            conn = self._pool.getconn(timeout=self._timeout)
-        except self._errors as e:
-            raise unavailable(self._path, e) from e
-        try:
-            yield PgConnection(conn)
+            yield conn
         finally:
-            self._pool.putconn(conn)  # one left in a transaction is rolled back, a broken one dropped
+            self._pool.putconn(conn.raw)  # one left in a transaction is rolled back, a broken one dropped
+
+    def _checked_out(self, pool: ConnectionPool) -> PgConnection:
+        """A connection that answered the freshness query (store keys and anchor followed, see ``_follow``)."""
+        import psycopg
+
+        from biometrix.store.pgconn import PgConnection
+
+        for _ in range(pool.max_size + 1):
+            try:
+                raw = pool.getconn(timeout=self._timeout)
+            except self._errors as e:
+                raise unavailable(self._path, e) from e
+            conn = PgConnection(raw, after_lock=self._follow_under_lock if self._following else None)
+            try:
+                if self._following:
+                    self._follow(conn, *conn.execute(_FRESHNESS, (ANCHOR_KEY,)).fetchone())
+                else:
+                    conn.execute("SELECT 1")
+                return conn
+            except psycopg.OperationalError as e:  # a connection the server closed (restart): try the next
+                pool.putconn(raw)
+                lost: BaseException = e
+            except BaseException as e:
+                pool.putconn(raw)
+                mapped = self._driver_error(e)
+                if mapped is not None:
+                    raise mapped from e
+                raise
+        raise unavailable(self._path, lost)
+
+    def _follow(self, conn: PgConnection, key_id: str | None, anchor_text: str | None) -> None:
+        """Follow what another server process changed: a rotated data key (opened with this store's key source)
+        and the audit anchor setting. Called at each checkout and, for writes, again under the write lock, so that
+        nothing is ever sealed with a retired key."""
+        with self._follow_lock:
+            if self._dek is not None and key_id is not None and key_id != self._dek.key_id:
+                self._dek = self._unlock(conn)
+                self._open_integrity(conn)
+                log.info("the data key of %s was rotated by another process: following it", self._path)
+            if anchor_text != self._anchor_text:
+                self._anchor_target = self._read_anchor(conn)
+                self._anchor_text = anchor_text
+
+    def _follow_under_lock(self, conn: PgConnection) -> None:
+        self._follow(conn, *conn.execute(_FRESHNESS, (ANCHOR_KEY,)).fetchone())
 
     def _driver_error(self, error: BaseException) -> StoreError | None:
         import psycopg

@@ -6,19 +6,20 @@ from __future__ import annotations
 import json
 import threading
 
+import numpy as np
 import pytest
 
 from biometrix.cli import main
 from biometrix.core.errors import StoreError
 from biometrix.core.types import Modality
-from biometrix.store import open_store, read_anchor_file
+from biometrix.store import ANCHOR_KEY, KeySource, SampleIn, open_store, read_anchor_file
 from biometrix.store.location import resolve_db_path
 from biometrix.store.postgres import PostgresStore, redacted, setup
 from tests.postgres import PgDatabase
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed: pip install biometrix[postgres]")
 
-FACE = Modality.FACE
+FACE, SIG = Modality.FACE, Modality.SIGNATURE
 
 
 def _fill(store, n: int) -> None:
@@ -145,3 +146,34 @@ def test_writers_in_many_threads_and_stores_keep_one_chain(pg_ready: PgDatabase)
     finally:
         for s in stores:
             s.close()
+
+
+def test_a_key_rotated_by_another_server_is_followed(pg_ready: PgDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Server A rotates the data key to a passphrase every server has; server B, open all along, reads with the new
+    key and never seals anything with the retired one (checked by a third store opened afterwards)."""
+    monkeypatch.setenv("BIOMETRIX_PASSPHRASE", "the bank's long passphrase")
+    a, b = open_store(pg_ready.server_url), open_store(pg_ready.server_url)
+    try:
+        _enroll(a, "alice")
+        assert b.template("alice", modality=SIG, model_id="s1").n_references == 2
+        a.rotate_key(KeySource.from_passphrase("the bank's long passphrase"))
+        assert b.template("alice", modality=SIG, model_id="s1").n_references == 2  # followed at checkout
+        _enroll(b, "bob")  # sealed under the new key
+        anchor_file = pg_ready.cluster.datadir.parent / "anchor-followed.jsonl"
+        a.set_setting(ANCHOR_KEY, {"file": str(anchor_file)})
+        _fill(b, 1)  # B follows the anchor A set
+    finally:
+        a.close()
+        b.close()
+    with open_store(pg_ready.server_url) as c:
+        assert [s.subject_id for s in c.subjects()] == ["alice", "bob"]
+        assert c.template("bob", modality=SIG, model_id="s1").n_references == 2
+        assert len(c.samples("bob", modality=SIG)) == 2
+        assert c.verify_audit(anchors=read_anchor_file(anchor_file)).ok
+    assert [r.event_id for r in read_anchor_file(anchor_file)] == [5]  # B's verify row, after A's 4
+
+
+def _enroll(store, subject: str) -> None:
+    samples = [SampleIn(data=f"{subject}-{i}".encode(), media_type="image/png") for i in range(2)]
+    store.enroll(subject, modality=SIG, model_id="s1", samples=samples,
+                 embeddings=np.arange(8, dtype=np.float32).reshape(2, 4) + 1)
