@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from biometrix.core.errors import StoreError, StoreUnavailable
 from biometrix.store.base import AuditCheck
 from biometrix.store.crypto import KeySource
-from biometrix.store.integrity import ANCHOR_KEY
 from biometrix.store.sqlstore import SqlStore
 
 if TYPE_CHECKING:
@@ -33,7 +32,10 @@ CONNECT_TIMEOUT = 5.0
 #: leaves reconnecting to the next call: bounds the wait after a long outage to about this.
 RECONNECT_WINDOW = 10.0
 #: What another server may have changed: the data key's id and the audit anchor setting (as stored, MAC unchecked).
-_FRESHNESS = "SELECT (SELECT key_id FROM data_keys LIMIT 1), (SELECT value FROM protected_settings WHERE key = ?)"
+#: Constant SQL (it also runs in one round trip with the write lock, where no parameter can be bound); the key is
+#: store.integrity.ANCHOR_KEY.
+_FRESHNESS = ("SELECT (SELECT key_id FROM data_keys LIMIT 1),"
+              " (SELECT value FROM protected_settings WHERE key = 'audit.anchor')")
 BACKUP_DOCS = "docs/deploy.md, section PostgreSQL: backups"
 _INSTALL = "PostgreSQL support needs psycopg: pip install 'biometrix[postgres]'"
 _PASSWORD = re.compile(r"(://[^:/@]*):[^@/]*@")
@@ -121,7 +123,7 @@ class PostgresStore(SqlStore):
                 self._open_integrity(conn)  # a missing, downgraded or altered key record is refused here
                 if self._dek is None:
                     self._first_key(conn)  # a new database (this process or another just made it)
-                self._follow(conn, *conn.execute(_FRESHNESS, (ANCHOR_KEY,)).fetchone())
+                self._follow(conn, *conn.execute(_FRESHNESS).fetchone())
             self._following = True
         except BaseException as e:
             self.close()
@@ -155,10 +157,10 @@ class PostgresStore(SqlStore):
                 raw = pool.getconn(timeout=self._timeout)
             except self._errors as e:
                 raise unavailable(self._path, e) from e
-            conn = PgConnection(raw, after_lock=self._follow_under_lock if self._following else None)
+            conn = PgConnection(raw, after_lock=(_FRESHNESS, self._follow_row) if self._following else None)
             try:
                 if self._following:
-                    self._follow(conn, *conn.execute(_FRESHNESS, (ANCHOR_KEY,)).fetchone())
+                    self._follow(conn, *conn.execute(_FRESHNESS).fetchone())
                 else:
                     conn.execute("SELECT 1")
                 return conn
@@ -186,8 +188,8 @@ class PostgresStore(SqlStore):
                 self._anchor_target = self._read_anchor(conn)
                 self._anchor_text = anchor_text
 
-    def _follow_under_lock(self, conn: PgConnection) -> None:
-        self._follow(conn, *conn.execute(_FRESHNESS, (ANCHOR_KEY,)).fetchone())
+    def _follow_row(self, conn: PgConnection, row: tuple[Any, ...]) -> None:
+        self._follow(conn, *row)
 
     def _driver_error(self, error: BaseException) -> StoreError | None:
         import psycopg
