@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 import psycopg
@@ -23,14 +23,13 @@ WRITE_LOCK = 0x62696F6D  # "biom"
 _BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
 
 #: The key column an INSERT reports as ``lastrowid`` (PostgreSQL has no rowid: RETURNING it).
-_KEYS = {"samples": "sample_id", "templates": "template_id", "audit_log": "event_id"}
+_KEYS = MappingProxyType({"samples": "sample_id", "templates": "template_id", "audit_log": "event_id"})
 _INSERT = re.compile(r"\s*INSERT\s+INTO\s+(\w+)\s*\(", re.IGNORECASE)
 
 _IDLE = pq.TransactionStatus.IDLE
 _UNKNOWN = pq.TransactionStatus.UNKNOWN
 
 
-@lru_cache(maxsize=512)
 def to_pg(sql: str) -> tuple[str, bool]:
     """The store's constant SQL for psycopg: ``%`` doubled, each ``?`` placeholder made ``%s``, and an INSERT into a
     table with a generated key made to return it (then True). (No statement of the store has a ``?`` inside a
