@@ -4,7 +4,11 @@ here as the attacks they are), setup, URL locations, the CLI on a URL, and sever
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -177,3 +181,37 @@ def _enroll(store, subject: str) -> None:
     samples = [SampleIn(data=f"{subject}-{i}".encode(), media_type="image/png") for i in range(2)]
     store.enroll(subject, modality=SIG, model_id="s1", samples=samples,
                  embeddings=np.arange(8, dtype=np.float32).reshape(2, 4) + 1)
+
+
+def test_another_process_enrollments_reach_the_change_log(pg_ready: PgDatabase) -> None:
+    """A separate Python process (another server) enrolls; this one sees it through gallery_version and
+    gallery_changes, read from the database."""
+    repo = Path(__file__).resolve().parents[2]
+    code = ("import sys, numpy as np; from biometrix.store import open_store, SampleIn\n"
+            "with open_store(sys.argv[1]) as s:\n"
+            "    s.enroll('from-elsewhere', modality='signature', model_id='s1',"
+            " samples=[SampleIn(data=b'x1', media_type='image/png')], embeddings=np.ones((1, 4), np.float32))\n")
+    with open_store(pg_ready.server_url) as store:
+        _enroll(store, "here")
+        seen = store.gallery_version()
+        subprocess.run([sys.executable, "-c", code, pg_ready.server_url], check=True, cwd=repo, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(repo)})
+        assert store.gallery_version() > seen
+        delta = store.gallery_changes(seen, modality=SIG, model_id="s1")
+        assert delta.complete and list(delta.rows.subject_ids) == ["from-elsewhere"]
+        np.testing.assert_allclose(delta.rows.vectors, np.full((1, 4), 0.5, np.float32))  # as stored: unit length
+
+
+@pytest.mark.parametrize(("sql", "expected", "returning"), [
+    ("SELECT a FROM t WHERE b = ? AND c LIKE '%x'", "SELECT a FROM t WHERE b = %s AND c LIKE '%%x'", False),
+    ("INSERT INTO samples (a, b) VALUES (?, ?)",
+     "INSERT INTO samples (a, b) VALUES (%s, %s) RETURNING sample_id", True),
+    ("INSERT INTO audit_log (event_id, at) VALUES (?, ?)",
+     "INSERT INTO audit_log (event_id, at) VALUES (%s, %s) RETURNING event_id", True),
+    ("INSERT INTO subjects (subject_id) VALUES (?) ON CONFLICT (subject_id) DO NOTHING",
+     "INSERT INTO subjects (subject_id) VALUES (%s) ON CONFLICT (subject_id) DO NOTHING", False),
+])
+def test_the_adapter_rewrites_placeholders_only(sql: str, expected: str, returning: bool) -> None:
+    from biometrix.store.pgconn import to_pg
+
+    assert to_pg(sql) == (expected, returning)
