@@ -36,7 +36,7 @@ RECONNECT_WINDOW = 10.0
 #: store.integrity.ANCHOR_KEY.
 _FRESHNESS = ("SELECT (SELECT key_id FROM data_keys LIMIT 1),"
               " (SELECT value FROM protected_settings WHERE key = 'audit.anchor')")
-BACKUP_DOCS = "docs/deploy.md, section PostgreSQL: backups"
+BACKUP_DOCS = "docs/deploy.md, PostgreSQL: Backups and failover"
 _INSTALL = "PostgreSQL support needs psycopg: pip install 'biometrix[postgres]'"
 _PASSWORD = re.compile(r"(://[^:/@]*):[^@/]*@")
 
@@ -55,10 +55,15 @@ def _psycopg() -> Any:
     return psycopg
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def unavailable(where: str, error: BaseException) -> StoreUnavailable:
-    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return StoreUnavailable(f"the PostgreSQL enrollment database {where} cannot be reached ({first}); nothing "
-                            "more was changed: retry in a moment")
+    """The retryable error of a call made while PostgreSQL cannot be reached (restart, failover, network)."""
+    return StoreUnavailable(f"the PostgreSQL enrollment database {where} cannot be reached ({_first_line(error)}); "
+                            "the call was not completed: retry in a moment")
 
 
 def setup(owner_url: str, *, server_role: str) -> list[int]:
@@ -77,7 +82,7 @@ def setup(owner_url: str, *, server_role: str) -> list[int]:
     except psycopg.OperationalError as e:
         raise unavailable(where, e) from e
     except psycopg.Error as e:
-        raise StoreError(f"cannot set up the PostgreSQL enrollment database {where}: {e}") from e
+        raise StoreError(f"cannot set up the PostgreSQL enrollment database {where}: {_first_line(e)}") from e
     return done
 
 
@@ -127,8 +132,8 @@ class PostgresStore(SqlStore):
             self._following = True
         except BaseException as e:
             self.close()
-            if isinstance(e, _pool_errors()):
-                raise unavailable(self._path, e) from e
+            if isinstance(e, _pool_errors()):  # say why: the pool only says it gave up
+                raise unavailable(self._path, _why_not(psycopg, url, timeout) or e) from e
             raise
 
     def _where(self) -> str:
@@ -197,8 +202,7 @@ class PostgresStore(SqlStore):
         if isinstance(error, psycopg.OperationalError | _pool_errors()):
             return unavailable(self._path, error)
         if isinstance(error, psycopg.Error):
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            return StoreError(f"enrollment database error ({self._path}): {first}")
+            return StoreError(f"enrollment database error ({self._path}): {_first_line(error)}")
         return None
 
     def _schema_version(self, conn: PgConnection) -> int:
@@ -214,6 +218,15 @@ class PostgresStore(SqlStore):
         pool, self._pool = getattr(self, "_pool", None), None
         if pool is not None:
             pool.close()
+
+
+def _why_not(psycopg: Any, url: str, timeout: float) -> BaseException | None:
+    """The error of one direct connection attempt (a wrong password, no such database, refused), or None."""
+    try:
+        psycopg.connect(url, connect_timeout=max(1, int(timeout))).close()
+    except psycopg.Error as e:
+        return e
+    return None
 
 
 def _pool_errors() -> type[Exception]:

@@ -215,3 +215,10 @@ def test_the_adapter_rewrites_placeholders_only(sql: str, expected: str, returni
     from biometrix.store.pgconn import to_pg
 
     assert to_pg(sql) == (expected, returning)
+
+
+def test_a_wrong_role_or_database_is_named_at_open(pg_ready: PgDatabase) -> None:
+    for url, why in ((pg_ready.cluster.url("nobody_at_all", pg_ready.name), 'role "nobody_at_all" does not exist'),
+                     (pg_ready.cluster.url(pg_ready.server_role, "no_such_db"), 'database "no_such_db" does not')):
+        with pytest.raises(StoreError, match=why):
+            PostgresStore(url, timeout=1.0)
