@@ -30,6 +30,8 @@ EXCLUDES = [
     "PIL._imagingtk", "PIL.ImageTk", "PIL.ImageQt", "PIL.ImageShow", "PIL.ImageGrab",
     # the interactive interpreter's line editing (libreadline, libtinfo)
     "readline",
+    # the PostgreSQL store's driver (the `postgres` extra): the bank-wide server's, never a kiosk's
+    "psycopg", "psycopg_binary", "psycopg_pool", "psycopg_c",
 ]
 
 # ICU locale data kept in Qt's ICU data library besides root (packaging/icu_trim.py); each language keeps its
@@ -80,7 +82,8 @@ def keep(dest: str) -> bool:
 #: Never in a kiosk bundle (ARCHITECTURE.md), as a frozen module or as a file or folder name.
 FORBIDDEN_MODULES = re.compile(
     r"^(torch|torchvision|functorch|triton|biometrix\.training|matplotlib|sklearn|scipy|dlib|face_recognition_models"
-    r"|onnx|onnxscript|onnx_ir|pytest|_pytest|pytestqt|hypothesis|tkinter|_tkinter)(\.|$)"
+    r"|onnx|onnxscript|onnx_ir|pytest|_pytest|pytestqt|hypothesis|tkinter|_tkinter|psycopg|psycopg_binary|psycopg_pool"
+    r")(\.|$)"
 )
 FORBIDDEN_FILES = re.compile(r"(^|/)(torch|libtorch[^/]*|functorch|matplotlib|sklearn|dlib[^/]*|_tkinter[^/]*|onnx"
-                             r"|onnxscript|pytest|hypothesis|tcl[0-9.]*|tk[0-9.]*)(/|$)")
+                             r"|onnxscript|pytest|hypothesis|tcl[0-9.]*|tk[0-9.]*|psycopg[^/]*)(/|$)")

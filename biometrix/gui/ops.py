@@ -268,7 +268,7 @@ def settings_info(bx: Biometrix) -> SettingsInfo:
         in_force = tuple(rule.describe() for rule in bx.decision_rules())
     except BiometrixError as err:
         in_force = (f"not available: {err}",)
-    return SettingsInfo(str(bx.location.path), bx.location.reason, str(bx.models_dir), available_models(bx),
+    return SettingsInfo(bx.location.shown, bx.location.reason, str(bx.models_dir), available_models(bx),
                         tuple(infos), pen_info(bx), policy, may(bx, Action.SET_THRESHOLDS),
                         may(bx, Action.MANAGE_MODELS), in_force)
 

@@ -26,6 +26,7 @@ from biometrix.core.types import Modality, SubjectId
 from biometrix.store import protected
 from biometrix.store.base import AUDIT_EVENTS, AuditCheck, AuditEntry, AuditProblem
 from biometrix.store.crypto import IntegrityKey
+from biometrix.store.db import dialect
 
 #: prev_hash of the first audit row.
 GENESIS = "0" * 64
@@ -34,6 +35,8 @@ GENESIS = "0" * 64
 HEAD_KEY = "audit.head"
 MAC_PURPOSE = "audit"
 MAX_ANCHOR_BYTES = 256 * 2**20
+#: LIMIT of an audit read without a limit (SQLite's -1 is an error in PostgreSQL).
+NO_LIMIT = 2**62
 
 
 class Anchor(NamedTuple):
@@ -85,16 +88,21 @@ def row_hash(fields: tuple[Any, ...]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def last_hash(conn: sqlite3.Connection) -> str:
+def _newest(conn: sqlite3.Connection) -> tuple[Any, ...] | None:
+    """(event_id, hash, mac) of the newest audit row, or None; read it under the write lock."""
+    return conn.execute("SELECT event_id, hash, mac FROM audit_log ORDER BY event_id DESC LIMIT 1").fetchone()
+
+
+def last_hash(conn: sqlite3.Connection, newest: tuple[Any, ...] | None = None) -> str:
     """The hash of the newest audit row (GENESIS for an empty log); read it under the write lock."""
-    row = conn.execute("SELECT hash FROM audit_log ORDER BY event_id DESC LIMIT 1").fetchone()
-    return GENESIS if row is None else str(row[0])
+    row = _newest(conn) if newest is None else newest
+    return GENESIS if row is None else str(row[1])
 
 
-def next_id(conn: sqlite3.Connection) -> int:
+def next_id(conn: sqlite3.Connection, newest: tuple[Any, ...] | None = None) -> int:
     """The event_id the next row gets: above every row there is and every id ever handed out."""
-    biggest = conn.execute("SELECT max(event_id) FROM audit_log").fetchone()[0] or 0
-    return max(int(biggest), _sequence(conn) or 0) + 1
+    row = _newest(conn) if newest is None else newest
+    return max(0 if row is None else int(row[0]), _sequence(conn) or 0) + 1
 
 
 def row_mac(integrity: IntegrityKey, event_id: int, digest: str) -> str:
@@ -127,6 +135,7 @@ def append(
         raise StoreError("audit rows are appended inside a write transaction (store.db.atomic)")
     if event not in AUDIT_EVENTS:
         raise InvalidInput(f"unknown audit event {event!r}; expected one of {list(AUDIT_EVENTS)}")
+    newest = _newest(conn)
     row = (
         now_utc(),
         event,
@@ -137,7 +146,7 @@ def append(
         _finite_or_none(threshold, "threshold"),
         decision,
         to_json(details, "audit details"),
-        last_hash(conn),
+        last_hash(conn, newest),
     )
     digest = row_hash(row)
     if integrity is None:
@@ -149,8 +158,8 @@ def append(
         if cur.lastrowid is None:
             raise StoreError("the database did not report the id of the inserted row")
         return cur.lastrowid
-    _check_head(conn, integrity)
-    event_id = next_id(conn)
+    _check_head(conn, integrity, newest)
+    event_id = next_id(conn, newest)
     conn.execute(
         "INSERT INTO audit_log (event_id, at, event, subject_id, modality, model_id, distance, threshold, decision,"
         " details, prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -165,11 +174,10 @@ def head_of(conn: sqlite3.Connection, event_id: int) -> str:
     return str(conn.execute("SELECT hash FROM audit_log WHERE event_id = ?", (event_id,)).fetchone()[0])
 
 
-def _check_head(conn: sqlite3.Connection, integrity: IntegrityKey) -> None:
-    """Before a keyed append: the protected head must name the newest row (TamperDetected otherwise), so that a
-    log cut or edited at its end is never continued, which would make the cut invisible."""
+def _check_head(conn: sqlite3.Connection, integrity: IntegrityKey, row: tuple[Any, ...] | None) -> None:
+    """Before a keyed append: the protected head must name the newest row ``row`` (TamperDetected otherwise), so
+    that a log cut or edited at its end is never continued, which would make the cut invisible."""
     head = protected.get(conn, integrity, HEAD_KEY)
-    row = conn.execute("SELECT event_id, hash, mac FROM audit_log ORDER BY event_id DESC LIMIT 1").fetchone()
     if head is None:
         if row is not None and row[2] is not None:
             raise TamperDetected("the audit log's protected head was removed: nothing more is written to this "
@@ -192,9 +200,9 @@ def read(
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise InvalidInput(f"limit must be a non-negative integer, got {limit!r}")
     rows = conn.execute(
-        f"SELECT {_ENTRY_COLUMNS} FROM audit_log WHERE (?1 IS NULL OR subject_id = ?1) AND (?2 IS NULL OR event = ?2)"
-        " ORDER BY event_id DESC LIMIT ?3",
-        (subject_id, event, -1 if limit is None else limit),
+        f"SELECT {_ENTRY_COLUMNS} FROM audit_log WHERE (CAST(? AS TEXT) IS NULL OR subject_id = ?)"
+        " AND (CAST(? AS TEXT) IS NULL OR event = ?) ORDER BY event_id DESC LIMIT ?",
+        (subject_id, subject_id, event, event, NO_LIMIT if limit is None else limit),
     ).fetchall()
     return [_entry(row) for row in reversed(rows)]
 
@@ -207,8 +215,10 @@ def read_one(conn: sqlite3.Connection, event_id: int) -> AuditEntry | None:
 
 def resolution_of(conn: sqlite3.Connection, event_id: int) -> int | None:
     """The 'resolve' row that settles the referred verification ``event_id``, or None."""
-    row = conn.execute("SELECT event_id FROM audit_log WHERE event = 'resolve'"
-                       " AND json_extract(details, '$.refers_to') = ? LIMIT 1", (event_id,)).fetchone()
+    refers_to = "(details::jsonb ->> 'refers_to')" if dialect(conn) == "postgresql" else \
+        "CAST(json_extract(details, '$.refers_to') AS TEXT)"
+    row = conn.execute(f"SELECT event_id FROM audit_log WHERE event = 'resolve' AND {refers_to} = ? LIMIT 1",
+                       (str(int(event_id)),)).fetchone()
     return None if row is None else int(row[0])
 
 
@@ -224,7 +234,8 @@ def _entry(row: tuple[Any, ...]) -> AuditEntry:
 
 
 def _sequence(conn: sqlite3.Connection) -> int | None:
-    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
+    table = "audit_sequence" if dialect(conn) == "postgresql" else "sqlite_sequence"
+    row = conn.execute(f"SELECT seq FROM {table} WHERE name = 'audit_log'").fetchone()
     return None if row is None else int(row[0])
 
 
