@@ -50,6 +50,7 @@ class VerifyOutcome:
     decision: Decision
     probe: np.ndarray
     references: tuple[np.ndarray, ...]
+    capture: str | None = None  # how a signature probe was taken: "scan" or "pen" (None: a face)
 
 
 @dataclass(frozen=True)
@@ -102,15 +103,17 @@ def sample_images(bx: Biometrix, subject_id: str, modality: Modality) -> tuple[n
 def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any) -> VerifyOutcome:
     """1:1 verification decided and audited by the service under the database's policy (its threshold and
     supervisor band: Accept / Refer / Reject), with the probe and references as images for display."""
-    from biometrix.service import load_face, load_signature
+    from biometrix.service import load_face, load_signature, signature_capture
 
+    capture = None
     if modality is Modality.SIGNATURE:
         decision = bx.verify(subject_id, signature=probe)
         image = load_signature(probe)[0]
+        capture = signature_capture(probe)
     else:
         decision = bx.verify(subject_id, face=probe)
         image = load_face(probe)[0]
-    return VerifyOutcome(decision, image, sample_images(bx, subject_id, modality))
+    return VerifyOutcome(decision, image, sample_images(bx, subject_id, modality), capture)
 
 
 def enrolled_id(bx: Biometrix, typed: str) -> str:

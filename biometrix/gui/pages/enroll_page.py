@@ -24,6 +24,7 @@ from biometrix.gui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from biometrix.gui.scan import ScanImport
 from biometrix.gui.tasks import error_message
 from biometrix.gui.widgets.camera_view import CameraView, parse_camera
 from biometrix.gui.widgets.images import to_pixmap
@@ -46,7 +47,7 @@ class EnrollPage(Page):
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
-        self.references: list[Any] = []  # capture.pen.Stroke lists, one per reference
+        self.references: list[Any] = []  # per reference: a capture.pen.Stroke list (pad) or a grey array (scan)
         self.checks: list[ReferenceCheck] | None = None
         self.face: Any = None  # RGB array
         self.samples_for: str | None = None  # the subject ID the samples were taken for (None: not bound yet)
@@ -71,14 +72,15 @@ class EnrollPage(Page):
         form.setColumnStretch(1, 1)
         form.setColumnStretch(3, 1)
 
-        self.pad = SignaturePad(placeholder="Sign here, then press Add reference")
+        self.pad = SignaturePad(placeholder="Sign here (or drop a scan here), then press Add reference")
+        self.scans = ScanImport(self, self.pad)
         self.undo_button = QPushButton("Undo stroke")
         self.clear_button = QPushButton("Clear pad")
         self.add_button = QPushButton("Add reference")
         self.add_button.setDefault(True)
         self.progress = QLabel()
         pad_buttons = QHBoxLayout()
-        for b in (self.undo_button, self.clear_button):
+        for b in (self.undo_button, self.clear_button, self.scans.button):
             pad_buttons.addWidget(b)
         pad_buttons.addStretch(1)
         pad_buttons.addWidget(self.progress)
@@ -146,14 +148,14 @@ class EnrollPage(Page):
                                        "warn")
             return
         try:
-            strokes = self.pad.strokes()
-            image = self.pad.image()
+            sample: Any = self.pad.scan if self.pad.scan is not None else self.pad.strokes()
+            image = self.pad.scan if self.pad.scan is not None else self.pad.image()
         except BiometrixError as err:
             self.messages.show_message(error_message(err), "warn")
             return
         self._bind_samples()
-        self.references.append(strokes)
-        self.strip.add_image(image, f"#{len(self.references)}")
+        self.references.append(sample)
+        self.strip.add_image(image, self._caption(len(self.references) - 1))
         self.pad.clear()
         self._invalidate()
         if len(self.references) == self.n_spin.value():
@@ -169,8 +171,13 @@ class EnrollPage(Page):
         del self.references[row]
         self.strip.takeItem(row)
         for i in range(self.strip.count()):
-            self.strip.item(i).setText(f"#{i + 1}")
+            self.strip.item(i).setText(self._caption(i))
         self._invalidate()
+
+    def _caption(self, i: int) -> str:
+        """A reference's caption in the strip: its number and how it was taken (a scan or the pad)."""
+        how = "scan" if not isinstance(self.references[i], list) else "pad"
+        return f"#{i + 1} {how}"
 
     def _invalidate(self) -> None:
         self._generation += 1

@@ -27,6 +27,8 @@ WHY = {
              "customer's identity.",
     "Reject": "The {what} does not match {who}'s enrolled {what}s.",
 }
+#: The probe's caption: how the signature was taken, so a scan is never taken for a pad drawing.
+PROBE_CAPTION = {"scan": "Probe: SCAN", "pen": "Probe: drawn on pad"}
 BANNER = "QLabel {{ font-size: 22pt; font-weight: 700; border-radius: 4px; {} }}"
 
 
@@ -81,7 +83,8 @@ class ResultPanel(QGroupBox):
         self.references = Thumbnails(size=150, fit=True)  # all of them in view, as large as the room allows
         pics = QHBoxLayout()
         probe_col = QVBoxLayout()
-        probe_col.addWidget(QLabel("Probe"))
+        self.probe_caption = QLabel("Probe")
+        probe_col.addWidget(self.probe_caption)
         probe_col.addWidget(self.probe_label)
         probe_col.addStretch(1)
         ref_col = QVBoxLayout()
@@ -112,6 +115,7 @@ class ResultPanel(QGroupBox):
         self.gauge.set_values(d.distance, d.threshold.value, d.band)
         self.details.setText(details_text(d))
         self.probe_label.setPixmap(to_pixmap(outcome.probe, size=92))
+        self.probe_caption.setText(PROBE_CAPTION.get(outcome.capture, "Probe"))
         self.references.clear()
         for i, img in enumerate(outcome.references):
             self.references.add_image(img, f"#{i + 1}", tooltip=_reference_tooltip(d, i))
@@ -138,6 +142,7 @@ class ResultPanel(QGroupBox):
         self.details.clear()
         self.gauge.set_values(None, 1.0)
         self.probe_label.clear()
+        self.probe_caption.setText("Probe")
         self.references.clear()
 
 

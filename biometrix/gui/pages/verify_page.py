@@ -24,6 +24,7 @@ from biometrix.gui.qt import (
     QWidget,
     Signal,
 )
+from biometrix.gui.scan import ScanImport
 from biometrix.gui.tasks import error_message
 from biometrix.gui.widgets.camera_view import CameraView, parse_camera
 from biometrix.gui.widgets.signature_pad import SignaturePad
@@ -105,7 +106,8 @@ class ProbeInput(QWidget):
         self.sig_radio = QRadioButton("Signature")
         self.face_radio = QRadioButton("Face")
         self.sig_radio.setChecked(True)
-        self.pad = SignaturePad()
+        self.pad = SignaturePad(placeholder="Sign here, or import or drop a scan")
+        self.scans = ScanImport(page, self.pad)
         self.undo_button = QPushButton("Undo stroke")
         self.clear_button = QPushButton("Clear pad")
         pad_page = QWidget()
@@ -115,6 +117,7 @@ class ProbeInput(QWidget):
         pad_row = QHBoxLayout()
         pad_row.addWidget(self.undo_button)
         pad_row.addWidget(self.clear_button)
+        pad_row.addWidget(self.scans.button)
         pad_row.addStretch(1)
         pad_col.addLayout(pad_row)
         # a capture (or a photo) is held as the probe until it is decided on or retaken: it is not decided at once
@@ -155,9 +158,10 @@ class ProbeInput(QWidget):
             self.camera.stop()
 
     def probe(self) -> Any:
-        """The pad's strokes (EmptySignature when empty) or the camera's current frame."""
+        """The scan shown on the pad (a grey array: decided as a scan), else the pad's strokes (EmptySignature
+        when empty), or the camera's current frame."""
         if self.modality is Modality.SIGNATURE:
-            return self.pad.strokes()
+            return self.pad.scan.copy() if self.pad.scan is not None else self.pad.strokes()
         if self.camera.frame is None:
             raise _NoFrame("no face image yet: start the camera or load a photo")
         return self.camera.frame.copy()

@@ -78,6 +78,9 @@ class SignaturePad(QWidget):
         self.setMinimumSize(320, 160)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setAccessibleName("signature pad")
+        self.scan: np.ndarray | None = None  # a scanned signature shown instead of strokes (see ``show_scan``)
+        self._scan_pixmap = None
+        self._scan_caption = ""
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(600, 240)
@@ -97,7 +100,25 @@ class SignaturePad(QWidget):
         self._n_points = sum(len(s) for s in self._strokes)
         self._overflow = False
 
+    def show_scan(self, img: np.ndarray | None, caption: str = "") -> None:
+        """Show a scanned signature (grey array) on the pad, labelled ``caption``, in place of any strokes; None
+        removes it. Drawing a stroke or clearing the pad removes it too: the pad holds one signature."""
+        from biometrix.gui.widgets.images import to_pixmap
+
+        if img is not None:
+            self._strokes.clear()
+            self._recount()
+            self._current = None
+        self.scan = img
+        self._scan_pixmap = None if img is None else to_pixmap(img)
+        self._scan_caption = caption
+        self.update()
+        if img is not None:
+            self.started.emit()  # another signature is being taken
+        self.changed.emit()
+
     def clear(self) -> None:
+        self.scan, self._scan_pixmap = None, None
         self._strokes.clear()
         self._recount()
         self._current = None
@@ -162,6 +183,8 @@ class SignaturePad(QWidget):
         self._n_points += 1
         point = (float(pos.x()), float(pos.y()), min(max(float(pressure), 0.0), 1.0), self._time_ms(event_ms))
         if new_stroke:
+            if self.scan is not None:  # drawing replaces a scan shown on the pad
+                self.scan, self._scan_pixmap = None, None
             self._current = [point]
             self._strokes.append(self._current)
             self.started.emit()
@@ -258,7 +281,9 @@ class SignaturePad(QWidget):
         p.setPen(QPen(QColor("#bbbbbb"), 1, Qt.PenStyle.DashLine))
         base = int(self.height() * 0.75)
         p.drawLine(24, base, self.width() - 24, base)
-        if self.is_empty:
+        if self._scan_pixmap is not None:
+            self._paint_scan(p)
+        elif self.is_empty:
             p.setPen(QColor("#999999"))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
         ink = QColor("#10224a")
@@ -276,3 +301,15 @@ class SignaturePad(QWidget):
         p.setPen(QPen(QColor("#888888"), 1))
         p.drawRect(self.rect().adjusted(0, 0, -1, -1))
         p.end()
+
+    def _paint_scan(self, p: QPainter) -> None:
+        """The scan scaled to fit under a caption band that says it is a scan, not a drawing."""
+        band = max(22, self.fontMetrics().height() + 8)
+        area = self.rect().adjusted(6, band + 4, -6, -6)
+        pm = self._scan_pixmap.scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                      Qt.TransformationMode.SmoothTransformation)
+        p.drawPixmap(area.x() + (area.width() - pm.width()) // 2, area.y() + (area.height() - pm.height()) // 2, pm)
+        p.fillRect(0, 0, self.width(), band, QColor("#1565c0"))
+        p.setPen(QColor("white"))
+        p.drawText(self.rect().adjusted(8, 0, -8, 0).intersected(self.rect().adjusted(0, 0, 0, band - self.height())),
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, self._scan_caption)
