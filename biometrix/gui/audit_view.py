@@ -45,6 +45,9 @@ DECISION_WORDS = {
     "disabled": "Account disabled",
     "locked": "Account locked",
     "locked-now": "Wrong password: account now locked",
+    "test-mode-on": "Kiosk test mode started",
+    "test-mode-off": "Kiosk test mode ended",
+    "test-mode-refused": "Kiosk test mode refused",
 }
 COLUMNS = ("Time", "Event", "Decision", "Operator", "Subject")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -81,6 +84,8 @@ def audit_row(entry: Any) -> AuditRow:
     event = words(entry.event, EVENT_WORDS)
     if entry.modality is not None:
         event = f"{event} ({entry.modality.value})"
+    if isinstance(entry.details, dict) and entry.details.get("test_mode"):
+        event = f"{event} — TEST MODE"
     return AuditRow(local_time(entry.at), event, words(entry.decision, DECISION_WORDS), entry.operator or "",
                     entry.subject_id or "", raw_text(entry))
 

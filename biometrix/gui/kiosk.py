@@ -8,12 +8,14 @@ from biometrix.core.errors import BiometrixError, NotEnrolled
 from biometrix.core.types import Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
+from biometrix.gui.kiosk_supervisor import TEST_MODE_SECONDS, SupervisorDialog
 from biometrix.gui.login import Relogin
 from biometrix.gui.pages.base import service_detector
 from biometrix.gui.qt import (
     QApplication,
     QDialog,
     QEvent,
+    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QKeySequence,
@@ -152,7 +154,11 @@ class KioskWindow(QWidget):
     first after ``kiosk_idle_s`` without input; the result screen also after ``RESULT_SECONDS``. The
     window only closes after the supervisor PIN (button in the corner, or Ctrl+Shift+Q).
 
-    The kiosk takes nothing but its camera and its pad: no photo file, no file dialog, no drop."""
+    The kiosk takes nothing but its camera and its pad: no photo file, no file dialog, no drop. Only in a test
+    mode, which a supervisor starts after the PIN with an admin's login (``SupervisorDialog``, checked and audited
+    by the service), a "Test: load a file" button takes a photo (face kiosk) or a scan (signature kiosk) from a
+    file; every decision in it is audited with ``test_mode`` in its details. The test mode ends after
+    ``TEST_MODE_SECONDS``, when the kiosk resets after being idle, from the supervisor screen, or on closing."""
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -203,6 +209,8 @@ class KioskWindow(QWidget):
             self.verify_button = big_button("Verify")
             self.verify_button.clicked.connect(self.verify)
             row.addWidget(self.verify_button)
+        self._capture_row = row  # the test mode's file button goes here while it is on (and exists only then)
+        self.test_file_button: QPushButton | None = None
         cc.addLayout(row)
         self.capture_message = MessageBar()  # of fixed height: a message never moves the pad or the buttons
         cc.addWidget(self.capture_message)
@@ -225,7 +233,12 @@ class KioskWindow(QWidget):
         self.supervisor_button.setFlat(True)
         for b in (self.next_button, self.supervisor_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the id field keeps the keyboard's focus
+        self.test_banner = QLabel()
+        self.test_banner.setStyleSheet("QLabel { background: #c62828; color: white; font-weight: 700; "
+                                       "padding: 4px 12px; }")
+        self.test_banner.setVisible(False)
         top = QHBoxLayout()
+        top.addWidget(self.test_banner)
         top.addStretch(1)
         top.addWidget(self.supervisor_button)
         outer = QVBoxLayout(self)
@@ -234,7 +247,12 @@ class KioskWindow(QWidget):
 
         self.idle = QTimer(self)
         self.idle.setSingleShot(True)
-        self.idle.timeout.connect(self.reset)
+        self.idle.timeout.connect(self._idle)
+        self.test_mode_by: str | None = None  # the admin who unlocked the test mode; None: off
+        self.test_timer = QTimer(self)
+        self.test_timer.setSingleShot(True)
+        self.test_timer.timeout.connect(lambda: self.end_test_mode("timeout"))
+        self.file_hook: Any = None  # tests: answers the test mode's file dialog
         self.result_timer = QTimer(self)
         self.result_timer.setSingleShot(True)
         self.result_timer.timeout.connect(self.reset)
@@ -292,7 +310,7 @@ class KioskWindow(QWidget):
     def verify(self) -> None:
         typed = self.id_edit.text().strip()
         try:
-            probe: Any = self.pad.strokes() if self.pad is not None else self._frame()
+            probe: Any = self._pad_probe() if self.pad is not None else self._frame()
         except BiometrixError as err:
             self.capture_message.show_message(error_message(err), "warn")
             return
@@ -312,6 +330,12 @@ class KioskWindow(QWidget):
         self.ctx.run(self, lambda bx: ops.verify(bx, ops.enrolled_id(bx, typed), modality, probe),
                      on_success=done, on_error=failed)
 
+    def _pad_probe(self) -> Any:
+        """The pad's strokes; a scan only while the test mode is on (only the test file button puts one there)."""
+        if self.pad.scan is not None and self.test_mode_by is not None:  # type: ignore[union-attr]
+            return self.pad.scan.copy()  # type: ignore[union-attr]
+        return self.pad.strokes()  # type: ignore[union-attr]
+
     def _frame(self) -> Any:
         if self.camera is None or self.camera.frame is None:
             raise BiometrixError("the camera has no picture yet")
@@ -330,10 +354,80 @@ class KioskWindow(QWidget):
 
     # --- leaving -----------------------------------------------------------------------------------
 
-    def ask_pin(self) -> None:
+    def ask_pin(self, *, supervisor_hook: Any = None) -> None:
+        """The PIN, then the supervisor screen: leave, or start / end the test mode. ``supervisor_hook`` (tests)
+        runs the supervisor dialog instead of ``exec``."""
         dialog = PinDialog(self.ctx, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        supervisor = SupervisorDialog(self.ctx, test_mode_on=self.test_mode_by is not None, parent=self)
+        code = supervisor_hook(supervisor) if supervisor_hook is not None else supervisor.exec()
+        if code == SupervisorDialog.LEAVE:
             self.unlock_and_close()
+        elif code == SupervisorDialog.TEST_ON and supervisor.unlocked_by:
+            self.test_mode_started(supervisor.unlocked_by)
+        elif code == SupervisorDialog.TEST_OFF:
+            self.end_test_mode("locked")
+
+    # --- test mode ---------------------------------------------------------------------------------
+
+    def test_mode_started(self, admin: str) -> None:
+        """The service has checked the admin and audits from now on: show it, offer the file button, time it."""
+        self.test_mode_by = admin
+        self.test_banner.setText(f"TEST MODE (unlocked by {admin}): decisions are audited as tests")
+        self.test_banner.setVisible(True)
+        if self.test_file_button is None:
+            self.test_file_button = big_button("Test: load a file…")
+            self.test_file_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self.test_file_button.clicked.connect(self.load_test_file)
+            self._capture_row.addWidget(self.test_file_button)
+        self.test_timer.start(TEST_MODE_SECONDS * 1000)
+
+    def end_test_mode(self, why: str) -> None:
+        """Back to camera and pad only; the service audits the end (and stops marking decisions as tests)."""
+        if self.test_mode_by is None:
+            return
+        self.test_mode_by = None
+        self.test_timer.stop()
+        self.test_banner.setVisible(False)
+        if self.test_file_button is not None:  # gone from the window: no customer ever sees a file button
+            self._capture_row.removeWidget(self.test_file_button)
+            self.test_file_button.setParent(None)
+            self.test_file_button.deleteLater()
+            self.test_file_button = None
+        self.ctx.run(self, lambda bx: bx.end_test_mode(why))
+
+    def load_test_file(self) -> bool:
+        """In test mode only: a photo (face) or a scan (signature) file as the probe, then verified. Outside it
+        nothing is opened (False): a customer never gets a file dialog."""
+        if self.test_mode_by is None:
+            return False
+        if self.file_hook is not None:
+            path = self.file_hook()
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "Test mode: a photo or scan file", "",
+                                                  "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.pgm)")
+        if not path:
+            return False
+        if self.camera is not None:
+            self.camera.allow_files = True
+            try:
+                return self.camera.load_photo(path)  # emits captured: verified at once, as a capture
+            finally:
+                self.camera.allow_files = False
+        from biometrix.gui.scan import load_scan
+
+        try:
+            self.pad.show_scan(load_scan(path), "TEST: scan file")  # type: ignore[union-attr]
+        except BiometrixError as err:
+            self.capture_message.show_message(error_message(err), "warn")
+            return False
+        self.verify()
+        return True
+
+    def _idle(self) -> None:
+        self.end_test_mode("idle")
+        self.reset()
 
     def unlock_and_close(self) -> None:
         self.unlocked = True
@@ -353,6 +447,7 @@ class KioskWindow(QWidget):
             app.removeEventFilter(self._filter)
         if self.camera is not None:
             self.camera.stop()
+        self.end_test_mode("closed")
         super().closeEvent(event)
 
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt override: Escape does not leave
