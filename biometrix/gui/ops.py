@@ -239,6 +239,7 @@ class SettingsInfo:
     policy: DecisionPolicy = DecisionPolicy()
     may_set_policy: bool = False
     may_trust_models: bool = False
+    operators: tuple[Any, ...] | None = None  # the operator accounts, for an admin (None: not theirs to see)
 
 
 def settings_info(bx: Biometrix) -> SettingsInfo:
@@ -267,7 +268,8 @@ def settings_info(bx: Biometrix) -> SettingsInfo:
             in_force, det is not None, error, det=det, trusted=pins.get(modality.value, card.model_id)))
     return SettingsInfo(str(bx.location.path), bx.location.reason, str(bx.models_dir), available_models(bx),
                         tuple(infos), pen_info(bx), policy, may(bx, Action.SET_THRESHOLDS),
-                        may(bx, Action.MANAGE_MODELS))
+                        may(bx, Action.MANAGE_MODELS),
+                        tuple(bx.operators()) if may(bx, Action.MANAGE_OPERATORS) else None)
 
 
 def may(bx: Biometrix, action: Action) -> bool:

@@ -1,27 +1,23 @@
-"""Settings: database location, the database's decision policy (each modality's model and threshold, the Refer
-band: an admin's to change, applied and audited by the service), camera, kiosk and PIN."""
+"""Settings in sections (Decisions, Devices, Kiosk, Operators, Models): the database's decision policy (thresholds,
+the Refer band; DET curves for admins; an admin's to change, applied and audited by the service), the camera, the
+database and the language, the kiosk and its PIN, who is logged in and the operators, the models."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from biometrix.core.det import TARGET_FMRS, DetCurve, point_at_fmr, point_at_threshold
-from biometrix.core.distances import format_distance
 from biometrix.core.errors import BiometrixError
-from biometrix.core.policy import DecisionPolicy
-from biometrix.core.types import CAPTURES, Modality
+from biometrix.core.types import Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
 from biometrix.gui.pages.base import Page
+from biometrix.gui.pages.settings_boxes import ADMIN_NOTE, READ_ONLY_NOTE, ModalityBox, PinDialog
 from biometrix.gui.qt import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -32,200 +28,50 @@ from biometrix.gui.qt import (
     QScrollArea,
     QSpinBox,
     Qt,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
     Signal,
 )
 from biometrix.gui.settings import MODALITIES, GuiSettings
 from biometrix.gui.tasks import error_message
-from biometrix.gui.widgets.det_plot import DetPlot
 
-NO_DET = ("This model card holds no DET points, so no DET curve is drawn and no target FMR can be chosen; "
-          "the card records the FMR each threshold was set at.")
-CARD_THRESHOLD = "the card's threshold above"
-TRUSTED_MODEL = "(the model this database trusts{})"
-ADMIN_NOTE = ("These are this database's decision policy: your changes are applied to the database and audited "
-              "(old and new values).")
-READ_ONLY_NOTE = ("Only an admin changes the models, thresholds and the Refer band: they are this database's "
-                  "decision policy (biometrix policy set / models trust).")
+__all__ = ["ADMIN_NOTE", "READ_ONLY_NOTE", "SECTIONS", "SettingsPage"]
+#: The sections, in the order of their tabs.
+SECTIONS = ("Decisions", "Devices", "Kiosk", "Operators", "Models")
 
 
-def threshold_text(t: ops.CardThresholdInfo, all_thresholds: tuple[ops.CardThresholdInfo, ...] = ()) -> str:
-    """One entry of the threshold list. Choosing ``default`` lets each signature probe use its capture's
-    threshold where the card's is stricter (``ModelCard.capture_threshold``): its entry says so."""
-    fmr = f"FMR {t.target_fmr:.2%}" if t.target_fmr is not None else "set by hand"
-    text = f"{t.name}: {format_distance(t.value)} ({fmr})"
-    if t.name == "default":
-        stricter = [c for c in all_thresholds if c.name in CAPTURES and c.value < t.value]
-        if stricter:
-            text += "; " + ", ".join(f"{c.name} probes: {c.name} {format_distance(c.value)}" for c in stricter)
-    return text
+def form(*rows: tuple[str, Any]) -> QFormLayout:
+    """A form of (label, field) rows; a field is a widget or a layout."""
+    out = QFormLayout()
+    for label, field in rows:
+        out.addRow(label, field)
+    return out
 
 
-class PinDialog(QDialog):
-    """Ask for a new supervisor PIN twice."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Kiosk supervisor PIN")
-        self.first, self.second = QLineEdit(), QLineEdit()
-        for e in (self.first, self.second):
-            e.setEchoMode(QLineEdit.EchoMode.Password)
-        form = QFormLayout(self)
-        form.addRow("New PIN (4-12 digits)", self.first)
-        form.addRow("Repeat", self.second)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+def beside(first: QWidget, second: QWidget, *, stretch_first: bool = True) -> QHBoxLayout:
+    """Two widgets in a row; the first (else the second) takes the room left."""
+    row = QHBoxLayout()
+    row.addWidget(first, 1 if stretch_first else 0)
+    row.addWidget(second, 0 if stretch_first else 1)
+    return row
 
 
-class ModalityBox(QGroupBox):
-    """One modality: its model, the card threshold or a target FMR on the card's validation DET curve (as the
-    database's policy says; editable by an admin only), the curve."""
-
-    def __init__(self, modality: Modality, parent: QWidget | None = None) -> None:
-        super().__init__(f"{modality.value.capitalize()} model", parent)
-        self.modality = modality
-        self.model_combo = QComboBox()
-        self.threshold_combo = QComboBox()
-        self.fmr_combo = QComboBox()
-        self.fmr_combo.addItem(CARD_THRESHOLD, None)
-        for target in TARGET_FMRS:
-            self.fmr_combo.addItem(f"FMR {100 * target:g} %", target)
-        self.source = QLabel()
-        self.source.setWordWrap(True)
-        self.det = QLabel()
-        self.det.setWordWrap(True)
-        self.plot = DetPlot()
-        form = QFormLayout(self)
-        form.addRow("Model", self.model_combo)
-        form.addRow("Threshold", self.threshold_combo)
-        form.addRow("Target FMR", self.fmr_combo)
-        form.addRow("Operating point", self.source)
-        form.addRow(self.plot)
-        form.addRow("DET curve", self.det)
-        self.thresholds: tuple[ops.CardThresholdInfo, ...] = ()
-        self.curve: DetCurve | None = None
-        self.model_id: str | None = None
-        self.loaded = False  # show_info has run: until then the entries do not stand for anything
-        self.saved_target: float | None = None
-        self.trusted: str | None = None  # the model the database trusts (None: none pinned yet)
-        self.editable = False  # the operator may change the policy's threshold and target FMR
-        self.may_trust = False  # the operator may change the model the database trusts
-        self._shown = (-1, -1, -1)  # the model, threshold and target FMR entries shown for what is in force
-        self.threshold_combo.currentIndexChanged.connect(self._show_point)
-        self.fmr_combo.currentIndexChanged.connect(self._show_point)
-
-    def show_info(self, info: ops.ModalityInfo, models: list[str], policy: DecisionPolicy, *,
-                  settings_model: str | None, may_set_policy: bool, may_trust: bool) -> None:
-        """Show the card of the model in use and the policy's threshold for it; the model entry is the settings
-        file's choice (None: the one the database trusts)."""
-        self.model_combo.clear()
-        self.trusted = info.trusted
-        self.model_combo.addItem(TRUSTED_MODEL.format(f": {info.trusted}" if info.trusted else ""), None)
-        for m in models:
-            self.model_combo.addItem(m, m)
-        if settings_model is not None:
-            self.model_combo.setCurrentIndex(max(self.model_combo.findData(settings_model), 0))
-        self.model_combo.setEnabled(may_trust)
-        self.may_trust = may_trust
-        self.model_id = info.model_id
-        self.loaded = True
-        self.editable = may_set_policy
-        chosen_threshold, chosen_target = policy.threshold_name(self.modality), policy.target_fmr(self.modality)
-        self.saved_target = chosen_target if info.det is not None else None
-        self.curve = info.det
-        self.thresholds = info.thresholds
-        for combo in (self.threshold_combo, self.fmr_combo):
-            combo.blockSignals(True)
-        self.threshold_combo.clear()
-        for t in info.thresholds:
-            self.threshold_combo.addItem(threshold_text(t, info.thresholds), t.name)
-        idx = self.threshold_combo.findData(chosen_threshold)
-        self.threshold_combo.setCurrentIndex(idx if idx >= 0 else 0)
-        fidx = self.fmr_combo.findData(chosen_target) if chosen_target is not None and self.curve else 0
-        self.fmr_combo.setCurrentIndex(max(fidx, 0))
-        self.fmr_combo.setEnabled(self.editable and self.curve is not None)
-        self._shown = (self.model_combo.currentIndex(), self.threshold_combo.currentIndex(),
-                       self.fmr_combo.currentIndex())
-        for combo in (self.threshold_combo, self.fmr_combo):
-            combo.blockSignals(False)
-        if self.curve is not None:
-            self.plot.set_curve(self.curve.fmr, self.curve.fnmr)
-            self.det.setText(f"Validation DET on {info.model_id}'s card: {len(self.curve.fmr)} points, "
-                             f"{self.curve.n_genuine} genuine / {self.curve.n_impostor} impostor comparisons "
-                             f"({self.curve.source}).")
-        else:
-            self.plot.set_curve((), ())
-            self.det.setText(NO_DET)
-        self._show_point()
-        if info.error:
-            self.source.setText(f"Not available: {info.error}")
-
-    def target_fmr(self) -> float | None:
-        data = self.fmr_combo.currentData()
-        return float(data) if data is not None and self.curve is not None else None
-
-    def chosen_value(self) -> float | None:
-        """The threshold the current choice stands for (None: no card)."""
-        target = self.target_fmr()
-        if target is not None and self.curve is not None:
-            return point_at_fmr(self.curve, target).threshold
-        index = self.threshold_combo.currentIndex()
-        return self.thresholds[index].value if 0 <= index < len(self.thresholds) else None
-
-    def _show_point(self, _index: int = -1) -> None:
-        target = self.target_fmr()
-        self.threshold_combo.setEnabled(self.editable and target is None and bool(self.thresholds))
-        index = self.threshold_combo.currentIndex()
-        if target is not None and self.curve is not None:
-            pt = point_at_fmr(self.curve, target)
-            state = "in force" if target == self.saved_target else "an admin presses Apply and save"
-            self.source.setText(f"threshold {format_distance(pt.threshold)}: FMR {pt.fmr:.2%}, FNMR {pt.fnmr:.2%} "
-                                f"on the validation comparisons (target FMR {target:.1%}; {state})")
-            self.plot.set_point(pt.fmr, pt.fnmr)
-            return
-        if 0 <= index < len(self.thresholds):
-            t = self.thresholds[index]
-            text = t.source or "(no source recorded)"
-            if self.curve is not None:
-                pt = point_at_threshold(self.curve, t.value)
-                text += f" (on the validation DET curve: FMR {pt.fmr:.2%}, FNMR {pt.fnmr:.2%})"
-                self.plot.set_point(pt.fmr, pt.fnmr)
-            else:
-                self.plot.set_point(None)
-            self.source.setText(text)
-        else:
-            self.plot.set_point(None)
-            self.source.setText("")
-
-    def chosen_model(self) -> str | None:
-        """The model entry chosen (None: the one the database trusts)."""
-        model = self.model_combo.currentData()
-        return str(model) if model else None
-
-    def model_to_trust(self) -> str | None:
-        """The model chosen when it is not the one the database trusts (a change an admin confirms), else None.
-        For an operator who may not change it, only an entry moved away from the one shown counts (their settings
-        file may name another model, which the service refuses, without keeping them from saving the rest)."""
-        model = self.chosen_model()
-        if not self.loaded or model is None or model == self.trusted:
-            return None
-        return model if self.may_trust or self.model_combo.currentIndex() != self._shown[0] else None
-
-    def policy_choice(self) -> dict[str, Any]:
-        """The policy settings whose entries were changed since the policy in force was shown ({}: none)."""
-        if not self.loaded or not self.thresholds:
-            return {}
-        name = self.modality.value
-        out: dict[str, Any] = {}
-        if self.threshold_combo.currentIndex() != self._shown[1]:
-            out[f"{name}_threshold"] = str(self.threshold_combo.currentData() or "default")
-        if self.fmr_combo.currentIndex() != self._shown[2] and self.curve is not None:
-            out[f"{name}_target_fmr"] = self.target_fmr()
-        return out
-
+def scrolled(*parts: Any) -> QScrollArea:
+    """A section: its parts (widgets or layouts) one below the other, scrolling up and down only when the screen
+    is too low, never sideways."""
+    content = QWidget()
+    col = QVBoxLayout(content)
+    col.setContentsMargins(4, 4, 4, 4)
+    for part in parts:
+        (col.addLayout if isinstance(part, QHBoxLayout | QVBoxLayout | QFormLayout) else col.addWidget)(part)
+    col.addStretch(1)
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # fits 1024 px wide
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(content)
+    return area
 
 class Progress(QObject):
     """Carries ``progress(done, total)`` calls from the worker thread to the UI thread (a queued signal)."""
@@ -250,6 +96,19 @@ def retemplate_summary(reports: list) -> tuple[str, str]:
     return text, "ok"
 
 
+def operators_text(operators: tuple[Any, ...] | None) -> str:
+    """The operator accounts, one a line (admins only: None shows how they are managed)."""
+    if operators is None:
+        return "Only an admin sees the operator accounts."
+    if not operators:
+        return "None yet: the first one is the admin, made at the first start."
+    lines = []
+    for o in operators:
+        state = " — disabled" if o.disabled else (" — locked" if o.locked_until is not None else "")
+        lines.append(f"{o.name}: {o.role}{state}")
+    return "\n".join(lines) + "\n(Add, change or lock them with 'biometrix operator add / set'.)"
+
+
 class SettingsPage(Page):
     """Edit and apply ``GuiSettings``; applying saves the file and re-creates the service when needed."""
 
@@ -264,31 +123,16 @@ class SettingsPage(Page):
         self.db_in_use.setWordWrap(True)
         self.models_edit = QLineEdit()
         self.models_edit.setPlaceholderText("bundled models (assets/models)")
-        db_box = QGroupBox("Enrollment database and models")
-        db_form = QFormLayout(db_box)
-        db_row = QHBoxLayout()
-        db_row.addWidget(self.db_edit, 1)
-        db_row.addWidget(self.db_browse)
-        db_form.addRow("Database file", db_row)
-        db_form.addRow("In use", self.db_in_use)
-        db_form.addRow("Models folder", self.models_edit)
         self.retemplate_button = QPushButton("Re-make templates")
         self.retemplate_button.setToolTip("After a model change: make every subject's templates for the models in "
                                           "use from the samples kept in the database (admin)")
         self.retemplate_bar = QProgressBar()
         self.retemplate_bar.setVisible(False)
-        template_row = QHBoxLayout()
-        template_row.addWidget(self.retemplate_button)
-        template_row.addWidget(self.retemplate_bar, 1)
-        db_form.addRow("Templates", template_row)
         self._progress = Progress(self)
         self._progress.changed.connect(self._show_progress)
-
         self.boxes = {m: ModalityBox(m) for m in (Modality.SIGNATURE, Modality.FACE)}
         self.pen_label = QLabel()
         self.pen_label.setWordWrap(True)
-        self.boxes[Modality.SIGNATURE].layout().addRow("Pen comparator", self.pen_label)
-
         self.band = QDoubleSpinBox()
         self.band.setRange(0.0, 50.0)
         self.band.setSuffix(" % of threshold")
@@ -307,49 +151,42 @@ class SettingsPage(Page):
         self.pin_button = QPushButton("Set supervisor PIN…")
         self.policy_note = QLabel()
         self.policy_note.setWordWrap(True)
-        flow_box = QGroupBox("Decisions, capture and kiosk")
-        flow = QFormLayout(flow_box)
-        flow.addRow("Refer band", self.band)
-        flow.addRow("Decision policy", self.policy_note)
-        flow.addRow("References to enroll", self.references)
-        flow.addRow("Camera", self.camera_edit)
-        flow.addRow("Kiosk verifies by", self.kiosk_modality)
-        flow.addRow("Kiosk resets after idle", self.kiosk_idle)
-        pin_row = QHBoxLayout()
-        pin_row.addWidget(self.pin_state, 1)
-        pin_row.addWidget(self.pin_button)
-        flow.addRow("Kiosk PIN", pin_row)
+        self.who_label = QLabel()
+        self.who_label.setWordWrap(True)
+        self.operators_label = QLabel()
+        self.operators_label.setWordWrap(True)
+        self.operators_label.setTextFormat(Qt.TextFormat.PlainText)
 
+        decisions = form(("Refer band", self.band), ("Decision policy", self.policy_note))
+        pair = QHBoxLayout()
+        pair.addWidget(self.boxes[Modality.SIGNATURE], 1)
+        pair.addWidget(self.boxes[Modality.FACE], 1)
+        devices = form(("Camera", self.camera_edit), ("References to enroll", self.references),
+                       ("Database file", beside(self.db_edit, self.db_browse)), ("In use", self.db_in_use))
+        kiosk = form(("Kiosk verifies by", self.kiosk_modality), ("Kiosk resets after idle", self.kiosk_idle),
+                     ("Kiosk PIN", beside(self.pin_state, self.pin_button)))
+        operators = form(("Logged in", self.who_label), ("Operators", self.operators_label))
+        models = form(("Models folder", self.models_edit),
+                      ("Signature model", self.boxes[Modality.SIGNATURE].model_combo),
+                      ("Face model", self.boxes[Modality.FACE].model_combo), ("Pen comparator", self.pen_label),
+                      ("Templates", beside(self.retemplate_button, self.retemplate_bar, stretch_first=False)))
+
+        self.tabs = QTabWidget()
+        self.sections: dict[str, QScrollArea] = {}
+        for name, parts in zip(SECTIONS, ((decisions, pair), (devices,), (kiosk,), (operators,), (models,)),
+                               strict=True):
+            self.sections[name] = scrolled(*parts)
+            self.tabs.addTab(self.sections[name], name)
+        self.scroll = self.sections["Decisions"]  # the longest section
         self.apply_button = QPushButton("Apply and save")
         self.apply_button.setStyleSheet("QPushButton { font-weight: 600; padding: 6px 18px; }")
         self.revert_button = QPushButton("Revert")
-        grid = QGridLayout()
-        grid.addWidget(db_box, 0, 0)
-        grid.addWidget(flow_box, 0, 1)
-        grid.addWidget(self.boxes[Modality.SIGNATURE], 1, 0)
-        grid.addWidget(self.boxes[Modality.FACE], 1, 1)
-        grid.setColumnStretch(0, 1)
-        grid.setColumnStretch(1, 1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.revert_button)
         buttons.addWidget(self.apply_button)
-        # The boxes scroll when they need more height than the window has (long threshold sources wrap to
-        # several lines); the buttons stay in view below them.
-        content = QWidget()
-        inner = QVBoxLayout(content)
-        inner.setContentsMargins(0, 0, 0, 0)
-        inner.addLayout(grid)
-        inner.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # fits 1024 px wide
-        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.scroll.setWidget(content)
-        col = QVBoxLayout()
-        col.addWidget(self.scroll, 1)
-        col.addLayout(buttons)
-        self.outer.addLayout(col, 1)
+        self.outer.addWidget(self.tabs, 1)
+        self.outer.addLayout(buttons)
         self._pending_pin: GuiSettings | None = None
 
         self.db_browse.clicked.connect(self._browse_db)
@@ -388,6 +225,12 @@ class SettingsPage(Page):
                                                   may_set_policy=info.may_set_policy,
                                                   may_trust=info.may_trust_models)
             self.pen_label.setText(info.pen)
+            for box in self.boxes.values():
+                box.show_det(info.may_set_policy)  # DET curves: for admins, who set the operating point
+            who = self.ctx.operator
+            self.who_label.setText(f"{who.name} ({who.role.value})" if who is not None
+                                   else "nobody: this database has no operators yet")
+            self.operators_label.setText(operators_text(info.operators))
             self.band.setValue(info.policy.refer_band * 100)
             self._shown_band = self.band.value()
             self.band.setEnabled(info.may_set_policy)
@@ -527,6 +370,11 @@ class SettingsPage(Page):
                                               options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
             self.db_edit.setText(path)
+
+    def show_section(self, name: str) -> QScrollArea:
+        """Bring the section ``name`` (one of SECTIONS) to the front."""
+        self.tabs.setCurrentWidget(self.sections[name])
+        return self.sections[name]
 
     def on_shown(self) -> None:
         self.load()
