@@ -8,6 +8,7 @@ from biometrix.core.errors import BiometrixError, NotEnrolled
 from biometrix.core.types import Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
+from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
 from biometrix.gui.kiosk_supervisor import TEST_MODE_SECONDS, SupervisorDialog
 from biometrix.gui.login import Relogin
 from biometrix.gui.pages.base import service_detector
@@ -41,9 +42,9 @@ RESULT_SECONDS = 10
 ACTIVITY_EVENTS = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress, QEvent.Type.TouchBegin,
                              QEvent.Type.TabletPress, QEvent.Type.MouseMove, QEvent.Type.TouchUpdate})
 CUSTOMER_TEXT = {
-    "Accept": ("Thank you — you are verified.", "#2e7d32"),
-    "Refer": ("Please see a member of staff to finish.", "#f9a825"),
-    "Reject": ("We could not verify you. Please see a member of staff.", "#c62828"),
+    "Accept": (QT_TRANSLATE_NOOP("kiosk", "Thank you — you are verified."), "#2e7d32"),
+    "Refer": (QT_TRANSLATE_NOOP("kiosk", "Please see a member of staff to finish."), "#f9a825"),
+    "Reject": (QT_TRANSLATE_NOOP("kiosk", "We could not verify you. Please see a member of staff."), "#c62828"),
 }
 
 
@@ -84,7 +85,7 @@ class Keypad(QWidget):
         self.buttons: list[QPushButton] = []
         for r, row in enumerate(rows):
             for c, key in enumerate(row):
-                b = key_button(key)
+                b = key_button(translate("kiosk", "Clear") if key == "Clear" else key)
                 b.setMinimumHeight(key_height)
                 b.setMinimumWidth(min(key_height, TOUCH_HEIGHT))
                 b.clicked.connect(lambda _=False, k=key: self._press(target, k))
@@ -109,12 +110,12 @@ class PinDialog(QDialog):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.setWindowTitle("Supervisor")
+        self.setWindowTitle(translate("kiosk", "Supervisor"))
         self.pin = QLineEdit()
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin.setStyleSheet(BIG)
-        self.status = QLabel("Enter the supervisor PIN to leave the kiosk.")
-        self.ok_button, cancel = big_button("OK"), key_button("Cancel")
+        self.status = QLabel(translate("kiosk", "Enter the supervisor PIN to leave the kiosk."))
+        self.ok_button, cancel = big_button(translate("kiosk", "OK")), key_button(translate("kiosk", "Cancel"))
         self.ok_button.setDefault(True)
         self.ok_button.clicked.connect(lambda: self.try_unlock(self.pin.text()))
         cancel.clicked.connect(self.reject)
@@ -134,7 +135,7 @@ class PinDialog(QDialog):
             self.accept()
             return True
         self.pin.clear()
-        self.status.setText("Wrong PIN.")
+        self.status.setText(translate("kiosk", "Wrong PIN."))
         return False
 
 
@@ -165,17 +166,17 @@ class KioskWindow(QWidget):
         self.ctx = ctx
         self.modality = Modality(ctx.settings.kiosk_modality)
         self.unlocked = False
-        self.setWindowTitle("Biometrix kiosk")
+        self.setWindowTitle(translate("kiosk", "Biometrix kiosk"))
         self.setStyleSheet("QWidget { font-size: 16pt; }")
 
         self.id_edit = QLineEdit()
         self.id_edit.setMaxLength(128)
-        self.id_edit.setPlaceholderText("your customer number")
+        self.id_edit.setPlaceholderText(translate("kiosk", "your customer number"))
         self.id_edit.setStyleSheet(f"QLineEdit {{ {BIG} padding: 8px; }}")
-        self.next_button = big_button("Continue")
+        self.next_button = big_button(translate("kiosk", "Continue"))
         start = QWidget()
         sc = QVBoxLayout(start)
-        title = QLabel("Verify your identity")
+        title = QLabel(translate("kiosk", "Verify your identity"))
         title.setStyleSheet("font-size: 30pt; font-weight: 700;")
         sc.addWidget(title, 0, Qt.AlignmentFlag.AlignHCenter)
         sc.addWidget(self.id_edit)
@@ -193,20 +194,20 @@ class KioskWindow(QWidget):
         if self.modality is Modality.FACE:
             # the camera only: no photo file, no file dialog (a photo of the customer must not pass for them)
             self.camera = CameraView(detector=service_detector(ctx, self), touch=True, allow_files=False)
-            self.camera.capture_button.setText("Take my photo")
+            self.camera.capture_button.setText(translate("kiosk", "Take my photo"))
             self.camera.captured.connect(lambda _f: self.verify())
             cc.addWidget(self.camera, 1)
         else:
-            self.pad = SignaturePad(placeholder="Sign here with the pen")
+            self.pad = SignaturePad(placeholder=translate("kiosk", "Sign here with the pen"))
             cc.addWidget(self.pad, 1)
         row = QHBoxLayout()
-        self.cancel_button = big_button("Cancel")
+        self.cancel_button = big_button(translate("kiosk", "Cancel"))
         row.addWidget(self.cancel_button)
         if self.pad is not None:
-            clear = big_button("Clear")
+            clear = big_button(translate("kiosk", "Clear"))
             clear.clicked.connect(self.pad.clear)
             row.addWidget(clear)
-            self.verify_button = big_button("Verify")
+            self.verify_button = big_button(translate("kiosk", "Verify"))
             self.verify_button.clicked.connect(self.verify)
             row.addWidget(self.verify_button)
         self._capture_row = row  # the test mode's file button goes here while it is on (and exists only then)
@@ -220,7 +221,7 @@ class KioskWindow(QWidget):
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
         self.result_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.done_button = big_button("Done")
+        self.done_button = big_button(translate("kiosk", "Done"))
         rc.addStretch(1)
         rc.addWidget(self.result_label)
         rc.addStretch(1)
@@ -229,7 +230,7 @@ class KioskWindow(QWidget):
         self.stack = QStackedWidget()
         for w in (start, capture, result):
             self.stack.addWidget(w)
-        self.supervisor_button = QPushButton("Supervisor")
+        self.supervisor_button = QPushButton(translate("kiosk", "Supervisor"))
         self.supervisor_button.setFlat(True)
         for b in (self.next_button, self.supervisor_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the id field keeps the keyboard's focus
@@ -298,10 +299,11 @@ class KioskWindow(QWidget):
 
     def to_capture(self) -> None:
         if not self.id_edit.text().strip():
-            self.id_edit.setPlaceholderText("please type your customer number")
+            self.id_edit.setPlaceholderText(translate("kiosk", "please type your customer number"))
             return
-        self.prompt.setText("Look at the camera, then press Take my photo." if self.camera is not None
-                            else "Sign in the box below, then press Verify.")
+        prompt = (QT_TRANSLATE_NOOP("kiosk", "Look at the camera, then press Take my photo.") if self.camera is not None
+                  else QT_TRANSLATE_NOOP("kiosk", "Sign in the box below, then press Verify."))
+        self.prompt.setText(translate("kiosk", prompt))
         self.stack.setCurrentIndex(1)
         if self.camera is not None:
             self.camera.start(parse_camera(self.ctx.settings.camera))
@@ -314,7 +316,7 @@ class KioskWindow(QWidget):
         except BiometrixError as err:
             self.capture_message.show_message(error_message(err), "warn")
             return
-        self.capture_message.show_message("Checking…", "info")
+        self.capture_message.show_message(translate("kiosk", "Checking…"), "info")
         modality = self.modality
 
         def done(outcome: ops.VerifyOutcome) -> None:
@@ -322,8 +324,8 @@ class KioskWindow(QWidget):
 
         def failed(err: BaseException) -> None:
             if isinstance(err, NotEnrolled):
-                self.capture_message.show_message("That customer number is not enrolled here. Please see a member "
-                                                  "of staff.", "warn")
+                self.capture_message.show_message(translate("kiosk", "That customer number is not enrolled here. "
+                                                                     "Please see a member of staff."), "warn")
             else:
                 self.capture_message.show_message(error_message(err), "error")
 
@@ -344,6 +346,7 @@ class KioskWindow(QWidget):
     def show_result(self, label: str) -> None:
         self.last_label = label
         text, colour = CUSTOMER_TEXT[label]
+        text = translate("kiosk", text)
         self.result_label.setText(text)
         self.result_label.setStyleSheet(f"QLabel {{ font-size: 30pt; font-weight: 700; color: white; "
                                         f"background: {colour}; padding: 24px; }}")
@@ -374,10 +377,11 @@ class KioskWindow(QWidget):
     def test_mode_started(self, admin: str) -> None:
         """The service has checked the admin and audits from now on: show it, offer the file button, time it."""
         self.test_mode_by = admin
-        self.test_banner.setText(f"TEST MODE (unlocked by {admin}): decisions are audited as tests")
+        self.test_banner.setText(translate("kiosk", "TEST MODE (unlocked by {admin}): decisions are audited as tests")
+                                 .format(admin=admin))
         self.test_banner.setVisible(True)
         if self.test_file_button is None:
-            self.test_file_button = big_button("Test: load a file…")
+            self.test_file_button = big_button(translate("kiosk", "Test: load a file…"))
             self.test_file_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             self.test_file_button.clicked.connect(self.load_test_file)
             self._capture_row.addWidget(self.test_file_button)
@@ -405,8 +409,9 @@ class KioskWindow(QWidget):
         if self.file_hook is not None:
             path = self.file_hook()
         else:
-            path, _ = QFileDialog.getOpenFileName(self, "Test mode: a photo or scan file", "",
-                                                  "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.pgm)")
+            path, _ = QFileDialog.getOpenFileName(self, translate("kiosk", "Test mode: a photo or scan file"), "",
+                                                  translate("kiosk", "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp "
+                                                                     "*.pgm)"))
         if not path:
             return False
         if self.camera is not None:
@@ -418,7 +423,7 @@ class KioskWindow(QWidget):
         from biometrix.gui.scan import load_scan
 
         try:
-            self.pad.show_scan(load_scan(path), "TEST: scan file")  # type: ignore[union-attr]
+            self.pad.show_scan(load_scan(path), translate("kiosk", "TEST: scan file"))  # type: ignore[union-attr]
         except BiometrixError as err:
             self.capture_message.show_message(error_message(err), "warn")
             return False

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from biometrix.gui.context import AppContext
+from biometrix.gui.i18n import translate
 from biometrix.gui.qt import (
-    QCoreApplication,
     QDialog,
     QFormLayout,
     QHBoxLayout,
@@ -20,9 +20,6 @@ from biometrix.gui.tasks import error_message
 TEST_MODE_SECONDS = 600
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("kiosk", text)
-
 
 class SupervisorDialog(QDialog):
     """What a supervisor may do once the PIN is right: leave the kiosk (``LEAVE``), or start the test mode with an
@@ -34,30 +31,31 @@ class SupervisorDialog(QDialog):
     def __init__(self, ctx: AppContext, *, test_mode_on: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.setWindowTitle(_tr("Supervisor"))
+        self.setWindowTitle(translate("kiosk_supervisor", "Supervisor"))
         self.unlocked_by: str | None = None
         self.name_edit = QLineEdit()
-        self.name_edit.setAccessibleName(_tr("admin name"))
+        self.name_edit.setAccessibleName(translate("kiosk_supervisor", "admin name"))
         self.password_edit = QLineEdit()
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password_edit.setAccessibleName(_tr("admin password"))
-        self.status = QLabel(_tr("Test mode lets a photo or scan file stand in for the camera or the pad, for "
+        self.password_edit.setAccessibleName(translate("kiosk_supervisor", "admin password"))
+        self.status = QLabel(translate("kiosk_supervisor", "Test mode lets a photo or scan file stand in for the "
+                                                           "camera or the pad, for "
                                  "testing only: an admin logs in to start it, and every decision in it is "
                                  "audited as a test. It ends after {minutes} minutes, when the kiosk is idle, or "
                                  "here.").format(minutes=TEST_MODE_SECONDS // 60))
         self.status.setWordWrap(True)
-        self.leave_button = QPushButton(_tr("Leave the kiosk"))
-        self.test_button = QPushButton(_tr("Start test mode"))
-        self.end_button = QPushButton(_tr("End test mode"))
-        self.cancel_button = QPushButton(_tr("Back to the kiosk"))
+        self.leave_button = QPushButton(translate("kiosk_supervisor", "Leave the kiosk"))
+        self.test_button = QPushButton(translate("kiosk_supervisor", "Start test mode"))
+        self.end_button = QPushButton(translate("kiosk_supervisor", "End test mode"))
+        self.cancel_button = QPushButton(translate("kiosk_supervisor", "Back to the kiosk"))
         for b in (self.leave_button, self.end_button, self.cancel_button):
             b.setAutoDefault(False)
         self.test_button.setDefault(True)
         self.end_button.setVisible(test_mode_on)
         self.test_button.setVisible(not test_mode_on)
         form = QFormLayout()
-        form.addRow(_tr("Admin name"), self.name_edit)
-        form.addRow(_tr("Password"), self.password_edit)
+        form.addRow(translate("kiosk_supervisor", "Admin name"), self.name_edit)
+        form.addRow(translate("kiosk_supervisor", "Password"), self.password_edit)
         self.name_edit.setEnabled(not test_mode_on)
         self.password_edit.setEnabled(not test_mode_on)
         row = QHBoxLayout()
@@ -79,7 +77,8 @@ class SupervisorDialog(QDialog):
         name, password = self.name_edit.text().strip(), self.password_edit.text()
         self.password_edit.clear()
         if not name or not password:
-            self.status.setText(_tr("An admin's name and password are needed to start the test mode."))
+            self.status.setText(translate("kiosk_supervisor", "An admin's name and password are needed to start the "
+                                                              "test mode."))
             return
         self.test_button.setEnabled(False)
 
@@ -89,6 +88,7 @@ class SupervisorDialog(QDialog):
 
         def failed(err: BaseException) -> None:
             self.test_button.setEnabled(True)
-            self.status.setText(_tr("Test mode not started: {why}").format(why=error_message(err)))
+            self.status.setText(translate("kiosk_supervisor", "Test mode not started: {why}")
+                                .format(why=error_message(err)))
 
         self.ctx.run(self, lambda bx: bx.start_test_mode(name, password), on_success=ok, on_error=failed)

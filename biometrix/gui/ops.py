@@ -19,6 +19,7 @@ from biometrix.core.policy import DecisionPolicy
 from biometrix.core.roles import Action
 from biometrix.core.types import Candidate, Decision, Modality, Threshold
 from biometrix.gui.consistency import ReferenceCheck, check_references
+from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
 
 if TYPE_CHECKING:
     from biometrix.capture.pen import Stroke
@@ -68,7 +69,7 @@ def face_hint(bx: Biometrix, rgb: np.ndarray) -> FaceHint:
         det = pipe.detect(rgb)
     except LowQuality as err:
         return FaceHint(None, False, str(err))
-    return FaceHint(tuple(float(v) for v in det.bbox), True, "Face found: ready to capture")  # type: ignore[arg-type]
+    return FaceHint(tuple(float(v) for v in det.bbox), True, QT_TRANSLATE_NOOP("ops", "Face found: ready to capture"))  # type: ignore[arg-type]
 
 
 def consistency_threshold(bx: Biometrix, modality: Modality) -> Threshold:
@@ -286,9 +287,11 @@ def pen_info(bx: Biometrix) -> str:
     try:
         card = bx.pen_card()
     except BiometrixError as err:
-        return f"not available: {err}"
+        return translate("ops", "not available: {err}").format(err=err)
     if card is None:
-        return "none: pen signatures are verified by the signature model above"
+        return translate("ops", "none: pen signatures are verified by the signature model above")
     t = card.threshold
-    return (f"{card.model_id} decides a pen probe against references drawn with a pen: threshold "
-            f"{format_distance(t.value)} ({t.source}); set by its card, not here")
+    return translate("ops", "{model} decides a pen probe against references drawn with a pen: threshold {threshold} "
+                            "({source}); set by its card, not here").format(model=card.model_id,
+                                                                           threshold=format_distance(t.value),
+                                                                           source=t.source)

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from biometrix.core.errors import BiometrixError, InvalidInput
+from biometrix.gui.i18n import translate
 from biometrix.gui.qt import (
-    QCoreApplication,
     QDialog,
     QDialogButtonBox,
     QEvent,
@@ -42,25 +42,25 @@ MAX_FINE_DEGREES = 15
 PAPER = 255  # the colour the corners a rotation uncovers are filled with
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("scan", text)
-
 
 def load_scan(path: str | os.PathLike[str]) -> np.ndarray:
     """A scan file as uint8 grey; InvalidInput naming the file for anything not a readable PNG/JPEG/TIFF/BMP."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == ".pdf":
-        raise InvalidInput(_tr("{name} is a PDF: export the page as a PNG, JPEG or TIFF image and import that "
+        raise InvalidInput(translate("scan", "{name} is a PDF: export the page as a PNG, JPEG or TIFF image and "
+                                             "import that "
                                "(this app does not render PDF pages)").format(name=p.name))
     if suffix not in SCAN_SUFFIXES:
-        raise InvalidInput(_tr("{name} is not a scan: import a PNG, JPEG or TIFF image").format(name=p.name))
+        raise InvalidInput(translate("scan", "{name} is not a scan: import a PNG, JPEG or TIFF image")
+                           .format(name=p.name))
     from biometrix.capture.files import load_gray
 
     try:
         return load_gray(p)
     except BiometrixError as err:
-        raise InvalidInput(_tr("{name} cannot be read as an image: {why}").format(name=p.name, why=err)) from None
+        raise InvalidInput(translate("scan", "{name} cannot be read as an image: {why}")
+                           .format(name=p.name, why=err)) from None
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def apply_edit(gray: np.ndarray, edit: ScanEdit) -> np.ndarray:
     x0, y0 = max(0, int(x)), max(0, int(y))
     x1, y1 = min(img.shape[1], int(x + w)), min(img.shape[0], int(y + h))
     if x1 - x0 < 8 or y1 - y0 < 8:
-        raise InvalidInput(_tr("the crop is too small: drag a rectangle around the signature"))
+        raise InvalidInput(translate("scan", "the crop is too small: drag a rectangle around the signature"))
     return np.ascontiguousarray(img[y0:y1, x0:x1])
 
 
@@ -117,7 +117,7 @@ class CropView(QWidget):
         self.setMinimumSize(320, 200)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setAccessibleName(_tr("scan to crop"))
+        self.setAccessibleName(translate("scan", "scan to crop"))
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(700, 360)
@@ -187,31 +187,32 @@ class ScanDialog(QDialog):
 
     def __init__(self, gray: np.ndarray, *, name: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(_tr("Crop and rotate the scan"))
+        self.setWindowTitle(translate("scan", "Crop and rotate the scan"))
         self.source = gray
         self.quarter = 0
         self.view = CropView()
-        hint = QLabel(_tr("{name}: drag a rectangle around the signature; turn the scan upright.").format(
-            name=name or _tr("Scan")))
+        hint = QLabel(translate("scan", "{name}: drag a rectangle around the signature; turn the scan upright.").format(
+            name=name or translate("scan", "Scan")))
         hint.setWordWrap(True)
-        self.left_button = QPushButton(_tr("Rotate left 90°"))
-        self.right_button = QPushButton(_tr("Rotate right 90°"))
-        self.reset_button = QPushButton(_tr("Reset crop"))
+        self.left_button = QPushButton(translate("scan", "Rotate left 90°"))
+        self.right_button = QPushButton(translate("scan", "Rotate right 90°"))
+        self.reset_button = QPushButton(translate("scan", "Reset crop"))
         self.fine = QSlider(Qt.Orientation.Horizontal)
         self.fine.setRange(-MAX_FINE_DEGREES, MAX_FINE_DEGREES)
         self.fine.setSingleStep(1)
         self.fine.setPageStep(5)
-        self.fine.setAccessibleName(_tr("fine rotation in degrees"))
+        self.fine.setAccessibleName(translate("scan", "fine rotation in degrees"))
         self.fine_label = QLabel()
         self.fine_label.setMinimumWidth(48)
-        for b, name_ in ((self.left_button, "rotate left"), (self.right_button, "rotate right"),
-                         (self.reset_button, "reset crop")):
+        for b, name_ in ((self.left_button, translate("scan", "rotate left")),
+                         (self.right_button, translate("scan", "rotate right")),
+                         (self.reset_button, translate("scan", "reset crop"))):
             b.setAutoDefault(False)
-            b.setAccessibleName(_tr(name_))
+            b.setAccessibleName(name_)
         tools = QHBoxLayout()
         tools.addWidget(self.left_button)
         tools.addWidget(self.right_button)
-        tools.addWidget(QLabel(_tr("Fine:")))
+        tools.addWidget(QLabel(translate("scan", "Fine:")))
         tools.addWidget(self.fine, 1)
         tools.addWidget(self.fine_label)
         tools.addWidget(self.reset_button)
@@ -315,9 +316,10 @@ class ScanImport(QObject):
     def __init__(self, page: Any, pad: Any) -> None:
         super().__init__(page)
         self._page, self._pad = page, pad
-        self.button = QPushButton(_tr("Import scan…"))
-        self.button.setToolTip(_tr("A scanned signature from a PNG, JPEG or TIFF file (or drop the file on the pad)"))
-        self.button.setAccessibleName(_tr("import a scanned signature"))
+        self.button = QPushButton(translate("scan", "Import scan…"))
+        self.button.setToolTip(translate("scan", "A scanned signature from a PNG, JPEG or TIFF file (or drop the file "
+                                                 "on the pad)"))
+        self.button.setAccessibleName(translate("scan", "import a scanned signature"))
         self.button.clicked.connect(self.ask)
         self.drop = FileDrop(pad, self.take)
         self.dialog_hook: Callable[[ScanDialog], int] | None = None
@@ -329,7 +331,8 @@ class ScanImport(QObject):
         if self.file_hook is not None:
             path = self.file_hook()
         else:
-            path, _ = QFileDialog.getOpenFileName(self._page, _tr("Import a scanned signature"), "", _tr(SCAN_FILTER))
+            path, _ = QFileDialog.getOpenFileName(self._page, translate("scan", "Import a scanned signature"), "",
+                                                  translate("scan", SCAN_FILTER))
         if path:
             self.take(path)
 
@@ -344,7 +347,7 @@ class ScanImport(QObject):
             return False
         if img is None:
             return False
-        self._pad.show_scan(img, _tr("SCANNED SIGNATURE — {name}").format(name=Path(path).name))
-        self._page.messages.show_message(_tr("Scan of {name} taken; it is used as the signature.").format(
+        self._pad.show_scan(img, translate("scan", "SCANNED SIGNATURE — {name}").format(name=Path(path).name))
+        self._page.messages.show_message(translate("scan", "Scan of {name} taken; it is used as the signature.").format(
             name=Path(path).name), "info")
         return True

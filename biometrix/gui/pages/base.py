@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from biometrix.gui.context import AppContext
+from biometrix.gui.i18n import translate
 from biometrix.gui.qt import QHBoxLayout, QIcon, QLabel, QListWidget, QListWidgetItem, QSize, Qt, QVBoxLayout, QWidget
 from biometrix.gui.tasks import error_message
 from biometrix.gui.widgets.message_bar import MessageBar
@@ -23,7 +24,7 @@ class Page(QWidget):
         self.messages = MessageBar()
         self.outer = QVBoxLayout(self)
         self.outer.setContentsMargins(6, 4, 6, 4)
-        heading = QLabel(self.title)
+        heading = QLabel(translate("pages", self.title))
         heading.setObjectName("pageTitle")
         heading.setStyleSheet("QLabel#pageTitle { font-size: 16pt; font-weight: 600; }")
         top = QHBoxLayout()

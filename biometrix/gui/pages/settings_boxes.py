@@ -10,6 +10,7 @@ from biometrix.core.distances import format_distance
 from biometrix.core.policy import DecisionPolicy
 from biometrix.core.types import CAPTURES, Modality
 from biometrix.gui import ops
+from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
 from biometrix.gui.qt import (
     QComboBox,
     QDialog,
@@ -22,20 +23,25 @@ from biometrix.gui.qt import (
 )
 from biometrix.gui.widgets.det_plot import DetPlot
 
-NO_DET = ("This model card holds no DET points, so no DET curve is drawn and no target FMR can be chosen; "
-          "the card records the FMR each threshold was set at.")
-CARD_THRESHOLD = "the card's threshold above"
-TRUSTED_MODEL = "(the model this database trusts{})"
-ADMIN_NOTE = ("These are this database's decision policy: your changes are applied to the database and audited "
-              "(old and new values).")
-READ_ONLY_NOTE = ("Only an admin changes the models, thresholds and the Refer band: they are this database's "
-                  "decision policy (biometrix policy set / models trust).")
+NO_DET = QT_TRANSLATE_NOOP("settings_boxes", "This model card holds no DET points, so no DET curve is drawn and no "
+                                             "target FMR can be chosen; the card records the FMR each threshold was "
+                                             "set at.")
+MODALITY_TITLE = {"signature": QT_TRANSLATE_NOOP("settings_boxes", "Signature"),
+                  "face": QT_TRANSLATE_NOOP("settings_boxes", "Face")}
+CARD_THRESHOLD = QT_TRANSLATE_NOOP("settings_boxes", "the card's threshold above")
+TRUSTED_MODEL = QT_TRANSLATE_NOOP("settings_boxes", "(the model this database trusts{})")
+ADMIN_NOTE = QT_TRANSLATE_NOOP("settings_boxes", "These are this database's decision policy: your changes are "
+                                                 "applied to the database and audited (old and new values).")
+READ_ONLY_NOTE = QT_TRANSLATE_NOOP("settings_boxes", "Only an admin changes the models, thresholds and the Refer "
+                                                     "band: they are this database's decision policy (biometrix "
+                                                     "policy set / models trust).")
 
 
 def threshold_text(t: ops.CardThresholdInfo, all_thresholds: tuple[ops.CardThresholdInfo, ...] = ()) -> str:
     """One entry of the threshold list. Choosing ``default`` lets each signature probe use its capture's
     threshold where the card's is stricter (``ModelCard.capture_threshold``): its entry says so."""
-    fmr = f"FMR {t.target_fmr:.2%}" if t.target_fmr is not None else "set by hand"
+    fmr = (translate("settings_boxes", "FMR {fmr:.2%}").format(fmr=t.target_fmr) if t.target_fmr is not None
+           else translate("settings_boxes", "set by hand"))
     text = f"{t.name}: {format_distance(t.value)} ({fmr})"
     if t.name == "default":
         stricter = [c for c in all_thresholds if c.name in CAPTURES and c.value < t.value]
@@ -49,13 +55,13 @@ class PinDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Kiosk supervisor PIN")
+        self.setWindowTitle(translate("settings_boxes", "Kiosk supervisor PIN"))
         self.first, self.second = QLineEdit(), QLineEdit()
         for e in (self.first, self.second):
             e.setEchoMode(QLineEdit.EchoMode.Password)
         form = QFormLayout(self)
-        form.addRow("New PIN (4-12 digits)", self.first)
-        form.addRow("Repeat", self.second)
+        form.addRow(translate("settings_boxes", "New PIN (4-12 digits)"), self.first)
+        form.addRow(translate("settings_boxes", "Repeat"), self.second)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -68,7 +74,7 @@ class ModalityBox(QGroupBox):
     (``model_combo``) is laid out by the page, in the Models section."""
 
     def __init__(self, modality: Modality, parent: QWidget | None = None) -> None:
-        super().__init__(f"{modality.value.capitalize()}", parent)
+        super().__init__(translate("settings_boxes", MODALITY_TITLE[modality.value]), parent)
         self.modality = modality
         self.model_combo = QComboBox()
         self.threshold_combo = QComboBox()
@@ -76,20 +82,20 @@ class ModalityBox(QGroupBox):
         for combo in (self.model_combo, self.threshold_combo, self.fmr_combo):  # long entries do not widen the page
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(16)
-        self.fmr_combo.addItem(CARD_THRESHOLD, None)
+        self.fmr_combo.addItem(translate("settings_boxes", CARD_THRESHOLD), None)
         for target in TARGET_FMRS:
-            self.fmr_combo.addItem(f"FMR {100 * target:g} %", target)
+            self.fmr_combo.addItem(translate("settings_boxes", "FMR {value:g} %").format(value=100 * target), target)
         self.source = QLabel()
         self.source.setWordWrap(True)
         self.det = QLabel()
         self.det.setWordWrap(True)
         self.plot = DetPlot()
         form = QFormLayout(self)
-        form.addRow("Threshold", self.threshold_combo)
-        form.addRow("Target FMR", self.fmr_combo)
-        form.addRow("Operating point", self.source)
+        form.addRow(translate("settings_boxes", "Threshold"), self.threshold_combo)
+        form.addRow(translate("settings_boxes", "Target FMR"), self.fmr_combo)
+        form.addRow(translate("settings_boxes", "Operating point"), self.source)
         form.addRow(self.plot)
-        self.det_caption = QLabel("DET curve")
+        self.det_caption = QLabel(translate("settings_boxes", "DET curve"))
         form.addRow(self.det_caption, self.det)
         self.thresholds: tuple[ops.CardThresholdInfo, ...] = ()
         self.curve: DetCurve | None = None
@@ -109,7 +115,8 @@ class ModalityBox(QGroupBox):
         file's choice (None: the one the database trusts)."""
         self.model_combo.clear()
         self.trusted = info.trusted
-        self.model_combo.addItem(TRUSTED_MODEL.format(f": {info.trusted}" if info.trusted else ""), None)
+        self.model_combo.addItem(translate("settings_boxes", TRUSTED_MODEL)
+                                 .format(f": {info.trusted}" if info.trusted else ""), None)
         for m in models:
             self.model_combo.addItem(m, m)
         if settings_model is not None:
@@ -139,15 +146,17 @@ class ModalityBox(QGroupBox):
             combo.blockSignals(False)
         if self.curve is not None:
             self.plot.set_curve(self.curve.fmr, self.curve.fnmr)
-            self.det.setText(f"Validation DET on {info.model_id}'s card: {len(self.curve.fmr)} points, "
-                             f"{self.curve.n_genuine} genuine / {self.curve.n_impostor} impostor comparisons "
-                             f"({self.curve.source}).")
+            self.det.setText(translate("settings_boxes", "Validation DET on {model_id}'s card: {fmr} points, "
+                                                         "{n_genuine} genuine / {n_impostor} impostor comparisons "
+                                                         "({source}).")
+                             .format(model_id=info.model_id, fmr=len(self.curve.fmr), n_genuine=self.curve.n_genuine,
+                                     n_impostor=self.curve.n_impostor, source=self.curve.source))
         else:
             self.plot.set_curve((), ())
-            self.det.setText(NO_DET)
+            self.det.setText(translate("settings_boxes", NO_DET))
         self._show_point()
         if info.error:
-            self.source.setText(f"Not available: {info.error}")
+            self.source.setText(translate("settings_boxes", "Not available: {error}").format(error=info.error))
 
     def show_det(self, on: bool) -> None:
         """The DET curve and its caption: for admins, who set the operating point on it."""
@@ -172,17 +181,22 @@ class ModalityBox(QGroupBox):
         index = self.threshold_combo.currentIndex()
         if target is not None and self.curve is not None:
             pt = point_at_fmr(self.curve, target)
-            state = "in force" if target == self.saved_target else "an admin presses Apply and save"
-            self.source.setText(f"threshold {format_distance(pt.threshold)}: FMR {pt.fmr:.2%}, FNMR {pt.fnmr:.2%} "
-                                f"on the validation comparisons (target FMR {target:.1%}; {state})")
+            state = (translate("settings_boxes", "in force") if target == self.saved_target
+                     else translate("settings_boxes", "an admin presses Apply and save"))
+            self.source.setText(translate("settings_boxes", "threshold {threshold}: FMR {fmr:.2%}, FNMR {fnmr:.2%} on "
+                                                            "the validation comparisons (target FMR {target:.1%}; "
+                                                            "{state})")
+                                .format(threshold=format_distance(pt.threshold), fmr=pt.fmr, fnmr=pt.fnmr,
+                                        target=target, state=state))
             self.plot.set_point(pt.fmr, pt.fnmr)
             return
         if 0 <= index < len(self.thresholds):
             t = self.thresholds[index]
-            text = t.source or "(no source recorded)"
+            text = t.source or translate("settings_boxes", "(no source recorded)")
             if self.curve is not None:
                 pt = point_at_threshold(self.curve, t.value)
-                text += f" (on the validation DET curve: FMR {pt.fmr:.2%}, FNMR {pt.fnmr:.2%})"
+                text += translate("settings_boxes", " (on the validation DET curve: FMR {fmr:.2%}, FNMR "
+                                                    "{fnmr:.2%})").format(fmr=pt.fmr, fnmr=pt.fnmr)
                 self.plot.set_point(pt.fmr, pt.fnmr)
             else:
                 self.plot.set_point(None)

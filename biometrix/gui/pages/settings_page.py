@@ -10,6 +10,7 @@ from biometrix.core.errors import BiometrixError
 from biometrix.core.types import Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
+from biometrix.gui.i18n import LANGUAGES, QT_TRANSLATE_NOOP, translate
 from biometrix.gui.pages.base import Page
 from biometrix.gui.pages.settings_boxes import ADMIN_NOTE, READ_ONLY_NOTE, ModalityBox, PinDialog
 from biometrix.gui.qt import (
@@ -38,7 +39,22 @@ from biometrix.gui.tasks import error_message
 
 __all__ = ["ADMIN_NOTE", "READ_ONLY_NOTE", "SECTIONS", "SettingsPage"]
 #: The sections, in the order of their tabs.
-SECTIONS = ("Decisions", "Devices", "Kiosk", "Operators", "Models")
+SECTIONS = (QT_TRANSLATE_NOOP("settings_page", "Decisions"), QT_TRANSLATE_NOOP("settings_page", "Devices"),
+            QT_TRANSLATE_NOOP("settings_page", "Kiosk"), QT_TRANSLATE_NOOP("settings_page", "Operators"),
+            QT_TRANSLATE_NOOP("settings_page", "Models"))
+#: The labels of the sections' rows, for the catalogue (shown through ``translate``).
+ROW_LABELS = (
+    QT_TRANSLATE_NOOP("settings_page", "Refer band"), QT_TRANSLATE_NOOP("settings_page", "Decision policy"),
+    QT_TRANSLATE_NOOP("settings_page", "Camera"), QT_TRANSLATE_NOOP("settings_page", "References to enroll"),
+    QT_TRANSLATE_NOOP("settings_page", "Database file"), QT_TRANSLATE_NOOP("settings_page", "In use"),
+    QT_TRANSLATE_NOOP("settings_page", "Language"),
+    QT_TRANSLATE_NOOP("settings_page", "Kiosk verifies by"),
+    QT_TRANSLATE_NOOP("settings_page", "Kiosk resets after idle"),
+    QT_TRANSLATE_NOOP("settings_page", "Kiosk PIN"), QT_TRANSLATE_NOOP("settings_page", "Logged in"),
+    QT_TRANSLATE_NOOP("settings_page", "Operators"), QT_TRANSLATE_NOOP("settings_page", "Models folder"),
+    QT_TRANSLATE_NOOP("settings_page", "Signature model"), QT_TRANSLATE_NOOP("settings_page", "Face model"),
+    QT_TRANSLATE_NOOP("settings_page", "Pen comparator"), QT_TRANSLATE_NOOP("settings_page", "Templates"),
+)
 
 
 def form(*rows: tuple[str, Any]) -> QFormLayout:
@@ -85,47 +101,52 @@ class Progress(QObject):
 def retemplate_summary(reports: list) -> tuple[str, str]:
     """A one-line message for the message bar, and its level, from ``Biometrix.retemplate``'s reports."""
     if not reports:
-        return "Nobody is enrolled yet: there are no templates to re-make.", "info"
+        return translate("settings_page", "Nobody is enrolled yet: there are no templates to re-make."), "info"
     parts, failures = [], []
     for r in reports:
-        parts.append(f"{r.modality.value} ({r.model_id}): {len(r.made)} made, {r.up_to_date} already up to date")
+        parts.append(translate("settings_page", "{modality} ({model_id}): {made} made, {up_to_date} already up to date")
+                     .format(modality=r.modality.value, model_id=r.model_id, made=len(r.made), up_to_date=r.up_to_date))
         failures += [f"{subject} ({why})" for subject, why in r.failed]
-    text = "Templates re-made. " + "; ".join(parts) + "."
+    text = translate("settings_page", "Templates re-made. ") + "; ".join(parts) + "."
     if failures:
-        return f"{text} Not re-made: {'; '.join(failures)}", "warn"
+        return translate("settings_page", "{text} Not re-made: {failures}").format(text=text,
+                                                                                  failures="; ".join(failures)), "warn"
     return text, "ok"
 
 
 def operators_text(operators: tuple[Any, ...] | None) -> str:
     """The operator accounts, one a line (admins only: None shows how they are managed)."""
     if operators is None:
-        return "Only an admin sees the operator accounts."
+        return translate("settings_page", "Only an admin sees the operator accounts.")
     if not operators:
-        return "None yet: the first one is the admin, made at the first start."
+        return translate("settings_page", "None yet: the first one is the admin, made at the first start.")
     lines = []
     for o in operators:
-        state = " — disabled" if o.disabled else (" — locked" if o.locked_until is not None else "")
+        state = (translate("settings_page", " — disabled") if o.disabled
+                 else translate("settings_page", " — locked") if o.locked_until is not None else "")
         lines.append(f"{o.name}: {o.role}{state}")
-    return "\n".join(lines) + "\n(Add, change or lock them with 'biometrix operator add / set'.)"
+    return "\n".join(lines) + "\n" + translate("settings_page", "(Add, change or lock them with 'biometrix operator "
+                                                              "add / set'.)")
 
 
 class SettingsPage(Page):
     """Edit and apply ``GuiSettings``; applying saves the file and re-creates the service when needed."""
 
-    title = "Settings"
+    title = QT_TRANSLATE_NOOP("pages", "Settings")
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.db_edit = QLineEdit()
-        self.db_edit.setPlaceholderText("default location")
-        self.db_browse = QPushButton("Browse…")
+        self.db_edit.setPlaceholderText(translate("settings_page", "default location"))
+        self.db_browse = QPushButton(translate("settings_page", "Browse…"))
         self.db_in_use = QLabel()
         self.db_in_use.setWordWrap(True)
         self.models_edit = QLineEdit()
-        self.models_edit.setPlaceholderText("bundled models (assets/models)")
-        self.retemplate_button = QPushButton("Re-make templates")
-        self.retemplate_button.setToolTip("After a model change: make every subject's templates for the models in "
-                                          "use from the samples kept in the database (admin)")
+        self.models_edit.setPlaceholderText(translate("settings_page", "bundled models (assets/models)"))
+        self.retemplate_button = QPushButton(translate("settings_page", "Re-make templates"))
+        self.retemplate_button.setToolTip(translate("settings_page", "After a model change: make every subject's "
+                                                                     "templates for the models in use from the samples "
+                                                                     "kept in the database (admin)"))
         self.retemplate_bar = QProgressBar()
         self.retemplate_bar.setVisible(False)
         self._progress = Progress(self)
@@ -135,12 +156,16 @@ class SettingsPage(Page):
         self.pen_label.setWordWrap(True)
         self.band = QDoubleSpinBox()
         self.band.setRange(0.0, 50.0)
-        self.band.setSuffix(" % of threshold")
+        self.band.setSuffix(translate("settings_page", " % of threshold"))
         self.band.setDecimals(1)
         self.references = QSpinBox()
         self.references.setRange(3, 20)
         self.camera_edit = QLineEdit()
-        self.camera_edit.setPlaceholderText("0 = first camera, or a video file")
+        self.camera_edit.setPlaceholderText(translate("settings_page", "0 = first camera, or a video file"))
+        self.language = QComboBox()
+        for code, name in LANGUAGES.items():
+            self.language.addItem(name, code)
+        self.language.setToolTip(translate("settings_page", "The app's language: applies at the next start"))
         self.kiosk_modality = QComboBox()
         self.kiosk_modality.addItems(MODALITIES)
         self.kiosk_idle = QSpinBox()
@@ -148,7 +173,7 @@ class SettingsPage(Page):
         self.kiosk_idle.setSuffix(" s")
         self.pin_state = QLabel()
         self.pin_state.setWordWrap(True)
-        self.pin_button = QPushButton("Set supervisor PIN…")
+        self.pin_button = QPushButton(translate("settings_page", "Set supervisor PIN…"))
         self.policy_note = QLabel()
         self.policy_note.setWordWrap(True)
         self.who_label = QLabel()
@@ -157,30 +182,36 @@ class SettingsPage(Page):
         self.operators_label.setWordWrap(True)
         self.operators_label.setTextFormat(Qt.TextFormat.PlainText)
 
-        decisions = form(("Refer band", self.band), ("Decision policy", self.policy_note))
+        def label(text: str) -> str:  # the rows' labels (marked for the catalogue in ROW_LABELS)
+            return translate("settings_page", text)
+
+        decisions = form((label("Refer band"), self.band), (label("Decision policy"), self.policy_note))
         pair = QHBoxLayout()
         pair.addWidget(self.boxes[Modality.SIGNATURE], 1)
         pair.addWidget(self.boxes[Modality.FACE], 1)
-        devices = form(("Camera", self.camera_edit), ("References to enroll", self.references),
-                       ("Database file", beside(self.db_edit, self.db_browse)), ("In use", self.db_in_use))
-        kiosk = form(("Kiosk verifies by", self.kiosk_modality), ("Kiosk resets after idle", self.kiosk_idle),
-                     ("Kiosk PIN", beside(self.pin_state, self.pin_button)))
-        operators = form(("Logged in", self.who_label), ("Operators", self.operators_label))
-        models = form(("Models folder", self.models_edit),
-                      ("Signature model", self.boxes[Modality.SIGNATURE].model_combo),
-                      ("Face model", self.boxes[Modality.FACE].model_combo), ("Pen comparator", self.pen_label),
-                      ("Templates", beside(self.retemplate_button, self.retemplate_bar, stretch_first=False)))
+        devices = form((label("Camera"), self.camera_edit), (label("References to enroll"), self.references),
+                       (label("Database file"), beside(self.db_edit, self.db_browse)),
+                       (label("In use"), self.db_in_use), (label("Language"), self.language))
+        kiosk = form((label("Kiosk verifies by"), self.kiosk_modality),
+                     (label("Kiosk resets after idle"), self.kiosk_idle),
+                     (label("Kiosk PIN"), beside(self.pin_state, self.pin_button)))
+        operators = form((label("Logged in"), self.who_label), (label("Operators"), self.operators_label))
+        models = form((label("Models folder"), self.models_edit),
+                      (label("Signature model"), self.boxes[Modality.SIGNATURE].model_combo),
+                      (label("Face model"), self.boxes[Modality.FACE].model_combo),
+                      (label("Pen comparator"), self.pen_label),
+                      (label("Templates"), beside(self.retemplate_button, self.retemplate_bar, stretch_first=False)))
 
         self.tabs = QTabWidget()
         self.sections: dict[str, QScrollArea] = {}
         for name, parts in zip(SECTIONS, ((decisions, pair), (devices,), (kiosk,), (operators,), (models,)),
                                strict=True):
             self.sections[name] = scrolled(*parts)
-            self.tabs.addTab(self.sections[name], name)
+            self.tabs.addTab(self.sections[name], translate("settings_page", name))
         self.scroll = self.sections["Decisions"]  # the longest section
-        self.apply_button = QPushButton("Apply and save")
+        self.apply_button = QPushButton(translate("settings_page", "Apply and save"))
         self.apply_button.setStyleSheet("QPushButton { font-weight: 600; padding: 6px 18px; }")
-        self.revert_button = QPushButton("Revert")
+        self.revert_button = QPushButton(translate("settings_page", "Revert"))
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.revert_button)
@@ -206,8 +237,10 @@ class SettingsPage(Page):
         self.references.setValue(s.references)
         self.camera_edit.setText(s.camera)
         self.kiosk_modality.setCurrentText(s.kiosk_modality)
+        self.language.setCurrentIndex(max(self.language.findData(s.language), 0))
         self.kiosk_idle.setValue(int(round(s.kiosk_idle_s)))
-        self.pin_state.setText("set" if s.has_pin else "not set (the kiosk needs one)")
+        self.pin_state.setText(translate("settings_page", "set") if s.has_pin
+                               else translate("settings_page", "not set (the kiosk needs one)"))
 
     def load(self) -> None:
         """Show the settings in force, then what the service reports (database in use, cards, decision policy)."""
@@ -215,8 +248,9 @@ class SettingsPage(Page):
 
         def done(info: ops.SettingsInfo) -> None:
             self.info = info
-            reason = "the settings or --db" if info.db_reason == "--db" else info.db_reason
-            self.db_in_use.setText(f"{info.db_path}\n(chosen by {reason})")
+            reason = translate("settings_page", "the settings or --db") if info.db_reason == "--db" else info.db_reason
+            self.db_in_use.setText(translate("settings_page", "{db_path}\n(chosen by {reason})")
+                                   .format(db_path=info.db_path, reason=reason))
             s = self.ctx.settings
             chosen = {Modality.SIGNATURE: s.signature_model, Modality.FACE: s.face_model}
             for mi in info.modalities:
@@ -229,12 +263,13 @@ class SettingsPage(Page):
                 box.show_det(info.may_set_policy)  # DET curves: for admins, who set the operating point
             who = self.ctx.operator
             self.who_label.setText(f"{who.name} ({who.role.value})" if who is not None
-                                   else "nobody: this database has no operators yet")
+                                   else translate("settings_page", "nobody: this database has no operators yet"))
             self.operators_label.setText(operators_text(info.operators))
             self.band.setValue(info.policy.refer_band * 100)
             self._shown_band = self.band.value()
             self.band.setEnabled(info.may_set_policy)
-            self.policy_note.setText(ADMIN_NOTE if info.may_set_policy else READ_ONLY_NOTE)
+            note = ADMIN_NOTE if info.may_set_policy else READ_ONLY_NOTE
+            self.policy_note.setText(translate("settings_boxes", note))
 
         self.call(ops.settings_info, done)
 
@@ -247,7 +282,8 @@ class SettingsPage(Page):
             signature_model=sig_box.chosen_model() if sig_box.loaded else base.signature_model,
             face_model=face_box.chosen_model() if face_box.loaded else base.face_model,
             references=self.references.value(), camera=self.camera_edit.text().strip() or "0",
-            kiosk_modality=self.kiosk_modality.currentText(), kiosk_idle_s=float(self.kiosk_idle.value()))
+            kiosk_modality=self.kiosk_modality.currentText(), kiosk_idle_s=float(self.kiosk_idle.value()),
+            language=str(self.language.currentData()))
 
     def policy_form(self) -> dict[str, Any]:
         """The decision policy changes the form asks for ({}: none, or the policy was not shown yet)."""
@@ -275,7 +311,8 @@ class SettingsPage(Page):
         try:
             new = self.form_settings()
         except (BiometrixError, OSError) as err:
-            self.messages.show_message(f"Settings not saved: {error_message(err)}", "error")
+            self.messages.show_message(translate("settings_page", "Settings not saved: {err}")
+                                       .format(err=error_message(err)), "error")
             return
         policy, models = self.policy_form(), self.models_form()
         if not policy and not models:
@@ -283,12 +320,14 @@ class SettingsPage(Page):
             return
         current = self.ctx.settings
         if (new.db_path, new.models_dir) != (current.db_path, current.models_dir):
-            self.messages.show_message("Settings not saved: apply the database or models folder change first; "
-                                       "the policy and models shown are those of the database in use.", "error")
+            self.messages.show_message(translate(
+                "settings_page", "Settings not saved: apply the database or models folder change first; the policy "
+                "and models shown are those of the database in use."), "error")
             return
         if models and policy:
-            self.messages.show_message("Settings not saved: apply the model change alone first, then choose the "
-                                       "thresholds of the new model's card.", "error")
+            self.messages.show_message(translate(
+                "settings_page", "Settings not saved: apply the model change alone first, then choose the "
+                "thresholds of the new model's card."), "error")
             return
         if models and not self.confirm_trust(models):
             return
@@ -299,30 +338,39 @@ class SettingsPage(Page):
             note = ""
             if change.trusted:
                 names = ", ".join(f"{pin.slot} model {pin.model_id}" for pin in change.trusted)
-                note = f" The database now trusts {names}: re-make the templates of subjects enrolled before."
+                note = translate("settings_page", " The database now trusts {names}: re-make the templates of "
+                                                  "subjects enrolled before.").format(names=names)
             self._adopt(new, note=note)
 
         self.call(lambda bx: ops.change_decisions(bx, policy=policy, models=models), done,
-                  on_error=lambda err: self.messages.show_message(f"Settings not saved: {error_message(err)}",
+                  on_error=lambda err: self.messages.show_message(translate("settings_page", "Settings not saved: "
+                                                                                             "{err}")
+                                                                  .format(err=error_message(err)),
                                                                   "error"))
 
     def confirm_trust(self, models: dict[str, str | None]) -> bool:
         """Ask the admin to confirm that the database trusts other models from now on."""
         names = ", ".join(f"{slot}: {model}" for slot, model in models.items() if model)
         answer = QMessageBox.question(
-            self, "Trust other models",
-            f"Make this database decide with these models ({names})? The change is audited; subjects enrolled "
-            "under the previous model need their templates re-made (the button beside Templates).")
+            self, translate("settings_page", "Trust other models"),
+            translate("settings_page", "Make this database decide with these models ({names})? The change is audited; "
+                                       "subjects enrolled under the previous model need their templates re-made (the "
+                                       "button beside Templates).")
+            .format(names=names))
         return answer == QMessageBox.StandardButton.Yes
 
     def _adopt(self, new: GuiSettings, *, note: str = "") -> None:
+        if new.language != self.ctx.settings.language:
+            note += translate("settings_page", " The language changes at the next start.")
         try:
             self.ctx.apply_settings(new)
         except (BiometrixError, OSError) as err:
-            self.messages.show_message(f"Settings not saved: {error_message(err)}", "error")
+            self.messages.show_message(translate("settings_page", "Settings not saved: {err}")
+                                       .format(err=error_message(err)), "error")
             return
-        where = f" to {self.ctx.settings_path}" if self.ctx.settings_path else ""
-        self.messages.show_message(f"Settings saved{where}.{note}", "ok")
+        text = (translate("settings_page", "Settings saved to {path}.").format(path=self.ctx.settings_path)
+                if self.ctx.settings_path else translate("settings_page", "Settings saved."))
+        self.messages.show_message(text + note, "ok")
         self.load()
 
     def retemplate(self) -> None:
@@ -337,15 +385,16 @@ class SettingsPage(Page):
 
         def failed(err: BaseException) -> None:
             self.retemplate_bar.setVisible(False)
-            self.messages.show_message(f"Templates not re-made: {error_message(err)}", "error")
+            self.messages.show_message(translate("settings_page", "Templates not re-made: {err}")
+                                       .format(err=error_message(err)), "error")
 
         self.call(lambda bx: bx.retemplate(progress=progress), done, on_error=failed,
-                  working="Re-making templates from the kept samples…")
+                  working=translate("settings_page", "Re-making templates from the kept samples…"))
 
     def _show_progress(self, done: int, total: int) -> None:
         self.retemplate_bar.setRange(0, total)
         self.retemplate_bar.setValue(done)
-        self.retemplate_bar.setFormat("%v / %m subjects")
+        self.retemplate_bar.setFormat(translate("settings_page", "%v / %m subjects"))
 
     def set_pin(self, pin: str) -> None:
         try:
@@ -353,20 +402,22 @@ class SettingsPage(Page):
         except BiometrixError as err:
             self.messages.show_message(error_message(err), "warn")
             return
-        self.pin_state.setText("new PIN set (press Apply and save)")
+        self.pin_state.setText(translate("settings_page", "new PIN set (press Apply and save)"))
 
     def _ask_pin(self) -> None:
         dialog = PinDialog(self)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         if dialog.first.text() != dialog.second.text():
-            self.messages.show_message("The two PINs differ.", "warn")
+            self.messages.show_message(translate("settings_page", "The two PINs differ."), "warn")
             return
         self.set_pin(dialog.first.text())
 
     def _browse_db(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Enrollment database", self.db_edit.text() or "biometrix.db",
-                                              "SQLite database (*.db *.sqlite);;All files (*)",
+        path, _ = QFileDialog.getSaveFileName(self, translate("settings_page", "Enrollment database"),
+                                              self.db_edit.text() or "biometrix.db",
+                                              translate("settings_page", "SQLite database (*.db *.sqlite);;All files "
+                                                                         "(*)"),
                                               options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
             self.db_edit.setText(path)

@@ -8,6 +8,7 @@ from biometrix.core.errors import BiometrixError
 from biometrix.core.types import Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
+from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
 from biometrix.gui.pages.base import Page, service_detector
 from biometrix.gui.pages.verdict import ResultPanel
 from biometrix.gui.qt import (
@@ -46,8 +47,8 @@ class SubjectFinder(QWidget):
         super().__init__(page)
         self._page = page
         self.query = QLineEdit()
-        self.query.setPlaceholderText("subject ID or name")
-        self.find_button = QPushButton("Find")
+        self.query.setPlaceholderText(translate("verify_page", "subject ID or name"))
+        self.find_button = QPushButton(translate("verify_page", "Find"))
         self.results = QListWidget()
         self.results.setMaximumHeight(120)
         row = QHBoxLayout()
@@ -74,7 +75,8 @@ class SubjectFinder(QWidget):
             if len(subjects) == 1:
                 self.results.setCurrentRow(0)
             if not subjects:
-                self._page.messages.show_message(f"No subject matches {text!r}.", "warn")
+                self._page.messages.show_message(translate("verify_page", "No subject matches {text!r}.")
+                                                 .format(text=text), "warn")
             else:
                 self._page.messages.clear_message()
 
@@ -103,13 +105,13 @@ class ProbeInput(QWidget):
     def __init__(self, page: Page, ctx: AppContext) -> None:
         super().__init__(page)
         self.ctx = ctx
-        self.sig_radio = QRadioButton("Signature")
-        self.face_radio = QRadioButton("Face")
+        self.sig_radio = QRadioButton(translate("verify_page", "Signature"))
+        self.face_radio = QRadioButton(translate("verify_page", "Face"))
         self.sig_radio.setChecked(True)
-        self.pad = SignaturePad(placeholder="Sign here, or import or drop a scan")
+        self.pad = SignaturePad(placeholder=translate("verify_page", "Sign here, or import or drop a scan"))
         self.scans = ScanImport(page, self.pad)
-        self.undo_button = QPushButton("Undo stroke")
-        self.clear_button = QPushButton("Clear pad")
+        self.undo_button = QPushButton(translate("verify_page", "Undo stroke"))
+        self.clear_button = QPushButton(translate("verify_page", "Clear pad"))
         pad_page = QWidget()
         pad_col = QVBoxLayout(pad_page)
         pad_col.setContentsMargins(0, 0, 0, 0)
@@ -126,7 +128,7 @@ class ProbeInput(QWidget):
         self.stack.addWidget(pad_page)
         self.stack.addWidget(self.camera)
         radios = QHBoxLayout()
-        radios.addWidget(QLabel("Probe:"))
+        radios.addWidget(QLabel(translate("verify_page", "Probe:")))
         radios.addWidget(self.sig_radio)
         radios.addWidget(self.face_radio)
         radios.addStretch(1)
@@ -163,7 +165,7 @@ class ProbeInput(QWidget):
         if self.modality is Modality.SIGNATURE:
             return self.pad.scan.copy() if self.pad.scan is not None else self.pad.strokes()
         if self.camera.frame is None:
-            raise _NoFrame("no face image yet: start the camera or load a photo")
+            raise _NoFrame(translate("verify_page", "no face image yet: start the camera or load a photo"))
         return self.camera.frame.copy()
 
     def start(self) -> None:
@@ -200,18 +202,18 @@ class VerifyPage(Page):
     it and the probe being taken; a new probe (a stroke begun, a capture, the other modality) clears it; and a
     verification that finishes after either changed is not shown (it is in the audit log)."""
 
-    title = "Verify a subject"
+    title = QT_TRANSLATE_NOOP("pages", "Verify a subject")
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.finder = SubjectFinder(self)
         self.input = ProbeInput(self, ctx)
-        self.verify_button = QPushButton("Verify")
+        self.verify_button = QPushButton(translate("verify_page", "Verify"))
         self.verify_button.setStyleSheet("QPushButton { font-weight: 600; padding: 8px 24px; }")
         self.result = ResultPanel()
         self.last: ops.VerifyOutcome | None = None
         left = QVBoxLayout()
-        left.addWidget(QLabel("Subject"))
+        left.addWidget(QLabel(translate("verify_page", "Subject")))
         left.addWidget(self.finder)
         left.addWidget(self.input, 1)
         left.addWidget(self.verify_button)
@@ -236,7 +238,7 @@ class VerifyPage(Page):
     def verify(self) -> None:
         subject = self.finder.selected_id
         if subject is None:
-            self.messages.show_message("Find and select the subject first.", "warn")
+            self.messages.show_message(translate("verify_page", "Find and select the subject first."), "warn")
             return
         try:
             probe = self.input.probe()
@@ -248,8 +250,10 @@ class VerifyPage(Page):
 
         def done(outcome: ops.VerifyOutcome) -> None:
             if generation != self._generation:
-                self.messages.show_message(f"The verification of {subject} finished after the subject or the "
-                                           "probe changed: its decision is in the audit log, not shown here.",
+                self.messages.show_message(translate("verify_page", "The verification of {subject} finished after the "
+                                                                    "subject or the probe changed: its decision is in "
+                                                                    "the audit log, not shown here.")
+                                           .format(subject=subject),
                                            "info")
                 return
             self.last = outcome  # the label and band shown are the service's, as audited
@@ -259,7 +263,7 @@ class VerifyPage(Page):
 
         self.result.clear()
         self.call(lambda bx: ops.verify(bx, subject, modality, probe), done,
-                  working=f"Verifying {subject}…")
+                  working=translate("verify_page", "Verifying {subject}…").format(subject=subject))
 
     def set_busy(self, busy: bool) -> None:
         super().set_busy(busy)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from biometrix.core.distances import format_distance
+from biometrix.gui.i18n import translate
 from biometrix.gui.qt import QColor, QFont, QFontMetrics, QPainter, QPen, QRectF, QSize, QSizePolicy, Qt, QWidget
 
 ACCEPT, REFER, REJECT = QColor("#2e7d32"), QColor("#f9a825"), QColor("#c62828")
@@ -21,7 +22,7 @@ class DistanceGauge(QWidget):
         self._band = 0.0
         self.setMinimumHeight(64)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setAccessibleName("distance gauge")
+        self.setAccessibleName(translate("gauge", "distance gauge"))
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(400, 64)

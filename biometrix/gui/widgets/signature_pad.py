@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from biometrix.capture.pen import MAX_PEN_POINTS, MAX_PEN_STROKES
 from biometrix.core.errors import EmptySignature, PenDataTooLarge
+from biometrix.gui.i18n import translate
 from biometrix.gui.qt import (
     QColor,
     QEvent,
@@ -61,7 +62,7 @@ class SignaturePad(QWidget):
     changed = Signal()
     started = Signal()  # a new stroke began (the first point of it is down)
 
-    def __init__(self, parent: QWidget | None = None, *, placeholder: str = "Sign here") -> None:
+    def __init__(self, parent: QWidget | None = None, *, placeholder: str = "") -> None:
         super().__init__(parent)
         self._strokes: list[list[Point]] = []
         self._current: list[Point] | None = None
@@ -69,7 +70,7 @@ class SignaturePad(QWidget):
         self._overflow = False  # input was dropped at the limits: the drawing is incomplete
         self._t0: float | None = None
         self._event_clock = True  # set at the first point: see _time_ms
-        self._placeholder = placeholder
+        self._placeholder = placeholder or translate("signature_pad", "Sign here")
         self._touch_id: int | None = None  # the id of the finger drawing, while a touch stroke is on
         self._touch_until = 0.0  # time.monotonic() until which synthesised mouse events are dropped
         self.setAttribute(Qt.WidgetAttribute.WA_StaticContents)
@@ -77,7 +78,7 @@ class SignaturePad(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 160)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setAccessibleName("signature pad")
+        self.setAccessibleName(translate("signature_pad", "signature pad"))
         self.scan: np.ndarray | None = None  # a scanned signature shown instead of strokes (see ``show_scan``)
         self._scan_pixmap = None
         self._scan_caption = ""
@@ -142,10 +143,11 @@ class SignaturePad(QWidget):
     def strokes(self) -> list[Stroke]:
         """The strokes as ``capture.pen.Stroke``; ``EmptySignature`` when nothing has been drawn."""
         if self.is_empty:
-            raise EmptySignature("the signature pad is empty: sign on the pad first")
+            raise EmptySignature(translate("signature_pad", "the signature pad is empty: sign on the pad first"))
         if self._overflow:
-            raise PenDataTooLarge(f"the signature is too long for the pad (more than {MAX_PEN_POINTS} points or "
-                                  f"{MAX_PEN_STROKES} strokes): clear the pad and sign again")
+            raise PenDataTooLarge(translate("signature_pad", "the signature is too long for the pad (more than "
+                                            "{points} points or {strokes} strokes): clear the pad and sign again")
+                                  .format(points=MAX_PEN_POINTS, strokes=MAX_PEN_STROKES))
         from biometrix.capture.pen import PenPoint, Stroke
 
         return [Stroke(tuple(PenPoint(x, y, p, t) for x, y, p, t in s)) for s in self._strokes if s]
