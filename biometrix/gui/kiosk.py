@@ -11,7 +11,7 @@ from biometrix.gui.context import AppContext
 from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
 from biometrix.gui.kiosk_supervisor import TEST_MODE_SECONDS, SupervisorDialog
 from biometrix.gui.login import Relogin
-from biometrix.gui.pages.base import service_detector
+from biometrix.gui.pages.base import name_controls, service_detector
 from biometrix.gui.qt import (
     QApplication,
     QDialog,
@@ -114,6 +114,7 @@ class PinDialog(QDialog):
         self.pin = QLineEdit()
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin.setStyleSheet(BIG)
+        self.pin.setAccessibleName(translate("kiosk", "supervisor PIN"))
         self.status = QLabel(translate("kiosk", "Enter the supervisor PIN to leave the kiosk."))
         self.ok_button, cancel = big_button(translate("kiosk", "OK")), key_button(translate("kiosk", "Cancel"))
         self.ok_button.setDefault(True)
@@ -272,6 +273,8 @@ class KioskWindow(QWidget):
         self.relogin = Relogin(ctx, self)  # a lost session: the login again ($BIOMETRIX_PASSWORD: unattended)
         for w in (self, *self.findChildren(QWidget)):
             w.setAcceptDrops(False)  # a text field takes a dropped file's path by default
+        self.id_edit.setAccessibleName(translate("kiosk", "your customer number"))
+        name_controls(self)
         self.reset()
 
     # --- flow --------------------------------------------------------------------------------------

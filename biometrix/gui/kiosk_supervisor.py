@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from biometrix.gui.context import AppContext
 from biometrix.gui.i18n import translate
+from biometrix.gui.pages.base import name_controls
 from biometrix.gui.qt import (
     QDialog,
     QFormLayout,
@@ -71,6 +72,7 @@ class SupervisorDialog(QDialog):
         self.test_button.clicked.connect(self.start_test_mode)
         self.password_edit.returnPressed.connect(self.start_test_mode)
         self.name_edit.setFocus()
+        name_controls(self)
 
     def start_test_mode(self) -> None:
         """Ask the service to check the admin (off the UI thread); done(TEST_ON) once it has, else the reason."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from biometrix.gui.context import AppContext
 from biometrix.gui.i18n import translate
+from biometrix.gui.pages.base import name_controls
 from biometrix.gui.qt import (
     QDialog,
     QDialogButtonBox,
@@ -59,6 +60,7 @@ class LoginDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addLayout(self.form)
+        name_controls(self)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self._set_mode(False)

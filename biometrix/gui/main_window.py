@@ -6,7 +6,7 @@ from biometrix.gui.context import AppContext
 from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
 from biometrix.gui.login import Relogin
 from biometrix.gui.pages.audit_page import AuditPage
-from biometrix.gui.pages.base import Page
+from biometrix.gui.pages.base import Page, name_controls
 from biometrix.gui.pages.enroll_page import EnrollPage
 from biometrix.gui.pages.identify_page import IdentifyPage
 from biometrix.gui.pages.settings_page import SettingsPage
@@ -72,6 +72,9 @@ class MainWindow(QMainWindow):
         working = translate("main_window", "Working…")
         ctx.tasks.busy_changed.connect(lambda busy: self.busy_label.setText(working if busy else ""))
         self.relogin = Relogin(ctx, self, on_cancel=self.close)
+        self.nav.setAccessibleName(translate("main_window", "pages"))
+        for page in self.pages.values():
+            name_controls(page)
         self.nav.setCurrentRow(0)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override: fits a 1366x768 screen with its task bar

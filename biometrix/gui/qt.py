@@ -59,6 +59,7 @@ try:
     )
     from PySide6.QtWidgets import (
         QAbstractItemView,
+        QAbstractSpinBox,
         QApplication,
         QCheckBox,
         QComboBox,
@@ -98,7 +99,7 @@ except ModuleNotFoundError as err:  # pragma: no cover - exercised by the CLI te
     raise ModuleNotFoundError("the desktop app needs PySide6: pip install PySide6-Essentials", name="PySide6") from err
 
 __all__ = [
-    "QAbstractItemView", "QAction", "QApplication", "QBrush", "QByteArray", "QCheckBox", "QColor",
+    "QAbstractItemView", "QAbstractSpinBox", "QAction", "QApplication", "QBrush", "QByteArray", "QCheckBox", "QColor",
     "QCoreApplication", "QLibraryInfo", "QLocale", "QMimeData", "QSlider", "QTabWidget", "QTranslator", "QUrl",
     "QComboBox",
     "QDialog", "QDialogButtonBox", "QDoubleSpinBox", "QEvent", "QEventPoint", "QFileDialog", "QFont", "QFontMetrics",

@@ -12,6 +12,7 @@ import numpy as np
 
 from biometrix.core.errors import BiometrixError, InvalidInput
 from biometrix.gui.i18n import translate
+from biometrix.gui.pages.base import name_controls
 from biometrix.gui.qt import (
     QDialog,
     QDialogButtonBox,
@@ -233,6 +234,7 @@ class ScanDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.resize(760, 520)  # inside a 1024x600 screen with its title bar
         self._redraw()
+        name_controls(self)
         self.fine.setFocus()  # the keyboard turns the scan at once; Tab reaches the buttons, Enter is OK
 
     @property

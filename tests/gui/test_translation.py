@@ -27,7 +27,7 @@ from biometrix.gui.qt import (
     QWidget,
 )
 from biometrix.gui.settings import load_settings, save_settings
-from tests.gui.conftest import REPO, WAIT_MS, shown
+from tests.gui.conftest import REPO, WAIT_MS, each_screen, shown
 
 TS = CATALOGUES / "biometrix_de.ts"
 QM = CATALOGUES / "biometrix_de.qm"
@@ -117,17 +117,7 @@ def _window(qtbot, gui_settings, tmp_path) -> MainWindow:
 
 
 def _walk_pages(qtbot, w: MainWindow) -> list[tuple[str, str, str]]:
-    texts = []
-    for name, page in w.pages.items():
-        w.show_page(name)
-        qtbot.waitUntil(lambda p=page: not p.busy, timeout=WAIT_MS)
-        tabs = page.findChild(QTabWidget)
-        for section in range(tabs.count() if tabs is not None else 1):
-            if tabs is not None:
-                tabs.setCurrentIndex(section)
-                qtbot.wait(20)
-            texts += [(name, what, text) for what, text in visible_texts(w)]
-    return texts
+    return [(name, what, text) for name, _ in each_screen(qtbot, w) for what, text in visible_texts(w)]
 
 
 #: Texts on screen that are data, not the app's words: numbers, ids, file paths, model ids and thresholds.

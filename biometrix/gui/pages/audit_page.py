@@ -93,6 +93,11 @@ class AuditPage(Page):
         self._note = ""  # shown instead of the row count after the next refresh
         self.refresh_button.clicked.connect(self.refresh)
         self.subject_edit.returnPressed.connect(self.refresh)
+        for w, name in ((self.subject_edit, translate("audit_page", "Subject")),
+                        (self.limit, translate("audit_page", "Last")),
+                        (self.table, translate("audit_page", "audit rows")),
+                        (self.details, translate("audit_page", "the selected row as stored"))):
+            w.setAccessibleName(name)
         self.event_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         self.export_button.clicked.connect(self._choose_export)
         self.table.itemSelectionChanged.connect(self._selection_changed)
@@ -137,6 +142,9 @@ class AuditPage(Page):
             self.refresh()
 
         self.call(lambda bx: bx.resolve(event_id, accept=accept, note=note), done)
+
+    def main_action(self) -> None:
+        self.refresh()
 
     def refresh(self) -> None:
         subject = self.subject_edit.text().strip() or None
@@ -193,6 +201,7 @@ class ResolveDialog(QDialog):
                           .format(verdict=verdict, value=row.subject or 'this subject', time=row.time))
         question.setWordWrap(True)
         self.note_edit = QPlainTextEdit()
+        self.note_edit.setAccessibleName(translate("audit_page", "Note"))
         self.note_edit.setPlaceholderText(translate("audit_page", "Why (for example: identity document checked)"))
         self.count = QLabel()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)

@@ -10,7 +10,7 @@ from biometrix.gui import ops
 from biometrix.gui.consistency import ReferenceCheck
 from biometrix.gui.context import AppContext
 from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
-from biometrix.gui.pages.base import Page, Thumbnails, service_detector
+from biometrix.gui.pages.base import Page, Thumbnails, service_detector, tab_chain
 from biometrix.gui.qt import (
     QCheckBox,
     QColor,
@@ -140,7 +140,22 @@ class EnrollPage(Page):
         self.remove_face_button.clicked.connect(lambda: self.set_face(None))
         self.subject_edit.textEdited.connect(self._subject_edited)
         self.n_spin.valueChanged.connect(lambda _v: self._refresh())
+        for w, name in ((self.subject_edit, translate("enroll_page", "Subject ID")),
+                        (self.name_edit, translate("enroll_page", "Name")),
+                        (self.n_spin, translate("enroll_page", "References")),
+                        (self.strip, translate("enroll_page", "reference signatures taken"))):
+            w.setAccessibleName(name)
+        tab_chain(self.subject_edit, self.name_edit, self.n_spin, self.replace_box, self.undo_button,
+                  self.clear_button, self.scans.button, self.add_button, self.strip, self.remove_button,
+                  self.check_button, self.save_anyway, self.save_button)
         self._refresh()
+
+    def main_action(self) -> None:
+        """Enter: add the signature on the pad while references are missing, else save the enrollment."""
+        if len(self.references) < self.n_spin.value() and (not self.pad.is_empty or self.pad.scan is not None):
+            self.add_reference()
+        else:
+            self.save()
 
     # --- references --------------------------------------------------------------------------------
 

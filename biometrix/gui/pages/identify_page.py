@@ -59,6 +59,8 @@ class IdentifyPage(Page):
         self.table.horizontalHeaderItem(5).setToolTip(translate("identify_page", "yes: the distance is below the "
                                                                                  "threshold in force"))
         self.rows: list[ops.IdentifyRow] = []
+        self.top_k.setAccessibleName(translate("identify_page", "Candidates"))
+        self.table.setAccessibleName(translate("identify_page", "Candidates"))
         row = QHBoxLayout()
         row.addWidget(QLabel(translate("identify_page", "Candidates")))
         row.addWidget(self.top_k)
@@ -73,6 +75,9 @@ class IdentifyPage(Page):
         self.outer.addLayout(body, 1)
         self.identify_button.clicked.connect(self.identify)
         self.input.new_probe.connect(lambda: self.show_rows([]))  # the candidates of the last probe go
+
+    def main_action(self) -> None:
+        self.identify()
 
     def identify(self) -> None:
         try:

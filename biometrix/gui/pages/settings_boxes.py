@@ -11,6 +11,7 @@ from biometrix.core.policy import DecisionPolicy
 from biometrix.core.types import CAPTURES, Modality
 from biometrix.gui import ops
 from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
+from biometrix.gui.pages.base import name_controls
 from biometrix.gui.qt import (
     QComboBox,
     QDialog,
@@ -66,6 +67,7 @@ class PinDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        name_controls(self)
 
 
 class ModalityBox(QGroupBox):

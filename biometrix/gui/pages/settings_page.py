@@ -209,6 +209,9 @@ class SettingsPage(Page):
             self.sections[name] = scrolled(*parts)
             self.tabs.addTab(self.sections[name], translate("settings_page", name))
         self.scroll = self.sections["Decisions"]  # the longest section
+        self.tabs.setAccessibleName(translate("settings_page", "settings sections"))
+        for name, area in self.sections.items():
+            area.setAccessibleName(translate("settings_page", name))
         self.apply_button = QPushButton(translate("settings_page", "Apply and save"))
         self.apply_button.setStyleSheet("QPushButton { font-weight: 600; padding: 6px 18px; }")
         self.revert_button = QPushButton(translate("settings_page", "Revert"))
@@ -303,6 +306,9 @@ class SettingsPage(Page):
         if not any(chosen.values()):
             return {}
         return {m.value: chosen[m.value] or box.trusted or box.chosen_model() for m, box in self.boxes.items()}
+
+    def main_action(self) -> None:
+        self.apply()
 
     def apply(self) -> None:
         """Save the form. A change of the decision policy (thresholds, target FMRs, Refer band) or of the models

@@ -9,7 +9,7 @@ from biometrix.core.types import Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
 from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
-from biometrix.gui.pages.base import Page, service_detector
+from biometrix.gui.pages.base import Page, own_enter, service_detector, tab_chain
 from biometrix.gui.pages.verdict import ResultPanel
 from biometrix.gui.qt import (
     QHBoxLayout,
@@ -60,6 +60,9 @@ class SubjectFinder(QWidget):
         col.addWidget(self.results)
         self.find_button.clicked.connect(self.search)
         self.query.returnPressed.connect(self.search)
+        own_enter(self.query)  # Enter in the search field finds; elsewhere on the page it verifies
+        self.query.setAccessibleName(translate("verify_page", "subject ID or name"))
+        self.results.setAccessibleName(translate("verify_page", "subjects found"))
         self.results.currentItemChanged.connect(lambda *_: self.changed.emit())
 
     def search(self) -> None:
@@ -223,6 +226,9 @@ class VerifyPage(Page):
         self.outer.addLayout(body, 1)
         self._generation = 0  # bumped when the subject or the probe changes: an older verdict is not shown
         self.verify_button.clicked.connect(self.verify)
+        tab_chain(self.finder.query, self.finder.find_button, self.finder.results, self.input.sig_radio,
+                  self.input.face_radio, self.input.undo_button, self.input.clear_button, self.input.scans.button,
+                  self.verify_button)
         self.finder.changed.connect(self._subject_changed)
         self.input.new_probe.connect(self._probe_changed)
 
@@ -264,6 +270,9 @@ class VerifyPage(Page):
         self.result.clear()
         self.call(lambda bx: ops.verify(bx, subject, modality, probe), done,
                   working=translate("verify_page", "Verifying {subject}…").format(subject=subject))
+
+    def main_action(self) -> None:
+        self.verify()
 
     def set_busy(self, busy: bool) -> None:
         super().set_busy(busy)

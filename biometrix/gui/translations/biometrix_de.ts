@@ -48,6 +48,14 @@
         <translation>Wählen Sie eine Zeile, um den gespeicherten Eintrag zu sehen (UTC-Zeit, Abstand, Schwelle, Modell, Details).</translation>
     </message>
     <message>
+        <source>audit rows</source>
+        <translation>Protokollzeilen</translation>
+    </message>
+    <message>
+        <source>the selected row as stored</source>
+        <translation>die gewählte Zeile wie gespeichert</translation>
+    </message>
+    <message>
         <source>Select a verification whose decision is &apos;refer&apos;.</source>
         <translation>Wählen Sie eine Prüfung mit der Entscheidung „vorlegen“.</translation>
     </message>
@@ -426,6 +434,10 @@
         <translation>Registrierung speichern</translation>
     </message>
     <message>
+        <source>reference signatures taken</source>
+        <translation>aufgenommene Referenzunterschriften</translation>
+    </message>
+    <message>
         <source>{value} references are already there; remove one first.</source>
         <translation>{value} Referenzen sind schon da; entfernen Sie zuerst eine.</translation>
     </message>
@@ -567,6 +579,10 @@
     <message>
         <source>Supervisor</source>
         <translation>Aufsicht</translation>
+    </message>
+    <message>
+        <source>supervisor PIN</source>
+        <translation>Aufsichts-PIN</translation>
     </message>
     <message>
         <source>Enter the supervisor PIN to leave the kiosk.</source>
@@ -786,6 +802,10 @@
     <message>
         <source>Working…</source>
         <translation>In Arbeit…</translation>
+    </message>
+    <message>
+        <source>pages</source>
+        <translation>Seiten</translation>
     </message>
 </context>
 <context>
@@ -1183,6 +1203,10 @@
         <translation>Aufsichts-PIN setzen…</translation>
     </message>
     <message>
+        <source>settings sections</source>
+        <translation>Einstellungsbereiche</translation>
+    </message>
+    <message>
         <source>Apply and save</source>
         <translation>Übernehmen und speichern</translation>
     </message>
@@ -1423,6 +1447,10 @@
     <message>
         <source>Find</source>
         <translation>Suchen</translation>
+    </message>
+    <message>
+        <source>subjects found</source>
+        <translation>gefundene Kunden</translation>
     </message>
     <message>
         <source>No subject matches {text!r}.</source>
