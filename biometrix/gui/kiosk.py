@@ -115,7 +115,7 @@ class PinDialog(QDialog):
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin.setStyleSheet(BIG)
         self.pin.setAccessibleName(translate("kiosk", "supervisor PIN"))
-        self.status = QLabel(translate("kiosk", "Enter the supervisor PIN to leave the kiosk."))
+        self.status = QLabel(translate("kiosk", "Enter the supervisor PIN."))
         self.ok_button, cancel = big_button(translate("kiosk", "OK")), key_button(translate("kiosk", "Cancel"))
         self.ok_button.setDefault(True)
         self.ok_button.clicked.connect(lambda: self.try_unlock(self.pin.text()))

@@ -18,7 +18,6 @@ from biometrix.gui.qt import (
     QDialogButtonBox,
     QEvent,
     QHBoxLayout,
-    QKeySequence,
     QLabel,
     QObject,
     QPainter,
@@ -26,7 +25,6 @@ from biometrix.gui.qt import (
     QPointF,
     QPushButton,
     QRectF,
-    QShortcut,
     QSize,
     QSlider,
     Qt,
@@ -90,6 +88,23 @@ def rotated(gray: np.ndarray, *, quarter: int, fine: float) -> np.ndarray:
     m[1, 2] += nh / 2.0 - h / 2.0
     return cv2.warpAffine(out, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                           borderValue=PAPER)
+
+
+def ink_box(gray: np.ndarray, *, margin: int = 12) -> tuple[int, int, int, int] | None:
+    """The box (x, y, w, h) around the ink of a scan, with ``margin`` px of paper, found by Otsu's threshold with
+    the printed lines of a form (rows or columns dark across most of the page) left out; None: no ink."""
+    import cv2
+
+    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    ink[ink.mean(axis=1) > 0.6 * 255] = 0  # printed lines across the page
+    ink[:, ink.mean(axis=0) > 0.6 * 255] = 0
+    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))  # specks of dust
+    ys, xs = np.nonzero(ink)
+    if len(xs) == 0:
+        return None
+    x0, y0 = max(int(xs.min()) - margin, 0), max(int(ys.min()) - margin, 0)
+    x1, y1 = min(int(xs.max()) + margin + 1, gray.shape[1]), min(int(ys.max()) + margin + 1, gray.shape[0])
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def apply_edit(gray: np.ndarray, edit: ScanEdit) -> np.ndarray:
@@ -183,7 +198,8 @@ class CropView(QWidget):
 
 class ScanDialog(QDialog):
     """Turn and crop a scan: rotate 90° left / right (Ctrl+L / Ctrl+R), a fine rotation slider (±15°, arrow keys
-    in 1° steps), a crop rectangle dragged on the image (Reset crop: all of it); OK (Enter) / Cancel (Esc).
+    in 1° steps), a crop rectangle dragged on the image or fitted to the ink (Ctrl+F; Reset crop: all of it);
+    OK (Enter) / Cancel (Esc).
     ``result_image()`` is the edited scan, what the page enrolls or verifies."""
 
     def __init__(self, gray: np.ndarray, *, name: str = "", parent: QWidget | None = None) -> None:
@@ -198,6 +214,8 @@ class ScanDialog(QDialog):
         self.left_button = QPushButton(translate("scan", "Rotate left 90°"))
         self.right_button = QPushButton(translate("scan", "Rotate right 90°"))
         self.reset_button = QPushButton(translate("scan", "Reset crop"))
+        self.fit_button = QPushButton(translate("scan", "Fit to the ink"))
+        self.fit_button.setToolTip(translate("scan", "Crop to the writing on the scan (Ctrl+F); drag to adjust"))
         self.fine = QSlider(Qt.Orientation.Horizontal)
         self.fine.setRange(-MAX_FINE_DEGREES, MAX_FINE_DEGREES)
         self.fine.setSingleStep(1)
@@ -205,7 +223,8 @@ class ScanDialog(QDialog):
         self.fine.setAccessibleName(translate("scan", "fine rotation in degrees"))
         self.fine_label = QLabel()
         self.fine_label.setMinimumWidth(48)
-        for b, name_ in ((self.left_button, translate("scan", "rotate left")),
+        for b, name_ in ((self.fit_button, translate("scan", "crop to the ink")),
+                         (self.left_button, translate("scan", "rotate left")),
                          (self.right_button, translate("scan", "rotate right")),
                          (self.reset_button, translate("scan", "reset crop"))):
             b.setAutoDefault(False)
@@ -216,6 +235,7 @@ class ScanDialog(QDialog):
         tools.addWidget(QLabel(translate("scan", "Fine:")))
         tools.addWidget(self.fine, 1)
         tools.addWidget(self.fine_label)
+        tools.addWidget(self.fit_button)
         tools.addWidget(self.reset_button)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setDefault(True)
@@ -227,9 +247,8 @@ class ScanDialog(QDialog):
         self.left_button.clicked.connect(lambda: self.turn(1))
         self.right_button.clicked.connect(lambda: self.turn(-1))
         self.reset_button.clicked.connect(self.reset_crop)
+        self.fit_button.clicked.connect(self.fit_crop)
         self.fine.valueChanged.connect(lambda _v: self._redraw())
-        QShortcut(QKeySequence("Ctrl+L"), self).activated.connect(lambda: self.turn(1))
-        QShortcut(QKeySequence("Ctrl+R"), self).activated.connect(lambda: self.turn(-1))
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.resize(760, 520)  # inside a 1024x600 screen with its title bar
@@ -252,6 +271,20 @@ class ScanDialog(QDialog):
 
     def reset_crop(self) -> None:
         self.set_crop(None)
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Ctrl+L / Ctrl+R turn the scan, Ctrl+F crops to the ink, wherever the focus is in the dialog."""
+        keys = {Qt.Key.Key_L: lambda: self.turn(1), Qt.Key.Key_R: lambda: self.turn(-1), Qt.Key.Key_F: self.fit_crop}
+        if event.modifiers() == Qt.KeyboardModifier.ControlModifier and event.key() in keys:
+            keys[event.key()]()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def fit_crop(self) -> None:
+        """Crop to the ink of the scan as it is turned now (a crop by keyboard: Ctrl+F)."""
+        if self.view.image is not None:
+            self.set_crop(ink_box(self.view.image))
 
     def _redraw(self) -> None:
         self.fine_label.setText(f"{self.fine.value():+d}°")

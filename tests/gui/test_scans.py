@@ -217,3 +217,29 @@ def test_the_dialog_by_keyboard_fine_rotation_and_cancel(qtbot):
     again.show()
     qtbot.keyClick(again, Qt.Key.Key_Escape)
     assert again.result() == QDialog.DialogCode.Rejected
+
+
+def test_crop_by_keyboard_fits_the_ink_and_leaves_the_printed_line_out(qtbot, cedar_scan) -> None:
+    """Ctrl+F crops to the writing: every ink pixel of a real CEDAR scan is kept, the form's printed line and most
+    of the paper around are left out (a crop without the mouse)."""
+    from biometrix.gui.scan import ScanDialog
+
+    original = cedar_scan("genuine", 47, 3)
+    form = np.pad(original, 60, constant_values=255)
+    form[20:22, :] = 40  # a printed line across the form, above the signature
+    dialog = ScanDialog(form, name="form.png")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.keyClick(dialog.fine, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # turned left and back
+    assert dialog.quarter == 1 and dialog.view.image.shape == form.shape[::-1]
+    qtbot.keyClick(dialog.fine, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.quarter == 0
+    qtbot.keyClick(dialog.fine, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.view.crop is not None
+    qtbot.keyClick(dialog.fine, Qt.Key.Key_Return)
+    cropped = dialog.result_image()
+    ink = int((original < 128).sum())
+    assert (cropped < 128).sum() >= 0.99 * ink  # the signature is in
+    assert not (cropped[:, :] == 40).all(axis=1).any()  # the printed line is not
+    assert cropped.size < 0.8 * form.size

@@ -585,8 +585,8 @@
         <translation>Aufsichts-PIN</translation>
     </message>
     <message>
-        <source>Enter the supervisor PIN to leave the kiosk.</source>
-        <translation>Geben Sie die Aufsichts-PIN ein, um den Kiosk zu verlassen.</translation>
+        <source>Enter the supervisor PIN.</source>
+        <translation>Geben Sie die Aufsichts-PIN ein.</translation>
     </message>
     <message>
         <source>OK</source>
@@ -899,8 +899,20 @@
         <translation>Ausschnitt zurücksetzen</translation>
     </message>
     <message>
+        <source>Fit to the ink</source>
+        <translation>Auf die Schrift zuschneiden</translation>
+    </message>
+    <message>
+        <source>Crop to the writing on the scan (Ctrl+F); drag to adjust</source>
+        <translation>Auf die Schrift des Scans zuschneiden (Strg+F); zum Anpassen ziehen</translation>
+    </message>
+    <message>
         <source>fine rotation in degrees</source>
         <translation>Feindrehung in Grad</translation>
+    </message>
+    <message>
+        <source>crop to the ink</source>
+        <translation>auf die Schrift zuschneiden</translation>
     </message>
     <message>
         <source>rotate left</source>
