@@ -13,8 +13,6 @@ try:
         QByteArray,
         QCoreApplication,
         QEvent,
-        QLibraryInfo,
-        QLocale,
         QMimeData,
         QObject,
         QPoint,
@@ -100,7 +98,7 @@ except ModuleNotFoundError as err:  # pragma: no cover - exercised by the CLI te
 
 __all__ = [
     "QAbstractItemView", "QAbstractSpinBox", "QAction", "QApplication", "QBrush", "QByteArray", "QCheckBox", "QColor",
-    "QCoreApplication", "QLibraryInfo", "QLocale", "QMimeData", "QSlider", "QTabWidget", "QTranslator", "QUrl",
+    "QCoreApplication", "QMimeData", "QSlider", "QTabWidget", "QTranslator", "QUrl",
     "QComboBox",
     "QDialog", "QDialogButtonBox", "QDoubleSpinBox", "QEvent", "QEventPoint", "QFileDialog", "QFont", "QFontMetrics",
     "QIcon", "QFormLayout", "QFrame", "QGridLayout", "QGroupBox", "QGuiApplication", "QHBoxLayout", "QHeaderView",
