@@ -25,11 +25,13 @@ class Action(StrEnum):
     MANAGE_MODELS = "change models, migrate or restore the database"
     MANAGE_OPERATORS = "manage operators"
     MANAGE_KEYS = "encrypt the database or rotate its key"
+    KIOSK_TEST_MODE = "unlock a kiosk's test mode"
 
 
 _TELLER = frozenset({Action.ENROLL, Action.VERIFY})
 _SUPERVISOR = _TELLER | {Action.RESOLVE_REFER, Action.DELETE_SUBJECT, Action.READ_AUDIT, Action.BACKUP}
-_ADMIN = _SUPERVISOR | {Action.SET_THRESHOLDS, Action.MANAGE_MODELS, Action.MANAGE_OPERATORS, Action.MANAGE_KEYS}
+_ADMIN = _SUPERVISOR | {Action.SET_THRESHOLDS, Action.MANAGE_MODELS, Action.MANAGE_OPERATORS, Action.MANAGE_KEYS,
+                        Action.KIOSK_TEST_MODE}
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.TELLER: _TELLER,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from biometrix.core.errors import BiometrixError
 from biometrix.gui.context import AppContext
+from biometrix.gui.i18n import install_language
 from biometrix.gui.qt import QApplication, QWidget
 from biometrix.gui.settings import PIN_ENV, default_settings_path, load_settings
 
@@ -115,6 +116,7 @@ def run_app(options: LaunchOptions, argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("biometrix")
     try:
         ctx = make_context(options)
+        install_language(app, ctx.settings.language)  # before any widget: every text is read in it
         window = make_window(ctx, kiosk=options.kiosk)
     except BiometrixError as err:
         print(f"biometrix: error: {' '.join(str(err).split())}", file=sys.stderr)

@@ -8,12 +8,15 @@ from biometrix.core.errors import BiometrixError, NotEnrolled
 from biometrix.core.types import Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
+from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
+from biometrix.gui.kiosk_supervisor import TEST_MODE_SECONDS, SupervisorDialog
 from biometrix.gui.login import Relogin
-from biometrix.gui.pages.base import service_detector
+from biometrix.gui.pages.base import name_controls, service_detector
 from biometrix.gui.qt import (
     QApplication,
     QDialog,
     QEvent,
+    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QKeySequence,
@@ -39,9 +42,9 @@ RESULT_SECONDS = 10
 ACTIVITY_EVENTS = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress, QEvent.Type.TouchBegin,
                              QEvent.Type.TabletPress, QEvent.Type.MouseMove, QEvent.Type.TouchUpdate})
 CUSTOMER_TEXT = {
-    "Accept": ("Thank you — you are verified.", "#2e7d32"),
-    "Refer": ("Please see a member of staff to finish.", "#f9a825"),
-    "Reject": ("We could not verify you. Please see a member of staff.", "#c62828"),
+    "Accept": (QT_TRANSLATE_NOOP("kiosk", "Thank you — you are verified."), "#2e7d32"),
+    "Refer": (QT_TRANSLATE_NOOP("kiosk", "Please see a member of staff to finish."), "#f9a825"),
+    "Reject": (QT_TRANSLATE_NOOP("kiosk", "We could not verify you. Please see a member of staff."), "#c62828"),
 }
 
 
@@ -82,7 +85,7 @@ class Keypad(QWidget):
         self.buttons: list[QPushButton] = []
         for r, row in enumerate(rows):
             for c, key in enumerate(row):
-                b = key_button(key)
+                b = key_button(translate("kiosk", "Clear") if key == "Clear" else key)
                 b.setMinimumHeight(key_height)
                 b.setMinimumWidth(min(key_height, TOUCH_HEIGHT))
                 b.clicked.connect(lambda _=False, k=key: self._press(target, k))
@@ -107,12 +110,13 @@ class PinDialog(QDialog):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.setWindowTitle("Supervisor")
+        self.setWindowTitle(translate("kiosk", "Supervisor"))
         self.pin = QLineEdit()
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin.setStyleSheet(BIG)
-        self.status = QLabel("Enter the supervisor PIN to leave the kiosk.")
-        self.ok_button, cancel = big_button("OK"), key_button("Cancel")
+        self.pin.setAccessibleName(translate("kiosk", "supervisor PIN"))
+        self.status = QLabel(translate("kiosk", "Enter the supervisor PIN."))
+        self.ok_button, cancel = big_button(translate("kiosk", "OK")), key_button(translate("kiosk", "Cancel"))
         self.ok_button.setDefault(True)
         self.ok_button.clicked.connect(lambda: self.try_unlock(self.pin.text()))
         cancel.clicked.connect(self.reject)
@@ -132,7 +136,7 @@ class PinDialog(QDialog):
             self.accept()
             return True
         self.pin.clear()
-        self.status.setText("Wrong PIN.")
+        self.status.setText(translate("kiosk", "Wrong PIN."))
         return False
 
 
@@ -152,24 +156,28 @@ class KioskWindow(QWidget):
     first after ``kiosk_idle_s`` without input; the result screen also after ``RESULT_SECONDS``. The
     window only closes after the supervisor PIN (button in the corner, or Ctrl+Shift+Q).
 
-    The kiosk takes nothing but its camera and its pad: no photo file, no file dialog, no drop."""
+    The kiosk takes nothing but its camera and its pad: no photo file, no file dialog, no drop. Only in a test
+    mode, which a supervisor starts after the PIN with an admin's login (``SupervisorDialog``, checked and audited
+    by the service), a "Test: load a file" button takes a photo (face kiosk) or a scan (signature kiosk) from a
+    file; every decision in it is audited with ``test_mode`` in its details. The test mode ends after
+    ``TEST_MODE_SECONDS``, when the kiosk resets after being idle, from the supervisor screen, or on closing."""
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
         self.modality = Modality(ctx.settings.kiosk_modality)
         self.unlocked = False
-        self.setWindowTitle("Biometrix kiosk")
+        self.setWindowTitle(translate("kiosk", "Biometrix kiosk"))
         self.setStyleSheet("QWidget { font-size: 16pt; }")
 
         self.id_edit = QLineEdit()
         self.id_edit.setMaxLength(128)
-        self.id_edit.setPlaceholderText("your customer number")
+        self.id_edit.setPlaceholderText(translate("kiosk", "your customer number"))
         self.id_edit.setStyleSheet(f"QLineEdit {{ {BIG} padding: 8px; }}")
-        self.next_button = big_button("Continue")
+        self.next_button = big_button(translate("kiosk", "Continue"))
         start = QWidget()
         sc = QVBoxLayout(start)
-        title = QLabel("Verify your identity")
+        title = QLabel(translate("kiosk", "Verify your identity"))
         title.setStyleSheet("font-size: 30pt; font-weight: 700;")
         sc.addWidget(title, 0, Qt.AlignmentFlag.AlignHCenter)
         sc.addWidget(self.id_edit)
@@ -187,22 +195,24 @@ class KioskWindow(QWidget):
         if self.modality is Modality.FACE:
             # the camera only: no photo file, no file dialog (a photo of the customer must not pass for them)
             self.camera = CameraView(detector=service_detector(ctx, self), touch=True, allow_files=False)
-            self.camera.capture_button.setText("Take my photo")
+            self.camera.capture_button.setText(translate("kiosk", "Take my photo"))
             self.camera.captured.connect(lambda _f: self.verify())
             cc.addWidget(self.camera, 1)
         else:
-            self.pad = SignaturePad(placeholder="Sign here with the pen")
+            self.pad = SignaturePad(placeholder=translate("kiosk", "Sign here with the pen"))
             cc.addWidget(self.pad, 1)
         row = QHBoxLayout()
-        self.cancel_button = big_button("Cancel")
+        self.cancel_button = big_button(translate("kiosk", "Cancel"))
         row.addWidget(self.cancel_button)
         if self.pad is not None:
-            clear = big_button("Clear")
+            clear = big_button(translate("kiosk", "Clear"))
             clear.clicked.connect(self.pad.clear)
             row.addWidget(clear)
-            self.verify_button = big_button("Verify")
+            self.verify_button = big_button(translate("kiosk", "Verify"))
             self.verify_button.clicked.connect(self.verify)
             row.addWidget(self.verify_button)
+        self._capture_row = row  # the test mode's file button goes here while it is on (and exists only then)
+        self.test_file_button: QPushButton | None = None
         cc.addLayout(row)
         self.capture_message = MessageBar()  # of fixed height: a message never moves the pad or the buttons
         cc.addWidget(self.capture_message)
@@ -212,7 +222,7 @@ class KioskWindow(QWidget):
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
         self.result_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.done_button = big_button("Done")
+        self.done_button = big_button(translate("kiosk", "Done"))
         rc.addStretch(1)
         rc.addWidget(self.result_label)
         rc.addStretch(1)
@@ -221,11 +231,16 @@ class KioskWindow(QWidget):
         self.stack = QStackedWidget()
         for w in (start, capture, result):
             self.stack.addWidget(w)
-        self.supervisor_button = QPushButton("Supervisor")
+        self.supervisor_button = QPushButton(translate("kiosk", "Supervisor"))
         self.supervisor_button.setFlat(True)
         for b in (self.next_button, self.supervisor_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the id field keeps the keyboard's focus
+        self.test_banner = QLabel()
+        self.test_banner.setStyleSheet("QLabel { background: #c62828; color: white; font-weight: 700; "
+                                       "padding: 4px 12px; }")
+        self.test_banner.setVisible(False)
         top = QHBoxLayout()
+        top.addWidget(self.test_banner)
         top.addStretch(1)
         top.addWidget(self.supervisor_button)
         outer = QVBoxLayout(self)
@@ -234,7 +249,12 @@ class KioskWindow(QWidget):
 
         self.idle = QTimer(self)
         self.idle.setSingleShot(True)
-        self.idle.timeout.connect(self.reset)
+        self.idle.timeout.connect(self._idle)
+        self.test_mode_by: str | None = None  # the admin who unlocked the test mode; None: off
+        self.test_timer = QTimer(self)
+        self.test_timer.setSingleShot(True)
+        self.test_timer.timeout.connect(lambda: self.end_test_mode("timeout"))
+        self.file_hook: Any = None  # tests: answers the test mode's file dialog
         self.result_timer = QTimer(self)
         self.result_timer.setSingleShot(True)
         self.result_timer.timeout.connect(self.reset)
@@ -253,6 +273,8 @@ class KioskWindow(QWidget):
         self.relogin = Relogin(ctx, self)  # a lost session: the login again ($BIOMETRIX_PASSWORD: unattended)
         for w in (self, *self.findChildren(QWidget)):
             w.setAcceptDrops(False)  # a text field takes a dropped file's path by default
+        self.id_edit.setAccessibleName(translate("kiosk", "your customer number"))
+        name_controls(self)
         self.reset()
 
     # --- flow --------------------------------------------------------------------------------------
@@ -280,10 +302,11 @@ class KioskWindow(QWidget):
 
     def to_capture(self) -> None:
         if not self.id_edit.text().strip():
-            self.id_edit.setPlaceholderText("please type your customer number")
+            self.id_edit.setPlaceholderText(translate("kiosk", "please type your customer number"))
             return
-        self.prompt.setText("Look at the camera, then press Take my photo." if self.camera is not None
-                            else "Sign in the box below, then press Verify.")
+        prompt = (QT_TRANSLATE_NOOP("kiosk", "Look at the camera, then press Take my photo.") if self.camera is not None
+                  else QT_TRANSLATE_NOOP("kiosk", "Sign in the box below, then press Verify."))
+        self.prompt.setText(translate("kiosk", prompt))
         self.stack.setCurrentIndex(1)
         if self.camera is not None:
             self.camera.start(parse_camera(self.ctx.settings.camera))
@@ -292,11 +315,11 @@ class KioskWindow(QWidget):
     def verify(self) -> None:
         typed = self.id_edit.text().strip()
         try:
-            probe: Any = self.pad.strokes() if self.pad is not None else self._frame()
+            probe: Any = self._pad_probe() if self.pad is not None else self._frame()
         except BiometrixError as err:
             self.capture_message.show_message(error_message(err), "warn")
             return
-        self.capture_message.show_message("Checking…", "info")
+        self.capture_message.show_message(translate("kiosk", "Checking…"), "info")
         modality = self.modality
 
         def done(outcome: ops.VerifyOutcome) -> None:
@@ -304,13 +327,19 @@ class KioskWindow(QWidget):
 
         def failed(err: BaseException) -> None:
             if isinstance(err, NotEnrolled):
-                self.capture_message.show_message("That customer number is not enrolled here. Please see a member "
-                                                  "of staff.", "warn")
+                self.capture_message.show_message(translate("kiosk", "That customer number is not enrolled here. "
+                                                                     "Please see a member of staff."), "warn")
             else:
                 self.capture_message.show_message(error_message(err), "error")
 
         self.ctx.run(self, lambda bx: ops.verify(bx, ops.enrolled_id(bx, typed), modality, probe),
                      on_success=done, on_error=failed)
+
+    def _pad_probe(self) -> Any:
+        """The pad's strokes; a scan only while the test mode is on (only the test file button puts one there)."""
+        if self.pad.scan is not None and self.test_mode_by is not None:  # type: ignore[union-attr]
+            return self.pad.scan.copy()  # type: ignore[union-attr]
+        return self.pad.strokes()  # type: ignore[union-attr]
 
     def _frame(self) -> Any:
         if self.camera is None or self.camera.frame is None:
@@ -320,6 +349,7 @@ class KioskWindow(QWidget):
     def show_result(self, label: str) -> None:
         self.last_label = label
         text, colour = CUSTOMER_TEXT[label]
+        text = translate("kiosk", text)
         self.result_label.setText(text)
         self.result_label.setStyleSheet(f"QLabel {{ font-size: 30pt; font-weight: 700; color: white; "
                                         f"background: {colour}; padding: 24px; }}")
@@ -330,10 +360,82 @@ class KioskWindow(QWidget):
 
     # --- leaving -----------------------------------------------------------------------------------
 
-    def ask_pin(self) -> None:
+    def ask_pin(self, *, supervisor_hook: Any = None) -> None:
+        """The PIN, then the supervisor screen: leave, or start / end the test mode. ``supervisor_hook`` (tests)
+        runs the supervisor dialog instead of ``exec``."""
         dialog = PinDialog(self.ctx, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        supervisor = SupervisorDialog(self.ctx, test_mode_on=self.test_mode_by is not None, parent=self)
+        code = supervisor_hook(supervisor) if supervisor_hook is not None else supervisor.exec()
+        if code == SupervisorDialog.LEAVE:
             self.unlock_and_close()
+        elif code == SupervisorDialog.TEST_ON and supervisor.unlocked_by:
+            self.test_mode_started(supervisor.unlocked_by)
+        elif code == SupervisorDialog.TEST_OFF:
+            self.end_test_mode("locked")
+
+    # --- test mode ---------------------------------------------------------------------------------
+
+    def test_mode_started(self, admin: str) -> None:
+        """The service has checked the admin and audits from now on: show it, offer the file button, time it."""
+        self.test_mode_by = admin
+        self.test_banner.setText(translate("kiosk", "TEST MODE (unlocked by {admin}): decisions are audited as tests")
+                                 .format(admin=admin))
+        self.test_banner.setVisible(True)
+        if self.test_file_button is None:
+            self.test_file_button = big_button(translate("kiosk", "Test: load a file…"))
+            self.test_file_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self.test_file_button.clicked.connect(self.load_test_file)
+            self._capture_row.addWidget(self.test_file_button)
+        self.test_timer.start(TEST_MODE_SECONDS * 1000)
+
+    def end_test_mode(self, why: str) -> None:
+        """Back to camera and pad only; the service audits the end (and stops marking decisions as tests)."""
+        if self.test_mode_by is None:
+            return
+        self.test_mode_by = None
+        self.test_timer.stop()
+        self.test_banner.setVisible(False)
+        if self.test_file_button is not None:  # gone from the window: no customer ever sees a file button
+            self._capture_row.removeWidget(self.test_file_button)
+            self.test_file_button.setParent(None)
+            self.test_file_button.deleteLater()
+            self.test_file_button = None
+        self.ctx.run(self, lambda bx: bx.end_test_mode(why))
+
+    def load_test_file(self) -> bool:
+        """In test mode only: a photo (face) or a scan (signature) file as the probe, then verified. Outside it
+        nothing is opened (False): a customer never gets a file dialog."""
+        if self.test_mode_by is None:
+            return False
+        if self.file_hook is not None:
+            path = self.file_hook()
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, translate("kiosk", "Test mode: a photo or scan file"), "",
+                                                  translate("kiosk", "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp "
+                                                                     "*.pgm)"))
+        if not path:
+            return False
+        if self.camera is not None:
+            self.camera.allow_files = True
+            try:
+                return self.camera.load_photo(path)  # emits captured: verified at once, as a capture
+            finally:
+                self.camera.allow_files = False
+        from biometrix.gui.scan import load_scan
+
+        try:
+            self.pad.show_scan(load_scan(path), translate("kiosk", "TEST: scan file"))  # type: ignore[union-attr]
+        except BiometrixError as err:
+            self.capture_message.show_message(error_message(err), "warn")
+            return False
+        self.verify()
+        return True
+
+    def _idle(self) -> None:
+        self.end_test_mode("idle")
+        self.reset()
 
     def unlock_and_close(self) -> None:
         self.unlocked = True
@@ -353,6 +455,7 @@ class KioskWindow(QWidget):
             app.removeEventFilter(self._filter)
         if self.camera is not None:
             self.camera.stop()
+        self.end_test_mode("closed")
         super().closeEvent(event)
 
     def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt override: Escape does not leave

@@ -7,6 +7,8 @@ import os
 from collections.abc import Callable
 
 from biometrix.gui.context import AppContext
+from biometrix.gui.i18n import translate
+from biometrix.gui.pages.base import name_controls
 from biometrix.gui.qt import (
     QDialog,
     QDialogButtonBox,
@@ -32,11 +34,11 @@ class LoginDialog(QDialog):
                  reason: str = "") -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.setWindowTitle("Biometrix — operator login")
+        self.setWindowTitle(translate("login", "Biometrix — operator login"))
         self.setModal(True)
         self.setMinimumWidth(460)
         self.create_admin: bool | None = None  # None until the database has answered
-        self.heading = QLabel("Opening the enrollment database…")
+        self.heading = QLabel(translate("login", "Opening the enrollment database…"))
         self.heading.setWordWrap(True)
         self.name = QLineEdit(name or os.environ.get(OPERATOR_ENV, ""))
         self.password = QLineEdit()
@@ -44,9 +46,9 @@ class LoginDialog(QDialog):
         self.again = QLineEdit()
         self.again.setEchoMode(QLineEdit.EchoMode.Password)
         self.form = QFormLayout()
-        self.form.addRow("Operator", self.name)
-        self.form.addRow("Password", self.password)
-        self.form.addRow("Password again", self.again)
+        self.form.addRow(translate("login", "Operator"), self.name)
+        self.form.addRow(translate("login", "Password"), self.password)
+        self.form.addRow(translate("login", "Password again"), self.again)
         self.message = QLabel(reason)
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #c62828;")
@@ -58,6 +60,7 @@ class LoginDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addLayout(self.form)
+        name_controls(self)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self._set_mode(False)
@@ -71,10 +74,11 @@ class LoginDialog(QDialog):
         self.create_admin = not has_operators
         self._set_mode(self.create_admin)
         if self.create_admin:
-            self.heading.setText("First start: this database has no operators yet. Create its administrator "
-                                 "(at least 10 characters for the password). Admins add tellers and supervisors.")
+            self.heading.setText(translate("login", "First start: this database has no operators yet. Create its "
+                                                    "administrator (at least 10 characters for the password). Admins "
+                                                    "add tellers and supervisors."))
         else:
-            self.heading.setText("Log in with your operator name and password.")
+            self.heading.setText(translate("login", "Log in with your operator name and password."))
         self.ok_button.setEnabled(True)
         env_password = os.environ.get(PASSWORD_ENV)
         if not self.create_admin and self.name.text() and env_password:  # an unattended kiosk's account
@@ -90,10 +94,10 @@ class LoginDialog(QDialog):
             return
         name, password = self.name.text().strip(), self.password.text()
         if not name or not password:
-            self._show_error("Enter the operator name and the password.")
+            self._show_error(translate("login", "Enter the operator name and the password."))
             return
         if self.create_admin and password != self.again.text():
-            self._show_error("The two passwords differ.")
+            self._show_error(translate("login", "The two passwords differ."))
             return
         self.ok_button.setEnabled(False)
         self.message.setText("")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from biometrix.gui.context import AppContext
+from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
 from biometrix.gui.login import Relogin
 from biometrix.gui.pages.audit_page import AuditPage
-from biometrix.gui.pages.base import Page
+from biometrix.gui.pages.base import Page, name_controls
 from biometrix.gui.pages.enroll_page import EnrollPage
 from biometrix.gui.pages.identify_page import IdentifyPage
 from biometrix.gui.pages.settings_page import SettingsPage
@@ -26,11 +27,11 @@ from biometrix.gui.qt import (
 
 #: (page class, navigation label); Ctrl+1.. follow this order.
 PAGES: tuple[tuple[type[Page], str], ...] = (
-    (EnrollPage, "Enroll"),
-    (VerifyPage, "Verify"),
-    (IdentifyPage, "Identify"),
-    (AuditPage, "Audit"),
-    (SettingsPage, "Settings"),
+    (EnrollPage, QT_TRANSLATE_NOOP("main_window", "Enroll")),
+    (VerifyPage, QT_TRANSLATE_NOOP("main_window", "Verify")),
+    (IdentifyPage, QT_TRANSLATE_NOOP("main_window", "Identify")),
+    (AuditPage, QT_TRANSLATE_NOOP("main_window", "Audit")),
+    (SettingsPage, QT_TRANSLATE_NOOP("main_window", "Settings")),
 )
 
 
@@ -41,7 +42,7 @@ class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
-        self.setWindowTitle("Biometrix — signature and face verification")
+        self.setWindowTitle(translate("main_window", "Biometrix — signature and face verification"))
         self.nav = QListWidget()
         self.nav.setFixedWidth(132)
         self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -52,8 +53,9 @@ class MainWindow(QMainWindow):
             page = cls(ctx)
             self.pages[label.lower()] = page
             self.stack.addWidget(page)
-            self.nav.addItem(label)
-            self.nav.item(i - 1).setToolTip(f"{label} (Ctrl+{i})")
+            self.nav.addItem(translate("main_window", label))
+            shown = translate("main_window", label)
+            self.nav.item(i - 1).setToolTip(translate("main_window", "{label} (Ctrl+{i})").format(label=shown, i=i))
             shortcut = QShortcut(QKeySequence(f"Ctrl+{i}"), self)
             shortcut.activated.connect(lambda row=i - 1: self.nav.setCurrentRow(row))
         central = QWidget()
@@ -63,12 +65,16 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.busy_label = QLabel()
         self.statusBar().addPermanentWidget(self.busy_label)
-        self.statusBar().showMessage("Ctrl+1..5 switch pages. Models load on first use.")
+        self.statusBar().showMessage(translate("main_window", "Ctrl+1..5 switch pages. Models load on first use."))
         self._current: Page | None = None
         self._shown_once = False
         self.nav.currentRowChanged.connect(self._switch)
-        ctx.tasks.busy_changed.connect(lambda busy: self.busy_label.setText("Working…" if busy else ""))
+        working = translate("main_window", "Working…")
+        ctx.tasks.busy_changed.connect(lambda busy: self.busy_label.setText(working if busy else ""))
         self.relogin = Relogin(ctx, self, on_cancel=self.close)
+        self.nav.setAccessibleName(translate("main_window", "pages"))
+        for page in self.pages.values():
+            name_controls(page)
         self.nav.setCurrentRow(0)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override: fits a 1366x768 screen with its task bar

@@ -19,6 +19,7 @@ from biometrix.core.policy import DecisionPolicy
 from biometrix.core.roles import Action
 from biometrix.core.types import Candidate, Decision, Modality, Threshold
 from biometrix.gui.consistency import ReferenceCheck, check_references
+from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
 
 if TYPE_CHECKING:
     from biometrix.capture.pen import Stroke
@@ -51,6 +52,7 @@ class VerifyOutcome:
     decision: Decision
     probe: np.ndarray
     references: tuple[np.ndarray, ...]
+    capture: str | None = None  # how a signature probe was taken: "scan" or "pen" (None: a face)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def face_hint(bx: Biometrix, rgb: np.ndarray) -> FaceHint:
         det = pipe.detect(rgb)
     except LowQuality as err:
         return FaceHint(None, False, str(err))
-    return FaceHint(tuple(float(v) for v in det.bbox), True, "Face found: ready to capture")  # type: ignore[arg-type]
+    return FaceHint(tuple(float(v) for v in det.bbox), True, QT_TRANSLATE_NOOP("ops", "Face found: ready to capture"))  # type: ignore[arg-type]
 
 
 def consistency_threshold(bx: Biometrix, modality: Modality) -> Threshold:
@@ -103,15 +105,17 @@ def sample_images(bx: Biometrix, subject_id: str, modality: Modality) -> tuple[n
 def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any) -> VerifyOutcome:
     """1:1 verification decided and audited by the service under the database's policy (its threshold and
     supervisor band: Accept / Refer / Reject), with the probe and references as images for display."""
-    from biometrix.service import load_face, load_signature
+    from biometrix.service import load_face, load_signature, signature_capture
 
+    capture = None
     if modality is Modality.SIGNATURE:
         decision = bx.verify(subject_id, signature=probe)
         image = load_signature(probe)[0]
+        capture = signature_capture(probe)
     else:
         decision = bx.verify(subject_id, face=probe)
         image = load_face(probe)[0]
-    return VerifyOutcome(decision, image, sample_images(bx, subject_id, modality))
+    return VerifyOutcome(decision, image, sample_images(bx, subject_id, modality), capture)
 
 
 def enrolled_id(bx: Biometrix, typed: str) -> str:
@@ -238,6 +242,26 @@ class SettingsInfo:
     may_set_policy: bool = False
     may_trust_models: bool = False
     in_force: tuple[str, ...] = ()  # how each kind of probe is decided (``Biometrix.decision_rules``), one line each
+    operators: tuple[Any, ...] | None = None  # the operator accounts, for an admin (None: not theirs to see)
+
+
+#: The kinds of probe ``Biometrix.decision_rules`` names, for the catalogue (shown through ``translate``).
+PROBE_KINDS = (QT_TRANSLATE_NOOP("settings_page", "signature scan"), QT_TRANSLATE_NOOP("settings_page", "signature pen"),
+               QT_TRANSLATE_NOOP("settings_page", "pen against pen references"),
+               QT_TRANSLATE_NOOP("settings_page", "face"))
+
+
+def rule_text(rule: Any) -> str:
+    """One line in the teller's language for a ``DecisionRule``: what is accepted, referred and rejected."""
+    probe = translate("settings_page", rule.probe)
+    if rule.reject is not None:
+        return translate("settings_page", "{probe}: {model}, three zones: Accept at or below {accept}, Reject above "
+                                          "{reject}, Refer between").format(
+            probe=probe, model=rule.model_id, accept=f"{rule.accept:.6g}", reject=f"{rule.reject:.6g}")
+    text = (translate("settings_page", "{probe}: {model}, one threshold: Accept at or below {accept}, Refer within "
+                                       "±{band}") if rule.band else
+            translate("settings_page", "{probe}: {model}, one threshold: Accept at or below {accept}"))
+    return text.format(probe=probe, model=rule.model_id, accept=f"{rule.accept:.6g}", band=f"{rule.band:.6g}")
 
 
 def settings_info(bx: Biometrix) -> SettingsInfo:
@@ -265,12 +289,13 @@ def settings_info(bx: Biometrix) -> SettingsInfo:
             tuple(CardThresholdInfo(t.name, t.value, t.target_fmr, t.source) for t in card.thresholds),
             in_force, det is not None, error, det=det, trusted=pins.get(modality.value, card.model_id)))
     try:
-        in_force = tuple(rule.describe() for rule in bx.decision_rules())
+        in_force = tuple(rule_text(rule) for rule in bx.decision_rules())
     except BiometrixError as err:
-        in_force = (f"not available: {err}",)
+        in_force = (translate("settings_page", "not available: {error}").format(error=err),)
     return SettingsInfo(bx.location.shown, bx.location.reason, str(bx.models_dir), available_models(bx),
                         tuple(infos), pen_info(bx), policy, may(bx, Action.SET_THRESHOLDS),
-                        may(bx, Action.MANAGE_MODELS), in_force)
+                        may(bx, Action.MANAGE_MODELS), in_force,
+                        tuple(bx.operators()) if may(bx, Action.MANAGE_OPERATORS) else None)
 
 
 def may(bx: Biometrix, action: Action) -> bool:
@@ -287,9 +312,11 @@ def pen_info(bx: Biometrix) -> str:
     try:
         card = bx.pen_card()
     except BiometrixError as err:
-        return f"not available: {err}"
+        return translate("ops", "not available: {err}").format(err=err)
     if card is None:
-        return "none: pen signatures are verified by the signature model above"
+        return translate("ops", "none: pen signatures are verified by the signature model above")
     t = card.threshold
-    return (f"{card.model_id} decides a pen probe against references drawn with a pen: threshold "
-            f"{format_distance(t.value)} ({t.source}); set by its card, not here")
+    return translate("ops", "{model} decides a pen probe against references drawn with a pen: threshold {threshold} "
+                            "({source}); set by its card, not here").format(model=card.model_id,
+                                                                           threshold=format_distance(t.value),
+                                                                           source=t.source)

@@ -11,7 +11,9 @@ from typing import Any
 try:
     from PySide6.QtCore import (
         QByteArray,
+        QCoreApplication,
         QEvent,
+        QMimeData,
         QObject,
         QPoint,
         QPointF,
@@ -23,6 +25,8 @@ try:
         Qt,
         QThreadPool,
         QTimer,
+        QTranslator,
+        QUrl,
         Signal,
         Slot,
     )
@@ -53,6 +57,7 @@ try:
     )
     from PySide6.QtWidgets import (
         QAbstractItemView,
+        QAbstractSpinBox,
         QApplication,
         QCheckBox,
         QComboBox,
@@ -78,10 +83,12 @@ try:
         QRadioButton,
         QScrollArea,
         QSizePolicy,
+        QSlider,
         QSpinBox,
         QStackedWidget,
         QTableWidget,
         QTableWidgetItem,
+        QTabWidget,
         QVBoxLayout,
         QWidget,
     )
@@ -90,7 +97,9 @@ except ModuleNotFoundError as err:  # pragma: no cover - exercised by the CLI te
     raise ModuleNotFoundError("the desktop app needs PySide6: pip install PySide6-Essentials", name="PySide6") from err
 
 __all__ = [
-    "QAbstractItemView", "QAction", "QApplication", "QBrush", "QByteArray", "QCheckBox", "QColor", "QComboBox",
+    "QAbstractItemView", "QAbstractSpinBox", "QAction", "QApplication", "QBrush", "QByteArray", "QCheckBox", "QColor",
+    "QCoreApplication", "QMimeData", "QSlider", "QTabWidget", "QTranslator", "QUrl",
+    "QComboBox",
     "QDialog", "QDialogButtonBox", "QDoubleSpinBox", "QEvent", "QEventPoint", "QFileDialog", "QFont", "QFontMetrics",
     "QIcon", "QFormLayout", "QFrame", "QGridLayout", "QGroupBox", "QGuiApplication", "QHBoxLayout", "QHeaderView",
     "QImage", "QInputDevice", "QKeySequence", "QLabel", "QLineEdit", "QListWidget", "QListWidgetItem", "QMainWindow",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from biometrix.core.errors import InvalidInput
+from biometrix.gui.i18n import LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ SETTINGS_FILENAME = "gui.json"
 PIN_ITERATIONS = 200_000
 MODALITIES = ("signature", "face")
 _OPTIONAL_TEXT = ("db_path", "models_dir", "signature_model", "face_model", "pin_salt", "pin_hash")
-_TEXT = ("camera", "kiosk_modality")
+_TEXT = ("camera", "kiosk_modality", "language")
 #: Keys of older settings files that now live in the database's decision policy (``biometrix policy``): read and
 #: ignored with a warning, so that an old file still loads and a user's file never decides.
 POLICY_KEYS = ("signature_threshold", "face_threshold", "signature_target_fmr", "face_target_fmr", "refer_band")
@@ -40,6 +41,7 @@ class GuiSettings:
     What decides (thresholds, target FMRs, the Refer band) is the database's policy, not this file's.
     ``camera`` is a device index ("0") or a video file standing in for a camera.
     ``pin_salt`` / ``pin_hash`` hold the kiosk supervisor PIN as salted PBKDF2-SHA256 (never the PIN).
+    ``language`` is the app's language (``i18n.LANGUAGES``), applied at the next start.
     """
 
     db_path: str | None = None
@@ -52,6 +54,7 @@ class GuiSettings:
     kiosk_idle_s: float = 60.0
     pin_salt: str | None = None
     pin_hash: str | None = None
+    language: str = "en"
 
     def __post_init__(self) -> None:
         # Types first: a settings file is user input (a string "0.5", 1e999 or Infinity must not get through).
@@ -69,6 +72,8 @@ class GuiSettings:
             raise InvalidInput(f"references must be between 3 and 20, got {self.references}")
         if self.kiosk_modality not in MODALITIES:
             raise InvalidInput(f"kiosk_modality must be one of {', '.join(MODALITIES)}, got {self.kiosk_modality!r}")
+        if self.language not in LANGUAGES:
+            raise InvalidInput(f"language must be one of {', '.join(LANGUAGES)}, got {self.language!r:.20}")
         if not float(self.kiosk_idle_s) > 0:
             raise InvalidInput(f"kiosk_idle_s must be positive, got {self.kiosk_idle_s}")
 

@@ -143,6 +143,42 @@ class AccessMixin:
         self._require(Action.MANAGE_OPERATORS)
         return self._db.operators()
 
+    # --- a kiosk's test mode ------------------------------------------------------------------------
+
+    @property
+    def test_mode(self) -> str | None:
+        """The admin who unlocked the test mode (``start_test_mode``), None when it is off."""
+        return self._test_mode
+
+    def start_test_mode(self, name: str, password: str) -> Operator:
+        """An admin unlocks a kiosk's test mode (a photo or scan file may stand in for the camera or the pad):
+        their name and password are checked as a login (audited, with its lockout) without changing who this
+        service acts for. Until ``end_test_mode`` every verify and identify row carries ``"test_mode":
+        {"unlocked_by": NAME}`` in its details. The start is audited ("settings", decision "test-mode-on"); a
+        refusal too ("test-mode-refused") and AccessDenied: a wrong password, or an operator below admin."""
+        who = self._db.login(name, password)
+        if not who.may(Action.KIOSK_TEST_MODE):
+            self._db.record("settings", subject_id=None, modality=None, model_id=None, decision="test-mode-refused",
+                            details={"kiosk_test_mode": "refused", "asked_by": who.name})
+            raise AccessDenied(f"operator {who.name!r} is {_a(who.role)}: to {Action.KIOSK_TEST_MODE.value} needs "
+                               f"{_a(lowest_role_for(Action.KIOSK_TEST_MODE))}")
+        self._test_mode = who.name
+        self._db.record("settings", subject_id=None, modality=None, model_id=None, decision="test-mode-on",
+                        details={"kiosk_test_mode": "on", "unlocked_by": who.name})
+        return who
+
+    def end_test_mode(self, why: str) -> None:
+        """End the test mode (``why``: "timeout", "idle", "locked", "closed"...), audited ("test-mode-off")."""
+        if self._test_mode is None:
+            return
+        by, self._test_mode = self._test_mode, None
+        self._db.record("settings", subject_id=None, modality=None, model_id=None, decision="test-mode-off",
+                        details={"kiosk_test_mode": "off", "unlocked_by": by, "why": str(why)[:40]})
+
+    def _test_details(self) -> dict[str, object]:
+        """What a decision's audit row says of the test mode: nothing when it is off."""
+        return {} if self._test_mode is None else {"test_mode": {"unlocked_by": self._test_mode}}
+
     # --- keys --------------------------------------------------------------------------------------
 
     def rotate_key(self, new: KeySource | None = None) -> dict[str, int]:

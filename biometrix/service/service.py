@@ -128,6 +128,7 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
         self._key = key
         self._store: EnrollmentStore | None = None
         self._operator: Operator | None = None
+        self._test_mode: str | None = None  # the admin who unlocked a kiosk's test mode (``start_test_mode``)
         self._indexes = IdentifyIndexes(index)
 
     @property
@@ -292,7 +293,7 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
                                  "aggregate": aggregate, "refer_band": fraction, "band": band,
                                  "capture": capture, "threshold_source": decision.threshold.source,
                                  "decision_policy": how, "card_sha256": self._card_sha256[slot],
-                                 "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
+                                 "probe_sha256": hashlib.sha256(raw.data).hexdigest(), **self._test_details()})
         return decision
 
     def _template(self, subject_id: SubjectId, modality: Modality, model_id: str) -> Template:
@@ -339,7 +340,7 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
                                  "decision_policy": {"policy": "three-zone", "accept": zones[0].value,
                                                      "reject": zones[1].value} if zones else {"policy": "threshold"},
                                  "card_sha256": self._card_sha256[modality.value],
-                                 "probe_sha256": hashlib.sha256(raw.data).hexdigest()})
+                                 "probe_sha256": hashlib.sha256(raw.data).hexdigest(), **self._test_details()})
         return candidates
 
     def prepare_identify(self, modality: Modality | None = None) -> dict[Modality, int]:

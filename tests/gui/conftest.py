@@ -128,3 +128,19 @@ def att_video(tmp_path_factory: pytest.TempPathFactory):
     make.photo = photo  # type: ignore[attr-defined]
     yield make
     zf.close()
+
+
+def each_screen(qtbot, window):
+    """Show every page of the teller window in turn, and every section of a page in sections (Settings); yields
+    (page name, section index) once each is on screen."""
+    from biometrix.gui.qt import QTabWidget
+
+    for name, page in window.pages.items():
+        window.show_page(name)
+        qtbot.waitUntil(lambda p=page: not p.busy, timeout=WAIT_MS)
+        tabs = page.findChild(QTabWidget)
+        for section in range(tabs.count() if tabs is not None else 1):
+            if tabs is not None:
+                tabs.setCurrentIndex(section)
+                qtbot.wait(20)
+            yield name, section

@@ -14,7 +14,7 @@ import pytest
 
 from biometrix.gui.context import AppContext
 from biometrix.gui.kiosk import KioskWindow
-from biometrix.gui.qt import QFontMetrics, QPoint, QPushButton, QRect, QScrollArea, Qt, QWidget
+from biometrix.gui.qt import QFontMetrics, QPoint, QPushButton, QRect, QScrollArea, Qt, QTabWidget, QWidget
 from tests.gui.conftest import WAIT_MS, call_service, draw_on_pad, shown
 
 
@@ -284,16 +284,21 @@ def test_every_page_fits_the_screen(window, qtbot, size: tuple[int, int]) -> Non
         window.show_page(name)
         qtbot.waitUntil(lambda p=page: not p.busy, timeout=WAIT_MS)
         qtbot.wait(100)
-        scroll = page.findChild(QScrollArea)
-        buttons = [b for b in page.findChildren(QPushButton)
-                   if b.isVisible() and (scroll is None or not scroll.isAncestorOf(b))]
-        assert len(buttons) >= 2, name
-        assert _outside(window, buttons) == [], name
-        if scroll is not None:
-            assert scroll.horizontalScrollBar().maximum() == 0
-            assert scroll.widget().width() <= scroll.viewport().width()
-            if size == (1920, 1080):
-                assert scroll.verticalScrollBar().maximum() == 0
+        tabs = page.findChild(QTabWidget)  # Settings: each section in its turn
+        for section in range(tabs.count() if tabs is not None else 1):
+            if tabs is not None:
+                tabs.setCurrentIndex(section)
+                qtbot.wait(50)
+            scroll = next((s for s in page.findChildren(QScrollArea) if s.isVisible()), None)
+            buttons = [b for b in page.findChildren(QPushButton)
+                       if b.isVisible() and (scroll is None or not scroll.isAncestorOf(b))]
+            assert len(buttons) >= 2, name
+            assert _outside(window, buttons) == [], name
+            if scroll is not None:
+                assert scroll.horizontalScrollBar().maximum() == 0, (name, section)
+                assert scroll.widget().width() <= scroll.viewport().width(), (name, section)
+                if size == (1920, 1080):
+                    assert scroll.verticalScrollBar().maximum() == 0, (name, section)
 
 
 @pytest.mark.parametrize("modality", ["signature", "face"])

@@ -69,6 +69,7 @@ def test_settings_remakes_templates_with_progress(qtbot, gui_settings: GuiSettin
         assert load_settings(tmp_path / "gui.json").signature_model is None  # the database says which
         seen: list[tuple[int, int]] = []
         page._progress.changed.connect(lambda done, total: seen.append((done, total)))
+        page.show_section("Models")  # the button is in the Models section
         qtbot.mouseClick(page.retemplate_button, Qt.MouseButton.LeftButton)
         assert page.retemplate_bar.isVisible()
         qtbot.waitUntil(lambda: page.messages.kind in ("ok", "warn", "error"), timeout=WAIT_MS)

@@ -6,7 +6,22 @@ from collections.abc import Callable
 from typing import Any
 
 from biometrix.gui.context import AppContext
-from biometrix.gui.qt import QHBoxLayout, QIcon, QLabel, QListWidget, QListWidgetItem, QSize, Qt, QVBoxLayout, QWidget
+from biometrix.gui.i18n import translate
+from biometrix.gui.qt import (
+    QAbstractSpinBox,
+    QApplication,
+    QFormLayout,
+    QHBoxLayout,
+    QIcon,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QSize,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+)
 from biometrix.gui.tasks import error_message
 from biometrix.gui.widgets.message_bar import MessageBar
 
@@ -23,7 +38,7 @@ class Page(QWidget):
         self.messages = MessageBar()
         self.outer = QVBoxLayout(self)
         self.outer.setContentsMargins(6, 4, 6, 4)
-        heading = QLabel(self.title)
+        heading = QLabel(translate("pages", self.title))
         heading.setObjectName("pageTitle")
         heading.setStyleSheet("QLabel#pageTitle { font-size: 16pt; font-weight: 600; }")
         top = QHBoxLayout()
@@ -56,6 +71,21 @@ class Page(QWidget):
     def set_busy(self, busy: bool) -> None:
         """Pages override to disable their action buttons while work is in flight."""
         self.busy = busy
+
+    def main_action(self) -> None:
+        """What Enter does on the page (Enroll: add the reference or save; Verify: verify...); pages override."""
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        """Enter runs the page's main action, wherever the focus is, except in a field whose Enter is its own (a
+        search field: ``own_enter``)."""
+        focus = QApplication.focusWidget()
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (focus is not None
+                                                                         and focus.property("ownEnter")):
+            event.accept()
+            if not self.busy:
+                self.main_action()
+            return
+        super().keyPressEvent(event)
 
     def on_shown(self) -> None:
         """Called by the window when the page becomes the current one."""
@@ -123,6 +153,45 @@ class Thumbnails(QListWidget):
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self._share_width()
+
+
+def tab_chain(*widgets: QWidget) -> None:
+    """Tab goes through ``widgets`` in this order (then on to the page's other controls)."""
+    for first, second in zip(widgets, widgets[1:], strict=False):
+        QWidget.setTabOrder(first, second)
+
+
+def own_enter(field: QWidget) -> QWidget:
+    """Mark ``field`` as handling Enter itself (a search field): Enter there does not run the page's action."""
+    field.setProperty("ownEnter", True)
+    return field
+
+
+def name_controls(root: QWidget) -> None:
+    """Give every control of ``root`` without an accessible name one, for screen readers: a form field the text
+    of its row's label, a spin box's inner field the spin box's name, a text field its placeholder."""
+    for form in root.findChildren(QFormLayout):
+        for row in range(form.rowCount()):
+            label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            field = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+            if label is None or field is None or not isinstance(label.widget(), QLabel):
+                continue
+            name = label.widget().text().rstrip(":")
+            if field.widget() is not None:
+                fields = [field.widget()]
+            else:
+                layout = field.layout()
+                fields = [layout.itemAt(i).widget() for i in range(layout.count())] if layout is not None else []
+            for w in fields:
+                if w is not None and not w.accessibleName() and w.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                    w.setAccessibleName(name)
+    for edit in root.findChildren(QLineEdit):
+        if not edit.accessibleName() and edit.placeholderText():
+            edit.setAccessibleName(edit.placeholderText())
+    for spin in root.findChildren(QAbstractSpinBox):
+        inner = spin.findChild(QLineEdit)
+        if inner is not None and not inner.accessibleName() and spin.accessibleName():
+            inner.setAccessibleName(spin.accessibleName())
 
 
 def hbox(*widgets: QWidget, stretch_last: bool = False) -> QHBoxLayout:

@@ -6,6 +6,7 @@ from biometrix.core.distances import format_distance
 from biometrix.core.errors import BiometrixError
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
+from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
 from biometrix.gui.pages.base import Page
 from biometrix.gui.pages.verify_page import ProbeInput
 from biometrix.gui.qt import (
@@ -26,14 +27,16 @@ from biometrix.gui.tasks import error_message
 from biometrix.gui.widgets.images import to_pixmap
 
 #: Short headers: every column is in view on a 1024x600 screen (the Name column takes what is left).
-COLUMNS = ("#", "Sample", "Subject", "Name", "Distance", "Match")
+COLUMNS = ("#", QT_TRANSLATE_NOOP("identify_page", "Sample"), QT_TRANSLATE_NOOP("identify_page", "Subject"),
+           QT_TRANSLATE_NOOP("identify_page", "Name"), QT_TRANSLATE_NOOP("identify_page", "Distance"),
+           QT_TRANSLATE_NOOP("identify_page", "Match"))
 NAME_COLUMN = 3
 
 
 class IdentifyPage(Page):
     """Search the whole gallery of one modality (audited by the service as an 'identify' event)."""
 
-    title = "Identify (search all subjects)"
+    title = QT_TRANSLATE_NOOP("pages", "Identify (search all subjects)")
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
@@ -41,10 +44,10 @@ class IdentifyPage(Page):
         self.top_k = QSpinBox()
         self.top_k.setRange(1, 50)
         self.top_k.setValue(5)
-        self.identify_button = QPushButton("Identify")
+        self.identify_button = QPushButton(translate("identify_page", "Identify"))
         self.identify_button.setStyleSheet("QPushButton { font-weight: 600; padding: 8px 24px; }")
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels([translate("identify_page", c) for c in COLUMNS])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setIconSize(QSize(72, 48))
@@ -53,10 +56,13 @@ class IdentifyPage(Page):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(NAME_COLUMN, QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeaderItem(5).setToolTip("yes: the distance is below the threshold in force")
+        self.table.horizontalHeaderItem(5).setToolTip(translate("identify_page", "yes: the distance is below the "
+                                                                                 "threshold in force"))
         self.rows: list[ops.IdentifyRow] = []
+        self.top_k.setAccessibleName(translate("identify_page", "Candidates"))
+        self.table.setAccessibleName(translate("identify_page", "Candidates"))
         row = QHBoxLayout()
-        row.addWidget(QLabel("Candidates"))
+        row.addWidget(QLabel(translate("identify_page", "Candidates")))
         row.addWidget(self.top_k)
         row.addStretch(1)
         row.addWidget(self.identify_button)
@@ -70,6 +76,9 @@ class IdentifyPage(Page):
         self.identify_button.clicked.connect(self.identify)
         self.input.new_probe.connect(lambda: self.show_rows([]))  # the candidates of the last probe go
 
+    def main_action(self) -> None:
+        self.identify()
+
     def identify(self) -> None:
         try:
             probe = self.input.probe()
@@ -82,13 +91,16 @@ class IdentifyPage(Page):
             self.input.consumed()  # one search per probe (and one audit row)
             self.show_rows(rows)
             if not rows:
-                self.messages.show_message(f"No subject is enrolled with a {modality.value} template.", "warn")
+                self.messages.show_message(translate("identify_page", "No subject is enrolled with a {value} template.")
+                                           .format(value=modality.value), "warn")
             else:
                 hits = sum(r.candidate.below_threshold for r in rows)
-                self.messages.show_message(f"{len(rows)} candidates; {hits} below the threshold.",
+                self.messages.show_message(translate("identify_page", "{rows} candidates; {hits} below the threshold.")
+                                           .format(rows=len(rows), hits=hits),
                                            "ok" if hits else "info")
 
-        self.call(lambda bx: ops.identify(bx, modality, probe, k), done, working="Searching…")
+        self.call(lambda bx: ops.identify(bx, modality, probe, k), done,
+                  working=translate("identify_page", "Searching…"))
 
     def show_rows(self, rows: list[ops.IdentifyRow]) -> None:
         self.rows = rows
@@ -101,7 +113,8 @@ class IdentifyPage(Page):
             distance = format_distance(c.distance, scale=r.threshold, digits=3)
             cells = [QTableWidgetItem(str(c.rank)), thumb, QTableWidgetItem(c.subject_id),
                      _with_tooltip(r.display_name or ""), QTableWidgetItem(distance),
-                     QTableWidgetItem("yes" if c.below_threshold else "no")]
+                     QTableWidgetItem(translate("identify_page", "yes") if c.below_threshold
+                                      else translate("identify_page", "no"))]
             for j, cell in enumerate(cells):
                 self.table.setItem(i, j, cell)
 

@@ -8,6 +8,7 @@ from functools import partial
 from biometrix.core.distances import format_distance
 from biometrix.core.types import Decision
 from biometrix.gui import ops
+from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
 from biometrix.gui.pages.base import Thumbnails
 from biometrix.gui.qt import QGroupBox, QHBoxLayout, QLabel, QPushButton, Qt, QVBoxLayout, QWidget
 from biometrix.gui.widgets.gauge import DistanceGauge
@@ -19,19 +20,27 @@ LABEL_STYLE = {
     "Refer": "background:#f9a825; color:black;",
     "Reject": "background:#c62828; color:white;",
 }
-LABEL_TEXT = {"Accept": "ACCEPT", "Refer": "REFER", "Reject": "REJECT"}
-#: One sentence per verdict, in the teller's words: {what} is "signature" or "face", {who} the subject.
+LABEL_TEXT = {"Accept": QT_TRANSLATE_NOOP("verdict", "ACCEPT"), "Refer": QT_TRANSLATE_NOOP("verdict", "REFER"),
+              "Reject": QT_TRANSLATE_NOOP("verdict", "REJECT")}
+#: One sentence per verdict and modality, in the teller's words: {who} is the subject.
 WHY = {
-    "Accept": "The {what} matches {who}'s enrolled {what}s.",
-    "Refer": "The {what} is close to {who}'s but not close enough to decide: ask a supervisor to check the "
-             "customer's identity.",
-    "Reject": "The {what} does not match {who}'s enrolled {what}s.",
+    ("Accept", "signature"): QT_TRANSLATE_NOOP("verdict", "The signature matches {who}'s enrolled signatures."),
+    ("Accept", "face"): QT_TRANSLATE_NOOP("verdict", "The face matches {who}'s enrolled faces."),
+    ("Refer", "signature"): QT_TRANSLATE_NOOP("verdict", "The signature is close to {who}'s but not close enough to "
+                                                         "decide: ask a supervisor to check the customer's identity."),
+    ("Refer", "face"): QT_TRANSLATE_NOOP("verdict", "The face is close to {who}'s but not close enough to decide: ask "
+                                                    "a supervisor to check the customer's identity."),
+    ("Reject", "signature"): QT_TRANSLATE_NOOP("verdict", "The signature does not match {who}'s enrolled signatures."),
+    ("Reject", "face"): QT_TRANSLATE_NOOP("verdict", "The face does not match {who}'s enrolled faces."),
 }
+#: The probe's caption: how the signature was taken, so a scan is never taken for a pad drawing.
+PROBE_CAPTION = {"scan": QT_TRANSLATE_NOOP("verdict", "Probe: SCAN"),
+                 "pen": QT_TRANSLATE_NOOP("verdict", "Probe: drawn on pad")}
 BANNER = "QLabel {{ font-size: 22pt; font-weight: 700; border-radius: 4px; {} }}"
 
 
 def why_text(decision: Decision, who: str) -> str:
-    return WHY[decision.label].format(what=decision.modality.value, who=who)
+    return translate("verdict", WHY[decision.label, decision.modality.value]).format(who=who)
 
 
 def details_text(decision: Decision) -> str:
@@ -39,13 +48,19 @@ def details_text(decision: Decision) -> str:
     d = decision
     fmt = partial(format_distance, scale=d.threshold.value, digits=3)
     if d.reject_threshold is not None:
-        return (f"Distance {fmt(d.distance)}. Three zones (model {d.model_id}): accepted at or below "
-                f"{fmt(d.threshold.value)}, rejected above {fmt(d.reject_threshold)}, referred to a supervisor "
-                f"between. Audited by the service as '{d.label.lower()}'.")
-    fmr = f", set at FMR {d.threshold.target_fmr:.2%}" if d.threshold.target_fmr is not None else ""
-    band = f"; Refer band ±{fmt(d.band)}" if d.band else "; no Refer band"
-    return (f"Distance {fmt(d.distance)}, threshold {fmt(d.threshold.value)}{fmr} (model {d.model_id}){band}. "
-            f"Audited by the service as '{d.label.lower()}'.")
+        text = translate("verdict", "Distance {distance}. Three zones (model {model}): accepted at or below {accept}, "
+                                    "rejected above {reject}, referred to a supervisor between. Audited by the "
+                                    "service as '{label}'.")
+        return text.format(distance=fmt(d.distance), model=d.model_id, accept=fmt(d.threshold.value),
+                           reject=fmt(d.reject_threshold), label=d.label.lower())
+    fmr = (translate("verdict", ", set at FMR {fmr:.2%}").format(fmr=d.threshold.target_fmr)
+           if d.threshold.target_fmr is not None else "")
+    band = (translate("verdict", "; Refer band ±{band}").format(band=fmt(d.band)) if d.band
+            else translate("verdict", "; no Refer band"))
+    text = translate("verdict", "Distance {distance}, threshold {threshold}{fmr} (model {model}){band}. Audited by "
+                                "the service as '{label}'.")
+    return text.format(distance=fmt(d.distance), threshold=fmt(d.threshold.value), fmr=fmr, model=d.model_id,
+                       band=band, label=d.label.lower())
 
 
 class ResultPanel(QGroupBox):
@@ -53,7 +68,7 @@ class ResultPanel(QGroupBox):
     distance gauge and the numbers; below, the probe beside the enrolled references."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Result", parent)
+        super().__init__(translate("verdict", "Result"), parent)
         self.label = QLabel("—")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label.setMinimumHeight(48)
@@ -63,12 +78,13 @@ class ResultPanel(QGroupBox):
         self.why.setStyleSheet("QLabel { font-size: 12pt; }")
         self.strength = StrengthBar()
         strength_row = QHBoxLayout()
-        strength_row.addWidget(QLabel("Match strength"))
+        strength_row.addWidget(QLabel(translate("verdict", "Match strength")))
         strength_row.addWidget(self.strength, 1)
-        self.details_button = QPushButton("Details ▸")
+        self.details_button = QPushButton(translate("verdict", "Details ▸"))
         self.details_button.setCheckable(True)
         self.details_button.setFlat(True)
-        self.details_button.setToolTip("Distance, threshold, FMR, model and Refer band of this decision")
+        self.details_button.setToolTip(translate("verdict", "Distance, threshold, FMR, model and Refer band of this "
+                                                            "decision"))
         self.details_box = QWidget()
         self.gauge = DistanceGauge()
         self.details = QLabel()
@@ -85,11 +101,12 @@ class ResultPanel(QGroupBox):
         self.references = Thumbnails(size=150, fit=True)  # all of them in view, as large as the room allows
         pics = QHBoxLayout()
         probe_col = QVBoxLayout()
-        probe_col.addWidget(QLabel("Probe"))
+        self.probe_caption = QLabel(translate("verdict", "Probe"))
+        probe_col.addWidget(self.probe_caption)
         probe_col.addWidget(self.probe_label)
         probe_col.addStretch(1)
         ref_col = QVBoxLayout()
-        ref_col.addWidget(QLabel("Enrolled references"))
+        ref_col.addWidget(QLabel(translate("verdict", "Enrolled references")))
         ref_col.addWidget(self.references)
         pics.addLayout(probe_col)
         pics.addLayout(ref_col, 1)
@@ -109,20 +126,21 @@ class ResultPanel(QGroupBox):
         d = outcome.decision
         self._decision = d
         self.shown_label = d.label
-        self.label.setText(LABEL_TEXT[d.label])
+        self.label.setText(translate("verdict", LABEL_TEXT[d.label]))
         self.label.setStyleSheet(BANNER.format(LABEL_STYLE[d.label]))
         self.why.setText(why_text(d, who or d.subject_id))
         self.strength.set_strength(match_strength(d.distance, d.threshold.value), d.label)
         self.gauge.set_values(d.distance, d.threshold.value, d.band, reject=d.reject_threshold)
         self.details.setText(details_text(d))
         self.probe_label.setPixmap(to_pixmap(outcome.probe, size=92))
+        self.probe_caption.setText(translate("verdict", PROBE_CAPTION.get(outcome.capture, "Probe")))
         self.references.clear()
         for i, img in enumerate(outcome.references):
             self.references.add_image(img, f"#{i + 1}", tooltip=_reference_tooltip(d, i))
         self._show_details(self.details_button.isChecked())
 
     def _show_details(self, on: bool) -> None:
-        self.details_button.setText("Details ▾" if on else "Details ▸")
+        self.details_button.setText(translate("verdict", "Details ▾") if on else translate("verdict", "Details ▸"))
         self.details_box.setVisible(on)
         d = self._decision
         if d is None:
@@ -142,15 +160,17 @@ class ResultPanel(QGroupBox):
         self.details.clear()
         self.gauge.set_values(None, 1.0)
         self.probe_label.clear()
+        self.probe_caption.setText(translate("verdict", "Probe"))
         self.references.clear()
 
 
 def _reference_tooltip(d: Decision, i: int) -> str:
     """What the i-th reference's figure is: on the threshold's scale, with the raw distance it comes from."""
     if i >= len(d.reference_distances):
-        return "no distance for this reference"
-    raw = f"{d.threshold.distance} distance of the probe to this reference"
+        return translate("verdict", "no distance for this reference")
+    raw = translate("verdict", "{kind} distance of the probe to this reference").format(kind=d.threshold.distance)
     if d.reference_scale == 1.0:
         return raw
-    return (f"{raw} ({d.reference_distances[i]:.3g}) divided by the references' mean distance to each other "
-            f"({d.reference_scale:.3g}), the threshold's scale: the decision's distance is the mean of these")
+    return translate("verdict", "{raw} ({distance:.3g}) divided by the references' mean distance to each other "
+                                "({scale:.3g}), the threshold's scale: the decision's distance is the mean of "
+                                "these").format(raw=raw, distance=d.reference_distances[i], scale=d.reference_scale)

@@ -8,7 +8,8 @@ from biometrix.core.errors import BiometrixError
 from biometrix.core.types import Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
-from biometrix.gui.pages.base import Page, service_detector
+from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
+from biometrix.gui.pages.base import Page, own_enter, service_detector, tab_chain
 from biometrix.gui.pages.verdict import ResultPanel
 from biometrix.gui.qt import (
     QHBoxLayout,
@@ -24,6 +25,7 @@ from biometrix.gui.qt import (
     QWidget,
     Signal,
 )
+from biometrix.gui.scan import ScanImport
 from biometrix.gui.tasks import error_message
 from biometrix.gui.widgets.camera_view import CameraView, parse_camera
 from biometrix.gui.widgets.signature_pad import SignaturePad
@@ -45,8 +47,8 @@ class SubjectFinder(QWidget):
         super().__init__(page)
         self._page = page
         self.query = QLineEdit()
-        self.query.setPlaceholderText("subject ID or name")
-        self.find_button = QPushButton("Find")
+        self.query.setPlaceholderText(translate("verify_page", "subject ID or name"))
+        self.find_button = QPushButton(translate("verify_page", "Find"))
         self.results = QListWidget()
         self.results.setMaximumHeight(120)
         row = QHBoxLayout()
@@ -58,6 +60,9 @@ class SubjectFinder(QWidget):
         col.addWidget(self.results)
         self.find_button.clicked.connect(self.search)
         self.query.returnPressed.connect(self.search)
+        own_enter(self.query)  # Enter in the search field finds; elsewhere on the page it verifies
+        self.query.setAccessibleName(translate("verify_page", "subject ID or name"))
+        self.results.setAccessibleName(translate("verify_page", "subjects found"))
         self.results.currentItemChanged.connect(lambda *_: self.changed.emit())
 
     def search(self) -> None:
@@ -73,7 +78,8 @@ class SubjectFinder(QWidget):
             if len(subjects) == 1:
                 self.results.setCurrentRow(0)
             if not subjects:
-                self._page.messages.show_message(f"No subject matches {text!r}.", "warn")
+                self._page.messages.show_message(translate("verify_page", "No subject matches {text!r}.")
+                                                 .format(text=text), "warn")
             else:
                 self._page.messages.clear_message()
 
@@ -102,12 +108,13 @@ class ProbeInput(QWidget):
     def __init__(self, page: Page, ctx: AppContext) -> None:
         super().__init__(page)
         self.ctx = ctx
-        self.sig_radio = QRadioButton("Signature")
-        self.face_radio = QRadioButton("Face")
+        self.sig_radio = QRadioButton(translate("verify_page", "Signature"))
+        self.face_radio = QRadioButton(translate("verify_page", "Face"))
         self.sig_radio.setChecked(True)
-        self.pad = SignaturePad()
-        self.undo_button = QPushButton("Undo stroke")
-        self.clear_button = QPushButton("Clear pad")
+        self.pad = SignaturePad(placeholder=translate("verify_page", "Sign here, or import or drop a scan"))
+        self.scans = ScanImport(page, self.pad)
+        self.undo_button = QPushButton(translate("verify_page", "Undo stroke"))
+        self.clear_button = QPushButton(translate("verify_page", "Clear pad"))
         pad_page = QWidget()
         pad_col = QVBoxLayout(pad_page)
         pad_col.setContentsMargins(0, 0, 0, 0)
@@ -115,6 +122,7 @@ class ProbeInput(QWidget):
         pad_row = QHBoxLayout()
         pad_row.addWidget(self.undo_button)
         pad_row.addWidget(self.clear_button)
+        pad_row.addWidget(self.scans.button)
         pad_row.addStretch(1)
         pad_col.addLayout(pad_row)
         # a capture (or a photo) is held as the probe until it is decided on or retaken: it is not decided at once
@@ -123,7 +131,7 @@ class ProbeInput(QWidget):
         self.stack.addWidget(pad_page)
         self.stack.addWidget(self.camera)
         radios = QHBoxLayout()
-        radios.addWidget(QLabel("Probe:"))
+        radios.addWidget(QLabel(translate("verify_page", "Probe:")))
         radios.addWidget(self.sig_radio)
         radios.addWidget(self.face_radio)
         radios.addStretch(1)
@@ -155,11 +163,12 @@ class ProbeInput(QWidget):
             self.camera.stop()
 
     def probe(self) -> Any:
-        """The pad's strokes (EmptySignature when empty) or the camera's current frame."""
+        """The scan shown on the pad (a grey array: decided as a scan), else the pad's strokes (EmptySignature
+        when empty), or the camera's current frame."""
         if self.modality is Modality.SIGNATURE:
-            return self.pad.strokes()
+            return self.pad.scan.copy() if self.pad.scan is not None else self.pad.strokes()
         if self.camera.frame is None:
-            raise _NoFrame("no face image yet: start the camera or load a photo")
+            raise _NoFrame(translate("verify_page", "no face image yet: start the camera or load a photo"))
         return self.camera.frame.copy()
 
     def start(self) -> None:
@@ -196,18 +205,18 @@ class VerifyPage(Page):
     it and the probe being taken; a new probe (a stroke begun, a capture, the other modality) clears it; and a
     verification that finishes after either changed is not shown (it is in the audit log)."""
 
-    title = "Verify a subject"
+    title = QT_TRANSLATE_NOOP("pages", "Verify a subject")
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, parent)
         self.finder = SubjectFinder(self)
         self.input = ProbeInput(self, ctx)
-        self.verify_button = QPushButton("Verify")
+        self.verify_button = QPushButton(translate("verify_page", "Verify"))
         self.verify_button.setStyleSheet("QPushButton { font-weight: 600; padding: 8px 24px; }")
         self.result = ResultPanel()
         self.last: ops.VerifyOutcome | None = None
         left = QVBoxLayout()
-        left.addWidget(QLabel("Subject"))
+        left.addWidget(QLabel(translate("verify_page", "Subject")))
         left.addWidget(self.finder)
         left.addWidget(self.input, 1)
         left.addWidget(self.verify_button)
@@ -217,6 +226,9 @@ class VerifyPage(Page):
         self.outer.addLayout(body, 1)
         self._generation = 0  # bumped when the subject or the probe changes: an older verdict is not shown
         self.verify_button.clicked.connect(self.verify)
+        tab_chain(self.finder.query, self.finder.find_button, self.finder.results, self.input.sig_radio,
+                  self.input.face_radio, self.input.undo_button, self.input.clear_button, self.input.scans.button,
+                  self.verify_button)
         self.finder.changed.connect(self._subject_changed)
         self.input.new_probe.connect(self._probe_changed)
 
@@ -232,7 +244,7 @@ class VerifyPage(Page):
     def verify(self) -> None:
         subject = self.finder.selected_id
         if subject is None:
-            self.messages.show_message("Find and select the subject first.", "warn")
+            self.messages.show_message(translate("verify_page", "Find and select the subject first."), "warn")
             return
         try:
             probe = self.input.probe()
@@ -244,8 +256,10 @@ class VerifyPage(Page):
 
         def done(outcome: ops.VerifyOutcome) -> None:
             if generation != self._generation:
-                self.messages.show_message(f"The verification of {subject} finished after the subject or the "
-                                           "probe changed: its decision is in the audit log, not shown here.",
+                self.messages.show_message(translate("verify_page", "The verification of {subject} finished after the "
+                                                                    "subject or the probe changed: its decision is in "
+                                                                    "the audit log, not shown here.")
+                                           .format(subject=subject),
                                            "info")
                 return
             self.last = outcome  # the label and band shown are the service's, as audited
@@ -255,7 +269,10 @@ class VerifyPage(Page):
 
         self.result.clear()
         self.call(lambda bx: ops.verify(bx, subject, modality, probe), done,
-                  working=f"Verifying {subject}…")
+                  working=translate("verify_page", "Verifying {subject}…").format(subject=subject))
+
+    def main_action(self) -> None:
+        self.verify()
 
     def set_busy(self, busy: bool) -> None:
         super().set_busy(busy)

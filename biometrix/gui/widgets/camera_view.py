@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from biometrix.core.errors import BiometrixError
+from biometrix.gui.i18n import translate
 from biometrix.gui.ops import FaceHint
 from biometrix.gui.qt import (
     QColor,
@@ -61,7 +62,7 @@ class _Preview(QWidget):
         p.fillRect(self.rect(), QColor("#202020"))
         if self.image is None:
             p.setPen(QColor("#dddddd"))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Starting camera…")
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, translate("camera_view", "Starting camera…"))
             p.end()
             return
         iw, ih = self.image.width(), self.image.height()
@@ -78,7 +79,8 @@ class _Preview(QWidget):
             p.fillRect(QRectF(0, self.height() - 30, self.width(), 30), QColor(0, 0, 0, 160))
             p.setPen(colour)
             p.drawText(QRectF(8, self.height() - 30, self.width() - 16, 30),
-                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, hint.message)
+                       Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                       translate("ops", hint.message))
         p.end()
 
 
@@ -120,12 +122,13 @@ class CameraView(QWidget):
         self._timer.timeout.connect(self._tick)
 
         self.preview = _Preview()
-        self.no_camera_label = QLabel("No camera")
+        self.no_camera_label = QLabel(translate("camera_view", "No camera"))
         self.no_camera_label.setWordWrap(True)
         self.no_camera_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.load_button: QPushButton | None = QPushButton("Load a photo file…") if allow_files else None
-        self.retry_button = QPushButton("Try the camera again")
-        self._capture_text = "Capture"
+        self.load_button: QPushButton | None = QPushButton(translate("camera_view", "Load a photo "
+                                                                                    "file…")) if allow_files else None
+        self.retry_button = QPushButton(translate("camera_view", "Try the camera again"))
+        self._capture_text = translate("camera_view", "Capture")
         self.capture_button = QPushButton(self._capture_text)
         self.capture_button.setEnabled(False)
         for b in (self.load_button, self.retry_button, self.capture_button):
@@ -185,10 +188,11 @@ class CameraView(QWidget):
                 raise FileNotFoundError(source)
             self._camera = OpenCVCamera(source)
         except FileNotFoundError:
-            self._show_missing(f"No camera: the video file {source} does not exist.")
+            self._show_missing(translate("camera_view", "No camera: the video file {source} does not exist.")
+                               .format(source=source))
             return False
         except BiometrixError as err:
-            self._show_missing(f"No camera: {error_message(err)}")
+            self._show_missing(translate("camera_view", "No camera: {err}").format(err=error_message(err)))
             return False
         self.preview.image, self.preview.hint = None, None
         self.stack.setCurrentIndex(0)
@@ -229,7 +233,10 @@ class CameraView(QWidget):
     def _show_missing(self, text: str) -> None:
         self._camera = None
         self._forget()
-        more = "You can load a photo file instead." if self.allow_files else "Please see a member of staff."
+        more = translate("camera_view", "You can load a photo file "
+                                        "instead.") if self.allow_files else translate("camera_view", "Please see a "
+                                                                                                      "member of "
+                                                                                                      "staff.")
         self.no_camera_label.setText(f"{text}\n{more}")
         self.stack.setCurrentIndex(1)
 
@@ -246,7 +253,7 @@ class CameraView(QWidget):
                 frame = self._camera.read()
         except BiometrixError as err:
             self.stop()
-            self._show_missing(f"No camera: {error_message(err)}")
+            self._show_missing(translate("camera_view", "No camera: {err}").format(err=error_message(err)))
             return
         if frame is None:
             return
@@ -294,7 +301,7 @@ class CameraView(QWidget):
         self.stack.setCurrentIndex(0)
         self.capture_button.setEnabled(True)
         if self._hold_on_capture:
-            self.capture_button.setText("Retake")
+            self.capture_button.setText(translate("camera_view", "Retake"))
         self.preview.update()
 
     def load_photo(self, path: str | os.PathLike[str]) -> bool:
@@ -308,7 +315,8 @@ class CameraView(QWidget):
         try:
             rgb = load_rgb(path)
         except BiometrixError as err:
-            self._show_missing(f"That photo cannot be used: {error_message(err)}")
+            self._show_missing(translate("camera_view", "That photo cannot be used: {err}")
+                               .format(err=error_message(err)))
             return False
         self._generation += 1
         self._show_still(rgb, hint=None)
@@ -319,7 +327,7 @@ class CameraView(QWidget):
     def _choose_photo(self) -> None:
         if not self.allow_files:
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Load a face photo", "", PHOTO_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, translate("camera_view", "Load a face photo"), "", PHOTO_FILTER)
         if path:
             self.load_photo(path)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from biometrix.gui.i18n import translate
 from biometrix.gui.qt import QColor, QFont, QPainter, QPainterPath, QPen, QPointF, QRectF, QSize, Qt, QWidget
 
 CURVE = QColor("#1565c0")
@@ -25,7 +26,7 @@ class DetPlot(QWidget):
         self.point: tuple[float, float] | None = None
         self.min_decade = -4
         self.setMinimumSize(240, 160)
-        self.setAccessibleName("DET curve")
+        self.setAccessibleName(translate("det_plot", "DET curve"))
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(320, 200)
@@ -91,7 +92,7 @@ class DetPlot(QWidget):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawPath(path)
         else:
-            p.drawText(r, Qt.AlignmentFlag.AlignCenter, "no DET points in this model card")
+            p.drawText(r, Qt.AlignmentFlag.AlignCenter, translate("det_plot", "no DET points in this model card"))
         if self.point is not None:
             pt = self.to_pixel(*self.point)
             p.setPen(QPen(POINT, 2))

@@ -4,6 +4,7 @@ accept and reject thresholds, and where the distance falls."""
 from __future__ import annotations
 
 from biometrix.core.distances import format_distance
+from biometrix.gui.i18n import translate
 from biometrix.gui.qt import QColor, QFont, QFontMetrics, QPainter, QPen, QRectF, QSize, QSizePolicy, Qt, QWidget
 
 ACCEPT, REFER, REJECT = QColor("#2e7d32"), QColor("#f9a825"), QColor("#c62828")
@@ -26,7 +27,7 @@ class DistanceGauge(QWidget):
         self._reject: float | None = None
         self.setMinimumHeight(64)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setAccessibleName("distance gauge")
+        self.setAccessibleName(translate("gauge", "distance gauge"))
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(400, 64)

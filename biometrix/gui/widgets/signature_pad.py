@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from biometrix.capture.pen import MAX_PEN_POINTS, MAX_PEN_STROKES
 from biometrix.core.errors import EmptySignature, PenDataTooLarge
+from biometrix.gui.i18n import translate
 from biometrix.gui.qt import (
     QColor,
     QEvent,
@@ -61,7 +62,7 @@ class SignaturePad(QWidget):
     changed = Signal()
     started = Signal()  # a new stroke began (the first point of it is down)
 
-    def __init__(self, parent: QWidget | None = None, *, placeholder: str = "Sign here") -> None:
+    def __init__(self, parent: QWidget | None = None, *, placeholder: str = "") -> None:
         super().__init__(parent)
         self._strokes: list[list[Point]] = []
         self._current: list[Point] | None = None
@@ -69,7 +70,7 @@ class SignaturePad(QWidget):
         self._overflow = False  # input was dropped at the limits: the drawing is incomplete
         self._t0: float | None = None
         self._event_clock = True  # set at the first point: see _time_ms
-        self._placeholder = placeholder
+        self._placeholder = placeholder or translate("signature_pad", "Sign here")
         self._touch_id: int | None = None  # the id of the finger drawing, while a touch stroke is on
         self._touch_until = 0.0  # time.monotonic() until which synthesised mouse events are dropped
         self.setAttribute(Qt.WidgetAttribute.WA_StaticContents)
@@ -77,7 +78,10 @@ class SignaturePad(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 160)
         self.setCursor(Qt.CursorShape.CrossCursor)
-        self.setAccessibleName("signature pad")
+        self.setAccessibleName(translate("signature_pad", "signature pad"))
+        self.scan: np.ndarray | None = None  # a scanned signature shown instead of strokes (see ``show_scan``)
+        self._scan_pixmap = None
+        self._scan_caption = ""
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(600, 240)
@@ -97,7 +101,25 @@ class SignaturePad(QWidget):
         self._n_points = sum(len(s) for s in self._strokes)
         self._overflow = False
 
+    def show_scan(self, img: np.ndarray | None, caption: str = "") -> None:
+        """Show a scanned signature (grey array) on the pad, labelled ``caption``, in place of any strokes; None
+        removes it. Drawing a stroke or clearing the pad removes it too: the pad holds one signature."""
+        from biometrix.gui.widgets.images import to_pixmap
+
+        if img is not None:
+            self._strokes.clear()
+            self._recount()
+            self._current = None
+        self.scan = img
+        self._scan_pixmap = None if img is None else to_pixmap(img)
+        self._scan_caption = caption
+        self.update()
+        if img is not None:
+            self.started.emit()  # another signature is being taken
+        self.changed.emit()
+
     def clear(self) -> None:
+        self.scan, self._scan_pixmap = None, None
         self._strokes.clear()
         self._recount()
         self._current = None
@@ -121,10 +143,11 @@ class SignaturePad(QWidget):
     def strokes(self) -> list[Stroke]:
         """The strokes as ``capture.pen.Stroke``; ``EmptySignature`` when nothing has been drawn."""
         if self.is_empty:
-            raise EmptySignature("the signature pad is empty: sign on the pad first")
+            raise EmptySignature(translate("signature_pad", "the signature pad is empty: sign on the pad first"))
         if self._overflow:
-            raise PenDataTooLarge(f"the signature is too long for the pad (more than {MAX_PEN_POINTS} points or "
-                                  f"{MAX_PEN_STROKES} strokes): clear the pad and sign again")
+            raise PenDataTooLarge(translate("signature_pad", "the signature is too long for the pad (more than "
+                                            "{points} points or {strokes} strokes): clear the pad and sign again")
+                                  .format(points=MAX_PEN_POINTS, strokes=MAX_PEN_STROKES))
         from biometrix.capture.pen import PenPoint, Stroke
 
         return [Stroke(tuple(PenPoint(x, y, p, t) for x, y, p, t in s)) for s in self._strokes if s]
@@ -162,6 +185,8 @@ class SignaturePad(QWidget):
         self._n_points += 1
         point = (float(pos.x()), float(pos.y()), min(max(float(pressure), 0.0), 1.0), self._time_ms(event_ms))
         if new_stroke:
+            if self.scan is not None:  # drawing replaces a scan shown on the pad
+                self.scan, self._scan_pixmap = None, None
             self._current = [point]
             self._strokes.append(self._current)
             self.started.emit()
@@ -258,7 +283,9 @@ class SignaturePad(QWidget):
         p.setPen(QPen(QColor("#bbbbbb"), 1, Qt.PenStyle.DashLine))
         base = int(self.height() * 0.75)
         p.drawLine(24, base, self.width() - 24, base)
-        if self.is_empty:
+        if self._scan_pixmap is not None:
+            self._paint_scan(p)
+        elif self.is_empty:
             p.setPen(QColor("#999999"))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
         ink = QColor("#10224a")
@@ -276,3 +303,15 @@ class SignaturePad(QWidget):
         p.setPen(QPen(QColor("#888888"), 1))
         p.drawRect(self.rect().adjusted(0, 0, -1, -1))
         p.end()
+
+    def _paint_scan(self, p: QPainter) -> None:
+        """The scan scaled to fit under a caption band that says it is a scan, not a drawing."""
+        band = max(22, self.fontMetrics().height() + 8)
+        area = self.rect().adjusted(6, band + 4, -6, -6)
+        pm = self._scan_pixmap.scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                      Qt.TransformationMode.SmoothTransformation)
+        p.drawPixmap(area.x() + (area.width() - pm.width()) // 2, area.y() + (area.height() - pm.height()) // 2, pm)
+        p.fillRect(0, 0, self.width(), band, QColor("#1565c0"))
+        p.setPen(QColor("white"))
+        p.drawText(self.rect().adjusted(8, 0, -8, 0).intersected(self.rect().adjusted(0, 0, 0, band - self.height())),
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, self._scan_caption)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
 from biometrix.gui.qt import QColor, QPainter, QPen, QRectF, QSize, QSizePolicy, Qt, QWidget
 
 GREEN, AMBER, RED, TRACK = QColor("#2e7d32"), QColor("#f9a825"), QColor("#c62828"), QColor("#e0e0e0")
 #: The strength at the threshold: a probe at the threshold's distance fills half the bar.
 AT_THRESHOLD = 0.5
-TOOLTIP = ("How close the probe is to the enrolled references: 100 % is identical, the mark is the decision "
-           "threshold (50 %), 0 % is twice the threshold's distance or further. It is not a probability.")
+TOOLTIP = QT_TRANSLATE_NOOP("strength_bar", "How close the probe is to the enrolled references: 100 % is identical, "
+                                           "the mark is the decision threshold (50 %), 0 % is twice the threshold's "
+                                           "distance or further. It is not a probability.")
 
 
 def match_strength(distance: float, threshold: float) -> float:
@@ -28,8 +30,8 @@ class StrengthBar(QWidget):
         self._colour = GREEN
         self.setMinimumHeight(26)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setToolTip(TOOLTIP)
-        self.setAccessibleName("match strength")
+        self.setToolTip(translate("strength_bar", TOOLTIP))
+        self.setAccessibleName(translate("strength_bar", "match strength"))
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(300, 26)
