@@ -12,8 +12,10 @@ same way. Nothing here writes to disk.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import repeat
+from typing import Any, cast
 
 import numpy as np
 
@@ -127,7 +129,9 @@ class GalleryIndex:
             raise ModelMismatch(f"embeddings of dimension {vectors.shape[-1]} do not fit this {self.dim}-dimensional "
                                 f"index of {self.model_id}")
         self.dim = int(vectors.shape[1])
-        self.remove(int(t) for t in template_ids if int(t) in self._where)
+        ids = np.asarray(template_ids).tolist()
+        if not self._where.keys().isdisjoint(ids):
+            self.remove([t for t in ids if t in self._where])
         refs = np.empty_like(vectors)
         for start in range(0, len(vectors), _NORMALIZE_ROWS):
             refs[start:start + _NORMALIZE_ROWS] = l2_normalize(vectors[start:start + _NORMALIZE_ROWS])
@@ -135,12 +139,12 @@ class GalleryIndex:
         for k in np.unique(counts):
             chosen = np.flatnonzero(counts == k)
             if len(chosen) == len(counts):
-                rows = refs
+                self._add_group(int(k), refs, subject_ids, ids)
             else:
                 rows = refs[(ends[chosen] - k)[:, None] + np.arange(k)].reshape(-1, self.dim)
-            self._add_group(int(k), rows, [subject_ids[i] for i in chosen], template_ids[chosen])
+                self._add_group(int(k), rows, [subject_ids[i] for i in chosen], [ids[i] for i in chosen])
 
-    def _add_group(self, k: int, rows: np.ndarray, subject_ids: list[str], template_ids: np.ndarray) -> None:
+    def _add_group(self, k: int, rows: np.ndarray, subject_ids: Sequence[str], template_ids: list[int]) -> None:
         assert self.dim is not None
         keys = self._keys(rows.reshape(-1, k, self.dim))
         group = self._groups.get(k)
@@ -150,12 +154,11 @@ class GalleryIndex:
         group.refs.append(rows)
         if group.keys is not None and keys is not None:
             group.keys.append(keys)
-        group.subject_ids.extend(SubjectId(s) for s in subject_ids)
-        group.template_ids.extend(int(t) for t in template_ids)
-        for i, t in enumerate(template_ids):
-            self._where[int(t)] = (k, first + i)
+        group.subject_ids.extend(cast(Sequence[SubjectId], subject_ids))  # a NewType of str: nothing to convert
+        group.template_ids.extend(template_ids)
+        self._where.update(zip(template_ids, zip(repeat(k), range(first, first + len(template_ids))), strict=True))
         if self.options.search == "hnsw":
-            self._hnsw_add(rows.reshape(-1, k, self.dim), keys, template_ids)
+            self._hnsw_add(rows.reshape(-1, k, self.dim), keys, np.asarray(template_ids, dtype=np.int64))
 
     def _keys(self, refs: np.ndarray) -> np.ndarray | None:
         """One search vector per template (n, K, D) -> (n, width): none for ``min`` (its references are searched)."""
@@ -173,8 +176,9 @@ class GalleryIndex:
     def _hnsw_add(self, refs: np.ndarray, keys: np.ndarray | None, template_ids: np.ndarray) -> None:
         # min and normalized: the graph links the templates' prototypes (an inner-product graph over vectors of
         # very different norms, as the normalized keys are, finds poorly); the shortlist is re-scored exactly
-        proxy = keys is None or self.aggregate == "normalized"
-        vectors = l2_normalize(refs.mean(axis=1, dtype=np.float32)) if proxy else keys
+        if keys is None or self.aggregate == "normalized":
+            keys = l2_normalize(refs.mean(axis=1, dtype=np.float32))
+        vectors = keys
         if self._hnsw is None:
             o = self.options
             self._hnsw = Hnsw(vectors.shape[1], links=o.links, ef_construction=o.ef_construction,
