@@ -47,8 +47,17 @@ import cv2
 import numpy as np
 
 from biometrix import Biometrix
+from biometrix.capture.files import encode_png
 from biometrix.core.types import Modality, Threshold
-from biometrix.evaluation.datasets import HELDOUT, default_data_root, iter_cedar, iter_svc2004
+from biometrix.evaluation.datasets import (
+    DUTCH,
+    HELDOUT,
+    default_data_root,
+    iter_cedar,
+    iter_sigcomp2011_dutch,
+    iter_svc2004,
+    iter_svc2004_strokes,
+)
 from biometrix.index import GalleryIndex, IndexOptions, faiss_or_none
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import PREFERRED_MODELS, ModelCard, load_card_for
@@ -268,14 +277,50 @@ def hnsw_row(exact_index: GalleryIndex, card: ModelCard, threshold: Threshold, p
             hnsw.add(tuple(group.subject_ids[first:first + units]),
                      np.asarray(group.template_ids[first:first + units]), np.full(units, k), view)
     build = time.perf_counter() - t0
-    lat = race({"hnsw": lambda i: hnsw.identify(probes[i % len(probes)], threshold, top_k=TOP_K)}, args.queries)["hnsw"]
-    found = [hnsw.identify(p, threshold, top_k=1)[0].subject_id for p in probes[:len(exact)]]
-    recall = float(np.mean([a == b for a, b in zip(found, exact, strict=True)]))
     graph = hnsw._hnsw.nbytes if hnsw._hnsw is not None else 0
-    print(f"  HNSW option (M={hnsw.options.links}, efConstruction {hnsw.options.ef_construction}, efSearch "
-          f"{hnsw.options.ef_search}, {hnsw.options.candidates} subjects re-scored): {fmt(lat)}; recall@1 against "
-          f"exact {recall:.3f} ({len(exact)} probes); graph built in {build:.1f} s from memory, {graph / 1e6:,.0f} "
-          "MB beside the references")
+    print(f"  HNSW option (M={hnsw.options.links}, efConstruction {hnsw.options.ef_construction}, "
+          f"{hnsw.options.candidates} subjects re-scored): graph built in {build:.1f} s from memory, "
+          f"{graph / 1e6:,.0f} MB beside the references")
+    for ef in args.ef_search:
+        assert hnsw._hnsw is not None
+        hnsw._hnsw._ef_search = ef  # the same graph searched wider (IndexOptions.ef_search)
+        lat = race({"hnsw": lambda i: hnsw.identify(probes[i % len(probes)], threshold, top_k=TOP_K)},
+                   args.queries)["hnsw"]
+        found = [hnsw.identify(p, threshold, top_k=1)[0].subject_id for p in probes[:len(exact)]]
+        recall = float(np.mean([a == b for a, b in zip(found, exact, strict=True)]))
+        print(f"    efSearch {ef:4d}: {fmt(lat)}; recall@1 against exact {recall:.3f} ({len(exact)} probes)")
+
+
+def storage(args: argparse.Namespace) -> None:
+    """Bytes a subject takes in the database, enrolled through the public API with 5 real references: the
+    database's growth over an empty one, per subject, and the kept samples' share of it."""
+    groups = {
+        "CEDAR scans": [[img for r, img in iter_cedar(args.data, [s]) if r.genuine][:K] for s in HELDOUT["cedar"]],
+        "Dutch scans": [[img for r, img in iter_sigcomp2011_dutch(args.data, [w]) if r.genuine][:K]
+                        for w in HELDOUT[DUTCH]],
+        "SVC2004 pen": [[st for r, st in iter_svc2004_strokes(args.data, [u]) if r.genuine][:K]
+                        for u in HELDOUT["svc2004"]],
+    }
+    print(f"\n## bytes a subject with {K} references, enrolled through Biometrix.enroll (raw samples kept as "
+          "biometrix.service.inputs.kept_sample keeps them)")
+    for name, subjects in groups.items():
+        db = args.workdir / f"storage-{name.split()[0].lower()}-{name.split()[1]}.db"
+        for old in db.parent.glob(db.name + "*"):
+            old.unlink()
+        with Biometrix(db, models_dir=models_dir(), prefer_gpu=False) as bx:
+            bx.open()
+        empty = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
+        kept = full = 0
+        with Biometrix(db, models_dir=models_dir(), prefer_gpu=False) as bx:
+            for i, refs in enumerate(subjects):
+                bx.enroll(f"s{i:03d}", signatures=refs)
+                kept += sum(len(x.data) for x in bx._db.samples(f"s{i:03d}", modality=SIG))
+                full += sum(len(encode_png(r)) for r in refs if isinstance(r, np.ndarray))
+        grown = sum(p.stat().st_size for p in db.parent.glob(db.name + "*")) - empty
+        n = len(subjects)
+        was = f"; the whole scans as PNG would be {full / n / 1e3:.1f} KB" if full else ""
+        print(f"  {name:12s} {n:3d} subjects: {grown / n / 1e3:5.1f} KB a subject (database growth / subjects), of "
+              f"which kept samples {kept / n / 1e3:5.1f} KB ({kept / grown:.0%}){was}")
 
 
 def main() -> int:
@@ -289,9 +334,12 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--hnsw-max", type=int, default=100_000, help="largest size the HNSW option is built at")
     ap.add_argument("--recall-probes", type=int, default=200, help="probes HNSW's recall@1 is measured on")
+    ap.add_argument("--ef-search", default="64,128", help="HNSW efSearch values measured on the same graph")
+    ap.add_argument("--no-storage", action="store_true", help="skip the bytes-a-subject measurement")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    args.ef_search = [int(e) for e in args.ef_search.split(",")]
     temporary = args.workdir is None
     args.workdir = Path(tempfile.mkdtemp(prefix="identify-scale-")) if temporary else args.workdir
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -307,7 +355,14 @@ def main() -> int:
           f"signatures embedded in {time.perf_counter() - t0:.0f} s; median distance between real signers "
           f"{synth.between:.4f} -> beta {synth.beta:.3f}; top_k {TOP_K}; {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+    faiss = faiss_or_none()
+    if faiss is not None:
+        faiss.omp_set_num_threads(args.threads)
+    print(f"threads: --threads {args.threads} (a search's blocks; FAISS's own OpenMP threads are set per call), "
+          f"faiss.omp_get_max_threads() {faiss.omp_get_max_threads() if faiss is not None else 'n/a'}")
     try:
+        if not args.no_storage:
+            storage(args)
         for n in sizes:
             run_size(n, args, card, synth, names, embedded, [imgs[-1] for imgs in images])
     finally:
