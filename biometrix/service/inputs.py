@@ -27,7 +27,7 @@ from biometrix.core.errors import (
     StoreError,
 )
 from biometrix.core.types import Modality, SubjectId
-from biometrix.preprocess.face_detect import to_rgb
+from biometrix.preprocess.face_detect import kept_photo, to_rgb
 from biometrix.preprocess.signature import kept_ink
 from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline
 from biometrix.store import (
@@ -98,9 +98,13 @@ def kept_sample(modality: Modality, image: np.ndarray, raw: SampleIn) -> SampleI
     16 px, on white; at most 600 x 1200 px) as lossless WebP, a few KB (bench/identify_scale.py measures it); from
     it ``stored_model_input`` gives the signature encoder the very input the scan gave. What is not kept is the
     paper. Pen strokes: the stroke JSON deflated (all of it: positions, pressure and times, which the pen
-    comparator needs; a third of its size). A face photo as it was given."""
-    if modality is not Modality.SIGNATURE:
-        return raw
+    comparator needs; a third of its size). A face photo (``preprocess.face_detect.kept_photo``): lossless WebP,
+    grey when it is grey, at most 1024 px on its longer side: lossless, so that a retemplate detects and aligns the
+    very face that was enrolled (JPEG's artefacts move the detector's landmarks on dark photos)."""
+    if modality is Modality.FACE:
+        photo = kept_photo(image)
+        meta = {**raw.meta, "kept": "photo", "photo_size": [int(image.shape[1]), int(image.shape[0])]}
+        return SampleIn(data=encode_webp_lossless(photo), media_type="image/webp", meta=meta)
     if raw.media_type == STROKES_MEDIA_TYPE:
         return SampleIn(data=zlib.compress(bytes(raw.data), 9), media_type=DEFLATED_STROKES_MEDIA_TYPE,
                         meta=raw.meta)

@@ -17,6 +17,8 @@ from biometrix.capture.files import decode_gray, encode_png, load_gray
 from biometrix.capture.pen import MAX_PEN_FILE_BYTES, load_strokes, strokes_to_json
 from biometrix.core.errors import StoreError
 from biometrix.core.types import Modality
+from biometrix.evaluation.faces import FaceSet
+from biometrix.preprocess.face_detect import kept_photo
 from biometrix.preprocess.signature import binarize, denoise, kept_ink, remove_specks
 from biometrix.service import (
     DEFLATED_STROKES_MEDIA_TYPE,
@@ -99,6 +101,28 @@ def test_a_damaged_or_inflating_pen_sample_is_refused() -> None:
         stroke_text(bomb, DEFLATED_STROKES_MEDIA_TYPE)
     with pytest.raises(StoreError, match="does not inflate"):
         stroke_text(b"not deflate", DEFLATED_STROKES_MEDIA_TYPE)
+
+
+def test_a_face_photo_is_kept_lossless_grey_when_grey_and_bounded(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    if not (root / "att_faces" / "att_faces.zip").is_file():
+        pytest.skip("att_faces is not in ../shared/data")
+    faces = FaceSet("att", root, [31])
+    greys = [g for g, r in zip(faces.load_all(), faces.records, strict=True) if r.is_reference][:5]
+    photos = [np.repeat(g[:, :, None], 3, axis=2) for g in greys]  # grey photos as a camera's RGB
+    with Biometrix(tmp_path / "bank.db", prefer_gpu=False) as bx:
+        (template,) = bx.enroll("F-31", faces=photos)
+        kept = bx._db.samples("F-31", modality=Modality.FACE)
+        again = bx.pipeline(Modality.FACE).embed_many([stored_model_input(s) for s in kept])
+    for sample, photo, grey in zip(kept, photos, greys, strict=True):
+        assert sample.media_type == "image/webp" and len(sample.data) < len(encode_png(photo)) / 2
+        np.testing.assert_array_equal(stored_model_input(sample), photo)  # lossless: the same photo comes back
+        np.testing.assert_array_equal(decode_gray(sample.data), grey)
+    np.testing.assert_allclose(again / np.linalg.norm(again, axis=1, keepdims=True), template.references,
+                               atol=1e-6)
+    big = np.dstack([cv2.resize(greys[0], None, fx=12, fy=12)] * 2 + [cv2.resize(greys[0], None, fx=12, fy=12) // 2])
+    small = kept_photo(big)
+    assert small.shape == (1024, round(92 * 12 * 1024 / (112 * 12)), 3)
 
 
 def test_a_whole_scan_kept_by_an_older_biometrix_is_read_as_before(cedar: Cedar) -> None:
