@@ -21,7 +21,7 @@ import numpy as np
 
 from biometrix.core.errors import InvalidInput, ModelMismatch
 from biometrix.core.matcher import AGGREGATES, MIN_SPREAD, Matcher
-from biometrix.core.templates import l2_normalize, prototype
+from biometrix.core.templates import l2_normalize, prototype, row_norms
 from biometrix.core.thresholds import check_model
 from biometrix.core.types import Candidate, Modality, SubjectId, Template, Threshold
 from biometrix.index.rows import Rows
@@ -132,26 +132,35 @@ class GalleryIndex:
         ids = np.asarray(template_ids).tolist()
         if not self._where.keys().isdisjoint(ids):
             self.remove([t for t in ids if t in self._where])
-        refs = np.empty_like(vectors)
+        # each reference is divided by its norm as it is written into the index's rows: l2_normalize's values
+        # (core.templates.row_norms), without a normalised copy in between
+        norms = np.empty((len(vectors), 1), np.float32)
         for start in range(0, len(vectors), _NORMALIZE_ROWS):
-            refs[start:start + _NORMALIZE_ROWS] = l2_normalize(vectors[start:start + _NORMALIZE_ROWS])
+            norms[start:start + _NORMALIZE_ROWS] = row_norms(vectors[start:start + _NORMALIZE_ROWS])
+        if bool((norms <= 1e-12).any()):
+            raise InvalidInput("cannot normalise a zero embedding")
         ends = np.cumsum(counts)
         for k in np.unique(counts):
             chosen = np.flatnonzero(counts == k)
             if len(chosen) == len(counts):
-                self._add_group(int(k), refs, subject_ids, ids)
+                self._add_group(int(k), vectors, norms, subject_ids, ids)
             else:
-                rows = refs[(ends[chosen] - k)[:, None] + np.arange(k)].reshape(-1, self.dim)
-                self._add_group(int(k), rows, [subject_ids[i] for i in chosen], [ids[i] for i in chosen])
+                rows = (ends[chosen] - k)[:, None] + np.arange(k)
+                self._add_group(int(k), vectors[rows].reshape(-1, self.dim), norms[rows].reshape(-1, 1),
+                                [subject_ids[i] for i in chosen], [ids[i] for i in chosen])
 
-    def _add_group(self, k: int, rows: np.ndarray, subject_ids: Sequence[str], template_ids: list[int]) -> None:
+    def _add_group(self, k: int, raw: np.ndarray, norms: np.ndarray, subject_ids: Sequence[str],
+                   template_ids: list[int]) -> None:
+        """Add templates of ``k`` references each: ``raw`` rows as stored, ``norms`` their L2 norms."""
         assert self.dim is not None
-        keys = self._keys(rows.reshape(-1, k, self.dim))
+        rows, divisors = (raw, norms) if self.aggregate == "min" and self.options.search == "exact" \
+            else (raw / norms, None)  # the search vectors and the HNSW graph are made from the normalised rows
+        keys = self._keys(rows.reshape(-1, k, self.dim)) if divisors is None else None
         group = self._groups.get(k)
         if group is None:
             group = self._groups[k] = _Group(k, self.dim, None if keys is None else keys.shape[1])
         first = group.refs.units
-        group.refs.append(rows)
+        group.refs.append(rows, divisors=divisors)
         if group.keys is not None and keys is not None:
             group.keys.append(keys)
         group.subject_ids.extend(cast(Sequence[SubjectId], subject_ids))  # a NewType of str: nothing to convert

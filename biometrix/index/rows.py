@@ -47,16 +47,22 @@ class Rows:
             return sum(b.nbytes for b in self._blocks)
         return sum(b.nbytes for b in self._blocks[:-1]) + self._high * self.width * 4
 
-    def append(self, rows: np.ndarray) -> None:
-        """Add rows (a whole number of units) at the end."""
+    def append(self, rows: np.ndarray, *, divisors: np.ndarray | None = None) -> None:
+        """Add rows (a whole number of units) at the end; with ``divisors`` (one per row, shape (n, 1)), each row
+        divided by its divisor as it is written (no copy of the rows in between)."""
         rows = np.asarray(rows, dtype=np.float32)
         if rows.ndim != 2 or rows.shape[1] != self.width or rows.shape[0] % self.unit:
             raise InvalidInput(f"rows to add must be (units x {self.unit}, {self.width}), got {rows.shape}")
+        if divisors is not None and divisors.shape != (len(rows), 1):
+            raise InvalidInput(f"divisors must be ({len(rows)}, 1), got {divisors.shape}")
         done = 0
         while done < len(rows):
             block, offset = self._room(len(rows) - done)
             take = min(len(rows) - done, len(block) - offset)
-            block[offset:offset + take] = rows[done:done + take]
+            if divisors is None:
+                block[offset:offset + take] = rows[done:done + take]
+            else:
+                np.divide(rows[done:done + take], divisors[done:done + take], out=block[offset:offset + take])
             done += take
             self.n += take
             self._high = max(self._high, offset + take)
