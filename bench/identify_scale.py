@@ -13,22 +13,31 @@ the subject away from its signer; beta = sqrt(d / (1 - d)) puts two synthetic su
 (cosine distance d) as the median pair of real signers' mean directions, and the real signer about as far from
 them (a real signer at the centre of its synthetic subjects would be a hub that HNSW's link pruning cuts them off
 from). The real signers are enrolled too (their first 5 genuine), so the public-API probes, their other real
-genuine images, each have a true mate (rank-1 is printed as a check). Subjects go into the SQLite store with
-``enroll_bulk``, each reference with a placeholder sample of a few bytes (the raw-sample size is issue 32 item 4,
-not measured here).
+genuine images, each have a true mate (rank-1 is printed as a check). Subjects go into the SQLite store with the
+store's bulk path ``enroll_bulk`` (sealed and change-logged as ``enroll`` writes them), not through
+``Biometrix.enroll``: that would embed 5 million images for 1M subjects (hours: the first line printed gives the
+embedding rate); each reference gets a placeholder sample of a few bytes, so these databases' size is not the product's.
+
+What a subject takes in a real database is measured first, apart: held-out subjects with 5 real references each
+(CEDAR and SigComp2011 Dutch scans, SVC2004 pen files, AT&T face photos) enrolled through ``Biometrix.enroll``,
+which keeps their raw samples as ``service.inputs.kept_sample`` does (issue 32 item 4): the database's growth per
+subject and the kept samples' share of it (``--no-storage`` skips this).
 
 Per size it prints: the start-up build (``Biometrix.prepare_identify``: read and decrypt every reference from the
 store, one AES-GCM open each), the index's memory (vectors held; and the process's resident memory growth, steady
 and peak) against the raw float32 references; identify latency p50/p99 through the public API (probe image embedded
 by the model, search, audit row written), of the index search alone, of numpy (matrix-vector product and
 argpartition over the references) and of FAISS IndexFlatIP (k = top_k x 5 references) on 1 and 2 threads, all on
-the same synthetic probes; the HNSW option's build time, memory, latency and recall@1 against the exact answer.
+the same synthetic probes; the HNSW option's build time and memory, and its latency and recall@1 against the exact
+answer for each --ef-search on the same graph.
 
     OMP_NUM_THREADS=1 python bench/identify_scale.py [--sizes 10000,100000] [--queries 50] [--workdir DIR --keep]
-    OMP_NUM_THREADS=1 python bench/identify_scale.py --sizes 1000000 --queries 20 --workdir /tmp/bx-scale --keep
+    OMP_NUM_THREADS=1 python bench/identify_scale.py --sizes 1000000 --queries 20 --hnsw-max 1000000 \
+        --ef-search 64,96,128 --no-storage --workdir /tmp/bx-scale --keep
 
 Databases are written under --workdir (a temporary folder by default, deleted at the end; with --keep they stay and
-a later run with the same size and seed reuses them). 1M subjects need about 7 GB of disk and 12 GB of memory.
+a later run with the same size and seed reuses them). 1M subjects need about 10 GB of disk and 12 GB of memory
+(the index, FAISS's copy for the comparison, the HNSW graph).
 """
 
 from __future__ import annotations
@@ -47,8 +56,18 @@ import cv2
 import numpy as np
 
 from biometrix import Biometrix
+from biometrix.capture.files import encode_png
 from biometrix.core.types import Modality, Threshold
-from biometrix.evaluation.datasets import HELDOUT, default_data_root, iter_cedar, iter_svc2004
+from biometrix.evaluation.datasets import (
+    DUTCH,
+    HELDOUT,
+    default_data_root,
+    iter_cedar,
+    iter_sigcomp2011_dutch,
+    iter_svc2004,
+    iter_svc2004_strokes,
+)
+from biometrix.evaluation.faces import SPLITS, FaceSet
 from biometrix.index import GalleryIndex, IndexOptions, faiss_or_none
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import PREFERRED_MODELS, ModelCard, load_card_for
@@ -147,6 +166,12 @@ def rss_mb() -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+def read_bytes() -> int:
+    """Bytes this process has had read from disk (not from the page cache)."""
+    fields = dict(line.split(": ", 1) for line in Path("/proc/self/io").read_text().splitlines())
+    return int(fields["read_bytes"])
+
+
 def reset_peak() -> None:
     try:
         Path("/proc/self/clear_refs").write_text("5")
@@ -154,19 +179,24 @@ def reset_peak() -> None:
         pass
 
 
-def race(methods: dict[str, Callable[[int], object]], n: int) -> dict[str, tuple[float, float]]:
-    """p50, p99 in ms of n calls fn(i) of each method, after one warm-up call each; the methods take turns, call
-    by call (in a rotating order), so that a change in the machine's load falls on all of them alike."""
+def race(methods: dict[str, Callable[[int], object]], n: int) -> dict[str, tuple[float, float, float]]:
+    """p50, p99 of the wall time and p50 of the process's CPU time, in ms, of n calls fn(i) of each method, after
+    one warm-up call each; the methods take turns, call by call (in a rotating order), so that a change in the
+    machine's load falls on all of them alike. The CPU time is what a busy machine does not inflate (of one
+    thread; a call on 2 threads counts both)."""
     names = list(methods)
     times: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     for name in names:
         methods[name](0)
     for i in range(n):
         for name in names[i % len(names):] + names[:i % len(names)]:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             methods[name](i)
             times[name].append((time.perf_counter() - t0) * 1e3)
-    return {name: (float(np.percentile(t, 50)), float(np.percentile(t, 99))) for name, t in times.items()}
+            cpu[name].append((time.process_time() - c0) * 1e3)
+    return {name: (float(np.percentile(t, 50)), float(np.percentile(t, 99)), float(np.percentile(cpu[name], 50)))
+            for name, t in times.items()}
 
 
 def blocks(index: GalleryIndex) -> Iterator[np.ndarray]:
@@ -175,9 +205,9 @@ def blocks(index: GalleryIndex) -> Iterator[np.ndarray]:
             yield view
 
 
-def fmt(p: tuple[float, float], base: float | None = None) -> str:
-    ratio = "" if base is None else f" ({p[0] / base:.2f}x FAISS)"
-    return f"p50 {p[0]:8.2f} ms  p99 {p[1]:8.2f} ms{ratio}"
+def fmt(p: tuple[float, float, float], base: tuple[float, float, float] | None = None) -> str:
+    ratio = "" if base is None else f" ({p[0] / base[0]:.2f}x FAISS; CPU {p[2] / base[2]:.2f}x)"
+    return f"p50 {p[0]:8.2f} ms  p99 {p[1]:8.2f} ms  CPU p50 {p[2]:8.2f} ms{ratio}"
 
 
 def run_size(n: int, args: argparse.Namespace, card: ModelCard, synth: Synthesizer, names: list[str],
@@ -190,7 +220,8 @@ def run_size(n: int, args: argparse.Namespace, card: ModelCard, synth: Synthesiz
         print(f"  database written in {time.perf_counter() - t0:.0f} s")
     size_mb = sum(p.stat().st_size for p in db.parent.glob(db.name + "*")) / 1e6
     print(f"\n## {n:,} enrolled ({n - len(real):,} synthetic + {len(real)} real signers), {K} references each; "
-          f"database {size_mb:,.0f} MB ({size_mb * 1e6 / n / 1e3:.1f} KB a subject with placeholder samples)")
+          f"database {size_mb:,.0f} MB ({size_mb * 1e6 / n / 1e3:.1f} KB a subject with placeholder samples), "
+          "written with the store's enroll_bulk (not the public API)")
     options = IndexOptions(backend=args.backend, threads=args.threads)
     with Biometrix(db, models_dir=models_dir(), prefer_gpu=False, index=options) as bx:
         bx.open()
@@ -198,20 +229,26 @@ def run_size(n: int, args: argparse.Namespace, card: ModelCard, synth: Synthesiz
         gc.collect()
         before, _ = rss_mb()
         reset_peak()
-        t0 = time.perf_counter()
+        t0, c0, io0 = time.perf_counter(), time.process_time(), read_bytes()
         bx.prepare_identify(SIG)
-        build = time.perf_counter() - t0
+        build, cpu, io = time.perf_counter() - t0, time.process_time() - c0, read_bytes() - io0
         after, peak = rss_mb()
         index = bx._indexes.prepare(bx._db, bx.card(SIG))
         raw = index.n_references * index.dim * 4 / 1e6
-        print(f"start-up build   {build:8.1f} s  ({index.n_references / build / 1e3:,.0f}k references/s decrypted "
+        print(f"start-up build   {build:8.1f} s  ({cpu:.1f} s of CPU, {io / 1e9:.1f} GB read from disk, load average "
+              f"{os.getloadavg()[0]:.1f}; {index.n_references / build / 1e3:,.0f}k references/s read, decrypted "
               f"and indexed; backend {index.backend}, {args.threads} thread(s))")
+        if args.split_build:
+            c0 = time.process_time()
+            bx._db.read_gallery(modality=SIG, model_id=card.model_id, consume=lambda rows: None)
+            print(f"  the store's read and decrypt alone (read again, nothing added): {time.process_time() - c0:.1f} s "
+                  "of CPU")
         print(f"memory           index holds {index.nbytes / 1e6:,.0f} MB = {index.nbytes / 1e6 / raw:.2f}x the raw "
               f"float32 references ({raw:,.0f} MB); process RSS +{after - before:,.0f} MB "
               f"({(after - before) / raw:.2f}x), peak +{peak - before:,.0f} MB during the build")
         threshold = bx.threshold(SIG, capture="scan")
         # genuine probes of the first synthetic subjects (the first batch build_database wrote)
-        probes = synth.batch(0, min(2000, n - len(real)))[1][:args.queries]
+        probes = synth.batch(0, min(2000, n - len(real)))[1][:max(args.queries, args.recall_probes)]
         q = unit(probes.astype(np.float64)).astype(np.float32)
         if faiss is not None:
             ip = faiss.IndexFlatIP(index.dim)
@@ -241,9 +278,9 @@ def run_size(n: int, args: argparse.Namespace, card: ModelCard, synth: Synthesiz
         timings = race(methods, args.queries)
         top1 = sum(bx.identify(signature=img, top_k=1)[0].subject_id == f"real:{name}"
                    for name, img in zip(names, probe_images, strict=True))
-        exact = [index.identify(p, threshold, top_k=1)[0].subject_id for p in probes]
+        exact = [index.identify(p, threshold, top_k=1)[0].subject_id for p in probes[:args.recall_probes]]
     matrix = scores = ip = None  # free FAISS's copy before the HNSW graph is built
-    base = timings["flat1"][0] if "flat1" in timings else None
+    base = timings.get("flat1")
     print(f"identify, public API (probe image embedded, searched, audited): {fmt(timings['api'], base)}; rank-1 of "
           f"the {len(names)} real signers' own probes: {top1}/{len(names)}")
     print(f"  index search alone (exact, Matcher re-scoring): {fmt(timings['index'], base)}")
@@ -268,14 +305,56 @@ def hnsw_row(exact_index: GalleryIndex, card: ModelCard, threshold: Threshold, p
             hnsw.add(tuple(group.subject_ids[first:first + units]),
                      np.asarray(group.template_ids[first:first + units]), np.full(units, k), view)
     build = time.perf_counter() - t0
-    lat = race({"hnsw": lambda i: hnsw.identify(probes[i % len(probes)], threshold, top_k=TOP_K)}, args.queries)["hnsw"]
-    found = [hnsw.identify(p, threshold, top_k=1)[0].subject_id for p in probes]
-    recall = float(np.mean([a == b for a, b in zip(found, exact, strict=True)]))
     graph = hnsw._hnsw.nbytes if hnsw._hnsw is not None else 0
-    print(f"  HNSW option (M={hnsw.options.links}, efConstruction {hnsw.options.ef_construction}, efSearch "
-          f"{hnsw.options.ef_search}, {hnsw.options.candidates} subjects re-scored): {fmt(lat)}; recall@1 against "
-          f"exact {recall:.3f} ({len(probes)} probes); graph built in {build:.1f} s from memory, {graph / 1e6:,.0f} "
-          "MB beside the references")
+    print(f"  HNSW option (M={hnsw.options.links}, efConstruction {hnsw.options.ef_construction}, "
+          f"{hnsw.options.candidates} subjects re-scored): graph built in {build:.1f} s from memory, "
+          f"{graph / 1e6:,.0f} MB beside the references")
+    for ef in args.ef_search:
+        assert hnsw._hnsw is not None
+        hnsw._hnsw._ef_search = ef  # the same graph searched wider (IndexOptions.ef_search)
+        lat = race({"hnsw": lambda i: hnsw.identify(probes[i % len(probes)], threshold, top_k=TOP_K)},
+                   args.queries)["hnsw"]
+        found = [hnsw.identify(p, threshold, top_k=1)[0].subject_id for p in probes[:len(exact)]]
+        recall = float(np.mean([a == b for a, b in zip(found, exact, strict=True)]))
+        print(f"    efSearch {ef:4d}: {fmt(lat)}; recall@1 against exact {recall:.3f} ({len(exact)} probes)")
+
+
+def storage(args: argparse.Namespace) -> None:
+    """Bytes a subject takes in the database, enrolled through the public API with 5 real references: the
+    database's growth over an empty one, per subject, and the kept samples' share of it."""
+    groups = {
+        "CEDAR scans": [[img for r, img in iter_cedar(args.data, [s]) if r.genuine][:K] for s in HELDOUT["cedar"]],
+        "Dutch scans": [[img for r, img in iter_sigcomp2011_dutch(args.data, [w]) if r.genuine][:K]
+                        for w in HELDOUT[DUTCH]],
+        "SVC2004 pen": [[st for r, st in iter_svc2004_strokes(args.data, [u]) if r.genuine][:K]
+                        for u in HELDOUT["svc2004"]],
+        "AT&T faces": [[np.repeat(g[:, :, None], 3, axis=2) for g in FaceSet("att", args.data, [s]).load_all()[:K]]
+                       for s in SPLITS["att"]["heldout"]],
+    }
+    print(f"\n## bytes a subject with {K} references, enrolled through Biometrix.enroll (raw samples kept as "
+          "biometrix.service.inputs.kept_sample keeps them)")
+    for name, subjects in groups.items():
+        db = args.workdir / f"storage-{name.split()[0].lower().replace('&', '')}-{name.split()[1]}.db"
+        modality = Modality.FACE if "faces" in name else SIG
+        for old in db.parent.glob(db.name + "*"):
+            old.unlink()
+        with Biometrix(db, models_dir=models_dir(), prefer_gpu=False) as bx:
+            bx.open()
+        empty = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
+        kept = full = 0
+        with Biometrix(db, models_dir=models_dir(), prefer_gpu=False) as bx:
+            for i, refs in enumerate(subjects):
+                if modality is SIG:
+                    bx.enroll(f"s{i:03d}", signatures=refs)
+                else:
+                    bx.enroll(f"s{i:03d}", faces=refs)
+                kept += sum(len(x.data) for x in bx._db.samples(f"s{i:03d}", modality=modality))
+                full += sum(len(encode_png(r)) for r in refs if isinstance(r, np.ndarray))
+        grown = sum(p.stat().st_size for p in db.parent.glob(db.name + "*")) - empty
+        n = len(subjects)
+        was = f"; the samples as given, as PNG, would be {full / n / 1e3:.1f} KB" if full else ""
+        print(f"  {name:12s} {n:3d} subjects: {grown / n / 1e3:5.1f} KB a subject (database growth / subjects), of "
+              f"which kept samples {kept / n / 1e3:5.1f} KB ({kept / grown:.0%}){was}")
 
 
 def main() -> int:
@@ -288,9 +367,15 @@ def main() -> int:
     ap.add_argument("--backend", default="auto", choices=("auto", "faiss", "numpy"))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--hnsw-max", type=int, default=100_000, help="largest size the HNSW option is built at")
+    ap.add_argument("--recall-probes", type=int, default=200, help="probes HNSW's recall@1 is measured on")
+    ap.add_argument("--ef-search", default="64,128", help="HNSW efSearch values measured on the same graph")
+    ap.add_argument("--no-storage", action="store_true", help="skip the bytes-a-subject measurement")
+    ap.add_argument("--split-build", action="store_true",
+                    help="read the gallery from the store again without indexing it: the build's store share")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    args.ef_search = [int(e) for e in args.ef_search.split(",")]
     temporary = args.workdir is None
     args.workdir = Path(tempfile.mkdtemp(prefix="identify-scale-")) if temporary else args.workdir
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -306,7 +391,14 @@ def main() -> int:
           f"signatures embedded in {time.perf_counter() - t0:.0f} s; median distance between real signers "
           f"{synth.between:.4f} -> beta {synth.beta:.3f}; top_k {TOP_K}; {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+    faiss = faiss_or_none()
+    if faiss is not None:
+        faiss.omp_set_num_threads(args.threads)
+    print(f"threads: --threads {args.threads} (a search's blocks; FAISS's own OpenMP threads are set per call), "
+          f"faiss.omp_get_max_threads() {faiss.omp_get_max_threads() if faiss is not None else 'n/a'}")
     try:
+        if not args.no_storage:
+            storage(args)
         for n in sizes:
             run_size(n, args, card, synth, names, embedded, [imgs[-1] for imgs in images])
     finally:

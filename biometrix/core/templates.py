@@ -28,6 +28,12 @@ def _as_array(x: Any) -> Any:
     return np.asarray(x, dtype=np.float32)
 
 
+def row_norms(x: ArrayT, *, axis: int = -1) -> ArrayT:
+    """||x|| along ``axis`` (kept as a length-1 axis), exactly as ``l2_normalize`` divides by it: a caller that
+    divides by these norms itself (into memory of its own) gets ``l2_normalize``'s values bit for bit."""
+    return (x * x).sum(axis=axis, keepdims=True) ** 0.5
+
+
 def l2_normalize(x: ArrayT, *, axis: int = -1, eps: float = 1e-12) -> ArrayT:
     """x (..., D) -> x / ||x||; all-zero rows are an error.
 
@@ -35,7 +41,7 @@ def l2_normalize(x: ArrayT, *, axis: int = -1, eps: float = 1e-12) -> ArrayT:
     operations both libraries accept, so training and the runtime share this one function.
     """
     x = _as_array(x)
-    norm = (x * x).sum(axis=axis, keepdims=True) ** 0.5
+    norm = row_norms(x, axis=axis)
     if bool((norm <= eps).any()):
         raise InvalidInput("cannot normalise a zero embedding")
     return x / norm

@@ -12,14 +12,16 @@ same way. Nothing here writes to disk.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import repeat
+from typing import Any, cast
 
 import numpy as np
 
 from biometrix.core.errors import InvalidInput, ModelMismatch
 from biometrix.core.matcher import AGGREGATES, MIN_SPREAD, Matcher
-from biometrix.core.templates import l2_normalize, prototype
+from biometrix.core.templates import l2_normalize, prototype, row_norms
 from biometrix.core.thresholds import check_model
 from biometrix.core.types import Candidate, Modality, SubjectId, Template, Threshold
 from biometrix.index.rows import Rows
@@ -127,35 +129,45 @@ class GalleryIndex:
             raise ModelMismatch(f"embeddings of dimension {vectors.shape[-1]} do not fit this {self.dim}-dimensional "
                                 f"index of {self.model_id}")
         self.dim = int(vectors.shape[1])
-        self.remove(int(t) for t in template_ids if int(t) in self._where)
-        refs = np.empty_like(vectors)
+        ids = np.asarray(template_ids).tolist()
+        if not self._where.keys().isdisjoint(ids):
+            self.remove([t for t in ids if t in self._where])
+        # each reference is divided by its norm as it is written into the index's rows: l2_normalize's values
+        # (core.templates.row_norms), without a normalised copy in between
+        norms = np.empty((len(vectors), 1), np.float32)
         for start in range(0, len(vectors), _NORMALIZE_ROWS):
-            refs[start:start + _NORMALIZE_ROWS] = l2_normalize(vectors[start:start + _NORMALIZE_ROWS])
+            norms[start:start + _NORMALIZE_ROWS] = row_norms(vectors[start:start + _NORMALIZE_ROWS])
+        if bool((norms <= 1e-12).any()):
+            raise InvalidInput("cannot normalise a zero embedding")
         ends = np.cumsum(counts)
         for k in np.unique(counts):
             chosen = np.flatnonzero(counts == k)
             if len(chosen) == len(counts):
-                rows = refs
+                self._add_group(int(k), vectors, norms, subject_ids, ids)
             else:
-                rows = refs[(ends[chosen] - k)[:, None] + np.arange(k)].reshape(-1, self.dim)
-            self._add_group(int(k), rows, [subject_ids[i] for i in chosen], template_ids[chosen])
+                rows = (ends[chosen] - k)[:, None] + np.arange(k)
+                self._add_group(int(k), vectors[rows].reshape(-1, self.dim), norms[rows].reshape(-1, 1),
+                                [subject_ids[i] for i in chosen], [ids[i] for i in chosen])
 
-    def _add_group(self, k: int, rows: np.ndarray, subject_ids: list[str], template_ids: np.ndarray) -> None:
+    def _add_group(self, k: int, raw: np.ndarray, norms: np.ndarray, subject_ids: Sequence[str],
+                   template_ids: list[int]) -> None:
+        """Add templates of ``k`` references each: ``raw`` rows as stored, ``norms`` their L2 norms."""
         assert self.dim is not None
-        keys = self._keys(rows.reshape(-1, k, self.dim))
+        rows, divisors = (raw, norms) if self.aggregate == "min" and self.options.search == "exact" \
+            else (raw / norms, None)  # the search vectors and the HNSW graph are made from the normalised rows
+        keys = self._keys(rows.reshape(-1, k, self.dim)) if divisors is None else None
         group = self._groups.get(k)
         if group is None:
             group = self._groups[k] = _Group(k, self.dim, None if keys is None else keys.shape[1])
         first = group.refs.units
-        group.refs.append(rows)
+        group.refs.append(rows, divisors=divisors)
         if group.keys is not None and keys is not None:
             group.keys.append(keys)
-        group.subject_ids.extend(SubjectId(s) for s in subject_ids)
-        group.template_ids.extend(int(t) for t in template_ids)
-        for i, t in enumerate(template_ids):
-            self._where[int(t)] = (k, first + i)
+        group.subject_ids.extend(cast(Sequence[SubjectId], subject_ids))  # a NewType of str: nothing to convert
+        group.template_ids.extend(template_ids)
+        self._where.update(zip(template_ids, zip(repeat(k), range(first, first + len(template_ids))), strict=True))
         if self.options.search == "hnsw":
-            self._hnsw_add(rows.reshape(-1, k, self.dim), keys, template_ids)
+            self._hnsw_add(rows.reshape(-1, k, self.dim), keys, np.asarray(template_ids, dtype=np.int64))
 
     def _keys(self, refs: np.ndarray) -> np.ndarray | None:
         """One search vector per template (n, K, D) -> (n, width): none for ``min`` (its references are searched)."""
@@ -173,8 +185,9 @@ class GalleryIndex:
     def _hnsw_add(self, refs: np.ndarray, keys: np.ndarray | None, template_ids: np.ndarray) -> None:
         # min and normalized: the graph links the templates' prototypes (an inner-product graph over vectors of
         # very different norms, as the normalized keys are, finds poorly); the shortlist is re-scored exactly
-        proxy = keys is None or self.aggregate == "normalized"
-        vectors = l2_normalize(refs.mean(axis=1, dtype=np.float32)) if proxy else keys
+        if keys is None or self.aggregate == "normalized":
+            keys = l2_normalize(refs.mean(axis=1, dtype=np.float32))
+        vectors = keys
         if self._hnsw is None:
             o = self.options
             self._hnsw = Hnsw(vectors.shape[1], links=o.links, ef_construction=o.ef_construction,

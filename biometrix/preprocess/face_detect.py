@@ -89,6 +89,20 @@ def to_rgb(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img[:, :, :3])
 
 
+def kept_photo(rgb: np.ndarray, *, max_side: int = 1024) -> np.ndarray:
+    """What is kept of an enrolled face photo: the photo itself, grey (H, W) when its three channels are equal (a
+    grey photo read as RGB: a third of the bytes, decoded back to the same RGB), area-downscaled to at most
+    ``max_side`` px on its longer side (the detector finds faces of 20 px and up)."""
+    img = to_rgb(rgb)
+    h, w = img.shape[:2]
+    scale = max_side / max(h, w)
+    if scale < 1.0:
+        img = cv2.resize(img, (max(_PNET_CELL, round(w * scale)), max(_PNET_CELL, round(h * scale))),
+                         interpolation=cv2.INTER_AREA)
+    grey = img[:, :, 0]
+    return np.ascontiguousarray(grey) if (img == grey[:, :, None]).all() else img
+
+
 # --- MTCNN building blocks (facenet-pytorch's detect_face, in numpy) -----------------------------------------
 
 

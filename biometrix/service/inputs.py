@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import logging
 import os
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from biometrix import identifiers
-from biometrix.capture.files import decode_gray, decode_rgb, encode_png, load_gray, load_rgb
+from biometrix.capture.files import decode_gray, decode_rgb, encode_png, encode_webp_lossless, load_gray, load_rgb
 from biometrix.capture.pen import (
+    MAX_PEN_FILE_BYTES,
     Stroke,
     load_strokes,
     rasterize,
@@ -22,9 +24,11 @@ from biometrix.capture.pen import (
 )
 from biometrix.core.errors import (
     InvalidInput,
+    StoreError,
 )
 from biometrix.core.types import Modality, SubjectId
-from biometrix.preprocess.face_detect import to_rgb
+from biometrix.preprocess.face_detect import kept_photo, to_rgb
+from biometrix.preprocess.signature import kept_ink
 from biometrix.runtime.pipelines import FacePipeline, SignaturePipeline
 from biometrix.store import (
     SampleIn,
@@ -43,6 +47,11 @@ Pipeline = SignaturePipeline | FacePipeline
 
 PEN_SUFFIXES = (".txt", ".json")
 STROKES_MEDIA_TYPE = "application/vnd.biometrix.strokes+json"
+#: Pen strokes as ``STROKES_MEDIA_TYPE``, deflated (zlib): how enrolled pen samples are kept (``kept_sample``).
+DEFLATED_STROKES_MEDIA_TYPE = "application/vnd.biometrix.strokes+json+deflate"
+#: A scan's ink crop at the scan's resolution (``preprocess.signature.kept_ink``, exact), a lossless WebP whose
+#: pixels below 255 are the ink mask; a crop that had to be downscaled is kept as plain "image/webp".
+INK_CROP_MEDIA_TYPE = "image/vnd.biometrix.ink-crop+webp"
 
 def load_signature(sample: SignatureInput) -> tuple[np.ndarray, SampleIn]:
     """A signature in any accepted form -> (grey image, the raw sample to keep in the store)."""
@@ -82,6 +91,49 @@ def load_face(sample: FaceInput) -> tuple[np.ndarray, SampleIn]:
     raise InvalidInput(f"a face must be an image file path or an image array, got {type(sample).__name__}")
 
 
+def kept_sample(modality: Modality, image: np.ndarray, raw: SampleIn) -> SampleIn:
+    """What the store keeps of an enrolled sample for retemplating: enough for future models, no more.
+
+    A signature scan: its ink crop (``preprocess.signature.kept_ink``: the scan's grey ink, cropped to it plus
+    16 px, on white; at most 600 x 1200 px) as lossless WebP, a few KB (bench/identify_scale.py measures it); from
+    it ``stored_model_input`` gives the signature encoder the very input the scan gave. What is not kept is the
+    paper. Pen strokes: the stroke JSON deflated (all of it: positions, pressure and times, which the pen
+    comparator needs; a third of its size). A face photo (``preprocess.face_detect.kept_photo``): lossless WebP,
+    grey when it is grey, at most 1024 px on its longer side: lossless, so that a retemplate detects and aligns the
+    very face that was enrolled (JPEG's artefacts move the detector's landmarks on dark photos)."""
+    if modality is Modality.FACE:
+        photo = kept_photo(image)
+        meta = {**raw.meta, "kept": "photo", "photo_size": [int(image.shape[1]), int(image.shape[0])]}
+        return SampleIn(data=encode_webp_lossless(photo), media_type="image/webp", meta=meta)
+    if raw.media_type == STROKES_MEDIA_TYPE:
+        return SampleIn(data=zlib.compress(bytes(raw.data), 9), media_type=DEFLATED_STROKES_MEDIA_TYPE,
+                        meta=raw.meta)
+    crop, exact = kept_ink(image)
+    meta = {**raw.meta, "kept": "ink crop", "scan_size": [int(image.shape[1]), int(image.shape[0])]}
+    return SampleIn(data=encode_webp_lossless(crop), media_type=INK_CROP_MEDIA_TYPE if exact else "image/webp",
+                    meta=meta)
+
+
+def is_strokes(media_type: str) -> bool:
+    """Whether a sample of this media type is pen strokes (as captured, or deflated as kept)."""
+    return media_type in (STROKES_MEDIA_TYPE, DEFLATED_STROKES_MEDIA_TYPE)
+
+
+def stroke_text(data: bytes, media_type: str) -> str:
+    """The stroke JSON of a pen sample, inflated when it was kept deflated (at most the pen file limit)."""
+    if media_type != DEFLATED_STROKES_MEDIA_TYPE:
+        return bytes(data).decode("utf-8")
+    inflater = zlib.decompressobj()
+    try:
+        text = inflater.decompress(bytes(data), MAX_PEN_FILE_BYTES + 1)
+    except zlib.error as exc:
+        raise StoreError(f"a kept pen sample does not inflate ({exc}): the database may be damaged") from exc
+    if len(text) > MAX_PEN_FILE_BYTES or not inflater.eof:
+        raise StoreError(f"a kept pen sample inflates past {MAX_PEN_FILE_BYTES} bytes or is cut short: the "
+                           "database may be damaged")
+    return text.decode("utf-8")
+
+
 def signature_capture(sample: SignatureInput) -> str:
     """How a signature given to ``load_signature`` was captured: "pen" for a pen file or strokes, else "scan"
     (what ``capture_of`` says of the sample it loads, known before loading it)."""
@@ -95,19 +147,28 @@ def capture_of(modality: Modality, raw: SampleIn) -> str | None:
     strokes, "scan" for a signature image (a scan or a photo of paper); None for a face."""
     if modality is not Modality.SIGNATURE:
         return None
-    return "pen" if raw.media_type == STROKES_MEDIA_TYPE else "scan"
+    return "pen" if is_strokes(raw.media_type) else "scan"
 
 
-def _stroke_arrays(data: bytes) -> list[np.ndarray]:
-    """A stored or probe pen sample (stroke JSON) as the pen comparator's stroke arrays."""
-    return stroke_arrays(strokes_from_json(data.decode("utf-8")))
+def _stroke_arrays(data: bytes, media_type: str = STROKES_MEDIA_TYPE) -> list[np.ndarray]:
+    """A stored or probe pen sample (stroke JSON, or deflated as kept) as the pen comparator's stroke arrays."""
+    return stroke_arrays(strokes_from_json(stroke_text(data, media_type)))
+
+
+def stored_model_input(sample: StoredSample) -> np.ndarray:
+    """A raw sample kept in the store as its pipeline's input (``retemplate``): an exact ink crop as its ink mask
+    (bool), which the signature preprocessing takes as made; anything else as ``stored_sample_input``."""
+    if sample.media_type == INK_CROP_MEDIA_TYPE:
+        return decode_gray(sample.data) < 255
+    return stored_sample_input(sample)
 
 
 def stored_sample_input(sample: StoredSample) -> np.ndarray:
-    """A raw sample kept in the store as its pipeline's input: pen strokes drawn as the signature pad draws
-    them, images decoded (grey for signatures, RGB for faces) as the loaders decode files."""
-    if sample.media_type == STROKES_MEDIA_TYPE:
-        return rasterize(strokes_from_json(sample.data.decode("utf-8")))
+    """A raw sample kept in the store as an image: pen strokes drawn as the signature pad draws them, images
+    decoded (grey for signatures, RGB for faces) as the loaders decode files (an ink crop: grey ink on white;
+    whole scans kept by an older biometrix alike)."""
+    if is_strokes(sample.media_type):
+        return rasterize(strokes_from_json(stroke_text(sample.data, sample.media_type)))
     if sample.modality is Modality.FACE:
         return decode_rgb(sample.data)
     return decode_gray(sample.data)

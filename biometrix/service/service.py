@@ -39,16 +39,17 @@ from biometrix.service.access import AccessMixin
 from biometrix.service.admin import AdminMixin
 from biometrix.service.indexes import IdentifyIndexes
 from biometrix.service.inputs import (
-    STROKES_MEDIA_TYPE,
     FaceInput,
     Pipeline,
     SignatureInput,
     _check_subject_id,
     _stroke_arrays,
     capture_of,
+    is_strokes,
+    kept_sample,
     load_face,
     load_signature,
-    stored_sample_input,
+    stored_model_input,
 )
 from biometrix.service.trust import ModelPin, TrustMixin
 from biometrix.store import (
@@ -163,15 +164,16 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
     def _pen_decision(self, subject_id: SubjectId, template: Template, raw: SampleIn) -> Decision | None:
         """The pen comparator's decision for a pen probe when every reference of the template was drawn with a
         pen too; None (the image encoder decides) otherwise."""
-        if raw.media_type != STROKES_MEDIA_TYPE:
+        if not is_strokes(raw.media_type):
             return None
         card = self.pen_card()
         if card is None:
             return None
         refs = self._db.template_samples(subject_id, modality=Modality.SIGNATURE, model_id=template.model_id)
-        if len(refs) < 2 or any(r.media_type != STROKES_MEDIA_TYPE for r in refs):
+        if len(refs) < 2 or not all(is_strokes(r.media_type) for r in refs):
             return None
-        probe, references = _stroke_arrays(raw.data), [_stroke_arrays(r.data) for r in refs]
+        probe = _stroke_arrays(raw.data, raw.media_type)
+        references = [_stroke_arrays(r.data, r.media_type) for r in refs]
         if not all(pen_comparable(s) for s in (probe, *references)):
             return None  # pen data without its time, or far longer than a signature: only its ink is compared
         return pen_verify(probe, references, subject_id=subject_id, threshold=card.threshold, model=card.model)
@@ -234,8 +236,8 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
             loaded = each_named(load, samples, names)
             pipe = self.pipeline(modality)
             emb = pipe.embed_many([img for img, _ in loaded], names=names)
-            parts.append(EnrollmentPart(modality=modality, model_id=pipe.model_id,
-                                        samples=tuple(raw for _, raw in loaded), embeddings=emb))
+            kept = tuple(kept_sample(modality, img, raw) for img, raw in loaded)
+            parts.append(EnrollmentPart(modality=modality, model_id=pipe.model_id, samples=kept, embeddings=emb))
         self._flush_pins()
         templates = self._db.enroll_many(subject_id, parts, display_name=display_name, replace=replace)
         self._indexes.refresh(self._db)
@@ -420,7 +422,7 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
         if card.aggregate == "normalized" and len(stored) < 2:
             raise InvalidInput(f"its {source} template has {len(stored)} reference; the {modality.value} model "
                                f"{card.model_id} needs at least 2: enroll the subject again")
-        emb = self.pipeline(modality).embed_many([stored_sample_input(s) for s in stored])
+        emb = self.pipeline(modality).embed_many([stored_model_input(s) for s in stored])
         samples = tuple(SampleIn(data=s.data, media_type=s.media_type, meta=s.meta) for s in stored)
         part = EnrollmentPart(modality=modality, model_id=card.model_id, samples=samples, embeddings=emb,
                               details={"retemplated_from": source, "sample_ids": [s.sample_id for s in stored]})

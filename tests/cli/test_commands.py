@@ -96,7 +96,8 @@ def test_enroll_svc2004_pen_files(cli: Callable[..., Run], svc: Svc, tmp_path: P
     with sqlite3.connect(db) as conn:
         media = {row[0] for row in conn.execute("SELECT media_type FROM samples")}
     conn.close()
-    assert media == {"application/vnd.biometrix.strokes+json"}  # the pen data itself is kept, not a rendering
+    # the pen data itself is kept (deflated: service.inputs.kept_sample), not a rendering
+    assert media == {"application/vnd.biometrix.strokes+json+deflate"}
     probe = cli("verify", "--db", db, "--subject", "u1", "--json", "--signature", svc.sample(1, 10))
     assert probe.rc in (0, 1), probe.err
     assert probe.json()["subject_id"] == "u1"

@@ -14,9 +14,13 @@ import numpy as np
 import pytest
 
 from biometrix import Biometrix
-from biometrix.capture.files import load_gray
+from biometrix.capture.files import encode_png, load_gray
+from biometrix.capture.pen import load_strokes, rasterize, strokes_to_json
 from biometrix.core.errors import ModelNotTrusted, NotEnrolled
 from biometrix.core.types import Modality
+from biometrix.service import STROKES_MEDIA_TYPE
+from biometrix.store import SampleIn
+from biometrix.store.base import EnrollmentPart
 from tests.cli.conftest import Cedar, Run, Svc, copy_model_as
 
 
@@ -65,6 +69,31 @@ def test_retemplate_remakes_the_same_templates_from_the_kept_samples(models: Pat
         assert made == [("pen", "sig-old"), ("scan", "sig-old")]
         again = bx.retemplate()
         assert (again[0].made, again[0].up_to_date) == ((), 2)
+
+
+def test_samples_kept_whole_by_an_older_biometrix_retemplate_as_before(models: Path, cedar: Cedar, svc: Svc,
+                                                                      tmp_path: Path) -> None:
+    """A database written before samples were kept compactly holds whole scans (PNG) and undeflated stroke JSON:
+    retemplating reads them as before, to the templates the original files make."""
+    db = tmp_path / "bank.db"
+    scans = [load_gray(p) for p in cedar.references(47)]
+    strokes = [load_strokes(svc.sample(2, n)) for n in range(1, 6)]
+    with Biometrix(db, models_dir=models, signature_model="sig-old") as bx:
+        pipe = bx.pipeline(Modality.SIGNATURE)
+        for subject, images, samples in (
+                ("scan", scans, [SampleIn(data=encode_png(g), media_type="image/png") for g in scans]),
+                ("pen", [rasterize(s) for s in strokes],
+                 [SampleIn(data=strokes_to_json(s).encode(), media_type=STROKES_MEDIA_TYPE) for s in strokes])):
+            bx._db.enroll_many(subject, [EnrollmentPart(modality=Modality.SIGNATURE, model_id="sig-old",
+                                                        samples=tuple(samples), embeddings=pipe.embed_many(images))])
+        old = {s: bx._db.template(s, modality=Modality.SIGNATURE, model_id="sig-old") for s in ("scan", "pen")}
+    with Biometrix(db, models_dir=models, signature_model="sig-new") as bx:
+        bx.trust_models(signature_model="sig-new")
+        (report,) = bx.retemplate()
+        assert (report.made, report.failed) == (("pen", "scan"), ())
+        for subject, template in old.items():
+            new = bx._db.template(subject, modality=Modality.SIGNATURE, model_id="sig-new")
+            np.testing.assert_allclose(new.references, template.references, atol=1e-6)
 
 
 def test_a_subject_the_new_model_refuses_is_reported_and_left_alone(models: Path, cedar: Cedar,

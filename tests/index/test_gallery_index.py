@@ -137,6 +137,18 @@ def test_rows_stay_dense_across_blocks():
         assert len(list(rows.filled())) == -(-rows.n // rows.block_rows)
 
 
+def test_rows_hold_what_they_were_given_past_the_first_block():
+    """Past the first (grown) block, blocks are allocated whole and counted by the rows written into them: a large
+    gallery holds its raw float32 bytes and no growth copies' spare room."""
+    rows = Rows(4, block_bytes=4 * 4 * 64)  # 64 rows a block
+    data = np.random.default_rng(1).normal(size=(1000, 4)).astype(np.float32)
+    for start in range(0, len(data), 37):
+        rows.append(data[start:start + 37])
+        if rows.n > rows.block_rows:
+            assert rows.nbytes == rows.n * 16
+    assert np.array_equal(np.concatenate([v for _, v in rows.filled()]), data)
+
+
 def test_refusals_are_the_matchers():
     index = GalleryIndex(modality=Modality.FACE, model_id=MODEL, distance="cosine", aggregate="min")
     threshold = Threshold(value=0.4, model_id=MODEL)

@@ -14,6 +14,8 @@ from biometrix.preprocess.signature import (
     MIN_INK_PIXELS,
     binarize,
     crop_to_ink,
+    ink_mask,
+    kept_ink,
     pad_to_aspect,
     preprocess_signature,
 )
@@ -298,3 +300,37 @@ def test_coloured_ink_on_rgb_is_found() -> None:
     img[30:40, 20:180] = (20, 40, 160)  # blue ink (RGB)
     out = preprocess_signature(img, height=H, width=W)
     np.testing.assert_allclose(out[22:26, 5:-5], 1.0, atol=1e-6)
+
+
+def test_an_ink_mask_is_taken_as_made() -> None:
+    """A bool image is an ink mask (what the store keeps of a scan): cropped and normalised, never re-binarized or
+    median-filtered, which would erase a one-pixel stroke."""
+    rng = np.random.default_rng(4)
+    gray = np.full((60, 120), 230, np.uint8)
+    gray[20:40, 10:110] = rng.integers(0, 60, size=(20, 100))
+    mask = ink_mask(gray)
+    assert np.array_equal(preprocess_signature(mask, height=H, width=W), preprocess_signature(gray, height=H, width=W))
+    thin = np.zeros((30, 60), bool)
+    thin[15, 5:55] = True  # a one-pixel line: 50 ink pixels
+    assert preprocess_signature(thin, height=H, width=W).sum() > 0
+    with pytest.raises(EmptySignature, match="ink mask"):
+        preprocess_signature(np.zeros((30, 60), bool), height=H, width=W)
+
+
+def test_the_kept_ink_is_the_ink_mask_with_its_grey_levels() -> None:
+    """kept_ink of a noisy scan: paper (and a speck) white, the ink's own grey levels, and its pixels below 255
+    the very mask preprocessing finds; near the scan's edge the crop stops at the edge, as crop_to_ink does."""
+    rng = np.random.default_rng(5)
+    gray = rng.integers(200, 256, size=(80, 200)).astype(np.uint8)  # textured paper
+    gray[3:30, 4:150] = rng.integers(0, 80, size=(27, 146))
+    gray[70, 190] = 0  # a speck
+    crop, exact = kept_ink(gray, margin=16)
+    assert exact and crop.shape == (30 + 16, 150 + 16)  # cut at the top and left edges, 16 px right and below
+    ink = gray[:46, :166] < 100
+    ink[[3, 3, 29, 29], [4, 149, 4, 149]] = False  # the rectangle's corners: the 3x3 median takes them
+    np.testing.assert_array_equal(crop < 255, ink)
+    np.testing.assert_array_equal(crop[ink], gray[:46, :166][ink])
+    np.testing.assert_array_equal(preprocess_signature(crop < 255, height=H, width=W),
+                                  preprocess_signature(gray, height=H, width=W))
+    small, exact = kept_ink(gray, margin=16, max_height=23, max_width=400)
+    assert not exact and small.shape == (23, 83)

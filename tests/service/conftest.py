@@ -1,3 +1,3 @@
-"""Fixtures for the service tests: the held-out CEDAR signers of the CLI tests."""
+"""Fixtures for the service tests: the CEDAR scans and SVC2004 pen files of the CLI tests."""
 
-from tests.cli.conftest import cedar  # noqa: F401
+from tests.cli.conftest import cedar, svc  # noqa: F401
