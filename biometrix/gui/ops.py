@@ -246,7 +246,8 @@ class SettingsInfo:
 
 
 #: The kinds of probe ``Biometrix.decision_rules`` names, for the catalogue (shown through ``translate``).
-PROBE_KINDS = (QT_TRANSLATE_NOOP("settings_page", "signature scan"), QT_TRANSLATE_NOOP("settings_page", "signature pen"),
+PROBE_KINDS = (QT_TRANSLATE_NOOP("settings_page", "signature scan"),
+               QT_TRANSLATE_NOOP("settings_page", "signature pen"),
                QT_TRANSLATE_NOOP("settings_page", "pen against pen references"),
                QT_TRANSLATE_NOOP("settings_page", "face"))
 
