@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np
 
 from biometrix.core.errors import InvalidInput
 from biometrix.core.roles import Operator, Role
+from biometrix.core.scoped import ContextScoped
 from biometrix.core.types import Modality, SubjectId, Template
 
 if TYPE_CHECKING:
@@ -348,8 +350,16 @@ class EnrollmentStore(abc.ABC):
 
     # --- operators (store/operators.py) and encryption at rest (store/crypto.py) ---
 
-    #: The operator named in the audit rows written from now on; None: unattributed (no operators yet).
-    actor: str | None = None
+    #: The operator named in the audit rows written from now on; None: unattributed (no operators yet). Inside
+    #: ``acting`` it is that thread's (or task's) own, so requests served at once by one store never mix.
+    actor: ContextScoped[str | None] = ContextScoped("actor", None)
+
+    @contextmanager
+    def acting(self, name: str | None) -> Iterator[None]:
+        """Within the block, this thread's (or task's) ``actor`` is ``name`` and setting it changes only this
+        context's: what one server process sharing the store between requests uses for each request."""
+        with EnrollmentStore.actor.scope(self, name):
+            yield
 
     @abc.abstractmethod
     def has_operators(self) -> bool:

@@ -1,0 +1,110 @@
+"""Fixtures of the server tests: a bank CA and a server certificate made on the fly (trustme), a real uvicorn server
+over HTTPS on a free loopback port (in a thread, sharing one service), and real SQLite databases and ONNX models."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the server tests need the server extra: pip install '.[server]'")
+trustme = pytest.importorskip("trustme", reason="the server tests make certificates with trustme (dev extra)")
+
+from biometrix.server.app import AppOptions  # noqa: E402
+from biometrix.server.run import ServerOptions, build_server, open_core  # noqa: E402
+from biometrix.service import Biometrix  # noqa: E402
+from tests.test_access_control import PASSWORDS, make_bank  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Certs:
+    """The bank CA's certificate (what clients trust) and the server's certificate chain and key."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+@dataclass
+class Running:
+    url: str
+    core: Biometrix
+    server: Any
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+        self.core.close()
+
+
+def make_certs(folder: Path) -> Certs:
+    folder.mkdir(parents=True, exist_ok=True)
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    paths = Certs(ca=folder / "ca.pem", cert=folder / "server.pem", key=folder / "server.key")
+    ca.cert_pem.write_to_path(str(paths.ca))
+    leaf.private_key_pem.write_to_path(str(paths.key))
+    leaf.cert_chain_pems[0].write_to_path(str(paths.cert))
+    for pem in leaf.cert_chain_pems[1:]:
+        with paths.cert.open("ab") as f:
+            f.write(pem.bytes())
+    return paths
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    return make_certs(tmp_path_factory.mktemp("tls"))
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def start_server(db: Path | str, certs: Certs, *, app: AppOptions | None = None) -> Running:
+    """A uvicorn server over HTTPS on a free loopback port, in a thread, serving the database ``db``."""
+    options = ServerOptions(db=str(db), certfile=certs.cert, keyfile=certs.key, app=app or AppOptions())
+    core = open_core(options)
+    server = build_server(options, core)
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            core.close()
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    return Running(url=f"https://127.0.0.1:{port}", core=core, server=server, thread=thread)
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """root (admin), sue (supervisor), tom (teller); alice enrolled by tom with three drawn signatures."""
+    return make_bank(tmp_path_factory.mktemp("bank") / "bank.db")
+
+
+@pytest.fixture(scope="module")
+def running(bank: Path, certs: Certs) -> Iterator[Running]:
+    run = start_server(bank, certs)
+    try:
+        yield run
+    finally:
+        run.stop()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+__all__ = ["PASSWORDS", "Certs", "Running", "bearer", "free_socket", "make_certs", "start_server"]
