@@ -109,6 +109,7 @@ class RequestGuard:
             return
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            await _drain(receive)
             await _refuse(send, 413, f"the body is larger than this server accepts ({self.max_body} bytes)")
             return
         chunks: list[bytes] = []
@@ -121,6 +122,8 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
+                if message.get("more_body", False):
+                    await _drain(receive)
                 await _refuse(send, 413, f"the body is larger than this server accepts ({self.max_body} bytes)")
                 return
             chunks.append(chunk)
@@ -136,6 +139,21 @@ class RequestGuard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+async def _drain(receive: Receive, *, seconds: float = 2.0, limit: int = 256 * 1024 * 1024) -> None:
+    """Read and drop what the client still sends of a refused body (at most ``limit`` bytes, for ``seconds``) before
+    answering, so that closing the connection does not reset it before the client reads the answer (a client sends
+    its whole body before reading); nothing is kept."""
+    import anyio
+
+    dropped = 0
+    with anyio.move_on_after(seconds):
+        while dropped < limit:
+            message = await receive()
+            dropped += len(message.get("body", b""))
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return
 
 
 async def _refuse(send: Send, status: int, message: str) -> None:

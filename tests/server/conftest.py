@@ -4,13 +4,16 @@ over HTTPS on a free loopback port (in a thread, sharing one service), and real 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 pytest.importorskip("fastapi", reason="the server tests need the server extra: pip install '.[server]'")
@@ -103,8 +106,28 @@ def running(bank: Path, certs: Certs) -> Iterator[Running]:
         run.stop()
 
 
+@contextmanager
+def bank_server(folder: Path, certs: Certs, *, app: AppOptions | None = None,
+                prepare: Callable[[Path], None] | None = None) -> Iterator[tuple[Running, Path]]:
+    """A server over a new bank database (``make_bank``; ``prepare(db)`` runs before the server starts)."""
+    db = make_bank(folder / "bank.db")
+    if prepare is not None:
+        prepare(db)
+    run = start_server(db, certs, app=app)
+    try:
+        yield run, db
+    finally:
+        run.stop()
+
+
+def https(url: str, certs: Certs) -> httpx.Client:
+    """An httpx client trusting the test bank CA only."""
+    return httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=str(certs.ca)), timeout=60)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-__all__ = ["PASSWORDS", "Certs", "Running", "bearer", "free_socket", "make_certs", "start_server"]
+__all__ = ["PASSWORDS", "Certs", "Running", "bank_server", "bearer", "free_socket", "https", "make_certs",
+           "start_server"]
