@@ -4,6 +4,7 @@ service's, so the server trusts nothing a client claims. Errors are ``{"error": 
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -222,6 +223,16 @@ def create_app(core: Biometrix, options: AppOptions | None = None) -> Any:
                 bx.threshold(Modality.SIGNATURE, capture=signature_capture(signature))
         return {"candidates": [candidate_json(c) for c in candidates], "threshold": threshold_json(threshold)}
 
+    @app.get("/v1/threshold", tags=["decisions"])
+    def threshold(response: Response, modality: Annotated[str, Query(pattern="^(signature|face)$")],
+                  authorization: Auth = None,
+                  capture: Annotated[str | None, Query(pattern="^(scan|pen)$")] = None) -> dict[str, Any]:
+        """The threshold in force for a modality (and a signature's capture) under the database's policy (any
+        logged-in operator; as in-process, reading it needs no particular role)."""
+        with acting(authorization, response) as bx:
+            value = bx.threshold(Modality(modality), capture=capture)
+        return threshold_json(value)
+
     @app.post("/v1/referrals/{event_id}/resolve", tags=["administration"])
     def resolve(event_id: int, body: ResolveIn, response: Response, authorization: Auth = None) -> dict[str, int]:
         """A supervisor settles a referred verification (its audit row) as accepted or rejected."""
@@ -237,6 +248,16 @@ def create_app(core: Biometrix, options: AppOptions | None = None) -> Any:
             rows = bx.subjects(query)
         return [{"subject_id": s.subject_id, "display_name": s.display_name, "created_at": iso(s.created_at),
                  "modalities": list(s.modalities)} for s in rows]
+
+    @app.get("/v1/subjects/{subject_id}/samples", tags=["decisions"])
+    def samples(subject_id: str, response: Response, modality: Annotated[str, Query(pattern="^(signature|face)$")],
+                authorization: Auth = None) -> list[dict[str, Any]]:
+        """The subject's enrolled raw samples of a modality (to show the references beside a decision; teller)."""
+        with acting(authorization, response) as bx:
+            rows = bx.samples(subject_id, modality=Modality(modality))
+        return [{"sample_id": s.sample_id, "subject_id": s.subject_id, "modality": s.modality.value,
+                 "media_type": s.media_type, "data": base64.b64encode(s.data).decode("ascii"), "meta": s.meta,
+                 "created_at": iso(s.created_at)} for s in rows]
 
     @app.post("/v1/subjects/erase", tags=["administration"])
     def erase(body: EraseIn, response: Response, authorization: Auth = None) -> dict[str, str]:

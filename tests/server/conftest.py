@@ -3,8 +3,12 @@ over HTTPS on a free loopback port (in a thread, sharing one service), and real 
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -120,6 +124,38 @@ def bank_server(folder: Path, certs: Certs, *, app: AppOptions | None = None,
         run.stop()
 
 
+def spawn_server(db: Path | str, certs: Certs, *, log: Path,
+                 extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[bytes], str]:
+    """``biometrix server`` in its own process on a free loopback port, once it answers /v1/health."""
+    for _ in range(5):
+        sock = free_socket()
+        port = sock.getsockname()[1]
+        sock.close()
+        cmd = [sys.executable, "-m", "biometrix", "server", "--db", str(db), "--port", str(port),
+               "--certfile", str(certs.cert), "--keyfile", str(certs.key), *extra]
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "OMP_NUM_THREADS": "1"}
+        with log.open("ab") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        url = f"https://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        with https(url, certs) as probe:
+            while proc.poll() is None and time.monotonic() < deadline:
+                try:
+                    if probe.get("/v1/health", timeout=2).status_code == 200:
+                        return proc, url
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+        kill(proc)
+    raise RuntimeError(f"the server process did not start: {log.read_text(errors='replace')[-2000:]}")
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    """kill -9, and reap it."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+
+
 def https(url: str, certs: Certs) -> httpx.Client:
     """An httpx client trusting the test bank CA only."""
     return httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=str(certs.ca)), timeout=60)
@@ -129,5 +165,5 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-__all__ = ["PASSWORDS", "Certs", "Running", "bank_server", "bearer", "free_socket", "https", "make_certs",
-           "start_server"]
+__all__ = ["PASSWORDS", "Certs", "Running", "bank_server", "bearer", "free_socket", "https", "kill", "make_certs",
+           "spawn_server", "start_server"]
