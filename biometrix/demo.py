@@ -33,7 +33,7 @@ def run_demo(*, data_root: Path, db: str | None, signer: int = 46, service: Biom
         refs = [extract("original", n) for n in range(1, 6)]
         subject = f"cedar-{signer}"
         with service if service is not None else Biometrix(db) as bx:
-            lines.append(f"database: {bx.location.path} ({bx.location.reason})")
+            lines.append(f"database: {bx.location.shown} ({bx.location.reason})")
             (tpl,) = bx.enroll(subject, signatures=refs, display_name=f"CEDAR signer {signer}", replace=True)
             lines.append(f"enrolled {subject}: {tpl.n_references} reference signatures, model {tpl.model_id}")
             thr = bx.threshold(capture="scan").value  # the demo's signatures are scans

@@ -33,6 +33,8 @@ EXCLUDES = [
     # the HTTPS server runs on its own machines (extra 'server'), never from the kiosk bundle; the bundle's client
     # (--server URL) needs httpx only
     "biometrix.server", "fastapi", "uvicorn", "starlette", "pydantic", "pydantic_core", "annotated_doc",
+    # the PostgreSQL store's driver (the `postgres` extra): the bank-wide server's, never a kiosk's
+    "psycopg", "psycopg_binary", "psycopg_pool", "psycopg_c",
 ]
 
 # ICU locale data kept in Qt's ICU data library besides root (packaging/icu_trim.py); each language keeps its
@@ -83,7 +85,8 @@ def keep(dest: str) -> bool:
 #: Never in a kiosk bundle (ARCHITECTURE.md), as a frozen module or as a file or folder name.
 FORBIDDEN_MODULES = re.compile(
     r"^(torch|torchvision|functorch|triton|biometrix\.training|matplotlib|sklearn|scipy|dlib|face_recognition_models"
-    r"|onnx|onnxscript|onnx_ir|pytest|_pytest|pytestqt|hypothesis|tkinter|_tkinter)(\.|$)"
+    r"|onnx|onnxscript|onnx_ir|pytest|_pytest|pytestqt|hypothesis|tkinter|_tkinter|psycopg|psycopg_binary|psycopg_pool"
+    r")(\.|$)"
 )
 FORBIDDEN_FILES = re.compile(r"(^|/)(torch|libtorch[^/]*|functorch|matplotlib|sklearn|dlib[^/]*|_tkinter[^/]*|onnx"
-                             r"|onnxscript|pytest|hypothesis|tcl[0-9.]*|tk[0-9.]*)(/|$)")
+                             r"|onnxscript|pytest|hypothesis|tcl[0-9.]*|tk[0-9.]*|psycopg[^/]*)(/|$)")

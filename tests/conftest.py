@@ -50,3 +50,7 @@ def _private_key_folder(tmp_path_factory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+# The throwaway PostgreSQL cluster and its databases (tests/postgres.py), for every test that asks for them.
+from tests.postgres import pg_cluster, pg_database, pg_ready  # noqa: E402, F401

@@ -74,7 +74,7 @@ def open_service(args: argparse.Namespace, factory: Callable[[Any], Biometrix], 
     logged in. On a database without operators, ``--operator`` first creates that operator as the admin."""
     bx = factory(key_source(args))
     try:
-        if bx.location.path.exists():
+        if bx.location.exists():
             try:
                 bx.open()  # now, so that a missing passphrase can be asked for here
             except KeyUnavailable:

@@ -56,6 +56,20 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> 
                    help="restore a backup whose audit check fails (admin; the restore row says so)")
     q.set_defaults(handler=_cmd_db_restore)
 
+    q = db_commands.add_parser("setup-postgres", parents=[verbose, out],
+                               help="create or migrate a PostgreSQL enrollment database and grant its server role",
+                               description="Run as the database's OWNER role (it owns the tables and runs the "
+                                           "migrations); the SERVER role the biometrix server logs in as gets only "
+                                           "what it needs: on the audit log only SELECT and INSERT, so not even "
+                                           "the server can edit history. Safe to run again (after an upgrade: it "
+                                           "migrates). A password is best given by PGPASSWORD or ~/.pgpass, not in "
+                                           "the URL. See docs/deploy.md.")
+    q.add_argument("--owner-url", required=True, metavar="URL",
+                   help="postgresql://OWNER@HOST:PORT/DBNAME, the role that owns the database")
+    q.add_argument("--server-role", required=True, metavar="NAME",
+                   help="the existing role the server connects as (CREATE ROLE NAME LOGIN ...)")
+    q.set_defaults(handler=_cmd_db_setup_postgres)
+
     p = commands.add_parser("audit", parents=[verbose], help="the audit log",
                             description="Check the hash-chained audit log.")
     p.set_defaults(group_parser=p)
@@ -86,7 +100,7 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> 
 
 def _db_summary(bx: Biometrix) -> dict[str, Any]:
     info = bx.info()
-    return {"path": str(bx.location.path), "reason": bx.location.reason, "schema_version": info.schema_version,
+    return {"path": bx.location.shown, "reason": bx.location.reason, "schema_version": info.schema_version,
             "subjects": info.n_subjects, "templates": dict(info.templates), "samples": info.n_samples,
             "audit_rows": info.n_audit, "encryption": info.encryption, "operators": info.n_operators}
 
@@ -125,6 +139,22 @@ def _cmd_db_migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_db_setup_postgres(args: argparse.Namespace) -> int:
+    from biometrix.core.errors import InvalidInput
+    from biometrix.service import setup_postgres
+    from biometrix.store import is_postgres_url
+
+    if not is_postgres_url(args.owner_url):
+        raise InvalidInput(f"--owner-url must be a postgresql:// URL, got {args.owner_url[:40]!r}")
+    done = setup_postgres(args.owner_url, server_role=args.server_role)
+    if args.json:
+        _print_json({"migrations_run": done, "server_role": args.server_role})
+    else:
+        ran = f"migrations run: {', '.join(map(str, done))}" if done else "schema already up to date"
+        print(f"PostgreSQL enrollment database ready ({ran}); role {args.server_role} granted the server's rights")
+    return EXIT_OK
+
+
 def _cmd_db_retemplate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -152,7 +182,7 @@ def _cmd_db_retemplate(args: argparse.Namespace) -> int:
 def _cmd_db_backup(args: argparse.Namespace) -> int:
     with _open(args, create=False) as bx:
         check = bx.backup(args.to)
-        source = bx.location.path
+        source = bx.location.shown
     if args.json:
         _print_json({"db": str(source), "backup": args.to, "audit_rows": check.n_rows, "audit_head": check.anchor,
                      "audit_ok": check.ok})

@@ -85,6 +85,11 @@ class KeyUnavailable(StoreError):
     """The database is encrypted and its key cannot be had (no passphrase typed, key file or keyring missing)."""
 
 
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached now (restarting, failing over, network): nothing was changed that
+    was not reported done; retry the operation."""
+
+
 class AccessDenied(BiometrixError, PermissionError):
     """The operator (or nobody logged in) may not do this."""
 

@@ -265,7 +265,7 @@ def settings_info(bx: Biometrix) -> SettingsInfo:
             modality, card.model_id,
             tuple(CardThresholdInfo(t.name, t.value, t.target_fmr, t.source) for t in card.thresholds),
             in_force, det is not None, error, det=det, trusted=pins.get(modality.value, card.model_id)))
-    return SettingsInfo(str(bx.location.path), bx.location.reason, str(bx.models_dir), available_models(bx),
+    return SettingsInfo(bx.location.shown, bx.location.reason, str(bx.models_dir), available_models(bx),
                         tuple(infos), pen_info(bx), policy, may(bx, Action.SET_THRESHOLDS),
                         may(bx, Action.MANAGE_MODELS))
 

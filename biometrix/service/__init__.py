@@ -2,7 +2,7 @@
 and administration. The only way into the enrollment store."""
 
 from biometrix.service.access import SESSION_TTL_S, AccessMixin
-from biometrix.service.admin import AdminMixin, check_audit_unattended, restore_db
+from biometrix.service.admin import AdminMixin, check_audit_unattended, restore_db, setup_postgres
 from biometrix.service.inputs import (
     PEN_SUFFIXES,
     STROKES_MEDIA_TYPE,
@@ -37,6 +37,7 @@ __all__ = [
     "load_face",
     "load_signature",
     "restore_db",
+    "setup_postgres",
     "signature_capture",
     "stored_sample_input",
 ]

@@ -12,6 +12,7 @@ from biometrix.core.errors import (
     AccessDenied,
     InvalidInput,
     NotEnrolled,
+    StoreError,
     TamperDetected,
 )
 from biometrix.core.roles import Action, Role
@@ -28,7 +29,8 @@ from biometrix.store import (
     restore_database,
 )
 from biometrix.store.integrity import ANCHOR_KEY
-from biometrix.store.location import resolve_db_path
+from biometrix.store.location import DbLocation, resolve_db_path
+from biometrix.store.postgres import BACKUP_DOCS
 
 log = logging.getLogger("biometrix.service")
 
@@ -65,7 +67,7 @@ class AdminMixin:
         target = Path(path).expanduser().resolve()
         if target.is_dir() or not target.parent.is_dir():
             raise InvalidInput(f"the audit anchor must be a file in an existing folder, got {path}")
-        if target == self.location.path.resolve():
+        if self.location.file is not None and target == self.location.file.resolve():
             raise InvalidInput("the audit anchor must be outside the database")
         self._db.set_setting(ANCHOR_KEY, {"file": str(target)})
 
@@ -102,8 +104,8 @@ class AdminMixin:
         self._require(Action.MANAGE_MODELS)
         actor = None if self._operator is None else self._operator.name
         self.close()
-        return _restore(self.location.path, Path(source), key=self._key, actor=actor, expect_head=expect_head,
-                        force=force)
+        return _restore(_restorable(self.location), Path(source), key=self._key, actor=actor,
+                        expect_head=expect_head, force=force)
 
     def resolve(self, event_id: int, *, accept: bool, note: str = "") -> int:
         """A supervisor settles a Refer decision (the audit row ``event_id``) as accepted or rejected.
@@ -125,6 +127,22 @@ class AdminMixin:
                                  details={"refers_to": event_id, "note": note})
 
 
+def _restorable(location: DbLocation) -> Path:
+    """The SQLite file a restore replaces; a PostgreSQL database is restored with pg_restore (StoreError)."""
+    if location.url is not None:
+        raise StoreError(f"{location.shown} is a PostgreSQL database: restore it with pg_restore from a pg_dump "
+                         f"backup, not biometrix db restore (see {BACKUP_DOCS})")
+    return location.path
+
+
+def setup_postgres(owner_url: str, *, server_role: str) -> list[int]:
+    """As the database's OWNER role: create or migrate the PostgreSQL enrollment schema and grant the server role
+    what the server needs (on the audit log only SELECT and INSERT). Returns the migrations run."""
+    from biometrix.store.postgres import setup
+
+    return setup(owner_url, server_role=server_role)
+
+
 def check_audit_unattended(db_path: str | os.PathLike[str] | None, *, key: KeySource | None = None,
                            expect_head: str | None = None,
                            anchor_file: str | os.PathLike[str] | None = None) -> AuditCheck:
@@ -133,7 +151,7 @@ def check_audit_unattended(db_path: str | os.PathLike[str] | None, *, key: KeySo
     can read the log anyway; this only spares them the sqlite3 shell."""
     location = resolve_db_path(db_path)
     anchors = None if anchor_file is None else read_anchor_file(anchor_file)
-    with open_store(location.path, create=False, key=key) as store:
+    with open_store(location.target, create=False, key=key) as store:
         return store.verify_audit(expect_head=expect_head, anchors=anchors)
 
 
@@ -143,8 +161,8 @@ def restore_db(db_path: str | os.PathLike[str] | None, source: str | os.PathLike
     """Replace a database that cannot be opened (missing or damaged; located as Biometrix does) with the backup
     ``source``. Nobody can log in to the damaged database, so ``operator`` must be an admin of the backup (its
     password checked against the backup's accounts, the login audited there). Checked as ``Biometrix.restore``."""
-    location = resolve_db_path(db_path)
-    return _restore(location.path, Path(source), key=key, actor=operator, expect_head=expect_head, force=force,
+    return _restore(_restorable(resolve_db_path(db_path)), Path(source), key=key, actor=operator,
+                    expect_head=expect_head, force=force,
                     password=password)
 
 

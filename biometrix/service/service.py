@@ -135,8 +135,8 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
         """The enrollment store (internal: every use case goes through this class), opened on first use (so a
         failed enroll never leaves an empty file)."""
         if self._store is None:
-            log.info("enrollment database: %s (%s)", self.location.path, self.location.reason)
-            self._store = open_store(self.location.path, create=self._create, key=self._key)
+            log.info("enrollment database: %s (%s)", self.location.shown, self.location.reason)
+            self._store = open_store(self.location.target, create=self._create, key=self._key)
             self._store.actor = None if self._operator is None else self._operator.name
         return self._store
 

@@ -102,7 +102,7 @@ class TrustMixin:
         return self.models_dir / f"{model_id}.json"
 
     def _pin(self, slot: str) -> ModelPin | None:
-        if self._store is None and not self.location.path.exists():
+        if self._store is None and not self.location.exists():
             return None  # no database yet (so that reading a card never creates one): pinned when it is made
         raw = self._db.setting(_pin_key(slot))
         return None if raw is None else ModelPin.from_dict(slot, raw)
@@ -111,7 +111,7 @@ class TrustMixin:
         """A model for a slot that has none: checked now (where the database exists) and pinned by
         ``_flush_pins`` just before the first write it decides (an enrollment, a decision's audit row), so that a
         command that fails changes nothing."""
-        if self._store is not None or self.location.path.exists():
+        if self._store is not None or self.location.exists():
             self._check_may_pin(pin)
         self._pending_pins[pin.slot] = pin
         return pin
@@ -140,7 +140,7 @@ class TrustMixin:
             self._check_may_pin(pin)
             self._db.set_setting(_pin_key(pin.slot), pin.to_dict(), details={"reason": "first use",
                                                                                "models_dir": str(self.models_dir)})
-            log.info("database %s now trusts %s model %s (card sha256 %s)", self.location.path, pin.slot,
+            log.info("database %s now trusts %s model %s (card sha256 %s)", self.location.shown, pin.slot,
                      pin.model_id, pin.card_sha256[:12])
 
     def trusted_models(self) -> list[ModelPin]:

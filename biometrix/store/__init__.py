@@ -53,13 +53,26 @@ __all__ = [
     "open_store",
     "read_anchor_file",
     "restore_database",
+    "is_postgres_url",
 ]
 
 
 def open_store(path: str | Path, *, create: bool = True, key: KeySource | None = None) -> EnrollmentStore:
     """Open (and with ``create``, make) the enrollment store at ``path``, migrated to SCHEMA_VERSION, its data
-    key opened with ``key`` (default: the key store the database records; see store/crypto.py)."""
+    key opened with ``key`` (default: the key store the database records; see store/crypto.py).
+
+    A ``postgresql://`` (or ``postgres://``) URL opens a PostgresStore instead (its schema made by
+    ``biometrix db setup-postgres``; ``create`` does not apply); anything else is the path of a SQLite file."""
+    if is_postgres_url(path):
+        from biometrix.store.postgres import PostgresStore
+
+        return PostgresStore(str(path).strip(), key=key)
     return SqliteStore(path, create=create, key=key)
+
+
+def is_postgres_url(target: object) -> bool:
+    """Whether ``target`` names a PostgreSQL database (a ``postgresql://`` or ``postgres://`` URL), not a file."""
+    return isinstance(target, str) and target.strip().lower().startswith(("postgresql://", "postgres://"))
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from biometrix.core.types import Modality, SubjectId
 from biometrix.store import protected
 from biometrix.store.base import AUDIT_EVENTS, AuditCheck, AuditEntry, AuditProblem
 from biometrix.store.crypto import IntegrityKey
+from biometrix.store.db import dialect
 
 #: prev_hash of the first audit row.
 GENESIS = "0" * 64
@@ -34,6 +35,8 @@ GENESIS = "0" * 64
 HEAD_KEY = "audit.head"
 MAC_PURPOSE = "audit"
 MAX_ANCHOR_BYTES = 256 * 2**20
+#: LIMIT of an audit read without a limit (SQLite's -1 is an error in PostgreSQL).
+NO_LIMIT = 2**62
 
 
 class Anchor(NamedTuple):
@@ -192,9 +195,9 @@ def read(
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise InvalidInput(f"limit must be a non-negative integer, got {limit!r}")
     rows = conn.execute(
-        f"SELECT {_ENTRY_COLUMNS} FROM audit_log WHERE (?1 IS NULL OR subject_id = ?1) AND (?2 IS NULL OR event = ?2)"
-        " ORDER BY event_id DESC LIMIT ?3",
-        (subject_id, event, -1 if limit is None else limit),
+        f"SELECT {_ENTRY_COLUMNS} FROM audit_log WHERE (CAST(? AS TEXT) IS NULL OR subject_id = ?)"
+        " AND (CAST(? AS TEXT) IS NULL OR event = ?) ORDER BY event_id DESC LIMIT ?",
+        (subject_id, subject_id, event, event, NO_LIMIT if limit is None else limit),
     ).fetchall()
     return [_entry(row) for row in reversed(rows)]
 
@@ -207,8 +210,10 @@ def read_one(conn: sqlite3.Connection, event_id: int) -> AuditEntry | None:
 
 def resolution_of(conn: sqlite3.Connection, event_id: int) -> int | None:
     """The 'resolve' row that settles the referred verification ``event_id``, or None."""
-    row = conn.execute("SELECT event_id FROM audit_log WHERE event = 'resolve'"
-                       " AND json_extract(details, '$.refers_to') = ? LIMIT 1", (event_id,)).fetchone()
+    refers_to = "(details::jsonb ->> 'refers_to')" if dialect(conn) == "postgresql" else \
+        "CAST(json_extract(details, '$.refers_to') AS TEXT)"
+    row = conn.execute(f"SELECT event_id FROM audit_log WHERE event = 'resolve' AND {refers_to} = ? LIMIT 1",
+                       (str(int(event_id)),)).fetchone()
     return None if row is None else int(row[0])
 
 
@@ -224,7 +229,8 @@ def _entry(row: tuple[Any, ...]) -> AuditEntry:
 
 
 def _sequence(conn: sqlite3.Connection) -> int | None:
-    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
+    table = "audit_sequence" if dialect(conn) == "postgresql" else "sqlite_sequence"
+    row = conn.execute(f"SELECT seq FROM {table} WHERE name = 'audit_log'").fetchone()
     return None if row is None else int(row[0])
 
 

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from biometrix.core.errors import SchemaTooNew, StoreError
 from biometrix.store.files import create_private, make_private_dirs, remove_with_side_files
@@ -17,6 +18,11 @@ log = logging.getLogger(__name__)
 
 #: How long a writer waits for another process's write lock before giving up ("database is locked").
 BUSY_TIMEOUT_MS = 10_000
+
+
+def dialect(conn: Any) -> str:
+    """The SQL dialect a store connection speaks: "sqlite" (a sqlite3 connection) or the adapter's (store/pgconn.py)."""
+    return str(getattr(conn, "dialect", "sqlite"))
 
 
 def connect(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,11 +40,18 @@ def read(conn: sqlite3.Connection, modality: Modality, model_id: str, *, consume
     conn.execute("BEGIN")
     try:
         seq = version(conn)
-        for rows in _batches(conn.execute(_ROWS + _ORDER, (modality.value, model_id)), batch, opener):
+        for rows in _batches(_stream(conn, _ROWS + _ORDER, (modality.value, model_id)), batch, opener):
             consume(rows)
     finally:
         conn.execute("COMMIT")
     return seq
+
+
+def _stream(conn: Any, sql: str, params: tuple[Any, ...]) -> Any:
+    """The rows of a long read in batches: a PostgreSQL connection streams them from a server-side cursor
+    (store/pgconn.py); a sqlite3 cursor steps through them anyway."""
+    stream = getattr(conn, "stream", None)
+    return conn.execute(sql, params) if stream is None else stream(sql, params)
 
 
 def changes(conn: sqlite3.Connection, since: int, modality: Modality, model_id: str, *,

@@ -27,10 +27,16 @@ log = logging.getLogger("biometrix.store.sqlite")
 _VECTOR, _NAME = "template_references.vector", "subjects.display_name"
 
 
+def put_meta(conn: Any, key: str, value: str) -> None:
+    """Set one store_meta row (caller's transaction)."""
+    conn.execute("INSERT INTO store_meta (key, value) VALUES (?, ?)"
+                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+
 class KeysMixin:
     """Encryption at rest and integrity for ``SqliteStore`` (which provides ``_db``, ``_append``, ``actor``)."""
 
-    _path: Path
+    _path: Path | str
     _key: KeySource
     _dek: DataKey | None
     _ik: IntegrityKey | None
@@ -92,8 +98,7 @@ class KeysMixin:
     def _keyed(self, conn: sqlite3.Connection, dek: DataKey, wrapped: WrappedKey, ik: IntegrityKey) -> None:
         """Write the key record and the sealed integrity key (caller's transaction) and adopt them."""
         self._put_wrapped(conn, wrapped)
-        conn.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('integrity_key', ?)",
-                     (base64.b64encode(ik.sealed_by(dek)).decode("ascii"),))
+        put_meta(conn, "integrity_key", base64.b64encode(ik.sealed_by(dek)).decode("ascii"))
         self._dek, self._ik, self._mac_from = dek, ik, int(wrapped.params["audit_mac_from"])
 
     def _is_empty(self, conn: sqlite3.Connection) -> bool:
@@ -159,7 +164,7 @@ class KeysMixin:
     @staticmethod
     def _put_wrapped(conn: sqlite3.Connection, wrapped: WrappedKey) -> None:
         conn.execute("DELETE FROM data_keys")
-        conn.execute("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('encryption', 'aes-256-gcm')")
+        put_meta(conn, "encryption", "aes-256-gcm")
         conn.execute("INSERT INTO data_keys (key_id, kind, params, wrapped, created_at) VALUES (?, ?, ?, ?, ?)",
                      (wrapped.key_id, wrapped.kind, json.dumps(wrapped.params, sort_keys=True), wrapped.wrapped,
                       audit_log.now_utc()))

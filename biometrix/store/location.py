@@ -1,4 +1,5 @@
-"""Where the enrollment database lives: --db > $BIOMETRIX_DB > portable enrollment_db/ > user data dir."""
+"""Where the enrollment database lives: --db > $BIOMETRIX_DB > portable enrollment_db/ > user data dir; a file path,
+or a ``postgresql://`` URL (the bank-wide server's database), which is never taken for a file."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from biometrix.core.errors import InvalidInput
+from biometrix.core.errors import InvalidInput, StoreError
 
 DB_ENV = "BIOMETRIX_DB"
 DB_FILENAME = "biometrix.db"
@@ -16,10 +17,41 @@ PORTABLE_DIRNAME = "enrollment_db"
 
 @dataclass(frozen=True)
 class DbLocation:
-    """The database path and why it was chosen (shown to the user)."""
+    """The database (a SQLite file, or a PostgreSQL URL) and why it was chosen (shown to the user)."""
 
-    path: Path
+    file: Path | None
     reason: str
+    url: str | None = None
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file; StoreError for a PostgreSQL database (it has no file here)."""
+        if self.file is None:
+            raise StoreError(f"the enrollment database is PostgreSQL ({self.shown}), not a file: this needs a "
+                             "SQLite database file")
+        return self.file
+
+    @property
+    def target(self) -> str | Path:
+        """What ``store.open_store`` takes: the URL or the file."""
+        return self.url if self.url is not None else self.path
+
+    @property
+    def shown(self) -> str:
+        """The database as shown to the user (a URL without its password)."""
+        if self.url is not None:
+            from biometrix.store.postgres import redacted
+
+            return redacted(self.url)
+        return str(self.path)
+
+    def exists(self) -> bool:
+        """Whether the database is there already (a PostgreSQL database is made by its setup, never by a command)."""
+        return self.url is not None or self.path.exists()
+
+
+def _is_url(text: str) -> bool:
+    return text.strip().lower().startswith(("postgresql://", "postgres://"))
 
 
 def _portable_dir() -> Path:
@@ -43,9 +75,13 @@ def resolve_db_path(explicit: str | os.PathLike[str] | None = None) -> DbLocatio
     ``enrollment_db/`` beside the executable when that folder exists and is writable, else the platform's
     user data folder."""
     if explicit is not None and str(explicit).strip():
+        if _is_url(str(explicit)):
+            return DbLocation(None, "--db", url=str(explicit).strip())
         return DbLocation(_file_path(os.fspath(explicit), "--db"), "--db")
     env = os.environ.get(DB_ENV, "").strip()
     if env:
+        if _is_url(env):
+            return DbLocation(None, f"${DB_ENV}", url=env)
         return DbLocation(_file_path(env, f"${DB_ENV}"), f"${DB_ENV}")
     portable = _portable_dir()
     if portable.is_dir() and os.access(portable, os.W_OK):

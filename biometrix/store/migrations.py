@@ -148,6 +148,19 @@ V3_EVENTS = ("enroll", "verify", "identify", "delete", "erase", "resolve", "logi
              "operator", "settings", "key", "backup", "restore")
 
 
+#: The operator accounts as migration 3 made them (PostgreSQL's migration 1 makes the same: store/pgschema.py).
+OPERATORS_TABLE = """CREATE TABLE operators (
+    name          TEXT PRIMARY KEY,
+    role          TEXT NOT NULL CHECK (role IN ('teller', 'supervisor', 'admin')),
+    password_hash TEXT NOT NULL CHECK (password_hash LIKE '$argon2id$%'),
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until  TEXT,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+)"""
+
+
 def m003_operators_and_keys(conn: sqlite3.Connection) -> None:
     """Operators (argon2id hashes, roles, lockout), the wrapped data key of encryption at rest, the database's
     id, a keyed digest column for encrypted samples, and the audit events of operators and keys.
@@ -167,18 +180,7 @@ def m003_operators_and_keys(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX audit_log_subject ON audit_log (subject_id)")
     for trigger in _AUDIT_TRIGGERS:
         conn.execute(trigger)
-    conn.execute(
-        """CREATE TABLE operators (
-            name          TEXT PRIMARY KEY,
-            role          TEXT NOT NULL CHECK (role IN ('teller', 'supervisor', 'admin')),
-            password_hash TEXT NOT NULL CHECK (password_hash LIKE '$argon2id$%'),
-            failed_logins INTEGER NOT NULL DEFAULT 0,
-            locked_until  TEXT,
-            disabled      INTEGER NOT NULL DEFAULT 0,
-            created_at    TEXT NOT NULL,
-            updated_at    TEXT NOT NULL
-        )"""
-    )
+    conn.execute(OPERATORS_TABLE)
     conn.execute("CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     conn.execute("INSERT INTO store_meta (key, value) VALUES ('database_id', ?)", (uuid.uuid4().hex,))
     # A database that already holds data stays readable in plaintext until `db rekey` encrypts it; an empty one

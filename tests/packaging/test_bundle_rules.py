@@ -10,7 +10,7 @@ import pytest
 from .conftest import PACKAGING, load_script
 
 NEVER_IN_A_KIOSK = ["torch", "biometrix.training", "matplotlib", "sklearn", "dlib", "onnx", "onnxscript", "pytest",
-                    "hypothesis", "tkinter"]
+                    "hypothesis", "tkinter", "psycopg", "psycopg_pool", "psycopg_binary"]
 
 
 @pytest.fixture(scope="module")

@@ -61,3 +61,7 @@ def raw(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[obj
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+# Each engine's fresh database (SQLite file, PostgreSQL set up by its owner), for the tests run on both engines.
+from tests.store.engines import engine  # noqa: E402, F401
