@@ -66,7 +66,7 @@ def open_core(options: ServerOptions) -> Biometrix:
             raise AccessDenied("this database has no operators: create the first admin ('biometrix operator add "
                                "--role admin') before serving it, or every request would act unattributed")
         sizes = core.warm_up()
-        log.info("serving %s: %s", core.location.path,
+        log.info("serving %s: %s", core.location.shown,
                  ", ".join(f"{m.value} gallery of {n}" for m, n in sizes.items()) or "nothing enrolled yet")
         return core
     except BaseException:
@@ -99,7 +99,7 @@ def serve(options: ServerOptions, *, sock: socket.socket | None = None) -> int:
         server = build_server(options, core)
         scheme = "https" if options.certfile is not None else "http"
         log.warning("biometrix server on %s://%s:%d (database %s)", scheme, options.host, options.port,
-                    core.location.path)
+                    core.location.shown)
         server.run(sockets=None if sock is None else [sock])
     finally:
         core.close()
