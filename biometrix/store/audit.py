@@ -88,16 +88,21 @@ def row_hash(fields: tuple[Any, ...]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def last_hash(conn: sqlite3.Connection) -> str:
+def _newest(conn: sqlite3.Connection) -> tuple[Any, ...] | None:
+    """(event_id, hash, mac) of the newest audit row, or None; read it under the write lock."""
+    return conn.execute("SELECT event_id, hash, mac FROM audit_log ORDER BY event_id DESC LIMIT 1").fetchone()
+
+
+def last_hash(conn: sqlite3.Connection, newest: tuple[Any, ...] | None = None) -> str:
     """The hash of the newest audit row (GENESIS for an empty log); read it under the write lock."""
-    row = conn.execute("SELECT hash FROM audit_log ORDER BY event_id DESC LIMIT 1").fetchone()
-    return GENESIS if row is None else str(row[0])
+    row = _newest(conn) if newest is None else newest
+    return GENESIS if row is None else str(row[1])
 
 
-def next_id(conn: sqlite3.Connection) -> int:
+def next_id(conn: sqlite3.Connection, newest: tuple[Any, ...] | None = None) -> int:
     """The event_id the next row gets: above every row there is and every id ever handed out."""
-    biggest = conn.execute("SELECT max(event_id) FROM audit_log").fetchone()[0] or 0
-    return max(int(biggest), _sequence(conn) or 0) + 1
+    row = _newest(conn) if newest is None else newest
+    return max(0 if row is None else int(row[0]), _sequence(conn) or 0) + 1
 
 
 def row_mac(integrity: IntegrityKey, event_id: int, digest: str) -> str:
@@ -130,6 +135,7 @@ def append(
         raise StoreError("audit rows are appended inside a write transaction (store.db.atomic)")
     if event not in AUDIT_EVENTS:
         raise InvalidInput(f"unknown audit event {event!r}; expected one of {list(AUDIT_EVENTS)}")
+    newest = _newest(conn)
     row = (
         now_utc(),
         event,
@@ -140,7 +146,7 @@ def append(
         _finite_or_none(threshold, "threshold"),
         decision,
         to_json(details, "audit details"),
-        last_hash(conn),
+        last_hash(conn, newest),
     )
     digest = row_hash(row)
     if integrity is None:
@@ -152,8 +158,8 @@ def append(
         if cur.lastrowid is None:
             raise StoreError("the database did not report the id of the inserted row")
         return cur.lastrowid
-    _check_head(conn, integrity)
-    event_id = next_id(conn)
+    _check_head(conn, integrity, newest)
+    event_id = next_id(conn, newest)
     conn.execute(
         "INSERT INTO audit_log (event_id, at, event, subject_id, modality, model_id, distance, threshold, decision,"
         " details, prev_hash, hash, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -168,11 +174,10 @@ def head_of(conn: sqlite3.Connection, event_id: int) -> str:
     return str(conn.execute("SELECT hash FROM audit_log WHERE event_id = ?", (event_id,)).fetchone()[0])
 
 
-def _check_head(conn: sqlite3.Connection, integrity: IntegrityKey) -> None:
-    """Before a keyed append: the protected head must name the newest row (TamperDetected otherwise), so that a
-    log cut or edited at its end is never continued, which would make the cut invisible."""
+def _check_head(conn: sqlite3.Connection, integrity: IntegrityKey, row: tuple[Any, ...] | None) -> None:
+    """Before a keyed append: the protected head must name the newest row ``row`` (TamperDetected otherwise), so
+    that a log cut or edited at its end is never continued, which would make the cut invisible."""
     head = protected.get(conn, integrity, HEAD_KEY)
-    row = conn.execute("SELECT event_id, hash, mac FROM audit_log ORDER BY event_id DESC LIMIT 1").fetchone()
     if head is None:
         if row is not None and row[2] is not None:
             raise TamperDetected("the audit log's protected head was removed: nothing more is written to this "

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from collections.abc import Callable, Iterator, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import psycopg
@@ -20,16 +20,16 @@ from psycopg import pq
 #: the database's write lock: the audit chain (read the newest hash, append after it) and the template change
 #: log (its seqs visible in commit order) need writers one at a time, across every server process.
 WRITE_LOCK = 0x62696F6D  # "biom"
+_BEGIN_WRITE = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
 
 #: The key column an INSERT reports as ``lastrowid`` (PostgreSQL has no rowid: RETURNING it).
-_KEYS = {"samples": "sample_id", "templates": "template_id", "audit_log": "event_id"}
+_KEYS = MappingProxyType({"samples": "sample_id", "templates": "template_id", "audit_log": "event_id"})
 _INSERT = re.compile(r"\s*INSERT\s+INTO\s+(\w+)\s*\(", re.IGNORECASE)
 
 _IDLE = pq.TransactionStatus.IDLE
 _UNKNOWN = pq.TransactionStatus.UNKNOWN
 
 
-@lru_cache(maxsize=512)
 def to_pg(sql: str) -> tuple[str, bool]:
     """The store's constant SQL for psycopg: ``%`` doubled, each ``?`` placeholder made ``%s``, and an INSERT into a
     table with a generated key made to return it (then True). (No statement of the store has a ``?`` inside a
@@ -72,7 +72,9 @@ class PgCursor:
 class PgConnection:
     """A pooled psycopg connection (autocommit) seen as the store's sqlite3 connection.
 
-    ``BEGIN IMMEDIATE`` (store.db.atomic) opens a write transaction that first takes WRITE_LOCK; a bare ``BEGIN``
+    ``BEGIN IMMEDIATE`` (store.db.atomic) opens a write transaction that first takes WRITE_LOCK; ``after_lock``
+    (constant SQL, its row's check) runs under the lock in the same round trip: the store follows a key another
+    process rotated before anything is sealed. A bare ``BEGIN``
     (a read walk: the audit check, a gallery read) opens a REPEATABLE READ one, one snapshot for the whole walk as
     in SQLite. SAVEPOINT, RELEASE, ROLLBACK TO, COMMIT and ROLLBACK pass through.
     """
@@ -80,8 +82,15 @@ class PgConnection:
     dialect = "postgresql"
     isolation_level = None  # as sqlite3's autocommit mode: transactions only through explicit BEGIN
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], *,
+                 after_lock: tuple[str, Callable[[PgConnection, tuple[Any, ...]], None]] | None = None) -> None:
         self._conn = conn
+        self._after_lock = after_lock
+
+    @property
+    def raw(self) -> psycopg.Connection[Any]:
+        """The psycopg connection (to hand back to its pool)."""
+        return self._conn
 
     @property
     def in_transaction(self) -> bool:
@@ -90,9 +99,18 @@ class PgConnection:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> PgCursor:
         verb = sql.strip().upper()
-        if verb == "BEGIN IMMEDIATE":
-            self._conn.execute("BEGIN")
-            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+        if verb == "BEGIN IMMEDIATE":  # one round trip: begin, take the lock, read what the caller checks under it
+            if self._after_lock is None:
+                self._conn.execute(_BEGIN_WRITE)
+            else:
+                query, check = self._after_lock
+                cursor = self._conn.execute(f"{_BEGIN_WRITE}; {query}")  # constant SQL, no parameters
+                cursor.nextset()
+                cursor.nextset()
+                row = cursor.fetchone()
+                if row is None:
+                    raise psycopg.InternalError("the write lock's check query returned no row")
+                check(self, row)
             return PgCursor(self._conn.cursor(), returning=False)
         if verb == "BEGIN":
             sql = "BEGIN ISOLATION LEVEL REPEATABLE READ"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +31,12 @@ CONNECT_TIMEOUT = 5.0
 #: How long the pool keeps re-trying a lost connection in the background (backing off 1, 2, 4... s) before it
 #: leaves reconnecting to the next call: bounds the wait after a long outage to about this.
 RECONNECT_WINDOW = 10.0
-BACKUP_DOCS = "docs/deploy.md, section PostgreSQL: backups"
+#: What another server may have changed: the data key's id and the audit anchor setting (as stored, MAC unchecked).
+#: Constant SQL (it also runs in one round trip with the write lock, where no parameter can be bound); the key is
+#: store.integrity.ANCHOR_KEY.
+_FRESHNESS = ("SELECT (SELECT key_id FROM data_keys LIMIT 1),"
+              " (SELECT value FROM protected_settings WHERE key = 'audit.anchor')")
+BACKUP_DOCS = "docs/deploy.md, PostgreSQL: Backups and failover"
 _INSTALL = "PostgreSQL support needs psycopg: pip install 'biometrix[postgres]'"
 _PASSWORD = re.compile(r"(://[^:/@]*):[^@/]*@")
 
@@ -49,10 +55,15 @@ def _psycopg() -> Any:
     return psycopg
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def unavailable(where: str, error: BaseException) -> StoreUnavailable:
-    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return StoreUnavailable(f"the PostgreSQL enrollment database {where} cannot be reached ({first}); nothing "
-                            "more was changed: retry in a moment")
+    """The retryable error of a call made while PostgreSQL cannot be reached (restart, failover, network)."""
+    return StoreUnavailable(f"the PostgreSQL enrollment database {where} cannot be reached ({_first_line(error)}); "
+                            "the call was not completed: retry in a moment")
 
 
 def setup(owner_url: str, *, server_role: str) -> list[int]:
@@ -71,7 +82,7 @@ def setup(owner_url: str, *, server_role: str) -> list[int]:
     except psycopg.OperationalError as e:
         raise unavailable(where, e) from e
     except psycopg.Error as e:
-        raise StoreError(f"cannot set up the PostgreSQL enrollment database {where}: {e}") from e
+        raise StoreError(f"cannot set up the PostgreSQL enrollment database {where}: {_first_line(e)}") from e
     return done
 
 
@@ -99,10 +110,13 @@ class PostgresStore(SqlStore):
         self._init_state(key)
         self._errors = (psycopg.Error, _pool_errors())
         self._timeout = timeout
+        self._following = False  # set once the database is known to be set up and keyed
+        self._anchor_text: str | None = None
+        self._follow_lock = threading.Lock()
         self._pool: ConnectionPool | None = ConnectionPool(
             url, min_size=1, max_size=max(1, max_connections), open=False, timeout=timeout,
             kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout)), "application_name": "biometrix"},
-            check=ConnectionPool.check_connection, reconnect_timeout=RECONNECT_WINDOW, name="biometrix-store")
+            reconnect_timeout=RECONNECT_WINDOW, name="biometrix-store")
         try:
             self._pool.open(wait=True, timeout=timeout)
             with self._db() as conn:
@@ -114,11 +128,12 @@ class PostgresStore(SqlStore):
                 self._open_integrity(conn)  # a missing, downgraded or altered key record is refused here
                 if self._dek is None:
                     self._first_key(conn)  # a new database (this process or another just made it)
-                self._anchor_target = self._read_anchor(conn)
+                self._follow(conn, *conn.execute(_FRESHNESS).fetchone())
+            self._following = True
         except BaseException as e:
             self.close()
-            if isinstance(e, _pool_errors()):
-                raise unavailable(self._path, e) from e
+            if isinstance(e, _pool_errors()):  # say why: the pool only says it gave up
+                raise unavailable(self._path, _why_not(psycopg, url, timeout) or e) from e
             raise
 
     def _where(self) -> str:
@@ -126,19 +141,60 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def _connection(self) -> Iterator[PgConnection]:
-        """A pooled connection for one call; StoreUnavailable when none can be had within the timeout."""
-        from biometrix.store.pgconn import PgConnection
-
+        """A pooled connection for one call, checked alive (a broken one, e.g. after a restart, is dropped and the
+        next tried); StoreUnavailable when none answers within the timeout."""
         if self._pool is None:
             raise StoreError(f"the enrollment store {self._path} is closed")
+        conn = self._checked_out(self._pool)
         try:
-            conn = self._pool.getconn(timeout=self._timeout)
-        except self._errors as e:
-            raise unavailable(self._path, e) from e
-        try:
-            yield PgConnection(conn)
+            yield conn
         finally:
-            self._pool.putconn(conn)  # one left in a transaction is rolled back, a broken one dropped
+            self._pool.putconn(conn.raw)  # one left in a transaction is rolled back, a broken one dropped
+
+    def _checked_out(self, pool: ConnectionPool) -> PgConnection:
+        """A connection that answered the freshness query (store keys and anchor followed, see ``_follow``)."""
+        import psycopg
+
+        from biometrix.store.pgconn import PgConnection
+
+        for _ in range(pool.max_size + 1):
+            try:
+                raw = pool.getconn(timeout=self._timeout)
+            except self._errors as e:
+                raise unavailable(self._path, e) from e
+            conn = PgConnection(raw, after_lock=(_FRESHNESS, self._follow_row) if self._following else None)
+            try:
+                if self._following:
+                    self._follow(conn, *conn.execute(_FRESHNESS).fetchone())
+                else:
+                    conn.execute("SELECT 1")
+                return conn
+            except psycopg.OperationalError as e:  # a connection the server closed (restart): try the next
+                pool.putconn(raw)
+                lost: BaseException = e
+            except BaseException as e:
+                pool.putconn(raw)
+                mapped = self._driver_error(e)
+                if mapped is not None:
+                    raise mapped from e
+                raise
+        raise unavailable(self._path, lost)
+
+    def _follow(self, conn: PgConnection, key_id: str | None, anchor_text: str | None) -> None:
+        """Follow what another server process changed: a rotated data key (opened with this store's key source)
+        and the audit anchor setting. Called at each checkout and, for writes, again under the write lock, so that
+        nothing is ever sealed with a retired key."""
+        with self._follow_lock:
+            if self._dek is not None and key_id is not None and key_id != self._dek.key_id:
+                self._dek = self._unlock(conn)
+                self._open_integrity(conn)
+                log.info("the data key of %s was rotated by another process: following it", self._path)
+            if anchor_text != self._anchor_text:
+                self._anchor_target = self._read_anchor(conn)
+                self._anchor_text = anchor_text
+
+    def _follow_row(self, conn: PgConnection, row: tuple[Any, ...]) -> None:
+        self._follow(conn, *row)
 
     def _driver_error(self, error: BaseException) -> StoreError | None:
         import psycopg
@@ -146,8 +202,7 @@ class PostgresStore(SqlStore):
         if isinstance(error, psycopg.OperationalError | _pool_errors()):
             return unavailable(self._path, error)
         if isinstance(error, psycopg.Error):
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            return StoreError(f"enrollment database error ({self._path}): {first}")
+            return StoreError(f"enrollment database error ({self._path}): {_first_line(error)}")
         return None
 
     def _schema_version(self, conn: PgConnection) -> int:
@@ -163,6 +218,15 @@ class PostgresStore(SqlStore):
         pool, self._pool = getattr(self, "_pool", None), None
         if pool is not None:
             pool.close()
+
+
+def _why_not(psycopg: Any, url: str, timeout: float) -> BaseException | None:
+    """The error of one direct connection attempt (a wrong password, no such database, refused), or None."""
+    try:
+        psycopg.connect(url, connect_timeout=max(1, int(timeout))).close()
+    except psycopg.Error as e:
+        return e
+    return None
 
 
 def _pool_errors() -> type[Exception]:

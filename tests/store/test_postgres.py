@@ -4,21 +4,26 @@ here as the attacks they are), setup, URL locations, the CLI on a URL, and sever
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from biometrix.cli import main
 from biometrix.core.errors import StoreError
 from biometrix.core.types import Modality
-from biometrix.store import open_store, read_anchor_file
+from biometrix.store import ANCHOR_KEY, KeySource, SampleIn, open_store, read_anchor_file
 from biometrix.store.location import resolve_db_path
 from biometrix.store.postgres import PostgresStore, redacted, setup
 from tests.postgres import PgDatabase
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed: pip install biometrix[postgres]")
 
-FACE = Modality.FACE
+FACE, SIG = Modality.FACE, Modality.SIGNATURE
 
 
 def _fill(store, n: int) -> None:
@@ -145,3 +150,75 @@ def test_writers_in_many_threads_and_stores_keep_one_chain(pg_ready: PgDatabase)
     finally:
         for s in stores:
             s.close()
+
+
+def test_a_key_rotated_by_another_server_is_followed(pg_ready: PgDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Server A rotates the data key to a passphrase every server has; server B, open all along, reads with the new
+    key and never seals anything with the retired one (checked by a third store opened afterwards)."""
+    monkeypatch.setenv("BIOMETRIX_PASSPHRASE", "the bank's long passphrase")
+    a, b = open_store(pg_ready.server_url), open_store(pg_ready.server_url)
+    try:
+        _enroll(a, "alice")
+        assert b.template("alice", modality=SIG, model_id="s1").n_references == 2
+        a.rotate_key(KeySource.from_passphrase("the bank's long passphrase"))
+        assert b.template("alice", modality=SIG, model_id="s1").n_references == 2  # followed at checkout
+        _enroll(b, "bob")  # sealed under the new key
+        anchor_file = pg_ready.cluster.datadir.parent / "anchor-followed.jsonl"
+        a.set_setting(ANCHOR_KEY, {"file": str(anchor_file)})
+        _fill(b, 1)  # B follows the anchor A set
+    finally:
+        a.close()
+        b.close()
+    with open_store(pg_ready.server_url) as c:
+        assert [s.subject_id for s in c.subjects()] == ["alice", "bob"]
+        assert c.template("bob", modality=SIG, model_id="s1").n_references == 2
+        assert len(c.samples("bob", modality=SIG)) == 2
+        assert c.verify_audit(anchors=read_anchor_file(anchor_file)).ok
+    assert [r.event_id for r in read_anchor_file(anchor_file)] == [5]  # B's verify row, after A's 4
+
+
+def _enroll(store, subject: str) -> None:
+    samples = [SampleIn(data=f"{subject}-{i}".encode(), media_type="image/png") for i in range(2)]
+    store.enroll(subject, modality=SIG, model_id="s1", samples=samples,
+                 embeddings=np.arange(8, dtype=np.float32).reshape(2, 4) + 1)
+
+
+def test_another_process_enrollments_reach_the_change_log(pg_ready: PgDatabase) -> None:
+    """A separate Python process (another server) enrolls; this one sees it through gallery_version and
+    gallery_changes, read from the database."""
+    repo = Path(__file__).resolve().parents[2]
+    code = ("import sys, numpy as np; from biometrix.store import open_store, SampleIn\n"
+            "with open_store(sys.argv[1]) as s:\n"
+            "    s.enroll('from-elsewhere', modality='signature', model_id='s1',"
+            " samples=[SampleIn(data=b'x1', media_type='image/png')], embeddings=np.ones((1, 4), np.float32))\n")
+    with open_store(pg_ready.server_url) as store:
+        _enroll(store, "here")
+        seen = store.gallery_version()
+        subprocess.run([sys.executable, "-c", code, pg_ready.server_url], check=True, cwd=repo, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(repo)})
+        assert store.gallery_version() > seen
+        delta = store.gallery_changes(seen, modality=SIG, model_id="s1")
+        assert delta.complete and list(delta.rows.subject_ids) == ["from-elsewhere"]
+        np.testing.assert_allclose(delta.rows.vectors, np.full((1, 4), 0.5, np.float32))  # as stored: unit length
+
+
+@pytest.mark.parametrize(("sql", "expected", "returning"), [
+    ("SELECT a FROM t WHERE b = ? AND c LIKE '%x'", "SELECT a FROM t WHERE b = %s AND c LIKE '%%x'", False),
+    ("INSERT INTO samples (a, b) VALUES (?, ?)",
+     "INSERT INTO samples (a, b) VALUES (%s, %s) RETURNING sample_id", True),
+    ("INSERT INTO audit_log (event_id, at) VALUES (?, ?)",
+     "INSERT INTO audit_log (event_id, at) VALUES (%s, %s) RETURNING event_id", True),
+    ("INSERT INTO subjects (subject_id) VALUES (?) ON CONFLICT (subject_id) DO NOTHING",
+     "INSERT INTO subjects (subject_id) VALUES (%s) ON CONFLICT (subject_id) DO NOTHING", False),
+])
+def test_the_adapter_rewrites_placeholders_only(sql: str, expected: str, returning: bool) -> None:
+    from biometrix.store.pgconn import to_pg
+
+    assert to_pg(sql) == (expected, returning)
+
+
+def test_a_wrong_role_or_database_is_named_at_open(pg_ready: PgDatabase) -> None:
+    for url, why in ((pg_ready.cluster.url("nobody_at_all", pg_ready.name), 'role "nobody_at_all" does not exist'),
+                     (pg_ready.cluster.url(pg_ready.server_role, "no_such_db"), 'database "no_such_db" does not')):
+        with pytest.raises(StoreError, match=why):
+            PostgresStore(url, timeout=1.0)
