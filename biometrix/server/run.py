@@ -82,7 +82,7 @@ def build_server(options: ServerOptions, core: Biometrix) -> Any:
     app = create_app(core, options.app)
     app.state.warmed = [m for m, loaded in core.readiness().items() if loaded]
     tls: dict[str, Any] = {}
-    if options.certfile is not None:
+    if options.certfile is not None and options.keyfile is not None:
         tls = {"ssl_certfile": os.fspath(options.certfile), "ssl_keyfile": os.fspath(options.keyfile)}
     config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning",
                             access_log=options.access_log, proxy_headers=options.trusted_proxies is not None,
