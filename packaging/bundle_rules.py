@@ -30,6 +30,9 @@ EXCLUDES = [
     "PIL._imagingtk", "PIL.ImageTk", "PIL.ImageQt", "PIL.ImageShow", "PIL.ImageGrab",
     # the interactive interpreter's line editing (libreadline, libtinfo)
     "readline",
+    # the HTTPS server runs on its own machines (extra 'server'), never from the kiosk bundle; the bundle's client
+    # (--server URL) needs httpx only
+    "biometrix.server", "fastapi", "uvicorn", "starlette", "pydantic", "pydantic_core", "annotated_doc",
     # the PostgreSQL store's driver (the `postgres` extra): the bank-wide server's, never a kiosk's
     "psycopg", "psycopg_binary", "psycopg_pool", "psycopg_c",
 ]

@@ -165,7 +165,7 @@ def _logging_to_stderr(verbosity: int) -> Iterator[None]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; each leaf command sets ``handler``."""
-    from biometrix.cli import access, admin, apps, database, decisions
+    from biometrix.cli import access, admin, apps, database, decisions, server
 
     parents: dict[str, Any] = parent_parsers()
     verbose = parents["verbose"]
@@ -182,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     access.add_commands(commands, parents, opener)
     admin.add_commands(commands, parents, opener)
     apps.add_commands(commands, parents)
+    server.add_commands(commands, parents)
     return parser
 
 

@@ -100,13 +100,37 @@ def open_service(args: argparse.Namespace, factory: Callable[[Any], Biometrix], 
         raise
 
 
+def open_remote(args: argparse.Namespace) -> Any:
+    """A ``RemoteBiometrix`` on ``--server`` with ``--operator`` logged in (the password as for a database)."""
+    try:
+        from biometrix.client import RemoteBiometrix
+    except ModuleNotFoundError as err:
+        if err.name != "httpx":
+            raise
+        from biometrix.cli.common import CommandUnavailable
+
+        raise CommandUnavailable("--server needs httpx: pip install 'biometrix[client]'") from None
+
+    name = getattr(args, "operator", None) or os.environ.get(OPERATOR_ENV, "").strip() or None
+    if name is None:
+        raise AccessDenied(f"--server needs --operator NAME (or ${OPERATOR_ENV}): the server's operator to act as")
+    bx = RemoteBiometrix(args.server, ca_file=getattr(args, "ca_file", None))
+    try:
+        bx.open()  # an unreachable server is said before a password is asked for
+        bx.login(name, secret(PASSWORD_ENV, f"Password for {name}: "))
+        return bx
+    except BaseException:
+        bx.close()
+        raise
+
+
 # --- commands -------------------------------------------------------------------------------------
 
 
 def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser],
                  opener: Callable[..., Biometrix]) -> None:
     """Register ``operator``, ``resolve``, ``audit list`` (via ``parents['audit_commands']``) and ``db rekey``."""
-    verbose, db, out = parents["verbose"], parents["db"], parents["out"]
+    verbose, db, out, remote = parents["verbose"], parents["db"], parents["out"], parents["remote"]
 
     p = commands.add_parser("operator", parents=[verbose], help="operator accounts (admins)",
                             description="Operator accounts and roles: teller (enroll, verify), supervisor (also "
@@ -115,15 +139,15 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser],
                                         "minutes, and make an admin wait (15 s, doubling up to 5 minutes).")
     p.set_defaults(group_parser=p)
     ops = p.add_subparsers(title="operator commands", metavar="COMMAND")
-    q = ops.add_parser("add", parents=[verbose, db, out], help="create an operator (the first one: the admin)",
+    q = ops.add_parser("add", parents=[verbose, db, remote, out], help="create an operator (the first one: the admin)",
                        description=f"The password comes from ${NEW_PASSWORD_ENV} or is typed twice. On a "
                                    "database without operators no login is needed and the role must be admin.")
     q.add_argument("--name", required=True, metavar="NAME")
     q.add_argument("--role", required=True, choices=("teller", "supervisor", "admin"))
     q.set_defaults(handler=lambda a: _operator_add(a, opener), creates_db=True)
-    q = ops.add_parser("list", parents=[verbose, db, out], help="list operators")
+    q = ops.add_parser("list", parents=[verbose, db, remote, out], help="list operators")
     q.set_defaults(handler=lambda a: _operator_list(a, opener))
-    q = ops.add_parser("set", parents=[verbose, db, out], help="change an operator's role, lock or password",
+    q = ops.add_parser("set", parents=[verbose, db, remote, out], help="change an operator's role, lock or password",
                        description=f"--reset-password takes the new password from ${NEW_PASSWORD_ENV} or a prompt.")
     q.add_argument("--name", required=True, metavar="NAME")
     q.add_argument("--role", choices=("teller", "supervisor", "admin"), default=None)
@@ -138,7 +162,7 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser],
                                    "prompt.")
     q.set_defaults(handler=lambda a: _operator_passwd(a, opener))
 
-    p = commands.add_parser("resolve", parents=[verbose, db, out], help="settle a Refer decision (supervisor)",
+    p = commands.add_parser("resolve", parents=[verbose, db, remote, out], help="settle a Refer decision (supervisor)",
                             description="Record a supervisor's accept or reject for a verification that was "
                                         "referred (audit row N, see 'biometrix audit list --event verify').")
     p.add_argument("--event", required=True, type=int, metavar="N", help="audit row of the referred verification")
@@ -148,7 +172,8 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser],
     p.add_argument("--note", default="", metavar="TEXT", help="why (kept in the audit log)")
     p.set_defaults(handler=lambda a: _resolve(a, opener))
 
-    q = parents["audit_commands"].add_parser("list", parents=[verbose, db, out], help="show audit rows (supervisor)",
+    q = parents["audit_commands"].add_parser("list", parents=[verbose, db, remote, out],
+                                             help="show audit rows (supervisor)",
                                              description="The most recent audit rows, oldest first, with the "
                                                          "operator of each.")
     q.add_argument("--subject", default=None, metavar="ID")

@@ -23,7 +23,7 @@ from biometrix.cli.common import (
 
 
 def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> None:
-    verbose, db = parents["verbose"], parents["db"]
+    verbose, db, remote = parents["verbose"], parents["db"], parents["remote"]
 
     gui_help = {"gui": ("open the desktop app (enroll, verify, identify, audit, settings)",
                         "The teller application. Needs PySide6 (pip install PySide6-Essentials)."),
@@ -33,7 +33,7 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> 
                           "(set on the Settings page of 'biometrix gui')."),
                 }
     for name, (summary, description) in gui_help.items():
-        p = commands.add_parser(name, parents=[verbose, db], help=summary, description=description)
+        p = commands.add_parser(name, parents=[verbose, db, remote], help=summary, description=description)
         p.add_argument("--settings", metavar="FILE", default=None,
                        help="settings file (default: $BIOMETRIX_GUI_SETTINGS or gui.json in the user config folder)")
         p.add_argument("--camera", metavar="N", default=None, help="camera index or video file, for this run")
@@ -147,7 +147,8 @@ def _cmd_gui(args: argparse.Namespace) -> int:
     options = LaunchOptions(kiosk=args.kiosk, db=args.db, settings_path=args.settings, camera=args.camera,
                             pin=getattr(args, "pin", None), modality=getattr(args, "modality", None),
                             idle_s=getattr(args, "idle", None), windowed=getattr(args, "windowed", False),
-                            operator=getattr(args, "operator", None))
+                            operator=getattr(args, "operator", None), server=getattr(args, "server", None),
+                            ca_file=getattr(args, "ca_file", None))
     return run_app(options)
 
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # only for annotations: the handlers import the service lazil
     from biometrix.service import Biometrix
 
 PROG = "biometrix"
+SERVER_ENV = "BIOMETRIX_SERVER"
+CA_FILE_ENV = "BIOMETRIX_CA_FILE"
 EXIT_OK = 0
 EXIT_REJECT = 1
 EXIT_ERROR = 2
@@ -107,12 +109,24 @@ def parent_parsers() -> dict[str, argparse.ArgumentParser]:
 
     out = argparse.ArgumentParser(add_help=False)
     out.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    return {"verbose": verbose, "db": db, "model": model, "out": out}
+
+    remote = argparse.ArgumentParser(add_help=False)
+    remote.add_argument("--server", metavar="URL", default=os.environ.get(SERVER_ENV) or None,
+                        help=f"send the request to this biometrix server (https://host:port; default ${SERVER_ENV}) "
+                             "instead of opening a database here: no database, key or model is used on this "
+                             "machine, and an unreachable server is an error (exit 2), never a local decision")
+    remote.add_argument("--ca-file", metavar="PEM", default=os.environ.get(CA_FILE_ENV) or None,
+                        help=f"trust only this CA (the bank's) for the server's certificate (default ${CA_FILE_ENV}, "
+                             "else the system's CAs)")
+    return {"verbose": verbose, "db": db, "model": model, "out": out, "remote": remote}
 
 
 def _open(args: argparse.Namespace, *, create: bool) -> Biometrix:
     """The service for a command: database key from --key-store / $BIOMETRIX_PASSPHRASE, --operator logged in."""
-    from biometrix.cli.access import open_service
+    from biometrix.cli.access import open_remote, open_service
+
+    if getattr(args, "server", None):
+        return open_remote(args)  # type: ignore[return-value]  # the same use cases over HTTPS
     from biometrix.service import Biometrix
 
     def factory(key: Any) -> Biometrix:

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> None:
-    verbose, db, model, out = (parents[k] for k in ("verbose", "db", "model", "out"))
+    verbose, db, model, out, remote = (parents[k] for k in ("verbose", "db", "model", "out", "remote"))
 
     p = commands.add_parser("db", parents=[verbose], help="the enrollment database",
                             description="Inspect or prepare the enrollment database.")
@@ -74,7 +74,7 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> 
                             description="Check the hash-chained audit log.")
     p.set_defaults(group_parser=p)
     audit_commands = p.add_subparsers(title="audit commands", metavar="COMMAND")
-    q = audit_commands.add_parser("verify", parents=[verbose, db, out],
+    q = audit_commands.add_parser("verify", parents=[verbose, db, remote, out],
                                   help="re-compute the audit hash chain; exit 1 when rows were tampered with",
                                   description="Find edited, deleted and reordered audit rows, rows written without "
                                               "the database's key (MAC) and rows cut from the end. Exit status: 0 "
@@ -87,7 +87,8 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> 
                    help="every head this file recorded for the database must be in the chain")
     q.set_defaults(handler=_cmd_audit_verify)
 
-    p = commands.add_parser("erase", parents=[verbose, db, out], help="right to erasure: remove a subject's data",
+    p = commands.add_parser("erase", parents=[verbose, db, remote, out],
+                            help="right to erasure: remove a subject's data",
                             description="Remove the subject's raw samples, templates and record. The audit log gets "
                                         "an 'erase' row naming a pseudonym; earlier audit rows are kept as written "
                                         "(append-only, hash-chained). Backups still hold the subject.")
@@ -232,6 +233,8 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
         with _open(args, create=False) as bx:
             check = bx.verify_audit(expect_head=args.expect_head, anchor_file=args.anchor_file)
     except TamperDetected as err:  # no login can even be recorded: check it with the key alone, write nothing
+        if getattr(args, "server", None):
+            raise  # the server's database: never a local one in its place
         log.warning("%s; checking the audit log without a login", err)
         check = check_audit_unattended(args.db, key=key_source(args), expect_head=args.expect_head,
                                        anchor_file=args.anchor_file)

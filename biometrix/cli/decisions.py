@@ -24,9 +24,10 @@ from biometrix.cli.common import (
 
 
 def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> None:
-    verbose, db, model, out = (parents[k] for k in ("verbose", "db", "model", "out"))
+    verbose, db, model, out, remote = (parents[k] for k in ("verbose", "db", "model", "out", "remote"))
 
-    p = commands.add_parser("enroll", parents=[verbose, db, model, out], help="enroll a subject's signatures and face",
+    p = commands.add_parser("enroll", parents=[verbose, db, model, remote, out],
+                            help="enroll a subject's signatures and face",
                             description="Enroll reference signatures (images, or SVC2004 .txt / stroke .json "
                                         "pen files) and/or face photos for one subject, in one transaction. "
                                         "Creates the database if needed.")
@@ -39,7 +40,7 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> 
     p.add_argument("--replace", action="store_true", help="replace an existing template of this subject")
     p.set_defaults(handler=_cmd_enroll, creates_db=True)
 
-    p = commands.add_parser("verify", parents=[verbose, db, model, out], help="1:1 check a signature or a face",
+    p = commands.add_parser("verify", parents=[verbose, db, model, remote, out], help="1:1 check a signature or a face",
                             description="Compare a signature or a face with a subject's references; the "
                                         "decision is audited. The threshold and the Refer band are the database's "
                                         "policy ('biometrix policy show'). Exit status: 0 accept, 1 reject, 2 "
@@ -49,7 +50,8 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> 
     _probe_arguments(p)
     p.set_defaults(handler=_cmd_verify)
 
-    p = commands.add_parser("identify", parents=[verbose, db, model, out], help="1:N search by signature or face",
+    p = commands.add_parser("identify", parents=[verbose, db, model, remote, out],
+                            help="1:N search by signature or face",
                             description="Rank the enrolled subjects by distance to a signature or a face.")
     _probe_arguments(p)
     p.add_argument("--top-k", type=_positive_int, default=5, metavar="K", help="how many candidates (default 5)")

@@ -120,3 +120,17 @@ def naming(err: BiometrixError, what: str) -> BiometrixError:
     named = copy.copy(err)
     named.args = (f"{what}: {message}",)
     return named
+
+
+class ServerUnavailable(BiometrixError):
+    """The biometrix server could not be reached, refused the connection's TLS, or answered that it cannot decide
+    now (its database restarting: retry after ``retry_after`` seconds). No decision was made."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotOnServer(BiometrixError, AttributeError):
+    """A use case a client of the server does not offer (models, policy, backups: run them on the server's
+    database)."""

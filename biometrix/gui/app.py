@@ -34,6 +34,8 @@ class LaunchOptions:
     idle_s: float | None = None
     windowed: bool = False
     operator: str | None = None
+    server: str | None = None
+    ca_file: str | None = None
 
 
 def make_context(options: LaunchOptions) -> AppContext:
@@ -43,6 +45,10 @@ def make_context(options: LaunchOptions) -> AppContext:
     changes: dict[str, object] = {}
     if options.db:
         changes["db_path"] = options.db
+    if options.server:
+        changes["server_url"] = options.server
+    if options.ca_file:
+        changes["ca_file"] = options.ca_file
     if options.camera is not None:
         changes["camera"] = options.camera
     if options.modality:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from biometrix.core.errors import AccessDenied
+from biometrix.core.errors import AccessDenied, BiometrixError
 from biometrix.core.roles import Operator
 from biometrix.gui.qt import QObject, QWidget, Signal
 from biometrix.gui.settings import GuiSettings, save_settings
@@ -20,12 +20,23 @@ log = logging.getLogger(__name__)
 
 ServiceFactory = Callable[[GuiSettings], "Biometrix"]
 #: The settings the service is built from: a change re-creates it (the operator carried over by the session token).
-SERVICE_KEYS = ("db_path", "models_dir", "signature_model", "face_model")
+SERVICE_KEYS = ("db_path", "models_dir", "signature_model", "face_model", "server_url", "ca_file")
 
 
 def make_service(settings: GuiSettings) -> Biometrix:
     """The service the settings describe: where the database and the models are, and which model files to load.
-    Thresholds and the Refer band are the database's decision policy (``Biometrix.policy``), not the settings'."""
+    Thresholds and the Refer band are the database's decision policy (``Biometrix.policy``), not the settings'.
+    With ``server_url`` it is the server's service over HTTPS (``client.RemoteBiometrix``): no database, key or model
+    here, and an unreachable server is an error shown to the teller, never a local decision."""
+    if settings.server_url:
+        try:
+            from biometrix.client import RemoteBiometrix
+        except ModuleNotFoundError as err:
+            if err.name != "httpx":
+                raise
+            raise BiometrixError("connecting to a server needs httpx: pip install 'biometrix[client]'") from None
+
+        return RemoteBiometrix(settings.server_url, ca_file=settings.ca_file)  # type: ignore[return-value]
     from biometrix.service import Biometrix
 
     return Biometrix(settings.db_path, models_dir=settings.models_dir, signature_model=settings.signature_model,

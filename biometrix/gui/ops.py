@@ -64,7 +64,10 @@ class IdentifyRow:
 
 
 def face_hint(bx: Biometrix, rgb: np.ndarray) -> FaceHint:
-    """Detect the one face of a preview frame and say whether it is good enough (loads the detector once)."""
+    """Detect the one face of a preview frame and say whether it is good enough (loads the detector once). A client
+    of a server has no detector: the server checks the face it is sent."""
+    if not hasattr(bx, "pipeline"):  # RemoteBiometrix: NotOnServer is an AttributeError
+        return FaceHint(None, True, "Ready to capture: the server checks the face")
     pipe: Any = bx.pipeline(Modality.FACE)
     try:
         det = pipe.detect(rgb)

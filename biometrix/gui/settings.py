@@ -24,7 +24,8 @@ PIN_ENV = "BIOMETRIX_KIOSK_PIN"
 SETTINGS_FILENAME = "gui.json"
 PIN_ITERATIONS = 200_000
 MODALITIES = ("signature", "face")
-_OPTIONAL_TEXT = ("db_path", "models_dir", "signature_model", "face_model", "pin_salt", "pin_hash")
+_OPTIONAL_TEXT = ("db_path", "models_dir", "signature_model", "face_model", "pin_salt", "pin_hash", "server_url",
+                  "ca_file")
 _TEXT = ("camera", "kiosk_modality", "language")
 #: Keys of older settings files that now live in the database's decision policy (``biometrix policy``): read and
 #: ignored with a warning, so that an old file still loads and a user's file never decides.
@@ -42,6 +43,8 @@ class GuiSettings:
     ``camera`` is a device index ("0") or a video file standing in for a camera.
     ``pin_salt`` / ``pin_hash`` hold the kiosk supervisor PIN as salted PBKDF2-SHA256 (never the PIN).
     ``language`` is the app's language (``i18n.LANGUAGES``), applied at the next start.
+    ``server_url`` (https://host:port) makes the app a client of a biometrix server (no database, key or model
+    here; ``db_path`` and the model settings are then unused), trusting ``ca_file`` (the bank's CA) when given.
     """
 
     db_path: str | None = None
@@ -55,6 +58,8 @@ class GuiSettings:
     pin_salt: str | None = None
     pin_hash: str | None = None
     language: str = "en"
+    server_url: str | None = None
+    ca_file: str | None = None
 
     def __post_init__(self) -> None:
         # Types first: a settings file is user input (a string "0.5", 1e999 or Infinity must not get through).

@@ -9,12 +9,15 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from biometrix.core.errors import (
     AccessDenied,
 )
 from biometrix.core.roles import Action, Operator, Role, lowest_role_for
 from biometrix.core.roles import role as parse_role
+from biometrix.core.scoped import ContextScoped
 from biometrix.store import (
     KeySource,
     OperatorInfo,
@@ -30,12 +33,25 @@ SESSION_TTL_S = 15 * 60
 class AccessMixin:
     """Operators and roles of ``Biometrix`` (which provides ``_db``)."""
 
+    #: The logged-in operator; inside ``request`` that thread's (or task's) own.
+    _operator: ContextScoped[Operator | None] = ContextScoped("operator", None)
+
     # --- operators ---------------------------------------------------------------------------------
 
     @property
     def operator(self) -> Operator | None:
         """The logged-in operator (None: nobody)."""
         return self._operator
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """One request of a server that shares this service (its store, models and indexes) between threads: within
+        the block, this thread's (or task's) operator and audit actor start as nobody and are its own, so ``login``,
+        ``resume`` and every check act for this request only (the others in flight are not touched). The checks
+        are those of a single user: the operator comes from ``login`` or a signed ``session_token`` only."""
+        db = self._db
+        with AccessMixin._operator.scope(self, None), db.acting(None):
+            yield
 
     def access_control(self) -> bool:
         """Whether the database has operators, so that every use case needs a login."""
@@ -50,6 +66,12 @@ class AccessMixin:
         self._operator = who
         self._db.actor = who.name
         return who
+
+    def login_refused(self, reason: str, *, details: dict[str, object]) -> None:
+        """Audit a login refused before its password was checked (a server's rate limit: ``reason``
+        "rate-limited"), as a ``login_failed`` row naming nobody."""
+        self._db.record("login_failed", subject_id=None, modality=None, model_id=None, decision=reason,
+                        details=dict(details))
 
     def session_token(self) -> str:
         """A token that lets another Biometrix on this database act as the logged-in operator without the

@@ -356,6 +356,25 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
                 sizes[mod] = len(self._indexes.prepare(self._db, self.card(mod)))
         return sizes
 
+    def warm_up(self) -> dict[Modality, int]:
+        """Load the model of each modality the database trusts and build its identification index now (a server at
+        start, before its requests share this service); nothing is returned to anyone nor written. A modality with
+        no trusted model yet is left to its first use. Returns the gallery size of each modality warmed."""
+        sizes = {}
+        for mod in (Modality.SIGNATURE, Modality.FACE):
+            if self._pin(mod.value) is None:
+                continue
+            card = self.card(mod)
+            self.pipeline(mod)
+            sizes[mod] = len(self._indexes.prepare(self._db, card))
+        return sizes
+
+    def readiness(self) -> dict[str, bool]:
+        """A server's readiness probe, no login needed: the store answers one read (StoreError otherwise), and
+        which modalities have their model loaded."""
+        self._db.has_operators()
+        return {mod.value: mod in self._pipelines for mod in (Modality.SIGNATURE, Modality.FACE)}
+
     def capture_face(self, camera: int | str | os.PathLike[str], *, max_frames: int = 60) -> np.ndarray:
         """The first of up to ``max_frames`` frames of ``camera`` (an index or a video file) that shows one
         face passing the quality checks; otherwise the last frame's reason (NoFaceFound, LowQuality...)."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from biometrix.core.errors import InvalidInput
+from biometrix.core.records import AuditCheck, AuditEntry, AuditProblem, OperatorInfo, StoredSample, SubjectInfo
 from biometrix.core.roles import Operator, Role
+from biometrix.core.scoped import ContextScoped
 from biometrix.core.types import Modality, SubjectId, Template
 
 if TYPE_CHECKING:
@@ -21,6 +23,10 @@ if TYPE_CHECKING:
 
 AUDIT_EVENTS: tuple[str, ...] = ("enroll", "verify", "identify", "delete", "erase", "resolve", "login",
                                   "login_failed", "logout", "operator", "settings", "key", "backup", "restore")
+
+__all__ = ["AUDIT_EVENTS", "AUDIT_PROBLEMS", "AuditCheck", "AuditEntry", "AuditProblem", "EnrollmentPart",
+           "EnrollmentStore", "GalleryDelta", "GalleryRows", "OperatorInfo", "SampleIn", "StoreInfo", "StoredSample",
+           "SubjectInfo"]
 
 #: Kinds of problem ``verify_audit`` reports.
 AUDIT_PROBLEMS: tuple[str, ...] = ("edited", "deleted", "reordered", "unchained", "head", "anchor")
@@ -55,19 +61,6 @@ class EnrollmentPart:
 
 
 @dataclass(frozen=True)
-class StoredSample:
-    """A raw sample as kept in the store, so templates can be re-made when the model changes."""
-
-    sample_id: int
-    subject_id: SubjectId
-    modality: Modality
-    media_type: str
-    data: bytes
-    meta: dict[str, Any]
-    created_at: datetime
-
-
-@dataclass(frozen=True)
 class GalleryRows:
     """Templates of one modality and model, decrypted for the identification index (memory only, never written).
 
@@ -96,78 +89,6 @@ class GalleryDelta:
     touched: tuple[int, ...]
     rows: GalleryRows
     complete: bool = True
-
-
-@dataclass(frozen=True)
-class SubjectInfo:
-    """An enrolled subject; ``modalities`` lists those with at least one template ('face', 'signature')."""
-
-    subject_id: SubjectId
-    display_name: str | None
-    created_at: datetime
-    modalities: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One row of the append-only audit log; ``at`` is timezone-aware UTC."""
-
-    event_id: int
-    at: datetime
-    event: str
-    subject_id: SubjectId | None
-    modality: Modality | None
-    model_id: str | None
-    distance: float | None
-    threshold: float | None
-    decision: str | None
-    details: dict[str, Any]
-
-    @property
-    def operator(self) -> str | None:
-        """The operator who did it (None before access control was set up, or for unattributed rows)."""
-        value = self.details.get("operator")
-        return value if isinstance(value, str) else None
-
-
-@dataclass(frozen=True)
-class OperatorInfo:
-    """An operator account as listed (never with its password hash)."""
-
-    name: str
-    role: str
-    disabled: bool
-    locked_until: datetime | None
-    failed_logins: int
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class AuditProblem:
-    """One finding of the audit-chain check: the row it concerns, a kind from AUDIT_PROBLEMS, one line."""
-
-    event_id: int
-    kind: str
-    message: str
-
-
-@dataclass(frozen=True)
-class AuditCheck:
-    """The result of re-computing the audit hash chain; ``head`` is the last row's hash and ``head_id`` its
-    event_id (record "head_id:head" elsewhere: ``--expect-head``). ``keyed``: the rows' MACs and the protected
-    head were checked too (a database with an integrity key)."""
-
-    ok: bool
-    n_rows: int
-    problems: tuple[AuditProblem, ...]
-    head: str
-    keyed: bool = False
-    head_id: int = 0
-
-    @property
-    def anchor(self) -> str:
-        """The head as "event_id:hash", the form ``--expect-head`` and the anchor file take."""
-        return f"{self.head_id}:{self.head}"
 
 
 @dataclass(frozen=True)
@@ -348,8 +269,16 @@ class EnrollmentStore(abc.ABC):
 
     # --- operators (store/operators.py) and encryption at rest (store/crypto.py) ---
 
-    #: The operator named in the audit rows written from now on; None: unattributed (no operators yet).
-    actor: str | None = None
+    #: The operator named in the audit rows written from now on; None: unattributed (no operators yet). Inside
+    #: ``acting`` it is that thread's (or task's) own, so requests served at once by one store never mix.
+    actor: ContextScoped[str | None] = ContextScoped("actor", None)
+
+    @contextmanager
+    def acting(self, name: str | None) -> Iterator[None]:
+        """Within the block, this thread's (or task's) ``actor`` is ``name`` and setting it changes only this
+        context's: what one server process sharing the store between requests uses for each request."""
+        with EnrollmentStore.actor.scope(self, name):
+            yield
 
     @abc.abstractmethod
     def has_operators(self) -> bool:
