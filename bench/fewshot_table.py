@@ -10,8 +10,8 @@ is chosen on the validation characters; then, once:
   - 20-way 1-shot: Lake's 20 runs (400 test images), each run's 20 training images the support;
   - 5-way 1-shot: 10 ``EpisodeSampler`` episodes per run from its 40 images (20 characters x 2 drawers), 200
     episodes, 1,000 queries (``training/fewshot_eval.runs_nway_accuracy``).
-"train min" is the wall time of the whole ``fit`` (training, validation, choices) with 1 torch thread on this
-2-core machine, shared with other work: comparable only within one run.
+"train min" is the wall time of the whole ``fit`` (loading the images, training, validation, the choices, scoring
+Lake's runs) with 1 torch thread on this 2-core machine, shared with other work: comparable only within one run.
 
     python bench/fewshot_table.py [--rows prototypical,proto_maml] [--out runs/fewshot_table] [--max-minutes M]
 """

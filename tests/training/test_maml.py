@@ -145,3 +145,13 @@ def test_a_short_real_run_learns(tmp_path: Path, head_init: str) -> None:
     learner.load_state_dict(torch.load(tmp_path / "best.pt", weights_only=False)["model"])
     after = runs_nway_accuracy(learner.classifier(), runs, size=28, episodes_per_run=10)
     assert after >= 0.20 + 0.15 and after > before, (before, after, result)
+
+
+def test_biometrix_train_routes_maml_configs_and_refuses_unknown_keys(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from biometrix.cli import main
+
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"task": "omniglot-maml", "inner_stepz": 2}))
+    assert main(["train", "--config", str(cfg)]) == 2
+    assert "unknown config keys: inner_stepz" in capsys.readouterr().err
