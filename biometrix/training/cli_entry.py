@@ -30,6 +30,14 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"Lake's 20 one-shot runs, 20-way 1-shot accuracy: {100 * result['lake_20way_1shot_accuracy']:.2f} % "
               f"(best epoch {result['best_epoch']}, {result['minutes']:.1f} min)")
         return 0
+    if isinstance(raw, dict) and raw.get("task") == "omniglot-maml":
+        from biometrix.training.maml import MamlConfig, fit_maml
+
+        result = fit_maml(MamlConfig.from_dict(raw))
+        print(f"Lake's 20 one-shot runs, 20-way 1-shot accuracy: {100 * result['lake_20way_1shot_accuracy']:.2f} % "
+              f"(MAML, best epoch {result['best_epoch']}, {result['test_steps']} test steps, "
+              f"{result['minutes']:.1f} min)")
+        return 0
     if isinstance(raw, dict) and raw.get("task") == "face":
         from biometrix.training.face_train import FaceTrainConfig, fit_face
 

@@ -28,7 +28,8 @@ from tqdm import tqdm
 
 from biometrix.core.errors import InvalidInput
 from biometrix.evaluation.omniglot import load_background, load_runs, omniglot_preprocess, score_runs
-from biometrix.training.fewshot import PrototypicalHead
+from biometrix.training.fewshot import FewShotHead, MatchingHead, PrototypicalHead, RelationHead
+from biometrix.training.fewshot_eval import head_classifier, head_episode_accuracy, runs_accuracy
 from biometrix.training.losses import build_loss
 from biometrix.training.samplers import EpisodeSampler, PKSampler
 
@@ -52,8 +53,9 @@ class FewShotConfig:
     epochs: int = 15
     lr: float = 1e-3
     scale: float = 10.0
-    # "prototypical": the episodic head (Snell et al.); any other name in training.losses.LOSSES trains on
-    # PK batches of the same size (P = n_way classes x K = k_shot + n_query images) with that batch loss.
+    # an episodic head (EPISODIC_HEADS: "prototypical", Snell et al.; "matching", Vinyals et al.; "relation", Sung et
+    # al.); any other name in training.losses.LOSSES trains on PK batches of the same size (P = n_way classes x
+    # K = k_shot + n_query images) with that batch loss.
     loss: str = "prototypical"
     loss_options: dict[str, float | str] = field(default_factory=dict)
     rotations: bool = True
@@ -76,10 +78,28 @@ class FewShotConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> FewShotConfig:
-        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise InvalidInput(f"unknown config keys: {', '.join(sorted(unknown))}")
-        return cls(**data)
+        return cls(**known_keys(cls, data))
+
+
+def known_keys(cls: type, data: dict) -> dict:
+    """``data`` itself when every key is a field of the dataclass ``cls``; otherwise InvalidInput naming the rest."""
+    unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise InvalidInput(f"unknown config keys: {', '.join(sorted(unknown))}")
+    return data
+
+
+#: The episodic heads ``loss`` may name; the relation head has weights of its own (trained, kept in best.pt).
+EPISODIC_HEADS = ("prototypical", "matching", "relation")
+
+
+def build_head(cfg: FewShotConfig) -> FewShotHead:
+    """The config's episodic head: prototypical and matching with temperature ``scale``, relation on the embedding."""
+    if cfg.loss == "matching":
+        return MatchingHead(scale=cfg.scale)
+    if cfg.loss == "relation":
+        return RelationHead(cfg.embedding_dim)
+    return PrototypicalHead(scale=cfg.scale)
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -100,7 +120,7 @@ class ConvFour(nn.Module):
         return nn.functional.normalize(self.head(self.features(x)), dim=1)
 
 
-def _images(cfg: FewShotConfig, root: Path | None) -> tuple[np.ndarray, np.ndarray, int]:
+def _images(cfg: FewShotConfig | Any, root: Path | None) -> tuple[np.ndarray, np.ndarray, int]:
     """(N, 1, S, S) float ink images, labels (N,), number of base characters."""
     ds = load_background(root)
     imgs = np.stack([omniglot_preprocess(ds.load(i), size=cfg.size) for i in range(len(ds))])
@@ -111,6 +131,21 @@ def _with_rotations(x: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.nd
     xs = [x] + [np.ascontiguousarray(np.rot90(x, k, axes=(2, 3))) for k in (1, 2, 3)]
     ys = [y + k * n_classes for k in range(4)]
     return np.concatenate(xs), np.concatenate(ys)
+
+
+def training_split(cfg: FewShotConfig | Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_val, y_val) of the small background sets: ``validation_classes`` characters drawn with
+    ``seed`` are held back (the same ones for every method of one seed); the rest, rotated when ``rotations``."""
+    x, y, n_base = _images(cfg, Path(cfg.data_root) if cfg.data_root else None)
+    rng = np.random.default_rng(cfg.seed)
+    val_cls = rng.choice(n_base, size=cfg.validation_classes, replace=False)
+    is_val = np.isin(y, val_cls)
+    xt, yt = x[~is_val], y[~is_val]
+    if cfg.rotations:
+        xt, yt = _with_rotations(xt, yt, n_base)
+    log.info("training on %d images of %d classes, validating on %d classes", len(xt), len(set(yt.tolist())),
+             cfg.validation_classes)
+    return xt, yt, x[is_val], y[is_val]
 
 
 def affine_distort(batch: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
@@ -185,10 +220,10 @@ class _Step:
 
 
 class _EpisodeStep(_Step):
-    """Prototypical head on an N-way K-shot episode."""
+    """An episodic head (prototypical, matching or relation) on an N-way K-shot episode."""
 
     def __init__(self, cfg: FewShotConfig, x: np.ndarray, y: np.ndarray, model: nn.Module) -> None:
-        self.x, self.model, self.head = x, model, PrototypicalHead(scale=cfg.scale)
+        self.x, self.model, self.head = x, model, build_head(cfg)
         self.augment, self.rng = cfg.augment, np.random.default_rng(cfg.seed + 1)
         self.sampler = EpisodeSampler(y, n_way=cfg.n_way, k_shot=cfg.k_shot, n_query=cfg.n_query,
                                       episodes=cfg.episodes_per_epoch, seed=cfg.seed)
@@ -220,25 +255,20 @@ def fit_fewshot(cfg: FewShotConfig, *, resume: bool = True, progress: bool = Tru
     (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
     torch.set_num_threads(cfg.threads)
     root = Path(cfg.data_root) if cfg.data_root else None
-    x, y, n_base = _images(cfg, root)
-    rng = np.random.default_rng(cfg.seed)
-    val_cls = rng.choice(n_base, size=cfg.validation_classes, replace=False)
-    is_val = np.isin(y, val_cls)
-    xt, yt = x[~is_val], y[~is_val]
-    if cfg.rotations:
-        xt, yt = _with_rotations(xt, yt, n_base)
-    xv, yv = x[is_val], y[is_val]
-    log.info("training on %d images of %d classes, validating on %d classes", len(xt), len(set(yt.tolist())),
-             cfg.validation_classes)
+    if cfg.loss == "relation" and (max(cfg.tta_choices) > 0 or max(cfg.snapshot_choices) > 1):
+        raise InvalidInput("the relation head scores with its own module: tta_choices and snapshot_choices must be "
+                           "[0] and [1]")
+    xt, yt, xv, yv = training_split(cfg)
     model = ConvFour(width=cfg.width, embedding_dim=cfg.embedding_dim)
-    step_type = _EpisodeStep if cfg.loss == "prototypical" else _BatchStep
-    step = step_type(cfg, xt, yt, model)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    step = _EpisodeStep(cfg, xt, yt, model) if cfg.loss in EPISODIC_HEADS else _BatchStep(cfg, xt, yt, model)
+    head = step.head if isinstance(step, _EpisodeStep) else FewShotHead()
+    opt = torch.optim.Adam([*model.parameters(), *head.parameters()], lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * cfg.episodes_per_epoch)
     state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "history": [], "bad": 0}
     if resume and (out / "last.pt").exists():
         ck = torch.load(out / "last.pt", weights_only=False)
         model.load_state_dict(ck["model"])
+        head.load_state_dict(ck.get("head", {}))
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
         state = ck["state"]
@@ -256,26 +286,33 @@ def fit_fewshot(cfg: FewShotConfig, *, resume: bool = True, progress: bool = Tru
             opt.step()
             sched.step()
             losses.append(loss.item())
-        acc = episode_accuracy(model, xv, yv, n_way=20, episodes=cfg.validation_episodes, seed=cfg.seed)
+        acc = (head_episode_accuracy(model, head, xv, yv, n_way=20, episodes=cfg.validation_episodes, seed=cfg.seed)
+               if cfg.loss == "relation" else
+               episode_accuracy(model, xv, yv, n_way=20, episodes=cfg.validation_episodes, seed=cfg.seed))
         state["epoch"] = epoch + 1
         state["history"].append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_20way_1shot": acc})
         log.info("epoch %d loss %.4f validation 20-way 1-shot %.3f", epoch + 1, np.mean(losses), acc)
         if acc > state["best"]:
             state.update(best=acc, best_epoch=epoch + 1, bad=0)
-            torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg), "epoch": epoch + 1},
-                       out / "best.pt")
+            torch.save({"model": model.state_dict(), "head": head.state_dict(), "config": dataclasses.asdict(cfg),
+                        "epoch": epoch + 1}, out / "best.pt")
         else:
             state["bad"] += 1
         if max(cfg.snapshot_choices) > 1:
             (out / "epochs").mkdir(exist_ok=True)
             torch.save(model.state_dict(), out / "epochs" / f"epoch_{epoch + 1:03d}.pt")
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "state": state}, out / "last.pt")
+        torch.save({"model": model.state_dict(), "head": head.state_dict(), "opt": opt.state_dict(),
+                    "sched": sched.state_dict(), "state": state}, out / "last.pt")
         (out / "history.json").write_text(json.dumps(state["history"], indent=2))
         if state["bad"] >= cfg.patience or (cfg.max_minutes and (time.monotonic() - started) / 60 > cfg.max_minutes):
             break
     best = torch.load(out / "best.pt", weights_only=False)
     model.load_state_dict(best["model"])
+    head.load_state_dict(best.get("head", {}))
+    runs = load_runs(root)
+    if cfg.loss == "relation":
+        return _finish(cfg, out, state, best["epoch"], started, runs_accuracy(head_classifier(model, head), runs,
+                                                                              size=cfg.size), n_runs=len(runs))
     snapshots, choice, by_choice = _choose_on_validation(cfg, out, state["history"], model, xv, yv)
     tta, k = choice
     members = [m for _, m in snapshots[:k]]
@@ -284,17 +321,23 @@ def fit_fewshot(cfg: FewShotConfig, *, resume: bool = True, progress: bool = Tru
         x_runs = omniglot_preprocess(batch, size=cfg.size)[:, None].astype(np.float32)
         return ensemble_embed(members, x_runs, tta=tta, strength=cfg.tta_strength, seed=cfg.seed)
 
-    res = score_runs(embed, load_runs(root))
-    result = {"lake_20way_1shot_accuracy": res.mean_accuracy, "n_runs": res.n_runs,
-              "best_epoch": best["epoch"], "validation_20way_1shot": state["best"],
+    res = score_runs(embed, runs)
+    return _finish(cfg, out, state, best["epoch"], started, res.mean_accuracy, n_runs=res.n_runs, extra={
               "tta": tta, "tta_strength": cfg.tta_strength, "snapshots": k,
               "snapshot_epochs": [e for e, _ in snapshots[:k]],
               "validation_20way_1shot_by_tta": {str(t): acc for (t, kk), acc in by_choice.items() if kk == 1},
               "validation_20way_1shot_by_choice": {f"tta={t},snapshots={kk}": acc
-                                                   for (t, kk), acc in by_choice.items()},
-              "minutes": (time.monotonic() - started) / 60}
+                                                   for (t, kk), acc in by_choice.items()}})
+
+
+def _finish(cfg: FewShotConfig, out: Path, state: dict, best_epoch: int, started: float, lake: float, *,
+            n_runs: int, extra: dict | None = None) -> dict[str, Any]:
+    """Write and return result.json: Lake's 20-way 1-shot accuracy, the validation choice and the minutes."""
+    result = {"lake_20way_1shot_accuracy": lake, "n_runs": n_runs, "best_epoch": best_epoch,
+              "validation_20way_1shot": state["best"], "episodes_trained": state["epoch"] * cfg.episodes_per_epoch,
+              **(extra or {}), "minutes": (time.monotonic() - started) / 60}
     (out / "result.json").write_text(json.dumps(result, indent=2))
-    log.info("Lake's 20 runs, 20-way 1-shot: %.2f %% (tta %d, %d snapshot(s))", 100 * res.mean_accuracy, tta, k)
+    log.info("Lake's 20 runs, 20-way 1-shot: %.2f %% (%s)", 100 * lake, cfg.loss)
     return result
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from biometrix.training.face_train import FaceTrainConfig
 from biometrix.training.fewshot_train import FewShotConfig
+from biometrix.training.maml import MamlConfig
 from biometrix.training.train import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,8 @@ def _load(path: Path) -> dict[str, object]:
     raw = json.loads(path.read_text())
     task = raw.get("task")
     cfg = (FaceTrainConfig.from_dict(raw) if task == "face" else FewShotConfig.from_dict(raw)
-           if task == "omniglot-fewshot" else TrainConfig.from_file(path))
+           if task == "omniglot-fewshot" else MamlConfig.from_dict(raw) if task == "omniglot-maml"
+           else TrainConfig.from_file(path))
     return dataclasses.asdict(cfg)
 
 
