@@ -160,6 +160,13 @@ class FacePipeline:
             found = detect_with_border(self.detector, rgb, BORDER)
         return check_face(rgb, found, **self.quality)
 
+    def find_face(self, image: np.ndarray) -> Detection | None:
+        """The largest face of ``image`` (with the border retry of ``detect``) without the quality checks, or
+        None: what a liveness challenge follows frame by frame, where a turned head is what is asked for."""
+        rgb = to_rgb(image)
+        found = self.detector.detect(rgb) or detect_with_border(self.detector, rgb, BORDER)
+        return max(found, key=lambda d: d.width * d.height) if found else None
+
     def chip(self, image: np.ndarray, detection: Detection | None = None) -> np.ndarray:
         """The aligned uint8 chip (S, S, 3) RGB, or (S, S) grey, that the encoder sees."""
         rgb = to_rgb(image)
