@@ -70,12 +70,15 @@ def attack_frames(photo: np.ndarray, kind: str, challenge: Challenge, *, frames_
     return frames
 
 
-def live_order(yaws: Sequence[float], challenge: Challenge, *, config: LivenessConfig | None = None
-               ) -> list[tuple[int, bool]] | None:
+def live_order(yaws: Sequence[float], challenge: Challenge, *, config: LivenessConfig | None = None,
+               mirrored: Sequence[float] | None = None) -> list[tuple[int, bool]] | None:
     """(photo index, mirrored) in the order that performs ``challenge`` with one person's photos: the most
     frontal, then for each asked side the photo turned furthest to it, or the one turned furthest to the other
-    side mirrored; None when the photos hold no frontal one or no turn of at least ``min_turn``."""
+    side mirrored; None when the photos hold no frontal one or no turn of at least ``min_turn``. ``mirrored``:
+    each photo's yaw measured on its mirror image (the detector's landmarks are not symmetric, so it is not
+    exactly ``-yaw``); a mirrored photo is used only when that reaches ``min_turn``."""
     cfg = config or LivenessConfig()
+    flipped = list(mirrored) if mirrored is not None else [-y for y in yaws]
     idx = [i for i in range(len(yaws)) if math.isfinite(yaws[i])]
     if not idx:
         return None
@@ -85,11 +88,12 @@ def live_order(yaws: Sequence[float], challenge: Challenge, *, config: LivenessC
     order = [(front, False)]
     for turn in challenge.turns:
         same = [i for i in idx if (yaws[i] > 0) == (turn == "left") and abs(yaws[i]) >= cfg.min_turn]
-        other = [i for i in idx if (yaws[i] > 0) != (turn == "left") and abs(yaws[i]) >= cfg.min_turn]
+        other = [i for i in idx if math.isfinite(flipped[i]) and (flipped[i] > 0) == (turn == "left")
+                 and abs(flipped[i]) >= cfg.min_turn]
         if same:
             order.append((max(same, key=lambda i: abs(yaws[i])), False))
         elif other:
-            order.append((max(other, key=lambda i: abs(yaws[i])), True))
+            order.append((max(other, key=lambda i: abs(flipped[i])), True))
         else:
             return None
     return order

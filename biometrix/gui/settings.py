@@ -23,8 +23,10 @@ PIN_ENV = "BIOMETRIX_KIOSK_PIN"
 SETTINGS_FILENAME = "gui.json"
 PIN_ITERATIONS = 200_000
 MODALITIES = ("signature", "face")
+#: A face kiosk's liveness check: "off", or "challenge" (head turns; biometrix.service.liveness).
+LIVENESS_MODES = ("off", "challenge")
 _OPTIONAL_TEXT = ("db_path", "models_dir", "signature_model", "face_model", "pin_salt", "pin_hash")
-_TEXT = ("camera", "kiosk_modality")
+_TEXT = ("camera", "kiosk_modality", "kiosk_liveness")
 #: Keys of older settings files that now live in the database's decision policy (``biometrix policy``): read and
 #: ignored with a warning, so that an old file still loads and a user's file never decides.
 POLICY_KEYS = ("signature_threshold", "face_threshold", "signature_target_fmr", "face_target_fmr", "refer_band")
@@ -38,7 +40,8 @@ class GuiSettings:
     ``models_dir``, ``signature_model`` and ``face_model`` only say where the model files are and which to
     load (None: the one the database trusts); the service refuses a model the database does not trust.
     What decides (thresholds, target FMRs, the Refer band) is the database's policy, not this file's.
-    ``camera`` is a device index ("0") or a video file standing in for a camera.
+    ``camera`` is a device index ("0") or a video file standing in for a camera. ``kiosk_liveness`` is this
+    kiosk's liveness check for faces: "off" or "challenge" (the customer turns the head as asked; audited).
     ``pin_salt`` / ``pin_hash`` hold the kiosk supervisor PIN as salted PBKDF2-SHA256 (never the PIN).
     """
 
@@ -50,6 +53,7 @@ class GuiSettings:
     camera: str = "0"
     kiosk_modality: str = "face"
     kiosk_idle_s: float = 60.0
+    kiosk_liveness: str = "off"
     pin_salt: str | None = None
     pin_hash: str | None = None
 
@@ -69,6 +73,9 @@ class GuiSettings:
             raise InvalidInput(f"references must be between 3 and 20, got {self.references}")
         if self.kiosk_modality not in MODALITIES:
             raise InvalidInput(f"kiosk_modality must be one of {', '.join(MODALITIES)}, got {self.kiosk_modality!r}")
+        if self.kiosk_liveness not in LIVENESS_MODES:
+            raise InvalidInput(f"kiosk_liveness must be one of {', '.join(LIVENESS_MODES)}, "
+                               f"got {self.kiosk_liveness!r}")
         if not float(self.kiosk_idle_s) > 0:
             raise InvalidInput(f"kiosk_idle_s must be positive, got {self.kiosk_idle_s}")
 

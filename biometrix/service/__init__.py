@@ -14,10 +14,12 @@ from biometrix.service.inputs import (
     signature_capture,
     stored_sample_input,
 )
+from biometrix.service.liveness import LIVENESS_MODES, LivenessCheck
 from biometrix.service.service import Biometrix, RetemplateReport, discard_unused_database
 from biometrix.service.trust import PIN_SLOTS, POLICY_KEY, ModelPin, TrustMixin
 
 __all__ = [
+    "LIVENESS_MODES",
     "PEN_SUFFIXES",
     "PIN_SLOTS",
     "POLICY_KEY",
@@ -27,6 +29,7 @@ __all__ = [
     "AdminMixin",
     "Biometrix",
     "FaceInput",
+    "LivenessCheck",
     "ModelPin",
     "RetemplateReport",
     "SignatureInput",

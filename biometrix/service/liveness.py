@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from biometrix.core.errors import InvalidInput
 from biometrix.preprocess.liveness import (
     Challenge,
     LivenessConfig,
@@ -18,13 +17,6 @@ from biometrix.runtime.pipelines import FacePipeline
 
 #: A kiosk's liveness setting: "off" (a photo of the face is taken as it is) or "challenge" (head turns).
 LIVENESS_MODES = ("off", "challenge")
-
-
-def check_liveness_mode(mode: str) -> str:
-    """``mode`` when it is one of LIVENESS_MODES; InvalidInput naming them otherwise."""
-    if mode not in LIVENESS_MODES:
-        raise InvalidInput(f"liveness must be one of {', '.join(LIVENESS_MODES)}, got {mode!r}")
-    return mode
 
 
 class LivenessCheck:
