@@ -15,6 +15,7 @@ reported apart. A subject whose photos hold no frontal photo or no turn of at le
 live presentation: counted apart, not as a BPCER error.
 
     python bench/liveness.py [--data ../shared/data] [--frames 6]
+    python bench/liveness.py --residuals     # the development figures the cuts were chosen on
 
 The time: frames the challenge took until its decision (at 10 frames a second, a customer's pace is not
 measured here), and the computer's time per frame (face detection and the checks), single-threaded.
@@ -37,7 +38,7 @@ from biometrix.evaluation.datasets import default_data_root  # noqa: E402
 from biometrix.evaluation.faces import FaceSet  # noqa: E402
 from biometrix.evaluation.liveness import ATTACKS, attack_frames, live_frames, live_order  # noqa: E402
 from biometrix.preprocess.face_detect import Detection, to_rgb  # noqa: E402
-from biometrix.preprocess.liveness import Challenge, LivenessConfig, head_yaw, play  # noqa: E402
+from biometrix.preprocess.liveness import Challenge, LivenessConfig, head_yaw, planar_residual, play  # noqa: E402
 from biometrix.runtime.face_detector import make_detector  # noqa: E402
 from biometrix.runtime.pipelines import find_faces  # noqa: E402
 
@@ -49,6 +50,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=default_data_root())
     ap.add_argument("--frames", type=int, default=6, help="frames each pose or movement step is held")
+    ap.add_argument("--residuals", action="store_true",
+                    help="print the planar residuals of real turns and of flat-picture frames on s1-s30 and stop")
     args = ap.parse_args()
     detector = make_detector("mtcnn")
     config = LivenessConfig()
@@ -60,6 +63,8 @@ def main() -> int:
         frame_times.append(time.perf_counter() - t0)
         return max(found, key=lambda d: d.width * d.height) if found else None
 
+    if args.residuals:
+        return residuals(args.data, find_face, config)
     print(f"# liveness challenge, {config}; 10 frames a second, each pose held {args.frames} frames")
     print("# NOT a certified PAD evaluation: live = a subject's real photos in different poses, attack = one photo "
           "moved like a print or a screen")
@@ -115,6 +120,38 @@ def main() -> int:
     t = np.asarray(frame_times)
     print(f"\n# computer time per frame (detection + checks), 1 thread: median {1000 * np.median(t):.1f} ms, "
           f"p95 {1000 * np.percentile(t, 95):.1f} ms over {len(t)} frames")
+    return 0
+
+
+def residuals(data: Path, find_face, config: LivenessConfig) -> int:
+    """Development subjects s1-s30: the planar residual against the subject's most frontal photo of each real
+    turn of at least ``min_turn`` (photos and mirror images), and the yaw and residual of every frame of the
+    flat-picture attacks on that photo."""
+    faces = FaceSet("att", data, tuple(range(1, 31)))
+    images = [to_rgb(g) for g in faces.load_all()]
+    live, flat = [], []
+    for s in range(0, len(images), 10):
+        photos = images[s:s + 10]
+        found = [find_face(p) for p in photos]
+        yaws = [head_yaw(d.landmarks5) if d is not None else math.inf for d in found]
+        front = min(range(10), key=lambda i: abs(yaws[i]))
+        ref = found[front]
+        if ref is None or abs(yaws[front]) > config.frontal:
+            continue
+        for i, p in enumerate(photos):
+            for d in (found[i], find_face(np.ascontiguousarray(p[:, ::-1]))):
+                if i != front and d is not None and abs(head_yaw(d.landmarks5)) >= config.min_turn:
+                    live.append(planar_residual(ref.landmarks5, d.landmarks5))
+        for kind in ATTACKS:
+            for frame in attack_frames(photos[front], kind, Challenge(("left", "right")))[6:]:
+                d = find_face(frame)
+                if d is not None:
+                    flat.append((head_yaw(d.landmarks5), planar_residual(ref.landmarks5, d.landmarks5)))
+    lv, fy, fr = np.asarray(live), np.abs([y for y, _ in flat]), np.asarray([r for _, r in flat])
+    print(f"real turns of |yaw| >= {config.min_turn}: {len(lv)}, planar residual min {lv.min():.3f}, "
+          f"median {np.median(lv):.3f}")
+    print(f"flat-picture frames: {len(fr)}, planar residual max {fr.max():.3f}, median {np.median(fr):.3f}; "
+          f"|yaw| max {fy.max():.3f}")
     return 0
 
 

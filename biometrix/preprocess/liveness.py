@@ -55,7 +55,8 @@ class LivenessConfig:
     """The cuts of the challenge, chosen on AT&T s1-s30 (development): 31 real turns of at least ``min_turn``
     (photos and their mirror images) had planar residuals of 0.168 or more (median 0.238) against the
     subject's frontal photo; 1,800 frames of frontal photos moved, tilted, scaled and turned in perspective by
-    up to 40 degrees had at most 0.144 (median 0.031) and never a yaw over 0.16, below ``min_turn``.
+    up to 40 degrees had at most 0.144 (median 0.031) and never a yaw over 0.16, below ``min_turn``
+    (``python bench/liveness.py --residuals``).
 
     ``min_turn``: |yaw| a turn must reach (nose offset over eye distance; 0.2 is roughly 15 degrees of head
     turn); ``frontal``: |yaw| at most for the first frame; ``min_parallax``: the planar residual (eye
