@@ -209,6 +209,14 @@ def main() -> int:
         evidence[check] = {"measure": measure, "cut": cuts[field], "why": where, "probes": len(sel),
                            "bands": bands(sel, measure, sign, threshold)}
         print(f"{check:6s} {field:14s} cut {cuts[field]:<9.4g} ({where}; {len(sel)} probes)")
+    for name, keep in (("Yale B lit within 25 deg", lambda o: o["set"] == "yaleb" and o["angle"] <= 25),
+                       ("Yale B lit beyond 90 deg", lambda o: o["set"] == "yaleb" and o["angle"] > 90),
+                       ("AT&T", lambda o: o["set"] == "att"), ("AT&T blur1", None), ("AT&T blur2", None)):
+        how = name.split()[-1] if keep is None else "none"
+        sel = [o["sharpness"] for o in obs if o["acquired"] and o["how"] == how
+               and (keep(o) if keep is not None else o["set"] == "att")]
+        print(f"# sharpness, {name if keep is not None else 'AT&T, ' + how}: median {np.median(sel):.3f} "
+              f"({len(sel)} probes)")
     final = QualityCuts(**{**QualityCuts().to_dict(), **cuts})
     figures = dev_figures(obs, final, threshold)
     for line in figures:

@@ -5,8 +5,9 @@ map to user messages. Sharpness and exposure are measured on the face aligned to
 (``MEASURE_CHIP`` px, dlib's chip geometry), so that they do not depend on the face's size or position, and
 sharpness after an illumination normalisation (each pixel over its neighbourhood's mean, a self-quotient
 image), so that light from the side does not pass for blur: on Extended Yale B (development subjects) its
-median is 0.39 for faces lit within 25 degrees of the camera axis and 0.33 for those lit from beyond 90,
-where the earlier measure (Laplacian over grey-level variance on the raw face) fell from 0.12 to 0.04.
+median is 0.379 for faces lit within 25 degrees of the camera axis and 0.345 for those lit from beyond 90
+(``python bench/face_quality_calibration.py``). The earlier measure (Laplacian over grey-level variance of the
+raw face) called 31 of held-out Yale B's 704 photos blurred (``python bench/face_eval.py`` before issue 30).
 
 The cuts (``QualityCuts``) are calibrated on matching, not on looks: ``python bench/face_quality_calibration.py``
 measures on development subjects how the genuine distances grow as each measure worsens, sets each cut where
@@ -144,7 +145,7 @@ def chip_sharpness(chip: np.ndarray) -> float:
     local mean (Gaussian, sigma 6 % of the chip; a self-quotient image, which takes the shading out), and the
     energy of its finest detail (the image minus its blur at sigma 0.8 % of the chip) is divided by the energy
     one octave coarser (blur 0.8 % minus blur 2.5 %), over the inner face. Blur removes fine detail first, so
-    the ratio falls (AT&T development faces: median 0.23, after a Gaussian blur of sigma 1.5 px 0.05). The
+    the ratio falls (AT&T development faces: median 0.235; blurred with sigma 1 px 0.071, 2 px 0.036). The
     coarser energy has a floor (``_DETAIL_FLOOR``, about 1/30 of a sharp face's): a face blurred past all
     detail keeps only the image's rounding noise in both bands, whose bare ratio would look sharp."""
     f = np.asarray(chip, dtype=np.float64)
