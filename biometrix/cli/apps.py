@@ -44,6 +44,9 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> 
                            help="what the kiosk verifies by (default: the settings file's, face)")
             p.add_argument("--idle", metavar="SECONDS", type=float, default=None,
                            help="return to the first screen after this long without input (default 60)")
+            p.add_argument("--liveness", choices=("off", "challenge"), default=None,
+                           help="face liveness check (default: the settings file's, off): challenge asks the "
+                                "customer to turn the head left and right in a random order; audited")
             p.add_argument("--windowed", action="store_true", help="a normal window instead of fullscreen")
         p.set_defaults(handler=lambda a: _cmd_gui(a), kiosk=name == "kiosk")  # looked up when run
 
@@ -146,7 +149,8 @@ def _cmd_gui(args: argparse.Namespace) -> int:
         raise _unavailable(command, err) from err
     options = LaunchOptions(kiosk=args.kiosk, db=args.db, settings_path=args.settings, camera=args.camera,
                             pin=getattr(args, "pin", None), modality=getattr(args, "modality", None),
-                            idle_s=getattr(args, "idle", None), windowed=getattr(args, "windowed", False),
+                            idle_s=getattr(args, "idle", None), liveness=getattr(args, "liveness", None),
+                            windowed=getattr(args, "windowed", False),
                             operator=getattr(args, "operator", None), server=getattr(args, "server", None),
                             ca_file=getattr(args, "ca_file", None))
     return run_app(options)

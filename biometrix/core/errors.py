@@ -45,6 +45,10 @@ class MultipleFaces(LowQuality):
     """More than one face was detected where exactly one is needed."""
 
 
+class PresentationRefused(LowQuality):
+    """A face presentation that failed the liveness challenge (``reasons``: its code, e.g. "flat_motion")."""
+
+
 class CameraUnavailable(BiometrixError):
     """No camera could be opened (none connected, in use, or a video file that cannot be read)."""
 

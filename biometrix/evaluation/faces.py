@@ -13,6 +13,7 @@ identification; a subject whose five references all fail has no template and eac
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from collections.abc import Callable, Sequence
@@ -45,6 +46,16 @@ SPLITS: dict[str, dict[str, tuple[int, ...]]] = {
               "all": YALE_TRAIN + YALE_VALIDATION + YALE_HELDOUT},
 }
 _YALE_NAME = re.compile(r"yaleB(\d\d)_P00A([+-]\d{3})E([+-]\d{2})\.pgm$")
+
+
+def light_angle(member: str) -> float:
+    """The angle in degrees between a Yale B photo's light and the camera axis, from its name
+    (``arccos(cos A cos E)``); 0 for a photo without light angles in its name (AT&T)."""
+    m = _YALE_NAME.search(member)
+    if m is None:
+        return 0.0
+    az, el = math.radians(int(m.group(2))), math.radians(int(m.group(3)))
+    return math.degrees(math.acos(max(-1.0, min(1.0, math.cos(az) * math.cos(el)))))
 
 
 @dataclass(frozen=True)

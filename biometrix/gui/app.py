@@ -32,6 +32,7 @@ class LaunchOptions:
     pin: str | None = None
     modality: str | None = None
     idle_s: float | None = None
+    liveness: str | None = None
     windowed: bool = False
     operator: str | None = None
     server: str | None = None
@@ -55,6 +56,8 @@ def make_context(options: LaunchOptions) -> AppContext:
         changes["kiosk_modality"] = options.modality
     if options.idle_s is not None:
         changes["kiosk_idle_s"] = options.idle_s
+    if options.liveness:
+        changes["kiosk_liveness"] = options.liveness
     try:
         settings = settings.replace(**changes) if changes else settings
     except ValueError as err:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from biometrix.core.errors import BiometrixError, NotEnrolled
+from biometrix.core.errors import BiometrixError, NotEnrolled, PresentationRefused
 from biometrix.core.types import Modality
 from biometrix.gui import ops
 from biometrix.gui.context import AppContext
@@ -39,6 +40,21 @@ from biometrix.gui.widgets.signature_pad import SignaturePad
 BIG = "font-size: 22pt;"
 TOUCH_HEIGHT = 72
 RESULT_SECONDS = 10
+#: How often a frame goes to the liveness check while the customer turns their head.
+LIVENESS_FRAME_MS = 100
+#: What the liveness check asks of the customer (``preprocess.liveness``: PROMPTS, LIVENESS_MESSAGES), for the
+#: catalogue; shown through ``translate("liveness", ...)``.
+LIVENESS_TEXTS = (
+    QT_TRANSLATE_NOOP("liveness", "Look straight at the camera"),
+    QT_TRANSLATE_NOOP("liveness", "Slowly turn your head to your LEFT"),
+    QT_TRANSLATE_NOOP("liveness", "Slowly turn your head to your RIGHT"),
+    QT_TRANSLATE_NOOP("liveness", "thank you"),
+    QT_TRANSLATE_NOOP("liveness", "the head was turned the other way; please try again"),
+    QT_TRANSLATE_NOOP("liveness", "the movement did not look like a real head turning; please see a member of staff"),
+    QT_TRANSLATE_NOOP("liveness", "the head was not turned in time; please try again"),
+    QT_TRANSLATE_NOOP("liveness", "the face left the camera's view; please try again"),
+    QT_TRANSLATE_NOOP("liveness", "please look straight at the camera first"),
+)
 ACTIVITY_EVENTS = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress, QEvent.Type.TouchBegin,
                              QEvent.Type.TabletPress, QEvent.Type.MouseMove, QEvent.Type.TouchUpdate})
 CUSTOMER_TEXT = {
@@ -196,7 +212,7 @@ class KioskWindow(QWidget):
             # the camera only: no photo file, no file dialog (a photo of the customer must not pass for them)
             self.camera = CameraView(detector=service_detector(ctx, self), touch=True, allow_files=False)
             self.camera.capture_button.setText(translate("kiosk", "Take my photo"))
-            self.camera.captured.connect(lambda _f: self.verify())
+            self.camera.captured.connect(lambda _f: self.start_capture())
             cc.addWidget(self.camera, 1)
         else:
             self.pad = SignaturePad(placeholder=translate("kiosk", "Sign here with the pen"))
@@ -263,6 +279,13 @@ class KioskWindow(QWidget):
         if app is not None:
             app.installEventFilter(self._filter)
         self.last_label = ""
+        # the liveness challenge (settings.kiosk_liveness "challenge"): frames go to the service's check, one at a
+        # time, until it ends; the check's frontal frame is then verified with its outcome
+        self.liveness: Any = None
+        self._feeding = False
+        self.liveness_timer = QTimer(self)
+        self.liveness_timer.setInterval(LIVENESS_FRAME_MS)
+        self.liveness_timer.timeout.connect(self._feed_liveness)
 
         self.next_button.clicked.connect(self.to_capture)
         self.id_edit.returnPressed.connect(self.to_capture)
@@ -289,6 +312,8 @@ class KioskWindow(QWidget):
     def reset(self) -> None:
         """Back to the first screen with nothing of the last customer left on it."""
         self.result_timer.stop()
+        self.liveness_timer.stop()
+        self.liveness, self._feeding = None, False
         self.id_edit.clear()
         self.capture_message.clear_message()
         self.result_label.clear()
@@ -312,10 +337,52 @@ class KioskWindow(QWidget):
             self.camera.start(parse_camera(self.ctx.settings.camera))
         self.touch_activity()
 
-    def verify(self) -> None:
+    # --- liveness ----------------------------------------------------------------------------------
+
+    def start_capture(self) -> None:
+        """Take my photo: verify at once, or first run the liveness challenge when this kiosk has it on."""
+        if self.ctx.settings.kiosk_liveness != "challenge" or self.camera is None:
+            self.verify()
+            return
+        if self.liveness is not None:
+            return  # a challenge is already running
+
+        def started(check: Any) -> None:
+            self.liveness = check
+            self.prompt.setText(translate("liveness", check.prompt))
+            self.liveness_timer.start()
+
+        self.ctx.run(self, lambda bx: bx.start_liveness(), on_success=started,
+                     on_error=lambda err: self.capture_message.show_message(error_message(err), "error"))
+
+    def _feed_liveness(self) -> None:
+        check = self.liveness
+        if check is None or self._feeding or self.camera is None or self.camera.frame is None:
+            return
+        self._feeding = True
+        frame, now = self.camera.frame.copy(), time.monotonic()
+
+        def fed(result: Any) -> None:
+            self._feeding = False
+            if self.liveness is not check:
+                return  # reset meanwhile
+            self.prompt.setText(translate("liveness", check.prompt))
+            if result is not None:
+                self.liveness_timer.stop()
+                self.liveness = None
+                self.verify(face=check.frontal if check.frontal is not None else frame, liveness=result)
+
+        def failed(err: BaseException) -> None:
+            self._feeding = False
+            self.capture_message.show_message(error_message(err), "error")
+
+        self.ctx.run(self, lambda _bx: check.feed(frame, now), on_success=fed, on_error=failed)
+
+    def verify(self, *, face: Any = None, liveness: Any = None) -> None:
         typed = self.id_edit.text().strip()
         try:
-            probe: Any = self._pad_probe() if self.pad is not None else self._frame()
+            probe: Any = (self._pad_probe() if self.pad is not None else face if face is not None
+                          else self._frame())
         except BiometrixError as err:
             self.capture_message.show_message(error_message(err), "warn")
             return
@@ -326,13 +393,15 @@ class KioskWindow(QWidget):
             self.show_result(outcome.decision.label)  # the service's decision, as audited
 
         def failed(err: BaseException) -> None:
-            if isinstance(err, NotEnrolled):
+            if isinstance(err, PresentationRefused):
+                self.show_result("Reject")  # audited as a rejection by the service
+            elif isinstance(err, NotEnrolled):
                 self.capture_message.show_message(translate("kiosk", "That customer number is not enrolled here. "
                                                                      "Please see a member of staff."), "warn")
             else:
                 self.capture_message.show_message(error_message(err), "error")
 
-        self.ctx.run(self, lambda bx: ops.verify(bx, ops.enrolled_id(bx, typed), modality, probe),
+        self.ctx.run(self, lambda bx: ops.verify(bx, ops.enrolled_id(bx, typed), modality, probe, liveness=liveness),
                      on_success=done, on_error=failed)
 
     def _pad_probe(self) -> Any:

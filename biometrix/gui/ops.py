@@ -105,9 +105,10 @@ def sample_images(bx: Biometrix, subject_id: str, modality: Modality) -> tuple[n
     return tuple(stored_sample_input(s) for s in bx.samples(subject_id, modality=modality))
 
 
-def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any) -> VerifyOutcome:
+def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any, *, liveness: Any = None) -> VerifyOutcome:
     """1:1 verification decided and audited by the service under the database's policy (its threshold and
-    supervisor band: Accept / Refer / Reject), with the probe and references as images for display."""
+    supervisor band: Accept / Refer / Reject), with the probe and references as images for display; a face's
+    ``liveness`` outcome (``Biometrix.start_liveness``) is audited with it, and a failed one decides nothing."""
     from biometrix.service import load_face, load_signature, signature_capture
 
     capture = None
@@ -116,7 +117,7 @@ def verify(bx: Biometrix, subject_id: str, modality: Modality, probe: Any) -> Ve
         image = load_signature(probe)[0]
         capture = signature_capture(probe)
     else:
-        decision = bx.verify(subject_id, face=probe)
+        decision = bx.verify(subject_id, face=probe, **({"liveness": liveness} if liveness is not None else {}))
         image = load_face(probe)[0]
     return VerifyOutcome(decision, image, sample_images(bx, subject_id, modality), capture)
 

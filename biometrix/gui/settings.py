@@ -24,9 +24,11 @@ PIN_ENV = "BIOMETRIX_KIOSK_PIN"
 SETTINGS_FILENAME = "gui.json"
 PIN_ITERATIONS = 200_000
 MODALITIES = ("signature", "face")
+#: A face kiosk's liveness check: "off", or "challenge" (head turns; biometrix.service.liveness).
+LIVENESS_MODES = ("off", "challenge")
 _OPTIONAL_TEXT = ("db_path", "models_dir", "signature_model", "face_model", "pin_salt", "pin_hash", "server_url",
                   "ca_file")
-_TEXT = ("camera", "kiosk_modality", "language")
+_TEXT = ("camera", "kiosk_modality", "kiosk_liveness", "language")
 #: Keys of older settings files that now live in the database's decision policy (``biometrix policy``): read and
 #: ignored with a warning, so that an old file still loads and a user's file never decides.
 POLICY_KEYS = ("signature_threshold", "face_threshold", "signature_target_fmr", "face_target_fmr", "refer_band")
@@ -40,7 +42,8 @@ class GuiSettings:
     ``models_dir``, ``signature_model`` and ``face_model`` only say where the model files are and which to
     load (None: the one the database trusts); the service refuses a model the database does not trust.
     What decides (thresholds, target FMRs, the Refer band) is the database's policy, not this file's.
-    ``camera`` is a device index ("0") or a video file standing in for a camera.
+    ``camera`` is a device index ("0") or a video file standing in for a camera. ``kiosk_liveness`` is this
+    kiosk's liveness check for faces: "off" or "challenge" (the customer turns the head as asked; audited).
     ``pin_salt`` / ``pin_hash`` hold the kiosk supervisor PIN as salted PBKDF2-SHA256 (never the PIN).
     ``language`` is the app's language (``i18n.LANGUAGES``), applied at the next start.
     ``server_url`` (https://host:port) makes the app a client of a biometrix server (no database, key or model
@@ -55,6 +58,7 @@ class GuiSettings:
     camera: str = "0"
     kiosk_modality: str = "face"
     kiosk_idle_s: float = 60.0
+    kiosk_liveness: str = "off"
     pin_salt: str | None = None
     pin_hash: str | None = None
     language: str = "en"
@@ -79,6 +83,9 @@ class GuiSettings:
             raise InvalidInput(f"kiosk_modality must be one of {', '.join(MODALITIES)}, got {self.kiosk_modality!r}")
         if self.language not in LANGUAGES:
             raise InvalidInput(f"language must be one of {', '.join(LANGUAGES)}, got {self.language!r:.20}")
+        if self.kiosk_liveness not in LIVENESS_MODES:
+            raise InvalidInput(f"kiosk_liveness must be one of {', '.join(LIVENESS_MODES)}, "
+                               f"got {self.kiosk_liveness!r}")
         if not float(self.kiosk_idle_s) > 0:
             raise InvalidInput(f"kiosk_idle_s must be positive, got {self.kiosk_idle_s}")
 

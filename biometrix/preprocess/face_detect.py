@@ -21,8 +21,9 @@ machine, so the times are rough):
 MTCNN is the default: on AT&T (ordinary lighting, slight pose) it finds the one face in 399 of 400 images
 where Haar finds it in 355 and dlib's HOG in 385, and it gives five real landmarks for alignment where Haar
 only estimates them. Haar (histogram-equalised input) does better on the bordered Yale B set, whose misses for
-MTCNN are mostly the images lit from the side or above, which ``quality.face_quality`` refuses as too dark
-anyway. Haar stays as the no-model fallback (``make_detector("haar")``).
+MTCNN are mostly the images lit from the side or above; ``runtime.pipelines.find_faces`` therefore retries MTCNN
+on the grey levels normalised by CLAHE and by histogram equalisation, which finds most of them (its docstring).
+Haar stays as the no-model fallback (``make_detector("haar")``).
 """
 
 from __future__ import annotations

@@ -19,12 +19,14 @@ from biometrix.service.inputs import (
     stored_model_input,
     stored_sample_input,
 )
+from biometrix.service.liveness import LIVENESS_MODES, LivenessCheck
 from biometrix.service.service import Biometrix, RetemplateReport, discard_unused_database
 from biometrix.service.trust import PIN_SLOTS, POLICY_KEY, DecisionRule, ModelPin, TrustMixin
 
 __all__ = [
     "DEFLATED_STROKES_MEDIA_TYPE",
     "INK_CROP_MEDIA_TYPE",
+    "LIVENESS_MODES",
     "PEN_SUFFIXES",
     "PIN_SLOTS",
     "POLICY_KEY",
@@ -35,6 +37,7 @@ __all__ = [
     "Biometrix",
     "DecisionRule",
     "FaceInput",
+    "LivenessCheck",
     "ModelPin",
     "RetemplateReport",
     "SignatureInput",

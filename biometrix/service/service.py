@@ -21,10 +21,12 @@ from biometrix.core.errors import (
     CameraUnavailable,
     InvalidInput,
     NotEnrolled,
+    PresentationRefused,
 )
 from biometrix.core.roles import Action, Operator
 from biometrix.core.types import Candidate, Decision, Modality, SubjectId, Template
 from biometrix.index import IndexOptions
+from biometrix.preprocess.liveness import Challenge, LivenessConfig, LivenessResult
 from biometrix.preprocess.pen_dynamics import pen_comparable
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import ModelCard
@@ -51,6 +53,7 @@ from biometrix.service.inputs import (
     load_signature,
     stored_model_input,
 )
+from biometrix.service.liveness import LivenessCheck
 from biometrix.service.trust import ModelPin, TrustMixin
 from biometrix.store import (
     EnrollmentStore,
@@ -244,7 +247,7 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
         return templates
 
     def verify(self, subject_id: str, *, signature: SignatureInput | None = None,
-               face: FaceInput | None = None) -> Decision:
+               face: FaceInput | None = None, liveness: LivenessResult | None = None) -> Decision:
         """1:1: compare the probe (a signature or a face) with every reference of the subject; audited.
 
         A pen probe against a subject whose references were all drawn with a pen, both carrying their time, is
@@ -258,9 +261,19 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
         ``threshold x (1 ± refer_band)`` is referred. A referral is never accepted (``Decision.refer``, audited as
         "refer"). The row records the thresholds and their sources, the band and the sha256 of the card that
         decided.
+
+        ``liveness``: the outcome of the face's liveness challenge (``start_liveness``), recorded in the row. A
+        failed one decides nothing: it is audited as a "verify" row with decision "reject" and the liveness
+        outcome, and raises PresentationRefused with its reason; the probe is never compared.
         """
         subject_id = _check_subject_id(subject_id)
         self._require(Action.VERIFY)
+        if liveness is not None and (face is None or signature is not None):
+            raise InvalidInput("a liveness outcome goes with a face probe only")
+        if liveness is not None and not liveness.passed:
+            self._db.record("verify", subject_id=subject_id, modality=Modality.FACE.value, model_id=None,
+                            decision="reject", details={"liveness": liveness.summary(), "stage": "liveness"})
+            raise PresentationRefused(f"liveness check failed: {liveness.message}", (liveness.reason,))
         policy = self.policy()
         fraction = policy.refer_band
         modality = Modality.SIGNATURE if face is None else Modality.FACE
@@ -295,8 +308,16 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
                                  "aggregate": aggregate, "refer_band": fraction, "band": band,
                                  "capture": capture, "threshold_source": decision.threshold.source,
                                  "decision_policy": how, "card_sha256": self._card_sha256[slot],
-                                 "probe_sha256": hashlib.sha256(raw.data).hexdigest(), **self._test_details()})
+                                 "probe_sha256": hashlib.sha256(raw.data).hexdigest(), **self._test_details(),
+                                 **({"liveness": liveness.summary()} if liveness is not None else {})})
         return decision
+
+    def start_liveness(self, *, challenge: Challenge | None = None,
+                       config: LivenessConfig | None = None) -> LivenessCheck:
+        """A liveness attempt (head turns in a freshly drawn order) to feed camera frames to; its result goes to
+        ``verify(..., face=check.frontal, liveness=check.result)``."""
+        self._require(Action.VERIFY)
+        return LivenessCheck(cast(FacePipeline, self.pipeline(Modality.FACE)), challenge=challenge, config=config)
 
     def _template(self, subject_id: SubjectId, modality: Modality, model_id: str) -> Template:
         """The subject's template of ``model_id``; when it has only other models' templates, the error says how

@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from biometrix.core.errors import InvalidInput
 from biometrix.preprocess.face_detect import Detection
-from biometrix.preprocess.quality import REASONS, face_quality
+from biometrix.preprocess.quality import REASONS, QualityCuts, face_quality
 from biometrix.runtime.face_detector import MtcnnDetector
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -51,7 +52,7 @@ def test_a_good_att_face_passes(face):
     rgb, det = face
     report = face_quality(rgb, [det])
     assert report.ok and report.reasons == ()
-    assert set(report.measures) == {"n_faces", "face_size", "sharpness", "brightness", "yaw", "roll"}
+    assert set(report.measures) == {"n_faces", "face_size", "sharpness", "dark", "bright", "brightness", "yaw", "roll"}
 
 
 @needs_att
@@ -69,12 +70,16 @@ def test_a_heavily_blurred_face(face):
 
 
 @needs_att
-def test_a_darkened_and_a_washed_out_face(face):
+def test_a_darkened_face_is_kept_and_a_washed_out_one_refused(face):
+    """Calibrated on matching: darkened development faces matched as well as the originals (the card's evidence),
+    so darkness alone refuses nothing (max_dark 1.0); burnt-out faces matched worse and are refused."""
     rgb, det = face
     dark = (rgb.astype(np.float32) * 0.25).astype(np.uint8)
-    assert face_quality(dark, [det]).reasons == ("too_dark",)
+    report = face_quality(dark, [det])
+    assert report.ok and report.measures["dark"] > 0.8
     bright = (255 - (255 - rgb.astype(np.float32)) * 0.1).astype(np.uint8)
     assert "too_bright" in face_quality(bright, [det]).reasons
+    assert face_quality(dark, [det], max_dark=0.5).reasons == ("too_dark",)
 
 
 @needs_att
@@ -85,7 +90,9 @@ def test_a_small_face_in_a_big_canvas(mtcnn):
     dets = mtcnn.detect(canvas)
     assert len(dets) == 1
     report = face_quality(canvas, dets)
-    assert "face_too_small" in report.reasons and report.measures["face_size"] < 40
+    # 25 px: development faces down to the card's min_face (22 px) matched within its stated FNMR excess
+    assert report.ok and 22 < report.measures["face_size"] < 40
+    assert face_quality(canvas, dets, min_face=40).reasons == ("face_too_small",)
 
 
 @needs_att
@@ -117,16 +124,29 @@ def test_the_defaults_pass_nearly_all_att_images(mtcnn):
 
 
 @needs_yale
-def test_the_defaults_pass_front_lit_yale_faces_and_refuse_dark_ones(mtcnn):
-    subjects = [f"{s:02d}" for s in (1, 2, 3, 5, 8, 13, 21, 27, 33, 39)]
-    front = [
-        face_quality(rgb, mtcnn.detect(rgb))
-        for rgb in (read(YALE_ZIP, f"CroppedYale/yaleB{s}/yaleB{s}_P00A+000E+00.pgm", border=0.25) for s in subjects)
-    ]
-    assert sum(r.ok for r in front) >= 8
-    side = [
-        face_quality(rgb, mtcnn.detect(rgb))
-        for rgb in (read(YALE_ZIP, f"CroppedYale/yaleB{s}/yaleB{s}_P00A+110E+15.pgm", border=0.25) for s in subjects)
-    ]
-    assert sum(r.ok for r in side) <= 2
-    assert all("too_dark" in r.reasons for r in side if r.reasons != ("no_face",))
+def test_light_from_the_side_does_not_pass_for_blur(mtcnn):
+    """The issue's complaint: side-lit sharp faces were called blurred. Sharpness is now measured on the aligned
+    chip after taking the shading out: the same subjects lit from 60 degrees to the side keep at least 60 % of
+    their front-lit sharpness, and their front-lit photo blurred (sigma 2 px) falls below every side-lit one."""
+    subjects = [f"{s:02d}" for s in (1, 2, 3, 5, 8)]
+    front, side, blurred = [], [], []
+    for s in subjects:
+        rgb = read(YALE_ZIP, f"CroppedYale/yaleB{s}/yaleB{s}_P00A+000E+00.pgm", border=0.25)
+        (det,) = mtcnn.detect(rgb)
+        front.append(face_quality(rgb, [det]).measures["sharpness"])
+        blurred.append(face_quality(cv2.GaussianBlur(rgb, (0, 0), 2.0), [det]).measures["sharpness"])
+        lit = read(YALE_ZIP, f"CroppedYale/yaleB{s}/yaleB{s}_P00A+060E+20.pgm", border=0.25)
+        side.append(face_quality(lit, [det]).measures["sharpness"])  # the same landmarks: the same face, relit
+    assert all(sd >= 0.6 * fr for sd, fr in zip(side, front, strict=True)), (front, side)
+    assert max(blurred) < min(side), (blurred, side)
+    assert all(sd >= QualityCuts().min_sharpness for sd in side)
+
+
+def test_cuts_are_checked_and_overridable():
+    with pytest.raises(InvalidInput):
+        QualityCuts(max_dark=float("nan"))
+    with pytest.raises(InvalidInput):
+        QualityCuts.from_mapping({"min_brightness": 50})
+    assert QualityCuts.from_mapping({"max_yaw": 0.2}).max_yaw == 0.2
+    with pytest.raises(InvalidInput):
+        face_quality(np.zeros((50, 50, 3), np.uint8), [], min_brightness=3.0)

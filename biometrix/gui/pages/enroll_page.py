@@ -251,7 +251,18 @@ class EnrollPage(Page):
             self.face_label.setText(translate("enroll_page", "No face (optional)"))
         else:
             self.face_label.setPixmap(to_pixmap(rgb, size=96))
+            self._check_face(rgb)
         self._refresh()
+
+    def _check_face(self, rgb: Any) -> None:
+        """The service's own quality gate on the face just taken: its reason, in plain words, at once."""
+        def said(hint: Any) -> None:
+            if self.face is rgb and not hint.ok:
+                self.messages.show_message(translate("enroll_page", "This face photo cannot be enrolled: {reason}")
+                                           .format(reason=hint.message), "warn")
+
+        self.ctx.run(self, lambda bx: ops.check_face(bx, rgb), on_success=said,
+                     on_error=lambda err: said(ops.FaceHint(None, False, error_message(err))))
 
     # --- the subject the samples belong to ----------------------------------------------------------
 

@@ -470,6 +470,10 @@
         <translation>Die Referenzen sind einheitlich.</translation>
     </message>
     <message>
+        <source>This face photo cannot be enrolled: {reason}</source>
+        <translation>Dieses Gesichtsfoto kann nicht erfasst werden: {reason}</translation>
+    </message>
+    <message>
         <source>The subject changed: the samples taken for {old} were cleared.</source>
         <translation>Der Kunde hat gewechselt: die Proben für {old} wurden verworfen.</translation>
     </message>
@@ -723,6 +727,46 @@
     <message>
         <source>Test mode not started: {why}</source>
         <translation>Testmodus nicht gestartet: {why}</translation>
+    </message>
+</context>
+<context>
+    <name>liveness</name>
+    <message>
+        <source>Look straight at the camera</source>
+        <extracomment>How often a frame goes to the liveness check while the customer turns their head. What the liveness check asks of the customer (``preprocess.liveness``: PROMPTS, LIVENESS_MESSAGES), for the catalogue; shown through ``translate(&quot;liveness&quot;, ...)``.</extracomment>
+        <translation>Bitte schauen Sie direkt in die Kamera</translation>
+    </message>
+    <message>
+        <source>Slowly turn your head to your LEFT</source>
+        <translation>Drehen Sie den Kopf langsam nach LINKS</translation>
+    </message>
+    <message>
+        <source>Slowly turn your head to your RIGHT</source>
+        <translation>Drehen Sie den Kopf langsam nach RECHTS</translation>
+    </message>
+    <message>
+        <source>thank you</source>
+        <translation>danke</translation>
+    </message>
+    <message>
+        <source>the head was turned the other way; please try again</source>
+        <translation>der Kopf wurde in die andere Richtung gedreht; bitte noch einmal</translation>
+    </message>
+    <message>
+        <source>the movement did not look like a real head turning; please see a member of staff</source>
+        <translation>die Bewegung sah nicht nach einer echten Kopfdrehung aus; bitte wenden Sie sich an einen Mitarbeiter</translation>
+    </message>
+    <message>
+        <source>the head was not turned in time; please try again</source>
+        <translation>der Kopf wurde nicht rechtzeitig gedreht; bitte noch einmal</translation>
+    </message>
+    <message>
+        <source>the face left the camera&apos;s view; please try again</source>
+        <translation>das Gesicht hat das Kamerabild verlassen; bitte noch einmal</translation>
+    </message>
+    <message>
+        <source>please look straight at the camera first</source>
+        <translation>bitte schauen Sie zuerst direkt in die Kamera</translation>
     </message>
 </context>
 <context>
