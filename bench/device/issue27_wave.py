@@ -19,6 +19,10 @@ CONFIGS = REPO / "biometrix" / "training" / "configs" / "issue27"
 WAVES = (("cv_control_w16", "cv_dutch_w16"), ("cv_control_w24", "cv_dutch_w24"),
          ("cv_dutch_128x256_w16", "cv_dutch_128x256_w24"), ("cv_dutch_wd1_w16", "cv_dutch_wd1_w24"))
 FOLDS = 3
+#: Each arm's two-width ensemble, as the plan's rule scores it (cv_posthoc.py --ensemble).
+ARMS = {"control": ("cv_control_w16", "cv_control_w24"), "dutch": ("cv_dutch_w16", "cv_dutch_w24"),
+        "dutch_128x256": ("cv_dutch_128x256_w16", "cv_dutch_128x256_w24"),
+        "dutch_wd1": ("cv_dutch_wd1_w16", "cv_dutch_wd1_w24")}
 #: $OUT brings back 8 files of at most 16 MiB: summary.json, runs.tar.gz (no checkpoints), and checkpoint parts.
 PART_BYTES = 15 * 2**20
 MAX_PARTS = 3
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     work = REPO / "runs" / ("smoke_device" if args.smoke else "device")
     work.mkdir(parents=True, exist_ok=True)
-    jobs = plan(args.waves, args.seeds, args.folds)
+    jobs = [j for j in plan(args.waves, args.seeds, args.folds) if not args.only or j.config in args.only]
     start = time.monotonic()
     deadline = start + 60 * args.budget_min
     pending, running, done = list(jobs), [], []
@@ -96,13 +100,47 @@ def run(args: argparse.Namespace) -> int:
                   f"epochs {done[-1]['epochs_done']}", flush=True)
         if not running and pending and deadline - time.monotonic() <= 60 * args.min_start_min:
             break
-    summary = {"jobs": done, "not_started": [j.name for j in pending], "minutes": (time.monotonic() - start) / 60,
-               "device": device_record(), "args": vars(args)}
+    scored = posthoc(args, work=work, deadline=start + 60 * (args.budget_min + args.posthoc_min))
+    summary = {"jobs": done, "not_started": [j.name for j in pending], "posthoc": scored,
+               "minutes": (time.monotonic() - start) / 60, "device": device_record(), "args": vars(args)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     pack(out, smoke=args.smoke, work=work)
     print(f"{len(done)} fold runs in {summary['minutes']:.2f} min ({sum(d['rc'] == 0 for d in done)} finished "
           f"cleanly), {len(pending)} not started; results in {out}")
     return 0 if all(d["rc"] == 0 for d in done) else 1
+
+
+def posthoc(args: argparse.Namespace, *, work: Path, deadline: float) -> list[str]:
+    """Score each arm's two-width ensemble at the final epoch (``cv_posthoc.py --methods epoch ens``), for every
+    seed whose six fold runs finished, here where the checkpoints are (not all of them fit $OUT); the output goes
+    to ``<work>/posthoc_<arm>_s<seed>.log`` (in runs.tar.gz). Returns the logs written."""
+    ready = []
+    for arm, (w16, w24) in ARMS.items():
+        for seed in args.seeds:
+            runs = [run_dir(Job(c, seed, 1), smoke=args.smoke).parent for c in (w16, w24)]
+            cfg = json.loads((CONFIGS / f"{w16}.json").read_text())
+            epoch = 1 if args.smoke else cfg["epochs"]
+            if all((r / f"fold{f}of{FOLDS}" / f"epoch_{epoch:03d}.pt").is_file() for r in runs
+                   for f in range(1, FOLDS + 1)):
+                ready.append((f"posthoc_{arm}_s{seed}", runs, epoch))
+    env = {**os.environ, "OMP_NUM_THREADS": "4", "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    procs = []
+    for name, (a, b), epoch in ready:
+        cmd = [sys.executable, "bench/research/cv_posthoc.py", "--run", str(a), "--ensemble", str(b), "--folds",
+               str(FOLDS), "--epoch", str(epoch), "--methods", "epoch", "ens", "--data", args.data, "--threads", "4"]
+        log = (work / f"{name}.log").open("w")
+        procs.append((name, subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT), log))
+    written = []
+    for name, proc, log in procs:
+        try:
+            rc = proc.wait(timeout=max(deadline - time.monotonic(), 1))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+        log.close()
+        print(f"{name}: cv_posthoc exit {rc}", flush=True)
+        written.append(f"{name} (exit {rc})")
+    return written
 
 
 def run_dir(job: Job, *, smoke: bool) -> Path:
@@ -167,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=os.environ.get("OUT") or str(REPO / "bench" / "out" / "device"))
     ap.add_argument("--data", default=".device-data", help="the staged data root (bench/device/stage_data.sh)")
-    ap.add_argument("--budget-min", type=float, default=8.5, help="wall-clock budget of the whole wave")
+    ap.add_argument("--budget-min", type=float, default=7.5, help="wall-clock budget of the training runs")
+    ap.add_argument("--posthoc-min", type=float, default=1.25, help="then this long for the ensembles' scoring")
     ap.add_argument("--min-start-min", type=float, default=1.5, help="start no job with less than this left")
     ap.add_argument("--parallel", type=int, default=12, help="fold runs at a time (processes sharing the GPU)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per fold run")
@@ -177,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--waves", type=int, nargs="+", default=[1, 2, 3, 4], choices=[1, 2, 3, 4])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--folds", type=int, nargs="+", default=[1, 2, 3], choices=[1, 2, 3])
+    ap.add_argument("--only", nargs="+", default=[], metavar="CONFIG",
+                    help="run only these configs of the chosen waves (e.g. cv_control_w16 cv_control_w24)")
     ap.add_argument("--smoke", action="store_true", help="1 epoch of 2 batches per run, in runs/smoke_* (a dry run)")
     return run(ap.parse_args(argv))
 
