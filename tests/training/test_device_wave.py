@@ -3,13 +3,13 @@ with the recipe otherwise untouched, and one checkpoint per fold run chosen to c
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.packaging.conftest import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 WAVE = REPO / "bench" / "device" / "issue27_wave.py"
@@ -17,12 +17,7 @@ WAVE = REPO / "bench" / "device" / "issue27_wave.py"
 
 @pytest.fixture(scope="module")
 def wave() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("biometrix_bench_issue27_wave", WAVE)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # its dataclass looks its module up there
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(WAVE)
 
 
 def test_plan_covers_the_48_fold_runs_by_priority(wave: ModuleType) -> None:
