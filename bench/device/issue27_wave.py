@@ -123,11 +123,13 @@ def posthoc(args: argparse.Namespace, *, work: Path, deadline: float) -> list[st
             if all((r / f"fold{f}of{FOLDS}" / f"epoch_{epoch:03d}.pt").is_file() for r in runs
                    for f in range(1, FOLDS + 1)):
                 ready.append((f"posthoc_{arm}_s{seed}", runs, epoch))
-    env = {**os.environ, "OMP_NUM_THREADS": "4", "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    threads = str(max(1, (os.cpu_count() or 1) // max(len(ready), 1)))  # the machine's cores shared among them
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     procs = []
     for name, (a, b), epoch in ready:
-        cmd = [sys.executable, "bench/research/cv_posthoc.py", "--run", str(a), "--ensemble", str(b), "--folds",
-               str(FOLDS), "--epoch", str(epoch), "--methods", "epoch", "ens", "--data", args.data, "--threads", "4"]
+        cmd = [sys.executable, "bench/research/cv_posthoc.py", "--run", str(a), "--ensemble", str(b),
+               "--folds", str(FOLDS), "--epoch", str(epoch), "--methods", "epoch", "ens", "--data", args.data,
+               "--threads", threads]
         log = (work / f"{name}.log").open("w")
         procs.append((name, subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT), log))
     written = []
@@ -205,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=os.environ.get("OUT") or str(REPO / "bench" / "out" / "device"))
     ap.add_argument("--data", default=".device-data", help="the staged data root (bench/device/stage_data.sh)")
-    ap.add_argument("--budget-min", type=float, default=7.5, help="wall-clock budget of the training runs")
-    ap.add_argument("--posthoc-min", type=float, default=1.25, help="then this long for the ensembles' scoring")
+    ap.add_argument("--budget-min", type=float, default=7.0, help="wall-clock budget of the training runs")
+    ap.add_argument("--posthoc-min", type=float, default=1.75, help="then this long for the ensembles' scoring")
     ap.add_argument("--min-start-min", type=float, default=1.5, help="start no job with less than this left")
     ap.add_argument("--parallel", type=int, default=12, help="fold runs at a time (processes sharing the GPU)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per fold run")
