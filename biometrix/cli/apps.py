@@ -99,6 +99,13 @@ def add_commands(commands: Any, parents: dict[str, argparse.ArgumentParser]) -> 
                    help="with --folds: train only fold N (run the folds as parallel processes)")
     p.add_argument("--seed", type=int, default=None, metavar="S",
                    help="train with seed S instead of the config's, in <out_dir>_sS (another seed of one recipe)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where signature training runs (default auto: cuda when torch sees a GPU, else cpu); "
+                        "recorded in <out_dir>/device.json")
+    p.add_argument("--num-workers", type=int, default=0, metavar="N",
+                   help="DataLoader worker processes preparing the augmented batches (default 0: in the main "
+                        "process, as before)")
+    p.add_argument("--amp", action="store_true", help="bf16 autocast for the forward pass and loss (CUDA only)")
     p.set_defaults(handler=_cmd_train)
 
     p = commands.add_parser("export", parents=[verbose], help="export a checkpoint to ONNX + model card",

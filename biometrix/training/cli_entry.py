@@ -11,6 +11,7 @@ from pathlib import Path
 from biometrix.core.distances import format_distance
 from biometrix.core.errors import InvalidInput
 from biometrix.runtime.paths import models_dir
+from biometrix.training.device import RunDevice
 from biometrix.training.release import release_signature_model
 from biometrix.training.train import TrainConfig, fit
 
@@ -23,6 +24,10 @@ def run_train(args: argparse.Namespace) -> int:
         raise InvalidInput("--fold needs --folds K")
     if getattr(args, "folds", None) and isinstance(raw, dict) and raw.get("task"):
         raise InvalidInput(f"--folds cross-validates signature recipes; this config is a {raw['task']!r} task")
+    run = RunDevice(device=getattr(args, "device", "auto") or "auto", num_workers=getattr(args, "num_workers", 0) or 0,
+                    amp=bool(getattr(args, "amp", False)))
+    if isinstance(raw, dict) and raw.get("task"):
+        cpu_only_task(raw["task"], run)
     if isinstance(raw, dict) and raw.get("task") == "omniglot-fewshot":
         from biometrix.training.fewshot_train import FewShotConfig, fit_fewshot
 
@@ -51,10 +56,18 @@ def run_train(args: argparse.Namespace) -> int:
     if getattr(args, "seed", None) is not None:
         cfg = seeded(cfg, args.seed)
     if getattr(args, "folds", None):
-        return _cross_validate(cfg, args)
-    best = fit(cfg, resume=not getattr(args, "no_resume", False))
+        return _cross_validate(cfg, args, run)
+    best = fit(cfg, resume=not getattr(args, "no_resume", False), run=run)
     print(f"best checkpoint: {best}")
     return 0
+
+
+def cpu_only_task(task: str, run: RunDevice) -> None:
+    """The few-shot and face loops run on the CPU only so far: an explicit GPU option for them is refused."""
+    if run.device == "cuda" or run.amp or run.num_workers:
+        raise InvalidInput(f"--device cuda, --amp and --num-workers apply to signature training; the {task!r} "
+                           f"loop runs on the CPU only so far (use --device cpu or auto)")
+    run.resolve()
 
 
 def seeded(cfg: TrainConfig, seed: int) -> TrainConfig:
@@ -64,7 +77,7 @@ def seeded(cfg: TrainConfig, seed: int) -> TrainConfig:
     return dataclasses.replace(cfg, seed=seed, out_dir=f"{cfg.out_dir}_s{seed}")
 
 
-def _cross_validate(cfg: TrainConfig, args: argparse.Namespace) -> int:
+def _cross_validate(cfg: TrainConfig, args: argparse.Namespace, run: RunDevice) -> int:
     """Train the folds (all, or the one --fold names, so that folds can run as parallel processes); once every
     fold has a history, write <out_dir>/cv.json and print the recipe's cross-validated figure over the epochs
     every fold has finished (parallel folds: the last to finish writes the complete summary)."""
@@ -78,7 +91,7 @@ def _cross_validate(cfg: TrainConfig, args: argparse.Namespace) -> int:
         dutch = f", SigComp2011 Dutch {folds[f - 1].dutch_validation}" if folds[f - 1].dutch_validation else ""
         print(f"fold {f} of {args.folds}: validation CEDAR {folds[f - 1].cedar_validation}, "
               f"SVC2004 {folds[f - 1].svc_validation}{dutch}")
-        fit(folds[f - 1], resume=not getattr(args, "no_resume", False))
+        fit(folds[f - 1], resume=not getattr(args, "no_resume", False), run=run)
     try:
         summary = cv_summary(cfg, args.folds)
     except InvalidInput as err:

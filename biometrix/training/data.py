@@ -31,6 +31,7 @@ from biometrix.evaluation.datasets import (  # noqa: F401  (the splits are re-ex
     iter_svc2004,
 )
 from biometrix.preprocess.signature import ink_mask, normalize
+from biometrix.training.ink_cache import cache_path, read_ink_cache
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,20 @@ def _load(pairs: Iterator[tuple[SignatureRecord, np.ndarray]], desc: str, progre
     ]
 
 
+def _cached(root: Path, source: str, subjects: Sequence[int]) -> list[SignatureSample] | None:
+    """The samples from ``<root>/ink_cache/<source>.npz`` when the root has one (a device run's staged data), else
+    None: the masks are those the archives give, bit for bit, in the same order (``training.ink_cache``)."""
+    path = cache_path(root, source)
+    if not path.is_file():
+        return None
+    return [SignatureSample(r.source, r.subject, r.index, r.genuine, ink=ink)
+            for r, ink in read_ink_cache(path, source, subjects)]
+
+
 def load_cedar(root: Path, subjects: Sequence[int], *, progress: bool = True) -> list[SignatureSample]:
     """CEDAR genuine and skilled-forgery scans of the given signers, as cropped ink masks."""
-    return _load(iter_cedar(root, subjects), "CEDAR", progress)
+    cached = _cached(root, "cedar", subjects)
+    return cached if cached is not None else _load(iter_cedar(root, subjects), "CEDAR", progress)
 
 
 def load_sigcomp2011_dutch(root: Path, writers: Sequence[int], *, progress: bool = True) -> list[SignatureSample]:
@@ -62,12 +74,14 @@ def load_sigcomp2011_dutch(root: Path, writers: Sequence[int], *, progress: bool
     if held:
         raise InvalidInput(f"SigComp2011 Dutch writers {held[0]:03d}-{held[-1]:03d} are held out "
                            f"(../shared/design/EVALUATION.md): train and validate on 001-048 only")
-    return _load(iter_sigcomp2011_dutch(root, writers), "SigComp2011 Dutch", progress)
+    cached = _cached(root, DUTCH, writers)
+    return cached if cached is not None else _load(iter_sigcomp2011_dutch(root, writers), "SigComp2011 Dutch", progress)
 
 
 def load_svc2004(root: Path, users: Sequence[int], *, progress: bool = True) -> list[SignatureSample]:
     """SVC2004 pen recordings of the given users, rendered by the app's renderer, as cropped ink masks."""
-    return _load(iter_svc2004(root, users), "SVC2004", progress)
+    cached = _cached(root, "svc2004", users)
+    return cached if cached is not None else _load(iter_svc2004(root, users), "SVC2004", progress)
 
 
 #: Offsets of the synthetic signers made by ``mirror_identities`` (subject + offset * k).

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from biometrix.core.errors import BiometrixError
+from biometrix.training.device import cpu_model
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,9 @@ class ParityError(BiometrixError, RuntimeError):
 
 def export_onnx(model: torch.nn.Module, onnx_path: Path, *, input_shape: tuple[int, int, int],
                 input_name: str = "input", output_name: str = "embedding") -> Path:
-    """Write ``model`` (eval mode) as a self-contained ONNX file (opset 18, weights inside, dynamic batch)."""
-    model = model.eval()
+    """Write ``model`` (eval mode) as a self-contained ONNX file (opset 18, weights inside, dynamic batch); a model
+    on a GPU is exported from a CPU copy."""
+    model = cpu_model(model).eval()
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     example = torch.zeros((2, *input_shape), dtype=torch.float32)
     batch = torch.export.Dim("batch", min=1, max=4096)

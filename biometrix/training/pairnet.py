@@ -25,6 +25,7 @@ from torch.nn import functional as F
 from biometrix.core.errors import InvalidInput
 from biometrix.evaluation.protocol import PAIR_AGGREGATES, pair_protocol_scores, summarize
 from biometrix.training.data import PairBatch, SignatureSample, to_tensor_batch
+from biometrix.training.device import model_device
 from biometrix.training.encoder import SIGNATURE_GRID, signature_features
 
 
@@ -82,7 +83,7 @@ def pair_loss(model: PairSignatureCNN, images: torch.Tensor, pb: PairBatch, rng:
     left = np.where(swap, pb.right, pb.left)
     right = np.where(swap, pb.left, pb.right)
     logits = model(stack_pairs(images, left, right))
-    return F.binary_cross_entropy_with_logits(logits, torch.from_numpy(pb.y))
+    return F.binary_cross_entropy_with_logits(logits, torch.from_numpy(pb.y).to(logits.device))
 
 
 def pair_distances(model: PairSignatureCNN, images: np.ndarray, left: np.ndarray, right: np.ndarray, *,
@@ -91,11 +92,12 @@ def pair_distances(model: PairSignatureCNN, images: np.ndarray, left: np.ndarray
     ``images`` (N, 1, H, W), scored in batches; the sigmoid is taken in float64 so that confident pairs keep
     their order instead of tying at 0 or 1."""
     model.eval()
-    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).to(model_device(model))
     logits = []
     with torch.no_grad():
         for i in range(0, len(left), batch_size):
-            logits.append(model(stack_pairs(x, left[i : i + batch_size], right[i : i + batch_size])).numpy())
+            pairs = stack_pairs(x, left[i : i + batch_size], right[i : i + batch_size])
+            logits.append(model(pairs).float().cpu().numpy())
     z = np.concatenate(logits).astype(np.float64) if logits else np.zeros(0)
     return 1.0 / (1.0 + np.exp(-z))
 

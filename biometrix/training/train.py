@@ -6,7 +6,7 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from biometrix.training.data import (
     stretch_identities,
     to_tensor_batch,
 )
+from biometrix.training.device import RunDevice, autocast, cpu_state, model_device, record_device, seed_device
 from biometrix.training.encoder import (
     EnsembleEncoder,
     HybridSignatureEncoder,
@@ -196,8 +197,9 @@ def validate(model: torch.nn.Module, samples: list[SignatureSample], cfg: TrainC
     if isinstance(model, PairSignatureCNN):
         return pair_summaries(model, samples, height=cfg.input_height, width=cfg.input_width)
     x = to_tensor_batch([s.ink for s in samples], height=cfg.input_height, width=cfg.input_width)
+    device = model_device(model)
     with torch.no_grad():
-        emb = embed_all(lambda b: model(torch.from_numpy(b)).numpy(), x)
+        emb = embed_all(lambda b: model(torch.from_numpy(b).to(device)).float().cpu().numpy(), x)
     return summaries_of(samples, emb)
 
 
@@ -225,9 +227,9 @@ def step_loss(model: torch.nn.Module, cfg: TrainConfig, x: torch.Tensor, pb: Pai
     cnn = model.cnn if isinstance(model, HybridSignatureEncoder) else model
     emb, fmap = cnn.forward_with_features(x) if cfg.local_weight > 0 else (cnn(x), None)
     if batch_loss is None:
-        loss = contrastive(emb[pb.left], emb[pb.right], torch.from_numpy(pb.y))
+        loss = contrastive(emb[pb.left], emb[pb.right], torch.from_numpy(pb.y).to(emb.device))
     else:
-        labels = batch_labels(train, pb.images)
+        labels = batch_labels(train, pb.images).to(emb.device)
         loss = batch_loss(emb, labels)
         if fmap is not None:
             loss = loss + cfg.local_weight * local_batch_loss(batch_loss, x, fmap, labels)
@@ -283,9 +285,51 @@ def check_pair_config(cfg: TrainConfig) -> None:
             raise InvalidInput(f"the pair network has no embedding; these options need one: {', '.join(used)}")
 
 
-def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path:
+class AugmentedBatches(torch.utils.data.Dataset[torch.Tensor]):
+    """One epoch's batches as a map-style data set for DataLoader workers: batch ``i``'s images augmented with an
+    rng of its own, seeded by (seed, epoch, 2, i), so the result does not depend on the number of workers."""
+
+    def __init__(self, plan: list[PairBatch], train: Sequence[SignatureSample], cfg: TrainConfig,
+                 aug: Augmenter | None, *, epoch: int) -> None:
+        self.plan, self.train, self.cfg, self.aug, self.epoch = plan, train, cfg, aug, epoch
+
+    def __len__(self) -> int:
+        return len(self.plan)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        rng = np.random.default_rng([self.cfg.seed, self.epoch, 2, i])
+        masks = [self.train[j].ink for j in self.plan[i].images]
+        if self.aug is not None:
+            masks = [self.aug(m, rng) for m in masks]
+        return torch.from_numpy(to_tensor_batch(masks, height=self.cfg.input_height, width=self.cfg.input_width))
+
+
+def epoch_batches(batches: BalancedPairBatches, train: list[SignatureSample], cfg: TrainConfig,
+                  aug: Augmenter | None, rng: np.random.Generator, *, run: RunDevice, device: torch.device,
+                  epoch: int) -> Iterator[tuple[PairBatch, torch.Tensor]]:
+    """(pair batch, images) of one epoch. With no workers the images are augmented here with ``rng``, as training
+    always did (CPU results unchanged); with workers, by ``AugmentedBatches`` in worker processes (pinned memory on
+    CUDA), the batch plan drawn first in this process."""
+    if run.num_workers == 0:
+        for pb in batches:
+            masks = [train[i].ink for i in pb.images]
+            if aug is not None:
+                masks = [aug(m, rng) for m in masks]
+            yield pb, torch.from_numpy(to_tensor_batch(masks, height=cfg.input_height, width=cfg.input_width))
+        return
+    plan = list(batches)
+    loader = torch.utils.data.DataLoader(AugmentedBatches(plan, train, cfg, aug, epoch=epoch), batch_size=None,
+                                         shuffle=False, num_workers=run.num_workers,
+                                         pin_memory=device.type == "cuda")
+    yield from zip(plan, loader, strict=True)
+
+
+def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True, run: RunDevice | None = None) -> Path:
     """Train, validate every epoch, keep ``best.pt`` (lowest validation metric) and ``last.pt``. With no validation
-    subjects (a config whose validation lists are empty) every epoch trains and ``best.pt`` is the last one."""
+    subjects (a config whose validation lists are empty) every epoch trains and ``best.pt`` is the last one.
+    ``run`` says where (default: the CPU, in the main process); checkpoints always hold CPU tensors."""
+    run = run or RunDevice()
+    device = run.resolve()
     if bool(cfg.cedar_validation) != bool(cfg.svc_validation):
         raise InvalidInput("validation subjects must be given for both sources or for neither")
     if cfg.dutch_validation and not cfg.cedar_validation:
@@ -299,14 +343,16 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     batch_loss = None if cfg.loss in ("contrastive_pairs", "pair_bce") else build_loss(cfg.loss, **cfg.loss_options)
     out = Path(cfg.out_dir)
     last = out / "last.pt"
-    ck = torch.load(last, weights_only=False) if resume and last.exists() else None
+    ck = torch.load(last, map_location=device, weights_only=False) if resume and last.exists() else None
     if ck is not None and bool(cfg.forgery_weight or cfg.writer_weight) != ("aux" in ck):
         # refused before the run's config.json is overwritten
         raise InvalidInput(f"{last} was saved {'with' if 'aux' in ck else 'without'} auxiliary heads and this config "
                            f"asks for {'none' if 'aux' in ck else 'them'}: resume with the run's own config.json")
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2))
-    torch.manual_seed(cfg.seed)
+    record = record_device(out, run, device)
+    log.info("training on %s (%s)%s", record["device"], record["name"], ", bf16 autocast" if run.amp else "")
+    seed_device(cfg.seed, device)
     torch.set_num_threads(cfg.threads)
     root = Path(cfg.data_root) if cfg.data_root else default_data_root()
     train = training_samples(cfg, root, progress=progress)
@@ -321,9 +367,14 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
         # model is the last epoch's, and the number of epochs must have been fixed beforehand (by
         # cross-validation of the same recipe).
         log.info("training on %d samples with no validation subjects: the last epoch is the model", len(train))
-    model = build_model(cfg)
+    model = build_model(cfg).to(device)
     # The heads train with the encoder and are then dropped: checkpoints other than last.pt hold the encoder alone.
     aux = build_auxiliary(cfg, train)
+    if aux is not None:
+        aux = aux.to(device)
+    contrastive = contrastive.to(device)
+    if isinstance(batch_loss, torch.nn.Module):
+        batch_loss = batch_loss.to(device)
     params = list(model.parameters()) + (list(aux.parameters()) if aux is not None else [])
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     total_steps = cfg.epochs * cfg.batches_per_epoch
@@ -356,20 +407,19 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
     for epoch in range(state["epoch"], cfg.epochs):
         # Every source of randomness is re-seeded from (seed, epoch), so a resumed run continues
         # exactly as an uninterrupted one would.
-        torch.manual_seed(cfg.seed * 100_003 + epoch)
+        seed_device(cfg.seed * 100_003 + epoch, device)
         batches.rng = np.random.default_rng([cfg.seed, epoch, 0])
         rng = np.random.default_rng([cfg.seed, epoch, 1])
         model.train()
         if aux is not None:
             aux.train()
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
+        bar = tqdm(epoch_batches(batches, train, cfg, aug, rng, run=run, device=device, epoch=epoch),
+                   total=len(batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
         losses = []
-        for pb in bar:
-            masks = [train[i].ink for i in pb.images]
-            if aug is not None:
-                masks = [aug(m, rng) for m in masks]
-            x = torch.from_numpy(to_tensor_batch(masks, height=cfg.input_height, width=cfg.input_width))
-            loss = step_loss(model, cfg, x, pb, train, rng, contrastive=contrastive, batch_loss=batch_loss, aux=aux)
+        for pb, x in bar:
+            with autocast(device, enabled=run.amp):
+                loss = step_loss(model, cfg, x.to(device, non_blocking=True), pb, train, rng,
+                                 contrastive=contrastive, batch_loss=batch_loss, aux=aux)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -395,15 +445,15 @@ def fit(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> Path
             log.info("epoch %d loss %.4f (no validation)", epoch + 1, np.mean(losses))
         if metric < state["best"]:
             state.update(best=metric, best_epoch=epoch + 1, bad_epochs=0)
-            torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg), "epoch": epoch + 1,
+            torch.save({"model": cpu_state(model), "config": dataclasses.asdict(cfg), "epoch": epoch + 1,
                         "val": summaries, "aggregate": aggregate}, out / "best.pt")
         else:
             state["bad_epochs"] += 1
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                    "state": state, **({"aux": aux.state_dict()} if aux is not None else {})}, last)
+        torch.save({"model": cpu_state(model), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "state": state, **({"aux": cpu_state(aux)} if aux is not None else {})}, last)
         (out / "history.json").write_text(json.dumps(state["history"], indent=2))
         if cfg.keep_every_epoch:
-            torch.save({"model": model.state_dict(), "config": dataclasses.asdict(cfg), "epoch": epoch + 1,
+            torch.save({"model": cpu_state(model), "config": dataclasses.asdict(cfg), "epoch": epoch + 1,
                         "val": summaries, "aggregate": aggregate}, out / f"epoch_{epoch + 1:03d}.pt")
         if state["bad_epochs"] >= cfg.patience:
             log.info("early stop: no validation improvement for %d epochs", cfg.patience)
