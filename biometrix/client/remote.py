@@ -138,6 +138,12 @@ class RemoteBiometrix:
         params = {"modality": Modality(modality).value, **({"capture": capture} if capture else {})}
         return wire.threshold_of(self._call("GET", "/v1/threshold", params=params))
 
+    def identify_threshold(self, modality: Modality = Modality.SIGNATURE, *, capture: str | None = None) -> Threshold:
+        """The threshold a 1:N candidate must be at or below (``Candidate.below_threshold``), as the server's
+        policy says (under three zones the card's accept threshold)."""
+        params = {"modality": Modality(modality).value, "identify": "true", **({"capture": capture} if capture else {})}
+        return wire.threshold_of(self._call("GET", "/v1/threshold", params=params))
+
     def resolve(self, event_id: int, *, accept: bool, note: str = "") -> int:
         answer = self._call("POST", f"/v1/referrals/{int(event_id)}/resolve", json={"accept": accept, "note": note})
         return int(answer["audit_row"])

@@ -219,18 +219,20 @@ def create_app(core: Biometrix, options: AppOptions | None = None) -> Any:
         with acting(authorization, response) as bx:
             candidates = bx.identify(signature=signature, face=None if body.face is None else _face(body.face),
                                      top_k=body.top_k)
-            threshold = bx.threshold(Modality.FACE) if signature is None else \
-                bx.threshold(Modality.SIGNATURE, capture=signature_capture(signature))
+            threshold = bx.identify_threshold(Modality.FACE) if signature is None else \
+                bx.identify_threshold(Modality.SIGNATURE, capture=signature_capture(signature))
         return {"candidates": [candidate_json(c) for c in candidates], "threshold": threshold_json(threshold)}
 
     @app.get("/v1/threshold", tags=["decisions"])
     def threshold(response: Response, modality: Annotated[str, Query(pattern="^(signature|face)$")],
                   authorization: Auth = None,
-                  capture: Annotated[str | None, Query(pattern="^(scan|pen)$")] = None) -> dict[str, Any]:
+                  capture: Annotated[str | None, Query(pattern="^(scan|pen)$")] = None,
+                  identify: bool = False) -> dict[str, Any]:
         """The threshold in force for a modality (and a signature's capture) under the database's policy (any
-        logged-in operator; as in-process, reading it needs no particular role)."""
+        logged-in operator; as in-process, reading it needs no particular role); with ``identify``, the one a 1:N
+        candidate must be at or below (under three zones the card's accept threshold)."""
         with acting(authorization, response) as bx:
-            value = bx.threshold(Modality(modality), capture=capture)
+            value = (bx.identify_threshold if identify else bx.threshold)(Modality(modality), capture=capture)
         return threshold_json(value)
 
     @app.post("/v1/referrals/{event_id}/resolve", tags=["administration"])
