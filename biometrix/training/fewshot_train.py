@@ -98,7 +98,10 @@ def build_head(cfg: FewShotConfig) -> FewShotHead:
     if cfg.loss == "matching":
         return MatchingHead(scale=cfg.scale)
     if cfg.loss == "relation":
-        return RelationHead(cfg.embedding_dim)
+        unknown = set(cfg.loss_options) - {"objective"}
+        if unknown:
+            raise InvalidInput(f"the relation head takes loss_options objective only, got {', '.join(sorted(unknown))}")
+        return RelationHead(cfg.embedding_dim, objective=str(cfg.loss_options.get("objective", "mse")))
     return PrototypicalHead(scale=cfg.scale)
 
 

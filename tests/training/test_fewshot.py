@@ -95,6 +95,28 @@ def test_heads_loss_and_predict_shapes_and_errors() -> None:
     assert ((scores > 0) & (scores < 1)).all()
 
 
+def test_relation_objectives_against_hand_formulas() -> None:
+    """With every relation logit equal to c (the collapsed state), MSE is ((s - 1)^2 + (N - 1) s^2) / N with
+    s = sigmoid(c), lowest near s = 1/N, while the cross-entropy is log N whatever c: it cannot be lowered
+    without ranking the right class above the wrong ones."""
+    support, labels, query = episode(20, 1, 3, 8, 7)
+    support, query, qlabels = support.float(), query.float(), torch.tensor([0, 5, 19])
+    for c in (-6.0, 0.0, 2.0):
+        heads = {o: RelationHead(8, hidden=4, objective=o) for o in ("mse", "cross_entropy")}
+        for head in heads.values():
+            with torch.no_grad():
+                head.relation.net[2].weight.zero_()
+                head.relation.net[2].bias.fill_(c)
+        s = 1 / (1 + math.exp(-c))
+        mse = heads["mse"].loss(support, labels, query, qlabels)
+        assert float(mse) == pytest.approx(((s - 1) ** 2 + 19 * s ** 2) / 20, rel=1e-5)
+        ce = heads["cross_entropy"].loss(support, labels, query, qlabels)
+        assert float(ce) == pytest.approx(math.log(20), rel=1e-6)
+        assert torch.equal(heads["mse"](support, labels, query), heads["cross_entropy"](support, labels, query))
+    with pytest.raises(InvalidInput, match="relation objective must be one of mse, cross_entropy, got 'hinge'"):
+        RelationHead(8, objective="hinge")
+
+
 def test_relation_head_exports_to_onnx_with_parity(tmp_path: Path) -> None:
     torch.manual_seed(0)
     head = RelationHead(16, hidden=32).eval()

@@ -10,9 +10,9 @@ import torch
 
 from biometrix.core.errors import InvalidInput
 from biometrix.evaluation.omniglot import load_runs, omniglot_preprocess, score_runs
-from biometrix.training.fewshot import MatchingHead, PrototypicalHead, RelationHead
+from biometrix.training.fewshot import MatchingHead, PrototypicalHead, RelationHead, prototypes
 from biometrix.training.fewshot_eval import head_classifier, runs_accuracy, runs_nway_accuracy
-from biometrix.training.fewshot_train import ConvFour, FewShotConfig, fit_fewshot
+from biometrix.training.fewshot_train import ConvFour, FewShotConfig, build_head, fit_fewshot
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "omniglot"
 pytestmark = pytest.mark.skipif(not (DATA / "all_runs.zip").is_file(), reason=f"Omniglot not found under {DATA}")
@@ -73,3 +73,36 @@ def test_relation_head_trains_and_scores_lakes_runs_with_its_module(tmp_path: Pa
     assert result["lake_20way_1shot_accuracy"] == pytest.approx(float(np.mean(right)), abs=1e-12)
     with pytest.raises(InvalidInput, match="relation head"):
         fit_fewshot(FewShotConfig(out_dir=str(tmp_path / "b"), loss="relation", tta_choices=[0, 8]), progress=False)
+
+
+def test_relation_cross_entropy_short_real_run_learns(tmp_path: Path) -> None:
+    """Issue 33's collapse: trained with MSE the relation head settled with every score tied (chance accuracy).
+    With the cross-entropy over its relation scores, 200 5-way episodes must give relation logits that differ
+    between a query's classes and 5-way 1-shot accuracy on Lake's evaluation characters (untouched by training)
+    well above chance (20 %); the same run with "objective": "mse" gives 20.0 %."""
+    cfg = FewShotConfig(out_dir=str(tmp_path), data_root=str(DATA), width=16, embedding_dim=32, n_way=5, n_query=5,
+                        episodes_per_epoch=50, epochs=4, lr=3e-3, threads=1, validation_classes=20,
+                        validation_episodes=10, loss="relation", loss_options={"objective": "cross_entropy"})
+    fit_fewshot(cfg, progress=False)
+    model, head = ConvFour(width=16, embedding_dim=32), build_head(cfg)
+    best = torch.load(tmp_path / "best.pt", weights_only=False)
+    model.load_state_dict(best["model"])
+    head.load_state_dict(best["head"])
+    model.eval()
+    runs = load_runs(DATA)[:4]
+    with torch.no_grad():
+        x = torch.from_numpy(omniglot_preprocess(np.concatenate([runs[0].training, runs[0].test]), size=28)[:, None]
+                             .astype(np.float32))
+        emb = model(x)
+        logits = head.relation.logits(emb[20:], prototypes(emb[:20], torch.arange(20)))
+    spread = (logits.max(dim=1).values - logits.min(dim=1).values).numpy()  # the scores' spread before the sigmoid
+    acc = runs_nway_accuracy(head_classifier(model, head), runs, size=28, episodes_per_run=10)
+    assert np.median(spread) > 0.5, spread  # with "mse" here: 0.03 and 20.0 %
+    assert acc >= 0.20 + 0.15, acc
+
+
+def test_relation_loss_options_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="relation head takes loss_options objective only, got margin"):
+        build_head(FewShotConfig(out_dir=str(tmp_path), loss="relation", loss_options={"margin": 1.0}))
+    with pytest.raises(InvalidInput, match="relation objective must be one of"):
+        build_head(FewShotConfig(out_dir=str(tmp_path), loss="relation", loss_options={"objective": "ce"}))
