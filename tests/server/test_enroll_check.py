@@ -16,7 +16,7 @@ import pytest
 from biometrix import Biometrix
 from biometrix.capture.files import decode_gray, encode_png
 from biometrix.client import RemoteBiometrix
-from biometrix.core.errors import InvalidInput
+from biometrix.core.errors import InvalidInput, NotOnServer
 from tests.server.conftest import PASSWORDS, bearer, https
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -90,3 +90,5 @@ def test_the_endpoint_refuses_no_token_unknown_fields_and_too_few_references(run
     with RemoteBiometrix(running.url, ca_file=certs.ca) as bx, pytest.raises(InvalidInput, match="3 or more"):
         bx.login("tom", PASSWORDS["tom"])
         bx.check_references(signatures=[np.full((60, 160), 255, np.uint8)] * 2)
+    with RemoteBiometrix(running.url, ca_file=certs.ca) as bx, pytest.raises(NotOnServer, match="start_liveness"):
+        bx.start_liveness()  # the kiosk's liveness challenge needs the face model here: one line, no decision
