@@ -16,7 +16,7 @@ import pytest
 from biometrix import Biometrix
 from biometrix.capture.files import decode_gray, encode_png
 from biometrix.client import RemoteBiometrix
-from biometrix.core.errors import InvalidInput, NotOnServer
+from biometrix.core.errors import AccessDenied, InvalidInput, NotOnServer
 from tests.server.conftest import PASSWORDS, bearer, https
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -58,6 +58,8 @@ def audit_rows(db: Path) -> int:
 def test_the_servers_check_is_the_in_process_one_and_writes_nothing(running, certs, bank, modality):
     refs = cedar_references() if modality == "signatures" else att_faces()
     with Biometrix(bank) as local:
+        with pytest.raises(AccessDenied):  # nobody logged in: whoever may enroll may check, nobody else
+            local.check_references(**{modality: refs})
         local.login("tom", PASSWORDS["tom"])
         oracle = local.check_references(**{modality: refs})
     with RemoteBiometrix(running.url, ca_file=certs.ca) as bx:
