@@ -16,7 +16,7 @@ import pytest
 from biometrix import Biometrix
 from biometrix.capture.files import decode_gray, encode_png
 from biometrix.client import RemoteBiometrix
-from biometrix.core.errors import AccessDenied, InvalidInput, NotOnServer
+from biometrix.core.errors import AccessDenied, BiometrixError, InvalidInput, NotOnServer
 from tests.server.conftest import PASSWORDS, bearer, https
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -94,3 +94,18 @@ def test_the_endpoint_refuses_no_token_unknown_fields_and_too_few_references(run
         bx.check_references(signatures=[np.full((60, 160), 255, np.uint8)] * 2)
     with RemoteBiometrix(running.url, ca_file=certs.ca) as bx, pytest.raises(NotOnServer, match="start_liveness"):
         bx.start_liveness()  # the kiosk's liveness challenge needs the face model here: one line, no decision
+
+
+def test_a_face_the_server_cannot_use_is_one_line_and_nothing_enrolled(running, certs):
+    """A counter has no face detector (its preview says the server checks the face): a photo without a face is
+    refused by the server, for the check and for the enrollment, with one line naming it, and nothing is written."""
+    blank = np.full((112, 92, 3), 200, np.uint8)
+    with RemoteBiometrix(running.url, ca_file=certs.ca) as bx:
+        bx.login("tom", PASSWORDS["tom"])
+        with pytest.raises(BiometrixError) as checked:
+            bx.check_references(faces=[blank] * 3)
+        with pytest.raises(BiometrixError) as enrolled:
+            bx.enroll("no-face", faces=[blank])
+        assert bx.subjects("no-face") == []
+    for err in (checked.value, enrolled.value):
+        assert "\n" not in str(err) and "face 1 of" in str(err) and "no face was found" in str(err)
