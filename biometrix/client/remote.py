@@ -133,8 +133,9 @@ class RemoteBiometrix:
         server's model (``Biometrix.check_references``); nothing is written."""
         if (signatures is None) == (faces is None):
             raise InvalidInput("check the references of one modality: give signatures or faces, not both")
-        body = ({"signatures": [wire.signature_sample(s) for s in _many(signatures, "signature")]}
-                if signatures is not None else {"faces": [wire.face_sample(s) for s in _many(faces, "face")]})
+        use = "the consistency check"
+        body = ({"signatures": [wire.signature_sample(s) for s in _many(signatures, "signature", use=use)]}
+                if signatures is not None else {"faces": [wire.face_sample(s) for s in _many(faces, "face", use=use)]})
         return [wire.reference_check_of(c) for c in self._call("POST", "/v1/enroll/check", json=body)["checks"]]
 
     def verify(self, subject_id: str, *, signature: Any = None, face: Any = None) -> Decision:
@@ -239,9 +240,9 @@ def _probe(signature: Any, face: Any) -> dict[str, Any]:
         {"face": wire.face_sample(face)}
 
 
-def _many(samples: Any, what: str) -> Sequence[Any]:
+def _many(samples: Any, what: str, *, use: str = "enroll") -> Sequence[Any]:
     if isinstance(samples, (str, os.PathLike, np.ndarray)) or not samples:
-        raise InvalidInput(f"enroll needs a list of one or more {what}s")
+        raise InvalidInput(f"{use} needs a list of one or more {what}s")
     return list(samples)
 
 
