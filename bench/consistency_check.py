@@ -1,4 +1,4 @@
-"""How often the enrollment consistency check (biometrix.gui.consistency) flags a reference, on real signatures.
+"""How often the enrollment consistency check (biometrix.core.consistency) flags a reference, on real signatures.
 
 For each subject, three enrollment sets of five references go through the check exactly as the Enroll page
 runs it (the app's SignaturePipeline, the card's aggregate, the card's ``random_fmr1`` threshold):
@@ -19,11 +19,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from biometrix.core.consistency import CONSISTENCY_THRESHOLD, check_references
 from biometrix.core.distances import format_distance
 from biometrix.core.types import Modality
 from biometrix.evaluation.datasets import default_data_root, iter_source, parse_subjects
-from biometrix.gui.consistency import check_references
-from biometrix.gui.ops import CONSISTENCY_THRESHOLD
 from biometrix.runtime.encoder import OnnxEncoder
 from biometrix.runtime.model_card import PREFERRED_MODELS, load_card_for
 from biometrix.runtime.paths import models_dir

@@ -16,6 +16,7 @@ import httpx
 import numpy as np
 
 from biometrix.client import wire
+from biometrix.core.consistency import ReferenceCheck
 from biometrix.core.errors import AccessDenied, InvalidInput, NotOnServer, ServerUnavailable
 from biometrix.core.records import AuditCheck, AuditEntry, OperatorInfo, StoredSample, SubjectInfo
 from biometrix.core.roles import Operator, Role
@@ -126,6 +127,17 @@ class RemoteBiometrix:
                                       model_id=t["model_id"], n_references=int(t["n_references"]))
                 for t in answer["templates"]]
 
+    def check_references(self, *, signatures: Sequence[Any] | None = None,
+                         faces: Sequence[Any] | None = None) -> list[ReferenceCheck]:
+        """Which of 3 or more candidate references of one modality does not look like the others, checked by the
+        server's model (``Biometrix.check_references``); nothing is written."""
+        if (signatures is None) == (faces is None):
+            raise InvalidInput("check the references of one modality: give signatures or faces, not both")
+        use = "the consistency check"
+        body = ({"signatures": [wire.signature_sample(s) for s in _many(signatures, "signature", use=use)]}
+                if signatures is not None else {"faces": [wire.face_sample(s) for s in _many(faces, "face", use=use)]})
+        return [wire.reference_check_of(c) for c in self._call("POST", "/v1/enroll/check", json=body)["checks"]]
+
     def verify(self, subject_id: str, *, signature: Any = None, face: Any = None) -> Decision:
         body = {"subject_id": subject_id, **_probe(signature, face)}
         return wire.decision_of(self._call("POST", "/v1/verify", json=body))
@@ -228,9 +240,9 @@ def _probe(signature: Any, face: Any) -> dict[str, Any]:
         {"face": wire.face_sample(face)}
 
 
-def _many(samples: Any, what: str) -> Sequence[Any]:
+def _many(samples: Any, what: str, *, use: str = "enroll") -> Sequence[Any]:
     if isinstance(samples, (str, os.PathLike, np.ndarray)) or not samples:
-        raise InvalidInput(f"enroll needs a list of one or more {what}s")
+        raise InvalidInput(f"{use} needs a list of one or more {what}s")
     return list(samples)
 
 

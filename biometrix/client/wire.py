@@ -16,6 +16,7 @@ import numpy as np
 from biometrix.capture.files import encode_png
 from biometrix.capture.pen import Stroke, load_strokes, strokes_to_json
 from biometrix.core import errors
+from biometrix.core.consistency import ReferenceCheck
 from biometrix.core.errors import BiometrixError, InvalidInput
 from biometrix.core.records import AuditCheck, AuditEntry, AuditProblem, OperatorInfo, StoredSample, SubjectInfo
 from biometrix.core.types import Candidate, Decision, Modality, SubjectId, Threshold
@@ -77,6 +78,11 @@ def decision_of(raw: dict[str, Any]) -> Decision:
                     reference_distances=tuple(float(x) for x in raw["reference_distances"]),
                     band=float(raw["band"]), refer=bool(raw["refer"]), reference_scale=float(raw["reference_scale"]),
                     reject_threshold=raw.get("reject_threshold"))
+
+
+def reference_check_of(raw: dict[str, Any]) -> ReferenceCheck:
+    return ReferenceCheck(index=int(raw["index"]), distance=float(raw["distance"]), robust_z=float(raw["robust_z"]),
+                          flagged=bool(raw["flagged"]), reason=str(raw.get("reason", "")))
 
 
 def candidate_of(raw: dict[str, Any]) -> Candidate:

@@ -12,21 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from biometrix.core.consistency import ReferenceCheck
 from biometrix.core.det import DetCurve, card_det
 from biometrix.core.distances import format_distance
 from biometrix.core.errors import LowQuality
 from biometrix.core.policy import DecisionPolicy
 from biometrix.core.roles import Action
 from biometrix.core.types import Candidate, Decision, Modality, Threshold
-from biometrix.gui.consistency import ReferenceCheck, check_references
 from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
 
 if TYPE_CHECKING:
     from biometrix.capture.pen import Stroke
     from biometrix.service import Biometrix
 
-#: The card threshold used by the consistency check when the card has it (FMR 1 % against random forgeries).
-CONSISTENCY_THRESHOLD = "random_fmr1"
 AUDIT_COLUMNS = ("event_id", "at", "event", "operator", "subject_id", "modality", "model_id", "distance",
                  "threshold", "decision", "details")
 #: The decision policy's settings the Settings page edits; only an admin may change them, in the database
@@ -76,21 +74,10 @@ def face_hint(bx: Biometrix, rgb: np.ndarray) -> FaceHint:
     return FaceHint(tuple(float(v) for v in det.bbox), True, QT_TRANSLATE_NOOP("ops", "Face found: ready to capture"))  # type: ignore[arg-type]
 
 
-def consistency_threshold(bx: Biometrix, modality: Modality) -> Threshold:
-    card = bx.card(modality)
-    names = {t.name for t in card.thresholds}
-    return card.threshold(CONSISTENCY_THRESHOLD) if CONSISTENCY_THRESHOLD in names else bx.threshold(modality)
-
-
 def check_signatures(bx: Biometrix, signatures: Sequence[Sequence[Stroke] | np.ndarray]) -> list[ReferenceCheck]:
-    """Embed N >= 3 reference signatures and flag an outlying one (see ``gui.consistency``)."""
-    from biometrix.service import load_signature
-
-    images = [load_signature(s)[0] for s in signatures]
-    pipe = bx.pipeline(Modality.SIGNATURE)
-    card = bx.card(Modality.SIGNATURE)
-    return check_references(pipe.embed_many(images), threshold=consistency_threshold(bx, Modality.SIGNATURE),
-                            aggregate=card.aggregate, modality=Modality.SIGNATURE)
+    """Flag an outlying one of N >= 3 reference signatures (``Biometrix.check_references``: run where the models
+    are, in-process or on the server; nothing is written)."""
+    return bx.check_references(signatures=list(signatures))
 
 
 def check_face(bx: Biometrix, rgb: np.ndarray) -> FaceHint:

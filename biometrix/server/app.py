@@ -34,6 +34,7 @@ from biometrix.core.types import Modality
 from biometrix.server.limits import LoginLimiter, LoginLimits, RequestGuard
 from biometrix.server.schemas import (
     AuditVerifyIn,
+    CheckIn,
     EnrollIn,
     EraseIn,
     IdentifyIn,
@@ -202,6 +203,17 @@ def create_app(core: Biometrix, options: AppOptions | None = None) -> Any:
         return {"subject_id": templates[0].subject_id,
                 "templates": [{"modality": t.modality.value, "model_id": t.model_id,
                                "n_references": t.n_references} for t in templates]}
+
+    @app.post("/v1/enroll/check", tags=["decisions"])
+    def enroll_check(body: CheckIn, response: Response, authorization: Auth = None) -> dict[str, Any]:
+        """Before enrolling: which of 3 or more candidate references of one modality does not look like the others
+        (one result per reference, in order). A check decides nothing: nothing is written or audited (teller)."""
+        with acting(authorization, response) as bx:
+            signatures = None if body.signatures is None else [_signature(s) for s in body.signatures]
+            checks = bx.check_references(signatures=signatures,
+                                         faces=None if body.faces is None else [_face(s) for s in body.faces])
+        return {"checks": [{"index": c.index, "distance": c.distance, "robust_z": c.robust_z, "flagged": c.flagged,
+                            "reason": c.reason} for c in checks]}
 
     @app.post("/v1/verify", tags=["decisions"])
     def verify(body: VerifyIn, response: Response, authorization: Auth = None) -> dict[str, Any]:

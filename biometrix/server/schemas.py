@@ -53,6 +53,13 @@ class EnrollIn(Strict):
     replace: bool = False
 
 
+class CheckIn(Strict):
+    """The candidate references of one modality, checked for an outlier before enrolling them."""
+
+    signatures: list[Sample] | None = Field(default=None, max_length=MAX_REFERENCES)
+    faces: list[Sample] | None = Field(default=None, max_length=MAX_REFERENCES)
+
+
 class VerifyIn(Strict):
     subject_id: str = Field(min_length=1, max_length=256)
     signature: Sample | None = None

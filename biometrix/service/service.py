@@ -14,6 +14,7 @@ from typing import cast
 import numpy as np
 
 from biometrix import identifiers
+from biometrix.core.consistency import CONSISTENCY_THRESHOLD, ReferenceCheck, check_references
 from biometrix.core.decision_band import refer_band as band_label
 from biometrix.core.decision_band import three_zone
 from biometrix.core.errors import (
@@ -24,7 +25,7 @@ from biometrix.core.errors import (
     PresentationRefused,
 )
 from biometrix.core.roles import Action, Operator
-from biometrix.core.types import Candidate, Decision, Modality, SubjectId, Template
+from biometrix.core.types import Candidate, Decision, Modality, SubjectId, Template, Threshold
 from biometrix.index import IndexOptions
 from biometrix.preprocess.liveness import Challenge, LivenessConfig, LivenessResult
 from biometrix.preprocess.pen_dynamics import pen_comparable
@@ -235,16 +236,47 @@ class Biometrix(AccessMixin, TrustMixin, AdminMixin):
             if self.card(modality).aggregate == "normalized" and len(samples) < 2:
                 raise InvalidInput(f"the {modality.value} model {self.card(modality).model_id} scores a probe against "
                                    "the spread of the references: enroll at least 2 (5 is the protocol's choice)")
-            names = [_sample_name(s, modality, i, len(samples)) for i, s in enumerate(samples)]
-            loaded = each_named(load, samples, names)
-            pipe = self.pipeline(modality)
-            emb = pipe.embed_many([img for img, _ in loaded], names=names)
+            loaded, emb = self._embed_references(modality, samples, load)
             kept = tuple(kept_sample(modality, img, raw) for img, raw in loaded)
-            parts.append(EnrollmentPart(modality=modality, model_id=pipe.model_id, samples=kept, embeddings=emb))
+            parts.append(EnrollmentPart(modality=modality, model_id=self.pipeline(modality).model_id, samples=kept,
+                                        embeddings=emb))
         self._flush_pins()
         templates = self._db.enroll_many(subject_id, parts, display_name=display_name, replace=replace)
         self._indexes.refresh(self._db)
         return templates
+
+    def _embed_references(self, modality: Modality, samples: Sequence[object], load: Callable[..., tuple]
+                          ) -> tuple[list[tuple[np.ndarray, SampleIn]], np.ndarray]:
+        """Read every sample (an error names the one at fault) and embed them all: (loaded, (N, D) embeddings)."""
+        names = [_sample_name(s, modality, i, len(samples)) for i, s in enumerate(samples)]
+        loaded = each_named(load, samples, names)
+        return loaded, self.pipeline(modality).embed_many([img for img, _ in loaded], names=names)
+
+    def check_references(self, *, signatures: Sequence[SignatureInput] | None = None,
+                         faces: Sequence[FaceInput] | None = None) -> list[ReferenceCheck]:
+        """Before enrolling: which of N >= 3 candidate references of one modality does not look like the others
+        (``core.consistency``), one ReferenceCheck per reference, in order. Each is embedded by the modality's model
+        and scored against the template of the others with the card's aggregate; the threshold is the card's
+        ``CONSISTENCY_THRESHOLD`` (random forgeries, FMR 1 %) when it has one, else the one in force. A check
+        decides nothing: nothing is written or audited. Whoever may enroll may check."""
+        self._require(Action.ENROLL)
+        if (signatures is None) == (faces is None):
+            raise InvalidInput("check the references of one modality: give signatures or faces, not both")
+        modality, samples, load = ((Modality.SIGNATURE, signatures, load_signature) if signatures is not None
+                                   else (Modality.FACE, faces, load_face))
+        if isinstance(samples, (str, os.PathLike, np.ndarray)) or len(samples) < 3:
+            raise InvalidInput(f"the consistency check needs a list of 3 or more {modality.value}s")
+        _, emb = self._embed_references(modality, samples, load)
+        card = self.card(modality)
+        return check_references(emb, threshold=self.consistency_threshold(modality), aggregate=card.aggregate,
+                                modality=modality)
+
+    def consistency_threshold(self, modality: Modality) -> Threshold:
+        """The threshold ``check_references`` compares with: the card's ``CONSISTENCY_THRESHOLD``, else the one in
+        force."""
+        card = self.card(modality)
+        names = {t.name for t in card.thresholds}
+        return card.threshold(CONSISTENCY_THRESHOLD) if CONSISTENCY_THRESHOLD in names else self.threshold(modality)
 
     def verify(self, subject_id: str, *, signature: SignatureInput | None = None,
                face: FaceInput | None = None, liveness: LivenessResult | None = None) -> Decision:

@@ -1,4 +1,4 @@
-"""The Enroll page's outlying-reference check (gui.consistency): the leave-one-out distances and robust z-scores
+"""The Enroll page's outlying-reference check (core.consistency): the leave-one-out distances and robust z-scores
 against a hand computation, both conditions needed to flag, and on real pen signatures through the shipped model."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from biometrix.core.consistency import CONSISTENCY_THRESHOLD, MAD_FLOOR, ROBUST_Z_LIMIT, check_references
 from biometrix.core.errors import InvalidInput
 from biometrix.core.types import Modality, Threshold
 from biometrix.gui import ops
-from biometrix.gui.consistency import MAD_FLOOR, ROBUST_Z_LIMIT, check_references
 from biometrix.service import Biometrix
 
 
@@ -70,4 +70,4 @@ def test_real_pen_signatures_another_signers_fifth_reference_is_flagged(svc_stro
         assert not any(c.flagged for c in ops.check_signatures(bx, own))
         checks = ops.check_signatures(bx, own[:4] + [svc_strokes(2, 1)])
         assert [c.index for c in checks if c.flagged] == [4]
-        assert checks[4].distance > bx.card(Modality.SIGNATURE).threshold(ops.CONSISTENCY_THRESHOLD).value
+        assert checks[4].distance > bx.card(Modality.SIGNATURE).threshold(CONSISTENCY_THRESHOLD).value

@@ -68,7 +68,7 @@ def test_identify_over_https_is_the_in_process_ranking(client, bank):
     with Biometrix(bank) as bx:
         bx.login("tom", PASSWORDS["tom"])
         expected = bx.identify(signature=probe, top_k=3)
-        threshold = bx.threshold(Modality.SIGNATURE, capture="scan")
+        threshold = bx.identify_threshold(Modality.SIGNATURE, capture="scan")  # a candidate's bar
     got = r.json()
     assert [(c["subject_id"], c["distance"]) for c in got["candidates"]] == \
         [(c.subject_id, c.distance) for c in expected]

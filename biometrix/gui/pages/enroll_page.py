@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from biometrix.core.consistency import ReferenceCheck
 from biometrix.core.distances import format_distance
 from biometrix.core.errors import BiometrixError
 from biometrix.gui import ops
-from biometrix.gui.consistency import ReferenceCheck
 from biometrix.gui.context import AppContext
 from biometrix.gui.i18n import QT_TRANSLATE_NOOP, translate
 from biometrix.gui.pages.base import Page, Thumbnails, service_detector, tab_chain
@@ -36,7 +36,7 @@ class EnrollPage(Page):
     """Enroll one subject in one ``service.enroll`` call (atomic over signatures and face).
 
     Each reference signature is drawn on the pad and added; once N are there they are embedded off the
-    UI thread and an outlying one is flagged (``gui.consistency``) before anything is saved. Saving with
+    UI thread and an outlying one is flagged (``core.consistency``) before anything is saved. Saving with
     a flagged reference needs "Save anyway" ticked. A face without any signature enrolls the face only.
 
     The samples belong to one subject: the subject ID typed when the first of them was taken (``samples_for``).

@@ -856,7 +856,7 @@
     <name>ops</name>
     <message>
         <source>Face found: ready to capture</source>
-        <extracomment>The card threshold used by the consistency check when the card has it (FMR 1 % against random forgeries). The decision policy&apos;s settings the Settings page edits; only an admin may change them, in the database (``Biometrix.set_policy``), which audits each change with its old and new value.</extracomment>
+        <extracomment>The decision policy&apos;s settings the Settings page edits; only an admin may change them, in the database (``Biometrix.set_policy``), which audits each change with its old and new value.</extracomment>
         <translation>Gesicht gefunden: bereit zur Aufnahme</translation>
     </message>
     <message>

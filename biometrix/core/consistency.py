@@ -1,4 +1,4 @@
-"""The enrollment consistency check: which of N reference embeddings does not look like the others (no Qt)."""
+"""The enrollment consistency check: which of N reference embeddings does not look like the others (pure math)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from biometrix.core.matcher import Matcher
 from biometrix.core.templates import make_template
 from biometrix.core.types import Modality, Threshold
 
+#: The card threshold the check compares with when the card has it (FMR 1 % against random forgeries).
+CONSISTENCY_THRESHOLD = "random_fmr1"
 #: Robust z-score (0.6745 (x - median) / MAD, Iglewicz & Hoaglin) above which a reference is an outlier.
 ROBUST_Z_LIMIT = 3.5
 #: Floor of the MAD, as a fraction of the median, so N near-identical references do not flag noise.
