@@ -184,6 +184,12 @@ class RemoteBiometrix:
                               "verify --anchor-file' there)")
         return wire.audit_check_of(self._call("POST", "/v1/audit/verify", json={"expect_head": expect_head}))
 
+    def start_liveness(self, **_options: Any) -> NoReturn:
+        """The kiosk's liveness challenge follows landmarks frame by frame with the face model, which a client
+        does not hold: refused in one line naming the setting, before any decision."""
+        raise NotOnServer("the liveness challenge runs only on a kiosk with its own database for now: a kiosk "
+                          "connected to a server needs kiosk_liveness 'off' (docs/deploy.md)")
+
     def operators(self) -> list[OperatorInfo]:
         return [wire.operator_of(r) for r in self._call("GET", "/v1/operators")]
 
