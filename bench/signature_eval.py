@@ -338,7 +338,7 @@ def main() -> int:
     if args.write_card:
         path = folder / f"{app_card.model_id}.json"
         card_with_zones(path, pairs[0], {s: held[app.label][s].scores for s in (*OFFLINE, POOLED)}).save(path)
-        print(f"# {app_card.model_id}'s pair and tables written to its card {path}")
+        print(f"# {app_card.model_id}'s pair and tables written to its card {Path(path).resolve().relative_to(REPO)}")
     return 0
 
 

@@ -3,5 +3,5 @@
 # Run here, from the repository root: bash bench/device/stage_data.sh [--subjects N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-PY=${PYTHON:-/work/main/.venv/bin/python}
+PY=${PYTHON:-.venv/bin/python}  # the README install; PYTHON=... for another
 OMP_NUM_THREADS=1 PYTHONPATH=$PWD "$PY" bench/device/stage_data.py "$@"
