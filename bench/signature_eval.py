@@ -32,6 +32,7 @@ file's and the card's numbers.
 
 from __future__ import annotations
 
+import os
 import argparse
 import datetime as dt
 import json
@@ -338,7 +339,7 @@ def main() -> int:
     if args.write_card:
         path = folder / f"{app_card.model_id}.json"
         card_with_zones(path, pairs[0], {s: held[app.label][s].scores for s in (*OFFLINE, POOLED)}).save(path)
-        print(f"# {app_card.model_id}'s pair and tables written to its card {Path(path).resolve().relative_to(REPO)}")
+        print(f"# {app_card.model_id}'s pair and tables written to its card {os.path.relpath(path, REPO)}")
     return 0
 
 
