@@ -32,10 +32,10 @@ file's and the card's numbers.
 
 from __future__ import annotations
 
-import os
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
